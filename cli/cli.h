@@ -1,0 +1,85 @@
+/* cli.h — shared pieces of the gcemount command line (thin glue over
+ * editor/, policies/ and fuse/). Only the CLI prints to the user. */
+#ifndef GM_CLI_H
+#define GM_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "editor/fs.h"
+#include "editor/image.h"
+
+/* Exit statuses (documented in README.md and gcemount(1)). */
+enum {
+	GM_EXIT_OK = 0,
+	GM_EXIT_FAIL = 1,        /* the operation failed / a required check failed */
+	GM_EXIT_BADIMAGE = 2,    /* the image cannot be read: not a valid image */
+	GM_EXIT_BUSY = 3,        /* the image is locked by another gcemount */
+	GM_EXIT_WRITEBACK = 4,   /* write-back failed; the input image is untouched */
+	GM_EXIT_NOFUSE = 5,      /* FUSE unavailable: cannot mount */
+	GM_EXIT_INTERRUPTED = 6, /* edits of an interrupted session wait: --resume or --discard */
+	GM_EXIT_USAGE = 64,      /* bad command line */
+};
+
+/* Options every image-opening verb accepts. */
+struct gm_cli_common {
+	const char *cache_dir;     /* --cache DIR */
+	int partition;             /* --partition N */
+	bool owner_set;            /* --owner UID:GID */
+	uid_t owner_uid;
+	gid_t owner_gid;
+	const char *output;        /* --output FILE */
+	enum gm_tar_format format; /* --format oldgnu|gnu */
+	bool no_sparsify;          /* --no-sparsify */
+	enum gm_recover recover;   /* --resume / --discard */
+	bool quiet;                /* -q */
+};
+
+/* getopt_long options shared by the verbs, and their parser: returns 1 if
+ * it consumed opt, 0 if opt is not a common option, -1 on a bad value
+ * (message printed). Verbs list GM_CLI_COMMON_LONGOPTS in their tables. */
+#define GM_OPT_CACHE 1000
+#define GM_OPT_PARTITION 1001
+#define GM_OPT_OWNER 1002
+#define GM_OPT_OUTPUT 1003
+#define GM_OPT_FORMAT 1004
+#define GM_OPT_NO_SPARSIFY 1005
+#define GM_OPT_RESUME 1006
+#define GM_OPT_DISCARD 1007
+#define GM_CLI_COMMON_LONGOPTS \
+	{ "cache", required_argument, NULL, GM_OPT_CACHE }, \
+	{ "partition", required_argument, NULL, GM_OPT_PARTITION }, \
+	{ "owner", required_argument, NULL, GM_OPT_OWNER }, \
+	{ "output", required_argument, NULL, GM_OPT_OUTPUT }, \
+	{ "format", required_argument, NULL, GM_OPT_FORMAT }, \
+	{ "no-sparsify", no_argument, NULL, GM_OPT_NO_SPARSIFY }, \
+	{ "resume", no_argument, NULL, GM_OPT_RESUME }, \
+	{ "discard", no_argument, NULL, GM_OPT_DISCARD }, \
+	{ "quiet", no_argument, NULL, 'q' }
+int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg);
+/* Help text for the common options (one block, for --help). */
+extern const char gm_cli_common_help[];
+
+/* Opens image and its filesystem. On failure prints one line
+ * "gcemount: <message>" and returns the exit status; 0 on success. */
+int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
+		struct gm_image **img, struct gm_fs **fs);
+/* Closes fs and, when writable and something changed (or --output was
+ * given), writes the image back; then closes img. Prints errors; returns the
+ * exit status (GM_EXIT_WRITEBACK when write-back failed). */
+int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_common *c,
+		  bool writable);
+
+/* Maps a -errno from gm_image_open/gm_fs_open to an exit status. */
+int gm_cli_exit_for_open_error(int rc);
+
+void gm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Verbs: each parses its own argv (argv[0] is the verb). */
+int gm_cmd_ls(int argc, char **argv);
+int gm_cmd_cat(int argc, char **argv);
+int gm_cmd_put(int argc, char **argv);
+int gm_cmd_rm(int argc, char **argv);
+int gm_cmd_repack(int argc, char **argv);
+
+#endif

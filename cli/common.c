@@ -1,0 +1,193 @@
+/* common.c — option parsing, opening and finishing shared by the verbs. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+const char gm_cli_common_help[] =
+	"  --cache DIR        cache directory (default $XDG_CACHE_HOME/gcemount)\n"
+	"  --partition N      edit partition N (default: the only ext2/3/4 one)\n"
+	"  --owner UID:GID    owner of new files (default 0:0)\n"
+	"  --output FILE      write the result to FILE instead of replacing IMAGE\n"
+	"  --format F         tar format of the result: oldgnu (default) or gnu\n"
+	"  --no-sparsify      keep free filesystem blocks as data\n"
+	"  --resume|--discard keep / drop edits left by an interrupted session\n"
+	"  -q, --quiet        no progress output\n";
+
+void gm_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gcemount: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int parse_owner(const char *arg, uid_t *uid, gid_t *gid)
+{
+	char *end;
+	unsigned long u, g;
+
+	errno = 0;
+	u = strtoul(arg, &end, 10);
+	if (end == arg || *end != ':' || errno)
+		return -1;
+	arg = end + 1;
+	g = strtoul(arg, &end, 10);
+	if (end == arg || *end || errno || u > 0xfffffffeUL || g > 0xfffffffeUL)
+		return -1;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
+int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg)
+{
+	char *end;
+	long n;
+
+	switch (opt) {
+	case GM_OPT_CACHE:
+		c->cache_dir = arg;
+		return 1;
+	case GM_OPT_PARTITION:
+		n = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end || n < 1 || n > 128) {
+			gm_cli_error("--partition: '%s' is not a partition number (1-128)", arg);
+			return -1;
+		}
+		c->partition = (int)n;
+		return 1;
+	case GM_OPT_OWNER:
+		if (parse_owner(arg, &c->owner_uid, &c->owner_gid) < 0) {
+			gm_cli_error("--owner: '%s' is not UID:GID (numbers)", arg);
+			return -1;
+		}
+		c->owner_set = true;
+		return 1;
+	case GM_OPT_OUTPUT:
+		c->output = arg;
+		return 1;
+	case GM_OPT_FORMAT:
+		c->format = gm_tar_format_from_name(arg);
+		if (c->format != GM_TAR_OLDGNU && c->format != GM_TAR_GNU) {
+			gm_cli_error("--format: '%s' is not oldgnu or gnu", arg);
+			return -1;
+		}
+		return 1;
+	case GM_OPT_NO_SPARSIFY:
+		c->no_sparsify = true;
+		return 1;
+	case GM_OPT_RESUME:
+		c->recover = GM_RECOVER_RESUME;
+		return 1;
+	case GM_OPT_DISCARD:
+		c->recover = GM_RECOVER_DISCARD;
+		return 1;
+	case 'q':
+		c->quiet = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int gm_cli_exit_for_open_error(int rc)
+{
+	switch (rc) {
+	case -EBUSY:
+		return GM_EXIT_BUSY;
+	case -EAGAIN:
+		return GM_EXIT_INTERRUPTED;
+	case -ENOMEM:
+	case -ENOSPC:
+	case -EDQUOT:
+	case -EACCES:
+	case -EPERM:
+		return GM_EXIT_FAIL;
+	default:
+		return GM_EXIT_BADIMAGE;
+	}
+}
+
+static void progress(void *priv, const char *stage, uint64_t done, uint64_t total)
+{
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+
+	(void)priv;
+	fprintf(stderr, "\rgcemount: %s %3u%% (%llu/%llu MiB)%s", stage, pct,
+		(unsigned long long)(done >> 20), (unsigned long long)(total >> 20),
+		done >= total ? "\n" : "");
+}
+
+int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
+		struct gm_image **img, struct gm_fs **fs)
+{
+	struct gm_image_opts io = { 0 };
+	struct gm_fs_opts fo = { 0 };
+	struct gm_error err = { 0 };
+	int rc;
+
+	io.cache_dir = c->cache_dir;
+	io.read_only = !writable;
+	io.recover = c->recover;
+	if (!c->quiet && isatty(STDERR_FILENO))
+		io.progress = progress;
+	rc = gm_image_open(image, &io, img, &err);
+	if (rc < 0) {
+		gm_cli_error("%s", gm_error_msg(&err));
+		return gm_cli_exit_for_open_error(rc);
+	}
+	fo.partition = c->partition;
+	fo.read_only = !writable;
+	fo.owner_set = c->owner_set;
+	fo.owner_uid = c->owner_uid;
+	fo.owner_gid = c->owner_gid;
+	rc = gm_fs_open(*img, &fo, fs, &err);
+	if (rc < 0) {
+		gm_cli_error("%s", gm_error_msg(&err));
+		gm_image_close(*img);
+		*img = NULL;
+		return rc == -EROFS ? GM_EXIT_FAIL : gm_cli_exit_for_open_error(rc);
+	}
+	if (!c->quiet && gm_fs_note(*fs)[0])
+		fprintf(stderr, "gcemount: %s\n", gm_fs_note(*fs));
+	return 0;
+}
+
+int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_common *c,
+		  bool writable)
+{
+	struct gm_rangeset holes = GM_RANGESET_INIT;
+	struct gm_writeback_opts wo = { 0 };
+	struct gm_error err = { 0 };
+	int status = GM_EXIT_OK;
+
+	if (fs && writable && !c->no_sparsify && gm_fs_free_ranges(fs, &holes) < 0) {
+		gm_cli_error("%s: out of memory computing free blocks", gm_image_path(img));
+		status = GM_EXIT_WRITEBACK;
+	}
+	if (gm_fs_close(fs, &err) < 0) {
+		gm_cli_error("%s", gm_error_msg(&err));
+		status = GM_EXIT_WRITEBACK;
+	}
+	if (status == GM_EXIT_OK && writable && (gm_image_dirty(img) || c->output)) {
+		wo.output = c->output;
+		wo.format = c->format ? c->format : GM_TAR_OLDGNU;
+		wo.holes = &holes;
+		if (gm_image_writeback(img, &wo, &err) < 0) {
+			gm_cli_error("%s", gm_error_msg(&err));
+			status = GM_EXIT_WRITEBACK;
+		}
+	}
+	gm_rangeset_free(&holes);
+	gm_image_close(img);
+	return status;
+}

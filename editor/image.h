@@ -1,0 +1,126 @@
+/* image.h — the image container: a GCE image tarball or a raw disk.
+ *
+ * gm_image_open() gives one disk file descriptor to read and write, whatever
+ * the container:
+ *   - *.tar.gz / *.tgz (any gzip'd tar holding disk.raw): disk.raw is
+ *     extracted, sparse, into a cache file under the cache directory; the other
+ *     members are kept and written back unchanged. The input file is never
+ *     written to except by gm_image_writeback()'s atomic rename.
+ *   - anything else: a raw disk, opened and edited in place.
+ * The image is locked (non-blocking) for as long as the handle lives; a second
+ * open fails with -EBUSY and a message naming the holder.
+ *
+ * Cache directory layout (one per image, keyed by its absolute path):
+ *   <cache>/<key>/disk.raw   sparse copy of the disk
+ *   <cache>/<key>/members/   other tar members
+ *   <cache>/<key>/state      identity of the source image + clean/dirty flag
+ *   <cache>/<key>/lock       flock()ed while open; holds the holder's pid
+ * A dirty state left by an interrupted session makes the next open fail with
+ * -EAGAIN unless opts.recover says what to do.
+ */
+#ifndef GM_IMAGE_H
+#define GM_IMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "editor/error.h"
+#include "editor/rangeset.h"
+
+struct gm_image;
+
+enum gm_container {
+	GM_CONTAINER_RAW = 0,
+	GM_CONTAINER_TARGZ,
+};
+
+enum gm_tar_format {
+	GM_TAR_UNKNOWN = 0,
+	GM_TAR_OLDGNU,     /* GNU tar --format=oldgnu (the GCE default) */
+	GM_TAR_GNU,        /* GNU tar --format=gnu */
+	GM_TAR_PAX,
+	GM_TAR_USTAR,
+	GM_TAR_OTHER,
+};
+
+enum gm_recover {
+	GM_RECOVER_REFUSE = 0, /* a dirty cache from an interrupted session: -EAGAIN */
+	GM_RECOVER_RESUME,     /* keep the saved edits (write them back later) */
+	GM_RECOVER_DISCARD,    /* drop them and start again from the image */
+};
+
+/* Progress: stage is a short word ("extract", "write"); done/total in bytes.
+ * Called from the thread doing the work; may be NULL. */
+typedef void (*gm_progress_fn)(void *priv, const char *stage, uint64_t done, uint64_t total);
+
+struct gm_image_opts {
+	const char *cache_dir;   /* NULL: $XDG_CACHE_HOME/gcemount, else ~/.cache/gcemount */
+	bool read_only;          /* no edits; a shared lock */
+	enum gm_recover recover;
+	gm_progress_fn progress;
+	void *progress_priv;
+};
+
+/* Facts about the container, for `check` and messages. */
+struct gm_image_info {
+	enum gm_container container;
+	enum gm_tar_format tar_format;   /* format of the disk.raw entry */
+	bool gzip;                       /* the tarball was gzip-compressed */
+	bool disk_entry_sparse;          /* disk.raw was a GNU sparse entry */
+	uint64_t disk_size;              /* real (apparent) size of disk.raw */
+	uint64_t disk_data_bytes;        /* bytes of disk.raw stored as data in the tar */
+	uint64_t file_size;              /* size of the image file itself */
+	unsigned members;                /* tar members, disk.raw included */
+	bool resumed;                    /* edits from an interrupted session were kept */
+};
+
+/* Opens path. On success *out owns the handle (close with gm_image_close).
+ * Errors: -ENOENT, -EACCES, -EBUSY (locked), -EAGAIN (interrupted session),
+ * -EINVAL (not an image: bad gzip/tar, no disk.raw, ...), -ENOSPC, -EIO; the
+ * message in err names the file and the problem. *out untouched on failure. */
+int gm_image_open(const char *path, const struct gm_image_opts *opts,
+		  struct gm_image **out, struct gm_error *err);
+
+/* The disk: read/write with pread/pwrite. Valid until close. */
+int gm_image_fd(const struct gm_image *img);
+uint64_t gm_image_disk_size(const struct gm_image *img);
+const char *gm_image_path(const struct gm_image *img);
+const struct gm_image_info *gm_image_info(const struct gm_image *img);
+bool gm_image_read_only(const struct gm_image *img);
+
+/* Records that [off, off+len) of the disk was written (the io_manager calls
+ * this before each write). The first call marks the cache dirty on disk.
+ * 0 or -errno. */
+int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len);
+bool gm_image_dirty(const struct gm_image *img);
+const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img);
+
+struct gm_writeback_opts {
+	const char *output;            /* NULL: replace the image itself */
+	enum gm_tar_format format;     /* GM_TAR_OLDGNU (default, 0 = oldgnu) or GM_TAR_GNU */
+	/* Byte ranges of the disk that hold no data worth keeping (free blocks of
+	 * the filesystem); written as holes. NULL or empty: none. */
+	const struct gm_rangeset *holes;
+	bool force;                    /* write even if nothing changed */
+};
+
+/* Writes the image back: for a tar.gz, a new sparse old-GNU (or GNU) tar.gz
+ * into a temp file beside the target, fsync, rename, fsync the directory; the
+ * target is untouched on any failure and the temp file removed. For a raw
+ * disk, fsync (or, with output, a sparse copy / tar.gz by output's name).
+ * Does nothing when nothing changed, unless output or force is given.
+ * The tar mtime comes from SOURCE_DATE_EPOCH when set, so equal inputs give
+ * byte-identical outputs. 0 or -errno with the message in err. */
+int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opts,
+		       struct gm_error *err);
+
+/* Releases the lock and frees. Edits not written back stay in the cache,
+ * marked dirty (see gm_recover). Accepts NULL. */
+void gm_image_close(struct gm_image *img);
+
+/* Parses "oldgnu"/"gnu" etc. Returns GM_TAR_UNKNOWN for anything else. */
+enum gm_tar_format gm_tar_format_from_name(const char *name);
+const char *gm_tar_format_name(enum gm_tar_format f);
+
+#endif

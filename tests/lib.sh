@@ -1,0 +1,81 @@
+# tests/lib.sh — shared helpers for integration scripts (source it).
+# Fixtures are built at run time, without root: truncate + sfdisk + mke2fs -d
+# + GNU tar. Scripts run in a fresh temp directory (the cwd).
+set -euo pipefail
+: "${GM_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${GM_BIN:=$GM_TOP/build/gcemount}"
+export GM_TOP GM_BIN
+export XDG_CACHE_HOME="$PWD/.cache"
+GM_PART_OFFSET=1048576    # first partition at sector 2048
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "--- $*"; }
+
+# make_disk OUT TREE SIZE_MIB [mbr|gpt|bare] [extra mke2fs args...]
+# An ext4 filesystem (4 KiB blocks) built from TREE, inside partition 1 of a
+# sparse disk (or the whole disk for "bare").
+make_disk() {
+  local out=$1 tree=$2 mib=$3 table=${4:-mbr}; shift 4 2>/dev/null || shift $#
+  rm -f "$out"; truncate -s "${mib}M" "$out"
+  local off=0 kib
+  case $table in
+    mbr) printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$out"; off=$GM_PART_OFFSET ;;
+    gpt) printf 'label: gpt\nstart=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' | sfdisk -q "$out"; off=$GM_PART_OFFSET ;;
+    bare) off=0 ;;
+    *) fail "make_disk: unknown table $table" ;;
+  esac
+  if [ "$table" = gpt ]; then kib=$(( (mib*1024*1024 - off - 33*512) / 4096 * 4 ))
+  else kib=$(( (mib*1024*1024 - off) / 4096 * 4 )); fi
+  mke2fs -q -F -t ext4 -b 4096 -E offset=$off ${tree:+-d "$tree"} "$@" "$out" "${kib}k" \
+    || fail "mke2fs failed"
+  echo $off > "$out.offset"
+}
+
+# make_targz DISK OUT [tar format]: the GCE layout, sparse disk.raw.
+make_targz() {
+  local disk=$1 out=$2 fmt=${3:-oldgnu} d
+  d=$(mktemp -d "$PWD/tgz.XXXX")
+  cp --sparse=always "$disk" "$d/disk.raw"
+  tar --format="$fmt" -Sczf "$out" -C "$d" disk.raw
+  rm -rf "$d"
+}
+
+# fs_spec DISK: the "file?offset=N" spec for e2fsck/debugfs of its ext4.
+fs_spec() {
+  local off
+  off=$(python3 "$GM_TOP/tests/tools/partoffset.py" "$1") || fail "no partition in $1"
+  echo "$1?offset=$off"
+}
+
+# e2fsck_clean DISK: e2fsck -fn reports a clean filesystem.
+e2fsck_clean() {
+  local spec; spec=$(fs_spec "$1")
+  e2fsck -fn "$spec" >e2fsck.log 2>&1 || { cat e2fsck.log >&2; fail "e2fsck -fn $spec not clean"; }
+}
+
+# extract_disk TARGZ DIR: GNU tar AND Python tarfile each extract disk.raw;
+# both must be byte-identical; the GNU tar copy ends in DIR/disk.raw.
+extract_disk() {
+  local tgz=$1 dir=$2
+  mkdir -p "$dir/gnu" "$dir/py"
+  tar -xSzf "$tgz" -C "$dir/gnu" disk.raw || fail "GNU tar cannot extract $tgz"
+  python3 - "$tgz" "$dir/py" <<'PY' || fail "Python tarfile cannot extract $1"
+import sys, tarfile
+with tarfile.open(sys.argv[1], "r:gz") as t:
+    t.extract("disk.raw", sys.argv[2], filter="fully_trusted") if hasattr(tarfile, "data_filter") else t.extract("disk.raw", sys.argv[2])
+PY
+  cmp "$dir/gnu/disk.raw" "$dir/py/disk.raw" || fail "GNU tar and Python tarfile disagree on $tgz"
+  mv "$dir/gnu/disk.raw" "$dir/disk.raw"; rm -rf "$dir/gnu" "$dir/py"
+}
+
+gm() { "$GM_BIN" "$@"; }
+
+# expect_exit N CMD...: runs CMD, asserts its exit status is N; stderr kept in last.err
+expect_exit() {
+  local want=$1; shift
+  set +e; "$@" >last.out 2>last.err; local rc=$?; set -e
+  [ "$rc" -eq "$want" ] || { cat last.err >&2; fail "'$*' exited $rc, expected $want"; }
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
