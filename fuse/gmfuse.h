@@ -75,6 +75,13 @@ unsigned long gm_fuse_errors(const struct gm_fuse *f);
 /* Unmounts (if still mounted) and frees. Accepts NULL. */
 void gm_fuse_unmount(struct gm_fuse *f);
 
+/* True if path (resolved) is a mount point in /proc/self/mountinfo. */
+bool gm_fuse_is_mountpoint(const char *path);
+/* Unmounts path: umount2() as root, else `fusermount3 -u` (its messages
+ * captured into err). lazy: detach now, finish when no longer busy.
+ * 0 or -errno (-EBUSY when still in use). */
+int gm_fuse_unmount_path(const char *path, bool lazy, struct gm_error *err);
+
 /* Optional hook for messages worth logging (editor failures other than the
  * expected ENOENT/EEXIST/... answers). Called from the serving thread. */
 typedef void (*gm_fuse_log_fn)(void *priv, const char *msg);

@@ -33,7 +33,7 @@ static void unescape_mountinfo(char *s)
 	*o = '\0';
 }
 
-static bool is_mountpoint(const char *path)
+bool gm_fuse_is_mountpoint(const char *path)
 {
 	char real[PATH_MAX], *line = NULL;
 	size_t cap = 0;
@@ -111,7 +111,7 @@ enum gm_fuse_fail gm_fuse_precheck(const char *mountpoint, bool allow_other, str
 		gm_error_set(err, -ENOTDIR, "mount point %s is not a directory", mountpoint);
 		return GM_FUSE_BAD_MOUNTPOINT;
 	}
-	if (is_mountpoint(mountpoint)) {
+	if (gm_fuse_is_mountpoint(mountpoint)) {
 		gm_error_set(err, -EBUSY, "mount point %s is busy: something is already mounted "
 			     "there (unmount it first)", mountpoint);
 		return GM_FUSE_BAD_MOUNTPOINT;
@@ -372,4 +372,56 @@ void gm_fuse_unmount(struct gm_fuse *f)
 	free(f->iobuf);
 	free(f->mountpoint);
 	free(f);
+}
+
+int gm_fuse_unmount_path(const char *path, bool lazy, struct gm_error *err)
+{
+	char fm[PATH_MAX], msg[1024];
+	int cap, status = 0, e;
+	pid_t pid;
+
+	if (geteuid() == 0) {
+		if (umount2(path, lazy ? MNT_DETACH : 0) == 0)
+			return 0;
+		e = errno;
+		return gm_error_set(err, -e, "cannot unmount %s: %s%s", path, strerror(e),
+				    e == EBUSY ? " (still in use: close files and leave the "
+				    "directory, or use -z)" : "");
+	}
+	if (!find_fusermount(fm, sizeof(fm)))
+		return gm_error_set(err, -ENOENT, "cannot unmount %s: fusermount3 is not "
+				    "installed", path);
+	cap = memfd_create("gcemount-umount", MFD_CLOEXEC);
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		if (cap >= 0)
+			close(cap);
+		return gm_error_set(err, -e, "cannot unmount %s: fork: %s", path, strerror(e));
+	}
+	if (pid == 0) {
+		if (cap >= 0)
+			dup2(cap, STDERR_FILENO);
+		if (lazy)
+			execl(fm, "fusermount3", "-u", "-z", "--", path, (char *)NULL);
+		else
+			execl(fm, "fusermount3", "-u", "--", path, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (cap >= 0)
+			close(cap);
+		return 0;
+	}
+	msg[0] = '\0';
+	if (cap >= 0) {
+		last_line(cap, msg, sizeof(msg));
+		close(cap);
+	}
+	e = strstr(msg, "busy") ? EBUSY : EIO;
+	return gm_error_set(err, -e, "cannot unmount %s: %s%s", path,
+			    msg[0] ? msg : "fusermount3 -u failed",
+			    e == EBUSY ? " (close files and leave the directory, or use -z)" : "");
 }
