@@ -40,8 +40,29 @@ bool gm_fuse_is_mountpoint(const char *path)
 	bool found = false;
 	FILE *fp;
 
-	if (!realpath(path, real))
-		return false;
+	if (!realpath(path, real)) {
+		/* A dead FUSE mount cannot be stat()ed: resolve its parent. */
+		char dir[PATH_MAX], *slash;
+		const char *base;
+
+		if (strlen(path) >= sizeof(dir))
+			return false;
+		strcpy(dir, path);
+		slash = strrchr(dir, '/');
+		base = slash ? path + (slash - dir) + 1 : path;
+		if (slash == dir)
+			strcpy(dir, "/");
+		else if (slash)
+			*slash = '\0';
+		else
+			strcpy(dir, ".");
+		if (!*base || !realpath(dir, real) ||
+		    strlen(real) + strlen(base) + 2 > sizeof(real))
+			return false;
+		if (strcmp(real, "/"))
+			strcat(real, "/");
+		strcat(real, base);
+	}
 	fp = fopen("/proc/self/mountinfo", "re");
 	if (!fp)
 		return false;
