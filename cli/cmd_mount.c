@@ -609,8 +609,13 @@ int gm_cmd_unmount(int argc, char **argv)
 	if (run_paths(&s) < 0)
 		return GM_EXIT_FAIL;
 	mounted = gm_fuse_is_mountpoint(s.mountpoint);
-	if (!mounted && access(s.status_path, F_OK) < 0) {
+	if (!mounted && status_read(s.status_path, &st) < 0) {
 		gm_cli_error("%s is not mounted by gcemount", s.mountpoint);
+		return GM_EXIT_FAIL;
+	}
+	if (!mounted && !strcmp(st.state, "mounting") && st.pid > 0 && kill(st.pid, 0) == 0) {
+		gm_cli_error("%s is not mounted yet: gcemount (pid %d) is still opening %s",
+			     s.mountpoint, st.pid, st.image);
 		return GM_EXIT_FAIL;
 	}
 	if (mounted && gm_fuse_unmount_path(s.mountpoint, lazy, &err) < 0) {
