@@ -2,9 +2,10 @@
  * MOUNTPOINT` and `gcemount apply IMAGE --run SCRIPT`.
  *
  * A mount is served by one process (forked unless -f) that holds, for its
- * whole life, an flock on <cache>/mounts/<key>.lock, where <key> names the
- * mount point. It records its state in <key>.status (mounting, serving,
- * writing, done) and, in the background, logs to <key>.log. `gcemount -u`
+ * whole life, an flock on <runtime>/<key>.lock, where <key> names the mount
+ * point and <runtime> is $XDG_RUNTIME_DIR/gcemount or /tmp/gcemount-<uid>.
+ * It records its state in <key>.status (mounting, serving, writing, done)
+ * and, in the background, logs to <cache>/mounts/<key>.log. `gcemount -u`
  * unmounts, then waits for that lock (= the write-back is over) and reports
  * the status the server left. */
 #include <errno.h>
@@ -92,10 +93,34 @@ static void cache_dir(const char *given, char *out, size_t size)
 		snprintf(out, size, "%s/.cache/gcemount", home && home[0] ? home : "/tmp");
 }
 
-/* <cache>/mounts/<sanitised mount point>-<hash>.<ext> */
+/* Where the lock and status files of mounts live: found from the mount point
+ * alone (whatever --cache said), private to the user. */
+static int runtime_dir(char *out, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+
+	if (xdg && xdg[0] == '/' && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid() && access(xdg, W_OK) == 0) {
+		if ((size_t)snprintf(out, size, "%s/gcemount", xdg) >= size)
+			return -ENAMETOOLONG;
+		return mkdir(out, 0700) < 0 && errno != EEXIST ? -errno : 0;
+	}
+	snprintf(out, size, "/tmp/gcemount-%u", (unsigned)geteuid());
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(out, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+		return -EPERM; /* someone else's, or open to others: not ours to trust */
+	return 0;
+}
+
+/* <runtime>/<sanitised mount point>-<hash>.{lock,status} and
+ * <cache>/mounts/<same>.log */
 static int run_paths(struct mount_session *s)
 {
-	char dir[PATH_MAX + 8], key[96];
+	char dir[PATH_MAX + 8], rdir[PATH_MAX], key[96];
 	uint64_t h = 1469598103934665603ULL;
 	size_t k = 0;
 	int rc;
@@ -106,15 +131,19 @@ static int run_paths(struct mount_session *s)
 		key[k++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 			   (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ? *p : '_';
 	snprintf(key + k, sizeof(key) - k, "-%016llx", (unsigned long long)h);
-	snprintf(dir, sizeof(dir), "%s/mounts", s->cache);
-	rc = mkdir_p(dir, 0700);
+	rc = runtime_dir(rdir, sizeof(rdir));
 	if (rc < 0) {
+		gm_cli_error("cannot use the runtime directory %s: %s", rdir, strerror(-rc));
+		return rc;
+	}
+	snprintf(dir, sizeof(dir), "%s/mounts", s->cache);
+	if (s->cache[0] && (rc = mkdir_p(dir, 0700)) < 0) {
 		gm_cli_error("cannot create %s: %s", dir, strerror(-rc));
 		return rc;
 	}
-	if (snprintf(s->lock_path, sizeof(s->lock_path), "%s/%s.lock", dir, key) >=
+	if (snprintf(s->lock_path, sizeof(s->lock_path), "%s/%s.lock", rdir, key) >=
 		    (int)sizeof(s->lock_path) ||
-	    snprintf(s->status_path, sizeof(s->status_path), "%s/%s.status", dir, key) >=
+	    snprintf(s->status_path, sizeof(s->status_path), "%s/%s.status", rdir, key) >=
 		    (int)sizeof(s->status_path) ||
 	    snprintf(s->log_path, sizeof(s->log_path), "%s/%s.log", dir, key) >=
 		    (int)sizeof(s->log_path)) {
@@ -318,9 +347,9 @@ static int serve(struct mount_session *s, int ready_fd)
 	gm_fuse_set_log(fu, fuse_log_hook, s);
 	status_write(s, "serving", -1, "mounted on %s", s->mountpoint);
 	if (!s->c.quiet)
-		fprintf(stderr, "gcemount: mounted %s on %s%s%s; unmount with 'gcemount -u %s'\n",
+		fprintf(stderr, "gcemount: mounted %s on %s%s%s%s; unmount with 'gcemount -u %s'\n",
 			s->image, s->mountpoint, s->foreground ? "" : " (log: ",
-			s->foreground ? "" : s->log_path, s->mountpoint);
+			s->foreground ? "" : s->log_path, s->foreground ? "" : ")", s->mountpoint);
 	if (!s->foreground) {
 		logfd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (logfd >= 0) {
@@ -555,7 +584,7 @@ int gm_cmd_mount(int argc, char **argv)
 
 static void unmount_usage(FILE *f)
 {
-	fprintf(f, "usage: gcemount -u [-z] [--cache DIR] [-q] MOUNTPOINT\n"
+	fprintf(f, "usage: gcemount -u [-z] [-q] MOUNTPOINT\n"
 		   "Unmounts and waits until the image has been written back; exit 4 if the\n"
 		   "write-back failed (the edits then stay in the cache: --resume).\n"
 		   "  -z, --lazy   detach now even if busy; write-back when no longer used\n");
@@ -566,7 +595,6 @@ int gm_cmd_unmount(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "unmount", no_argument, NULL, 'u' },
 		{ "lazy", no_argument, NULL, 'z' },
-		{ "cache", required_argument, NULL, GM_OPT_CACHE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -575,7 +603,6 @@ int gm_cmd_unmount(int argc, char **argv)
 	struct gm_error err = { 0 };
 	struct status st, seen = { 0 };
 	bool lazy = false, quiet = false, mounted, said = false;
-	const char *cache = NULL;
 	int opt, fd, rc;
 
 	optind = 1;
@@ -588,9 +615,6 @@ int gm_cmd_unmount(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
-			break;
-		case GM_OPT_CACHE:
-			cache = optarg;
 			break;
 		case 'h':
 			unmount_usage(stdout);
@@ -605,7 +629,6 @@ int gm_cmd_unmount(int argc, char **argv)
 		return GM_EXIT_USAGE;
 	}
 	make_absolute(argv[optind], s.mountpoint, sizeof(s.mountpoint));
-	cache_dir(cache, s.cache, sizeof(s.cache));
 	if (run_paths(&s) < 0)
 		return GM_EXIT_FAIL;
 	mounted = gm_fuse_is_mountpoint(s.mountpoint);

@@ -786,6 +786,51 @@ static void op_statfs(fuse_req_t req, fuse_ino_t fino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* The kernel hands ACLs over as raw xattrs when FUSE_CAP_POSIX_ACL is off
+ * (it must be: it would force default_permissions). Do what the VFS does
+ * for a local filesystem: the ACL's owner/group-or-mask/other permissions
+ * become the mode, and an ACL that says no more than the mode is not kept
+ * (cp -a and tar --acls set ACLs instead of calling chmod). Linux xattr ABI:
+ * le32 version 2, then { le16 tag, le16 perm, le32 id } entries. */
+static int set_acl_access(struct gm_fuse *f, gm_ino_t ino, const void *value, size_t size,
+			  int flags)
+{
+	const unsigned char *p = value;
+	unsigned user = 0, group = 0, mask = 0, other = 0, n, extra = 0;
+	bool has_mask = false;
+	struct gm_setattr sa = { .valid = GM_SET_MODE };
+	struct stat st;
+	int rc;
+
+	if (size < 4 || (size - 4) % 8 || p[0] != 2 || p[1] || p[2] || p[3])
+		return -EINVAL;
+	n = (unsigned)((size - 4) / 8);
+	for (unsigned i = 0; i < n; i++) {
+		const unsigned char *e = p + 4 + 8 * i;
+		unsigned tag = e[0] | e[1] << 8, perm = (e[2] | e[3] << 8) & 7;
+
+		switch (tag) {
+		case 0x01: user = perm; break;
+		case 0x04: group = perm; break;
+		case 0x10: mask = perm; has_mask = true; break;
+		case 0x20: other = perm; break;
+		case 0x02: case 0x08: extra++; break;
+		default: return -EINVAL;
+		}
+	}
+	rc = gm_fs_getattr(f->fs, ino, &st);
+	if (rc < 0)
+		return rc;
+	sa.mode = (st.st_mode & 07000) | user << 6 | (has_mask ? mask : group) << 3 | other;
+	rc = gm_fs_setattr(f->fs, ino, &sa, NULL);
+	if (rc < 0)
+		return rc;
+	if (extra || (has_mask && mask != group))
+		return gm_fs_setxattr(f->fs, ino, "system.posix_acl_access", value, size, flags);
+	rc = gm_fs_removexattr(f->fs, ino, "system.posix_acl_access");
+	return rc == -ENODATA ? 0 : rc;
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const char *value,
 			size_t size, int flags)
 {
@@ -793,7 +838,10 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const
 	gm_ino_t ino = to_gm(fino);
 	int rc;
 
-	rc = gm_fs_setxattr(f->fs, ino, name, value, size, flags);
+	if (!strcmp(name, "system.posix_acl_access"))
+		rc = set_acl_access(f, ino, value, size, flags);
+	else
+		rc = gm_fs_setxattr(f->fs, ino, name, value, size, flags);
 	if (rc < 0)
 		return reply_err(f, req, rc, "setxattr", ino);
 	unlock(f);

@@ -6,6 +6,7 @@
 # a ≥200 MiB file (sha256 through the mount, debugfs and a remount), and
 # `gcemount apply IMAGE --run SCRIPT` (success writes, failure writes nothing).
 source "$GM_TOP/tests/lib.sh"
+export XDG_RUNTIME_DIR=$PWD/run; mkdir -m 0700 run   # where mounts keep lock + status
 [ -e /dev/fuse ] || skip "no /dev/fuse"
 [ "$(id -u)" = 0 ] || skip "runs as root (it_mount_user.sh is the unprivileged run)"
 
@@ -62,7 +63,7 @@ s2=$(sha image.tar.gz)
 gm image.tar.gz "$mp"
 echo lost > "$mp/etc/version"; sync "$mp/etc/version"
 head -c 3M /dev/urandom > "$mp/junk"; sync "$mp/junk"
-pid=$(sed -n 3p .cache/gcemount/mounts/*.status)
+pid=$(sed -n 3p run/gcemount/*.status)
 [ -n "$pid" ] && kill -0 "$pid" || fail "no server pid in the status file"
 kill -9 "$pid"
 sleep 0.3

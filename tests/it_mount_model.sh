@@ -5,6 +5,7 @@
 # printed (GM_MODEL_SEED=N replays one); trees compared at the end, again
 # after unmount + remount, and e2fsck -fn clean on the written image.
 source "$GM_TOP/tests/lib.sh"
+export XDG_RUNTIME_DIR=$PWD/run; mkdir -m 0700 run   # where mounts keep lock + status
 [ -e /dev/fuse ] || skip "no /dev/fuse"
 [ "$(id -u)" = 0 ] || skip "runs as root (it_mount_user.sh runs the model as nobody)"
 

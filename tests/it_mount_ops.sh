@@ -5,6 +5,7 @@
 # link, mknod (fifo, char), rename (+ NOREPLACE/EXCHANGE), xattrs, setcap,
 # vim-style save, sed -i, cp -a, tar -x, rsync -a; then a remount.
 source "$GM_TOP/tests/lib.sh"
+export XDG_RUNTIME_DIR=$PWD/run; mkdir -m 0700 run   # where mounts keep lock + status
 [ -e /dev/fuse ] || skip "no /dev/fuse"
 [ "$(id -u)" = 0 ] || skip "runs as root (it_mount_user.sh is the unprivileged run)"
 

@@ -17,7 +17,7 @@ chmod 0755 "$u"; chown 65534:65534 "$u"
 mp=$u/mnt
 as_nobody() {
   setpriv --reuid=65534 --regid=65534 --clear-groups \
-    env HOME="$u" XDG_CACHE_HOME="$u/.cache" PATH="$PATH" "$@"
+    env HOME="$u" XDG_CACHE_HOME="$u/.cache" XDG_RUNTIME_DIR="$u/run" PATH="$PATH" "$@"
 }
 cleanup() {
   if mountpoint -q "$mp" 2>/dev/null || [ -n "$(grep " $mp " /proc/mounts)" ]; then
@@ -36,6 +36,7 @@ make_targz "$u/disk.raw" "$u/image.tar.gz"
 rm -f "$u/disk.raw" "$u/disk.raw.offset"
 chown -R 65534:65534 "$u"
 as_nobody mkdir "$mp"
+as_nobody mkdir -m 0700 "$u/run"
 
 note "/dev/fuse 0600: one clear line, exit 5"
 chmod 0600 /dev/fuse
