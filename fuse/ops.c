@@ -838,7 +838,9 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const
 	gm_ino_t ino = to_gm(fino);
 	int rc;
 
-	if (!strcmp(name, "system.posix_acl_access"))
+	bool acl = !strcmp(name, "system.posix_acl_access");
+
+	if (acl)
 		rc = set_acl_access(f, ino, value, size, flags);
 	else
 		rc = gm_fs_setxattr(f->fs, ino, name, value, size, flags);
@@ -846,6 +848,10 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const
 		return reply_err(f, req, rc, "setxattr", ino);
 	unlock(f);
 	fuse_reply_err(req, 0);
+	/* The mode changed behind the kernel's attribute cache (attributes
+	 * only: takes no inode lock, safe from the serving thread). */
+	if (acl)
+		fuse_lowlevel_notify_inval_inode(f->se, fino, -1, 0);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size)
