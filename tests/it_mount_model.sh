@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-make_disk disk.raw "" 256 gpt
+make_disk disk.raw "" 256 mbr
 make_targz disk.raw image.tar.gz
 rm -f disk.raw
 seed=${GM_MODEL_SEED:-$RANDOM}
