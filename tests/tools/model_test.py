@@ -82,6 +82,11 @@ class Model:
                     self.links.append(rel)
                 else:
                     self.files.append(rel)
+        # Sorted: the same seed gives the same operations whatever the
+        # directory order of the filesystem holding the model.
+        self.dirs.sort()
+        self.files.sort()
+        self.links.sort()
 
     def newname(self):
         d = self.r.choice(self.dirs)
@@ -131,8 +136,28 @@ class Model:
             # checks, the mount (owner's fakeroot view) without.
             args = (self.anyentry(), r.choice([0o755, 0o700, 0o750, 0o777, 0o1777, 0o751]))
         results = [apply(kind, root, args) for root in self.roots]
-        self.refresh()
+        if results[1] is None:
+            self.track(kind, args)
         return kind, args, results
+
+    def track(self, kind, args):
+        """Keeps the entry lists current without walking the model tree."""
+        if kind in ("create",):
+            self.files.append(args[0])
+        elif kind == "link":
+            self.files.append(args[1])
+        elif kind == "symlink":
+            self.links.append(args[1])
+        elif kind == "mkdir":
+            self.dirs.append(args[0])
+        elif kind == "rmdir":
+            self.dirs.remove(args[0])
+        elif kind == "unlink":
+            for pool in (self.files, self.links):
+                if args[0] in pool:
+                    pool.remove(args[0])
+        elif kind == "rename":
+            self.refresh()
 
 
 def apply(kind, root, args):
