@@ -76,8 +76,6 @@ int gm_errno_from_ext2(long errcode)
 		return -EEXIST;
 	case EXT2_ET_NO_DIRECTORY:
 		return -ENOTDIR;
-	case EXT2_ET_DIR_NOT_EMPTY:
-		return -ENOTEMPTY;
 	case EXT2_ET_TOO_MANY_REFS:
 		return -EMLINK;
 	case EXT2_ET_FILE_TOO_BIG:
