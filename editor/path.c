@@ -170,6 +170,7 @@ int gm_path_resolve(struct gm_fs *fs, const char *path, unsigned flags, gm_ino_t
 int gm_path_resolve_parent(struct gm_fs *fs, const char *path, gm_ino_t *dir, char *name)
 {
 	char *copy = NULL, *slash, *base;
+	char last[NAME_MAX + 1];
 	size_t len;
 	struct gm_walk w;
 	struct stat st;
@@ -199,6 +200,7 @@ int gm_path_resolve_parent(struct gm_fs *fs, const char *path, gm_ino_t *dir, ch
 		rc = gm_fs_fail(fs, -ENAMETOOLONG, "%s: a component is longer than %d bytes", path, NAME_MAX);
 		goto out;
 	}
+	snprintf(last, sizeof(last), "%s", base);
 	if (slash)
 		slash[1] = '\0';   /* keep the slash: "/a/b" -> "/a/", "/b" -> "/" */
 	rc = gm_path_walk(fs, slash ? copy : "/", true, &w);
@@ -212,7 +214,7 @@ int gm_path_resolve_parent(struct gm_fs *fs, const char *path, gm_ino_t *dir, ch
 		goto out;
 	}
 	*dir = w.ino;
-	snprintf(name, NAME_MAX + 1, "%s", base);
+	memcpy(name, last, strlen(last) + 1);
 out:
 	free(copy);
 	return rc;
