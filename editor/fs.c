@@ -11,50 +11,6 @@
 
 #include "editor/io_manager.h"
 
-int gm_fs_fail(struct gm_fs *fs, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	code = gm_error_vset(&fs->err, code, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-int gm_fs_fail_ext2(struct gm_fs *fs, long errcode, const char *what)
-{
-	int code = gm_errno_from_ext2(errcode);
-
-	if (code == 0)
-		code = -EIO;
-	return gm_error_set(&fs->err, code, "%s: %s", what, gm_ext2_strerror(errcode));
-}
-
-int gm_fs_check_writable(struct gm_fs *fs, gm_ino_t ino, const char *what)
-{
-	struct ext2_inode inode;
-	errcode_t e;
-
-	if (fs->read_only)
-		return gm_fs_fail(fs, -EROFS, "%s: the filesystem is open read-only", what);
-	if (!ino)
-		return 0;
-	e = ext2fs_read_inode(fs->e2fs, ino, &inode);
-	if (e)
-		return gm_fs_fail_ext2(fs, e, what);
-	if (inode.i_flags & EXT4_ENCRYPT_FL)
-		return gm_fs_fail(fs, -EOPNOTSUPP, "%s: inode %u is encrypted; gcemount cannot edit it",
-				  what, ino);
-	if (inode.i_flags & EXT4_CASEFOLD_FL)
-		return gm_fs_fail(fs, -EOPNOTSUPP,
-				  "%s: directory %u is case-insensitive (casefold); gcemount cannot edit it",
-				  what, ino);
-	if (inode.i_flags & EXT4_VERITY_FL)
-		return gm_fs_fail(fs, -EOPNOTSUPP, "%s: inode %u is fs-verity protected; gcemount cannot edit it",
-				  what, ino);
-	return 0;
-}
-
 const char *gm_fs_errmsg(const struct gm_fs *fs)
 {
 	return fs ? gm_error_msg(&fs->err) : "no filesystem";

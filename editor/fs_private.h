@@ -22,9 +22,4 @@ int gm_fs_fail_ext2(struct gm_fs *fs, long errcode, const char *what);
 int gm_fs_fail(struct gm_fs *fs, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* For the write side: 0 if ino (0: only the handle) may be modified, else
- * -EROFS (handle read-only) or -EOPNOTSUPP (encrypted, casefolded or
- * fs-verity inode), with the message "what: ..." recorded. */
-int gm_fs_check_writable(struct gm_fs *fs, gm_ino_t ino, const char *what);
-
 #endif
