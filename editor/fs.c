@@ -106,7 +106,12 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 		goto fail;
 	}
 	fs->part = *p;
-	ro = opts->read_only || gm_image_read_only(img);
+	ro = opts->read_only;
+	if (!ro && gm_image_read_only(img)) {
+		rc = gm_error_set(err, -EROFS, "%s: the image is open read-only; open the filesystem read-only",
+				  path);
+		goto fail;
+	}
 	if (fs->table.type != GM_PTABLE_NONE)
 		note_add(fs, "%s", why);
 	if (fs->part.needs_recovery) {

@@ -502,6 +502,94 @@ static void test_fs_read_inline_data(void **state)
 	close_session(&s);
 }
 
+static int try_open(const char *disk, bool img_ro, bool fs_ro, struct session *s, struct gm_error *err)
+{
+	struct gm_image_opts io = { .read_only = img_ro };
+	struct gm_fs_opts fo = { .read_only = fs_ro };
+	int rc;
+
+	rc = gm_image_open(disk, &io, &s->img, err);
+	if (rc)
+		fail_msg("gm_image_open %s: %s", disk, gm_error_msg(err));
+	rc = gm_fs_open(s->img, &fo, &s->fs, err);
+	if (rc) {
+		assert_false(gm_image_dirty(s->img));
+		gm_image_close(s->img);
+	}
+	return rc;
+}
+
+static void test_fs_read_needs_recovery(void **state)
+{
+	struct gm_error err = { 0 };
+	struct session s;
+	char *before, *after;
+	size_t lb, la;
+
+	assert_int_equal(fx_make_disk("rec.raw", "small", 32, "mbr", ""), 0);
+	assert_int_equal(fx_sh("debugfs -w -R 'feature needs_recovery' 'rec.raw?offset=%llu'", FX_PART_OFFSET), 0);
+	before = fx_slurp("rec.raw", &lb);
+	assert_int_equal(try_open("rec.raw", false, false, &s, &err), -EROFS);
+	assert_non_null(strstr(gm_error_msg(&err), "journal needs recovery"));
+	assert_non_null(strstr(gm_error_msg(&err), "run e2fsck, or open read-only"));
+	assert_int_equal(try_open("rec.raw", true, true, &s, &err), 0);
+	assert_true(gm_fs_read_only(s.fs));
+	assert_non_null(strstr(gm_fs_note(s.fs), "journal needs recovery"));
+	{
+		char buf[16];
+		gm_ino_t ino = lookup_path(s.fs, "g");
+
+		assert_int_equal(gm_fs_read(s.fs, ino, buf, sizeof(buf), 0), 8);
+	}
+	close_session(&s);
+	after = fx_slurp("rec.raw", &la);
+	assert_int_equal(la, lb);
+	assert_memory_equal(before, after, la);   /* byte-identical */
+	free(before);
+	free(after);
+}
+
+static void test_fs_read_refusals(void **state)
+{
+	struct gm_error err = { 0 };
+	struct session s;
+
+	/* a read-only image cannot give a read-write filesystem */
+	assert_int_equal(try_open("gpt.raw", true, false, &s, &err), -EROFS);
+	assert_non_null(strstr(gm_error_msg(&err), "read-only"));
+
+	/* an unknown ro_compat feature: read-only only */
+	assert_int_equal(fx_make_disk("rocompat.raw", "small", 32, "mbr", ""), 0);
+	assert_int_equal(fx_sh("debugfs -w -R 'ssv feature_ro_compat 0x%x' 'rocompat.raw?offset=%llu'",
+			       0x00100000u | 0x0400u /* metadata_csum */ | 0x1u | 0x2u | 0x8u | 0x20u | 0x40u,
+			       FX_PART_OFFSET), 0);
+	assert_int_equal(try_open("rocompat.raw", false, false, &s, &err), -EROFS);
+	assert_non_null(strstr(gm_error_msg(&err), "cannot write"));
+	assert_int_equal(try_open("rocompat.raw", true, true, &s, &err), 0);
+	close_session(&s);
+
+	/* an unknown incompat feature: not at all */
+	assert_int_equal(fx_make_disk("incompat.raw", "small", 32, "mbr", ""), 0);
+	assert_int_equal(fx_sh("debugfs -w -R 'ssv feature_incompat 0x%x' 'incompat.raw?offset=%llu'",
+			       0x08000000u | 0x2u | 0x40u | 0x80u | 0x200u, FX_PART_OFFSET), 0);
+	assert_int_equal(try_open("incompat.raw", true, true, &s, &err), -EOPNOTSUPP);
+	assert_non_null(strstr(gm_error_msg(&err), "does not support"));
+
+	/* a filesystem larger than its partition: never written */
+	assert_int_equal(fx_sh("truncate -s 64M big.raw && printf 'label: dos\\nstart=2048, size=16MiB, type=83\\n'"
+			       " | sfdisk -q big.raw && mke2fs -q -F -t ext4 -E offset=1048576 big.raw 32M"), 0);
+	assert_int_equal(try_open("big.raw", false, false, &s, &err), -EUCLEAN);
+	assert_non_null(strstr(gm_error_msg(&err), "larger than its partition"));
+	assert_int_equal(try_open("big.raw", true, true, &s, &err), 0);
+	assert_non_null(strstr(gm_fs_note(s.fs), "larger than its partition"));
+	close_session(&s);
+
+	/* no filesystem at all */
+	assert_int_equal(fx_sh("truncate -s 8M none.raw"), 0);
+	assert_int_equal(try_open("none.raw", true, true, &s, &err), -EINVAL);
+	assert_non_null(strstr(gm_error_msg(&err), "none.raw: no partition table and no filesystem"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +605,8 @@ int main(void)
 		cmocka_unit_test(test_fs_read_rw_session_stays_clean),
 		cmocka_unit_test(test_fs_read_gpt_and_bare),
 		cmocka_unit_test(test_fs_read_inline_data),
+		cmocka_unit_test(test_fs_read_needs_recovery),
+		cmocka_unit_test(test_fs_read_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
