@@ -287,7 +287,7 @@ static int dir_empty(struct gm_fs *fs, gm_ino_t ino, bool *empty)
 	errcode_t rc;
 
 	*empty = true;
-	rc = ext2fs_dir_iterate2(fs->e2fs, ino, DIRENT_FLAG_INCLUDE_INLINE_DATA, NULL,
+	rc = ext2fs_dir_iterate2(fs->e2fs, ino, 0, NULL,
 				 empty_cb, empty);
 	if (rc)
 		return gm_fs_fail_ext2(fs, rc, "read directory");

@@ -313,7 +313,7 @@ int gm_fsi_retarget_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_i
 	};
 	errcode_t rc;
 
-	rc = ext2fs_dir_iterate2(fs->e2fs, dir, DIRENT_FLAG_INCLUDE_INLINE_DATA, NULL,
+	rc = ext2fs_dir_iterate2(fs->e2fs, dir, 0, NULL,
 				 retarget_cb, &r);
 	if (rc)
 		return gm_fs_fail_ext2(fs, rc, "update directory entry");

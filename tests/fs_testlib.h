@@ -24,8 +24,8 @@ struct tfs {
 	struct gm_fs fs;
 };
 
-static int tsh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int tsh(const char *fmt, ...)
+static inline int tsh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int tsh(const char *fmt, ...)
 {
 	char cmd[8192];
 	va_list ap;
@@ -38,7 +38,7 @@ static int tsh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void tfs_open_image(struct tfs *t)
+static inline void tfs_open_image(struct tfs *t)
 {
 	ext2_filsys e2 = NULL;
 	errcode_t rc;
@@ -56,7 +56,7 @@ static void tfs_open_image(struct tfs *t)
 
 /* populate: shell commands run inside the tree dir before mke2fs (or NULL);
  * mkfs_opts: extra mke2fs options (or ""). */
-static struct tfs *tfs_new(size_t mib, const char *mkfs_opts, const char *populate)
+static inline struct tfs * tfs_new(size_t mib, const char *mkfs_opts, const char *populate)
 {
 	struct tfs *t = calloc(1, sizeof(*t));
 
@@ -76,7 +76,7 @@ static struct tfs *tfs_new(size_t mib, const char *mkfs_opts, const char *popula
 }
 
 /* Closes libext2fs (flushing everything). */
-static void tfs_close(struct tfs *t)
+static inline void tfs_close(struct tfs *t)
 {
 	if (t->fs.e2fs) {
 		assert_int_equal(ext2fs_close_free(&t->fs.e2fs), 0);
@@ -85,7 +85,7 @@ static void tfs_close(struct tfs *t)
 }
 
 /* Closes, then the independent oracle: e2fsck -fn must find nothing. */
-static void tfs_fsck_clean(struct tfs *t)
+static inline void tfs_fsck_clean(struct tfs *t)
 {
 	int rc;
 
@@ -96,7 +96,7 @@ static void tfs_fsck_clean(struct tfs *t)
 	assert_int_equal(rc, 0);
 }
 
-static void tfs_free(struct tfs *t)
+static inline void tfs_free(struct tfs *t)
 {
 	if (!t)
 		return;
@@ -107,7 +107,7 @@ static void tfs_free(struct tfs *t)
 	free(t);
 }
 
-static gm_ino_t tfs_ino(struct tfs *t, const char *path)
+static inline gm_ino_t tfs_ino(struct tfs *t, const char *path)
 {
 	ext2_ino_t ino = 0;
 
@@ -116,7 +116,7 @@ static gm_ino_t tfs_ino(struct tfs *t, const char *path)
 	return ino;
 }
 
-static void tfs_inode(struct tfs *t, gm_ino_t ino, struct ext2_inode_large *inode)
+static inline void tfs_inode(struct tfs *t, gm_ino_t ino, struct ext2_inode_large *inode)
 {
 	memset(inode, 0, sizeof(*inode));
 	assert_int_equal(ext2fs_read_inode_full(t->fs.e2fs, ino, (struct ext2_inode *)inode,
@@ -125,7 +125,7 @@ static void tfs_inode(struct tfs *t, gm_ino_t ino, struct ext2_inode_large *inod
 
 /* Reads len bytes at off through libext2fs (not through the code under
  * test); returns bytes read. */
-static size_t tfs_read(struct tfs *t, gm_ino_t ino, void *buf, size_t len, uint64_t off)
+static inline size_t tfs_read(struct tfs *t, gm_ino_t ino, void *buf, size_t len, uint64_t off)
 {
 	ext2_file_t f;
 	unsigned int got = 0;
@@ -154,7 +154,7 @@ static size_t tfs_read(struct tfs *t, gm_ino_t ino, void *buf, size_t len, uint6
 	return done;
 }
 
-static uint64_t tfs_size(struct tfs *t, gm_ino_t ino)
+static inline uint64_t tfs_size(struct tfs *t, gm_ino_t ino)
 {
 	struct ext2_inode_large inode;
 
@@ -163,7 +163,7 @@ static uint64_t tfs_size(struct tfs *t, gm_ino_t ino)
 }
 
 /* Creates a regular file through the API under test. */
-static gm_ino_t tfs_create(struct tfs *t, gm_ino_t dir, const char *name)
+static inline gm_ino_t tfs_create(struct tfs *t, gm_ino_t dir, const char *name)
 {
 	gm_ino_t ino = 0;
 	int rc = gm_fs_mknod(&t->fs, dir, name, S_IFREG | 0644, 0, NULL, &ino);
