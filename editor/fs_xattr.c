@@ -81,6 +81,22 @@ static int get_value(struct gm_fs *fs, struct ext2_xattr_handle *h, const char *
 	return 0;
 }
 
+/* libext2fs rebuilds the posix_acl_xattr form with e_id 0 for the entries
+ * that carry no id; the kernel reports ACL_UNDEFINED_ID (-1) there. */
+static void acl_undefined_ids(void *val, size_t len)
+{
+	unsigned char *p = val;
+
+	if (len < 4 || (len - 4) % 8 != 0 || p[0] != 2 || p[1] || p[2] || p[3])
+		return;
+	for (size_t off = 4; off < len; off += 8) {
+		unsigned tag = p[off] | (unsigned)p[off + 1] << 8;
+
+		if (tag != 0x02 && tag != 0x08)    /* ACL_USER, ACL_GROUP */
+			memset(p + off + 4, 0xff, 4);
+	}
+}
+
 ssize_t gm_fs_getxattr(struct gm_fs *fs, gm_ino_t ino, const char *name, void *buf, size_t size)
 {
 	struct ext2_xattr_handle *h = NULL;
@@ -101,6 +117,8 @@ ssize_t gm_fs_getxattr(struct gm_fs *fs, gm_ino_t ino, const char *name, void *b
 	ret = get_value(fs, h, name, &val, &len);
 	if (ret)
 		goto out;
+	if (!strncmp(name, "system.posix_acl_", 17))
+		acl_undefined_ids(val, len);
 	if (size == 0) {
 		ret = (ssize_t)len;
 	} else if (len > size) {
@@ -171,6 +189,39 @@ static int begin_change(struct gm_fs *fs, gm_ino_t ino, const char *name,
 	return open_xattrs(fs, ino, h);
 }
 
+/* libext2fs 1.47 leaves an xattr block allocated once its last entry is
+ * gone; release it (as the kernel does) so no empty block lingers. */
+static int drop_empty_block(struct gm_fs *fs, gm_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	char *buf = NULL;
+	blk64_t blk;
+	errcode_t rc;
+	int ret;
+
+	ret = gm_fsi_read(fs, ino, &inode);
+	if (ret)
+		return ret;
+	blk = ext2fs_file_acl_block(fs->e2fs, (struct ext2_inode *)&inode);
+	if (!blk)
+		return 0;
+	rc = ext2fs_get_mem(fs->e2fs->blocksize, &buf);
+	if (!rc)
+		rc = ext2fs_read_ext_attr3(fs->e2fs, blk, buf, ino);
+	if (!rc && EXT2_EXT_IS_LAST_ENTRY(buf + sizeof(struct ext2_ext_attr_header))) {
+		/* drops the reference in our copy only: write it back */
+		rc = ext2fs_free_ext_attr(fs->e2fs, ino, &inode);
+		if (!rc) {
+			ext2fs_free_mem(&buf);
+			return gm_fsi_write(fs, ino, &inode);
+		}
+	}
+	ext2fs_free_mem(&buf);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "release empty xattr block");
+	return 0;
+}
+
 /* Closes the handle and stamps ctime (the inode is re-read: libext2fs has
  * just rewritten its xattr area). */
 static int end_change(struct gm_fs *fs, gm_ino_t ino, struct ext2_xattr_handle **h, int rc)
@@ -181,6 +232,9 @@ static int end_change(struct gm_fs *fs, gm_ino_t ino, struct ext2_xattr_handle *
 		return rc;
 	if (err)
 		return gm_fs_fail_ext2(fs, err, "write extended attributes");
+	rc = drop_empty_block(fs, ino);
+	if (rc)
+		return rc;
 	return gm_fsi_touch_ino(fs, ino, GM_T_CTIME);
 }
 
