@@ -152,9 +152,8 @@ static int finish_new(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t m
 	inode.i_mode = (__u16)((inode.i_mode & LINUX_S_IFMT) | (mode & 07777));
 	gm_fsi_set_uid(&inode, owner->uid);
 	gm_fsi_set_gid(&inode, owner->gid);
-	if (EXT2_INODE_SIZE(fs->e2fs->super) > EXT2_GOOD_OLD_INODE_SIZE &&
-	    inode.i_extra_isize < sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE)
-		inode.i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+	/* i_extra_isize stays as libext2fs set it: in-inode xattrs (inline
+	 * data) start right after it. */
 	gm_fsi_touch(&inode, GM_T_ATIME | GM_T_MTIME | GM_T_CTIME | GM_T_CRTIME);
 	rc = gm_fsi_write(fs, ino, &inode);
 	if (!rc)

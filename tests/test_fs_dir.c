@@ -504,6 +504,16 @@ static void test_fs_dir_inline_data_dirs(void **state)
 	assert_false(in.i_flags & EXT4_INLINE_DATA_FL);
 	assert_int_equal(gm_fs_rmdir(fs, s, "sub"), 0);
 	assert_int_equal(gm_fs_unlink(fs, s2, "a"), 0);
+	/* symlinks of every size on an inline_data filesystem */
+	char target[200];
+	memset(target, 'q', sizeof(target));
+	target[sizeof(target) - 1] = '\0';
+	assert_int_equal(gm_fs_symlink(fs, s, "l-short", "x", NULL, NULL), 0);
+	target[100] = '\0';
+	assert_int_equal(gm_fs_symlink(fs, s, "l-100", target, NULL, NULL), 0);
+	target[100] = 'q';
+	assert_int_equal(gm_fs_symlink(fs, s, "l-199", target, NULL, NULL), 0);
+	assert_int_equal(gm_fs_unlink(fs, s, "l-100"), 0);
 	assert_int_equal(gm_fs_rmdir(fs, GM_ROOT_INO, "small2"), 0);
 	tfs_fsck_clean(t);
 	tfs_free(t);
