@@ -247,6 +247,70 @@ static void test_fs_xattr_in_inode_kept_by_setattr(void **state)
 	tfs_free(t);
 }
 
+/* Make inode `to` share `from`'s xattr block, as the kernel's mbcache does
+ * for identical xattr sets (test-only, through libext2fs). */
+static blk64_t share_block(struct tfs *t, gm_ino_t from, gm_ino_t to)
+{
+	struct ext2_inode_large in;
+	blk64_t blk;
+	__u32 count = 0;
+
+	tfs_inode(t, from, &in);
+	blk = ext2fs_file_acl_block(t->fs.e2fs, (struct ext2_inode *)&in);
+	assert_true(blk != 0);
+	tfs_inode(t, to, &in);
+	assert_int_equal(ext2fs_file_acl_block(t->fs.e2fs, (struct ext2_inode *)&in), 0);
+	ext2fs_file_acl_block_set(t->fs.e2fs, (struct ext2_inode *)&in, blk);
+	assert_int_equal(ext2fs_iblk_add_blocks(t->fs.e2fs, (struct ext2_inode *)&in, 1), 0);
+	assert_int_equal(gm_fsi_write(&t->fs, to, &in), 0);
+	assert_int_equal(ext2fs_adjust_ea_refcount3(t->fs.e2fs, blk, NULL, +1, &count, to), 0);
+	assert_int_equal(count, 2);
+	return blk;
+}
+
+/* A shared xattr block: changing one inode's set copies the block, unlinking
+ * one sharer only drops a reference, the last one frees it. */
+static void test_fs_xattr_shared_block_refcount(void **state)
+{
+	struct tfs *t = tfs_new(16, "", "echo a > a; echo b > b; echo c > c; echo d > d");
+	struct gm_fs *fs = &t->fs;
+	gm_ino_t a = tfs_ino(t, "/a"), b = tfs_ino(t, "/b"), c = tfs_ino(t, "/c");
+	gm_ino_t d = tfs_ino(t, "/d");
+	char v[2000], w[1800];
+	blk64_t blk, free0;
+	struct ext2_inode_large in;
+
+	(void)state;
+	memset(v, 'v', sizeof(v));
+	memset(w, 'w', sizeof(w));
+	assert_int_equal(gm_fs_setxattr(fs, a, "user.big", v, sizeof(v), 0), 0);
+	blk = share_block(t, a, b);
+	free0 = ext2fs_free_blocks_count(fs->e2fs->super);
+	xattr_is(fs, b, "user.big", v, sizeof(v));
+	/* b changes its set: copy-on-write, a keeps the old block and value */
+	assert_int_equal(gm_fs_setxattr(fs, b, "user.more", w, sizeof(w), 0), 0);
+	tfs_inode(t, b, &in);
+	assert_true(ext2fs_file_acl_block(fs->e2fs, (struct ext2_inode *)&in) != blk);
+	xattr_is(fs, a, "user.big", v, sizeof(v));
+	xattr_is(fs, b, "user.big", v, sizeof(v));
+	xattr_is(fs, b, "user.more", w, sizeof(w));
+	assert_int_equal(ext2fs_free_blocks_count(fs->e2fs->super), free0 - 1);
+	/* c shares a's block; unlinking a leaves it to c; unlinking c frees it */
+	assert_int_equal(share_block(t, a, c), blk);
+	assert_int_equal(gm_fs_unlink(fs, GM_ROOT_INO, "a"), 0);
+	assert_true(ext2fs_test_block_bitmap2(fs->e2fs->block_map, blk));
+	xattr_is(fs, c, "user.big", v, sizeof(v));
+	/* d shares too, then drops its only xattr: c still has the value */
+	assert_int_equal(share_block(t, c, d), blk);
+	assert_int_equal(gm_fs_removexattr(fs, d, "user.big"), 0);
+	xattr_is(fs, c, "user.big", v, sizeof(v));
+	assert_int_equal(gm_fs_getxattr(fs, d, "user.big", NULL, 0), -ENODATA);
+	assert_int_equal(gm_fs_unlink(fs, GM_ROOT_INO, "c"), 0);
+	assert_false(ext2fs_test_block_bitmap2(fs->e2fs->block_map, blk));
+	tfs_fsck_clean(t);
+	tfs_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_fs_xattr_posix_acl_roundtrip),
 		cmocka_unit_test(test_fs_xattr_without_ext_attr_feature),
 		cmocka_unit_test(test_fs_xattr_in_inode_kept_by_setattr),
+		cmocka_unit_test(test_fs_xattr_shared_block_refcount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
