@@ -296,6 +296,33 @@ static void test_fs_write_inline_data_grows(void **state)
 	tfs_free(t);
 }
 
+/* Block-mapped (ext3-style, no extents) files: write, sparse write past the
+ * indirect blocks, truncate. */
+static void test_fs_write_ext3_block_mapped(void **state)
+{
+	struct tfs *t = tfs_new(64, "-O ^extent,^flex_bg,^huge_file,^metadata_csum,^64bit",
+				NULL);
+	gm_ino_t ino = tfs_create(t, GM_ROOT_INO, "old");
+	size_t n = 3u << 20;
+	unsigned char *d = malloc(n), *b = malloc(n);
+	struct ext2_inode_large in;
+
+	(void)state;
+	tfs_inode(t, ino, &in);
+	assert_false(in.i_flags & EXT4_EXTENTS_FL);
+	fill(d, n, 11);
+	assert_int_equal(gm_fs_write(&t->fs, ino, d, n, 0), (ssize_t)n);
+	assert_int_equal(gm_fs_write(&t->fs, ino, d, 4096, 1ULL << 32), 4096);  /* double indirect */
+	assert_int_equal(tfs_read(t, ino, b, n, 0), n);
+	assert_memory_equal(b, d, n);
+	assert_int_equal(gm_fs_truncate(&t->fs, ino, 70000), 0);
+	assert_int_equal(tfs_size(t, ino), 70000);
+	free(d);
+	free(b);
+	tfs_fsck_clean(t);
+	tfs_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_fs_write_read_only_refused),
 		cmocka_unit_test(test_fs_write_enospc_stays_clean),
 		cmocka_unit_test(test_fs_write_inline_data_grows),
+		cmocka_unit_test(test_fs_write_ext3_block_mapped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
