@@ -168,6 +168,7 @@ int gm_fs_mkdir(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
 {
 	struct ext2_inode_large dinode;
 	struct gm_creds owner;
+	unsigned before;
 	errcode_t err;
 	int rc;
 
@@ -182,6 +183,16 @@ int gm_fs_mkdir(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
 	err = with_room(fs, dir, name, NULL);
 	if (err)
 		return gm_fs_fail_ext2(fs, err, "make directory");
+	/* ext2fs_mkdir counts the parent up blindly; past the limit ext4
+	 * (dir_nlink) stores 1, "too many to count". */
+	before = dinode.i_links_count;
+	if ((rc = gm_fsi_read(fs, dir, &dinode)))
+		return rc;
+	if (before == 1 || dinode.i_links_count >= EXT2_LINK_MAX) {
+		dinode.i_links_count = 1;
+		if ((rc = gm_fsi_write(fs, dir, &dinode)))
+			return rc;
+	}
 	return finish_new(fs, dir, name, mode, &owner, ino);
 }
 

@@ -133,6 +133,20 @@ static void test_fs_dir_mkdir_rmdir_nesting(void **state)
 	assert_int_equal(gm_fs_mkdir(fs, b, "c", 0700, NULL, &c), 0);
 	assert_int_equal(links(t, GM_ROOT_INO), root0 + 1);
 	assert_int_equal(links(t, a), 3);
+	/* dir_nlink: a parent past 65000 links counts as 1 (test-only setup,
+	 * restored before e2fsck) */
+	struct ext2_inode_large pin;
+	gm_ino_t many;
+	tfs_inode(t, c, &pin);
+	pin.i_links_count = EXT2_LINK_MAX - 1;
+	assert_int_equal(gm_fsi_write(fs, c, &pin), 0);
+	assert_int_equal(gm_fs_mkdir(fs, c, "many", 0755, NULL, &many), 0);
+	assert_int_equal(links(t, c), 1);
+	assert_int_equal(gm_fs_rmdir(fs, c, "many"), 0);
+	assert_int_equal(links(t, c), 1);
+	tfs_inode(t, c, &pin);
+	pin.i_links_count = 2;
+	assert_int_equal(gm_fsi_write(fs, c, &pin), 0);
 	assert_int_equal(links(t, c), 2);
 	tfs_inode(t, a, &in);
 	assert_int_equal(in.i_mode, S_IFDIR | 0750);
@@ -315,6 +329,16 @@ static void test_fs_dir_htree_5000_entries(void **state)
 	assert_int_equal(links(t, big), 52);
 	assert_true(tfs_ino(t, "/big/new-entry-04999.conf") != 0);
 	assert_int_equal(tfs_ino(t, "/big/new-entry-04995.conf"), 0);
+	/* moving the indexed directory rewrites ".." inside its dx root block */
+	gm_ino_t other;
+	assert_int_equal(gm_fs_mkdir(fs, GM_ROOT_INO, "other", 0755, NULL, &other), 0);
+	assert_int_equal(gm_fs_rename(fs, GM_ROOT_INO, "big", other, "big", 0), 0);
+	assert_int_equal(dotdot(t, big), other);
+	assert_int_equal(links(t, other), 3);
+	/* and renames inside it: replace one entry by another */
+	assert_int_equal(gm_fs_rename(fs, big, "new-entry-00001.conf", big,
+				      "new-entry-00002.conf", 0), 0);
+	assert_int_equal(tfs_ino(t, "/other/big/new-entry-00001.conf"), 0);
 	tfs_fsck_clean(t);
 	tfs_free(t);
 }
