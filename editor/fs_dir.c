@@ -1,5 +1,16 @@
 /* fs_dir.c — namespace changes: gm_fs_mknod, gm_fs_mkdir, gm_fs_symlink,
- * gm_fs_link, gm_fs_unlink, gm_fs_rmdir, gm_fs_rename. */
+ * gm_fs_link, gm_fs_unlink, gm_fs_rmdir, gm_fs_rename.
+ *
+ * Semantics (kernel-like, root's view): new inodes belong to creds or the
+ * handle's default owner; a setgid parent hands down its group (and the bit,
+ * to subdirectories). Device numbers use the kernel's old 8:8 encoding in
+ * i_block[0] when they fit, else the new one in i_block[1]. New entries go
+ * through ext2fs_link (which maintains htree indexes in e2fsprogs >= 1.46),
+ * a full directory is grown with ext2fs_expand_dir. The last unlink frees the
+ * inode at once (data, xattr block reference, bitmap, dtime): keeping
+ * unlinked-but-open files alive is the caller's business. Encrypted and
+ * casefolded directories are refused (-EOPNOTSUPP): their names need the key
+ * or Unicode folding. */
 #include "editor/fs_inode.h"
 
 #include <errno.h>

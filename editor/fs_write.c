@@ -46,8 +46,8 @@ static int check_regular(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large
 	if (inode->i_flags & EXT4_ENCRYPT_FL)
 		return gm_fs_fail(fs, -EOPNOTSUPP, "inode %u is encrypted (fscrypt): its "
 				  "data cannot be written without the key", ino);
-	if (inode->i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
-		return gm_fs_fail(fs, -EPERM, "inode %u is immutable or append-only", ino);
+	if (inode->i_flags & EXT2_IMMUTABLE_FL)
+		return gm_fs_fail(fs, -EPERM, "inode %u is immutable (chattr +i)", ino);
 	return 0;
 }
 
@@ -117,6 +117,8 @@ ssize_t gm_fs_write(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len,
 		return ret;
 	if (len == 0)
 		return 0;
+	if ((inode.i_flags & EXT2_APPEND_FL) && off < EXT2_I_SIZE(&inode))
+		return gm_fs_fail(fs, -EPERM, "inode %u is append-only (chattr +a)", ino);
 	if (off > max_size(fs, &inode) || len > max_size(fs, &inode) - off)
 		return gm_fs_fail(fs, -EFBIG, "write beyond the largest file size of inode %u", ino);
 	ret = expand_inline(fs, ino, &inode, off + len);
@@ -157,7 +159,7 @@ int gm_fs_truncate(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
 	if (ret)
 		return ret;
 	if (inode.i_flags & EXT2_APPEND_FL)
-		return gm_fs_fail(fs, -EPERM, "inode %u is append-only", ino);
+		return gm_fs_fail(fs, -EPERM, "inode %u is append-only (chattr +a)", ino);
 	if (size > max_size(fs, &inode))
 		return gm_fs_fail(fs, -EFBIG, "size beyond the largest file size of inode %u", ino);
 	ret = expand_inline(fs, ino, &inode, size);

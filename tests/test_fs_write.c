@@ -221,6 +221,21 @@ static void test_fs_write_read_only_refused(void **state)
 	assert_int_equal(gm_fs_write(&t->fs, GM_ROOT_INO, "x", 1, 0), -EROFS);
 	t->fs.read_only = false;
 	assert_int_equal(gm_fs_write(&t->fs, GM_ROOT_INO, "x", 1, 0), -EISDIR);
+	/* chattr +i refuses, chattr +a only appends */
+	struct ext2_inode_large in;
+	tfs_inode(t, ino, &in);
+	in.i_flags |= EXT2_IMMUTABLE_FL;
+	assert_int_equal(gm_fsi_write(&t->fs, ino, &in), 0);
+	assert_int_equal(gm_fs_write(&t->fs, ino, "x", 1, 0), -EPERM);
+	assert_int_equal(gm_fs_truncate(&t->fs, ino, 0), -EPERM);
+	in.i_flags = (in.i_flags & ~EXT2_IMMUTABLE_FL) | EXT2_APPEND_FL;
+	assert_int_equal(gm_fsi_write(&t->fs, ino, &in), 0);
+	assert_int_equal(gm_fs_write(&t->fs, ino, "x", 1, 0), -EPERM);
+	assert_int_equal(gm_fs_write(&t->fs, ino, "more\n", 5, 5), 5);
+	assert_int_equal(gm_fs_truncate(&t->fs, ino, 0), -EPERM);
+	tfs_inode(t, ino, &in);
+	in.i_flags &= ~EXT2_APPEND_FL;
+	assert_int_equal(gm_fsi_write(&t->fs, ino, &in), 0);
 	tfs_fsck_clean(t);
 	tfs_free(t);
 }
