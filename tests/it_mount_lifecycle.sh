@@ -12,15 +12,17 @@ export XDG_RUNTIME_DIR=$PWD/run; mkdir -m 0700 run   # where mounts keep lock + 
 
 mp=$PWD/mnt mp2=$PWD/mnt2
 mkdir "$mp" "$mp2"
+mpo=$(mktemp -d /tmp/gm-allow-other.XXXXXX); chmod 0755 "$mpo"   # reachable by nobody
 cleanup() {
   local m
-  for m in "$mp" "$mp2"; do
+  for m in "$mp" "$mp2" "$mpo"; do
     if mountpoint -q "$m"; then gm -u "$m" || fusermount3 -u -z "$m" || umount -l "$m"; fi
   done
+  rmdir "$mpo"
 }
 trap cleanup EXIT
 
-mkdir -p tree/etc; echo v1 > tree/etc/version
+mkdir -p tree/etc tree/tmp; echo v1 > tree/etc/version; chmod 1777 tree/tmp
 make_disk disk.raw tree 64 mbr
 make_targz disk.raw image.tar.gz
 cp image.tar.gz other.tar.gz
@@ -57,6 +59,27 @@ gm -o ro image.tar.gz "$mp"
 if echo x > "$mp/etc/version" 2>/dev/null; then fail "write on a read-only mount"; fi
 gm -u "$mp"
 [ "$(sha image.tar.gz)" = "$s1" ] || fail "read-only mount changed the image"
+
+note "-o allow_other: others get normal permission checks and own what they create"
+nob() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+gm -o allow_other image.tar.gz "$mpo"
+[ "$(nob cat "$mpo/etc/version")" = v2 ] || fail "allow_other: nobody cannot read a 0644 file"
+if nob sh -c "echo x > '$mpo/etc/version'" 2>/dev/null; then fail "allow_other: nobody wrote a root file"; fi
+nob sh -c "echo mine > '$mpo/tmp/mine'" || fail "allow_other: nobody cannot create in a 1777 dir"
+[ "$(stat -c %u:%g "$mpo/tmp/mine")" = 65534:65534 ] || fail "allow_other: owner of nobody's file"
+echo root > "$mpo/tmp/rootfile"
+[ "$(stat -c %u:%g "$mpo/tmp/rootfile")" = 0:0 ] || fail "allow_other: owner of the mounter's file"
+gm -u "$mpo"
+
+note "--output: the result goes elsewhere, the image stays as it is"
+s0=$(sha image.tar.gz)
+gm --output "$PWD/copy.tar.gz" image.tar.gz "$mp"
+echo out > "$mp/etc/out"
+gm -u "$mp"
+[ "$(sha image.tar.gz)" = "$s0" ] || fail "--output changed the image"
+extract_disk copy.tar.gz outx; e2fsck_clean outx/disk.raw
+[ "$(debugfs -R 'cat /etc/out' "$(fs_spec outx/disk.raw)" 2>/dev/null)" = out ] || fail "--output content"
+rm -rf outx copy.tar.gz
 
 note "kill -9 of the server: image intact, next mount exits 6, --discard recovers"
 s2=$(sha image.tar.gz)
