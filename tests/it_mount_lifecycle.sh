@@ -81,6 +81,20 @@ extract_disk copy.tar.gz outx; e2fsck_clean outx/disk.raw
 [ "$(debugfs -R 'cat /etc/out' "$(fs_spec outx/disk.raw)" 2>/dev/null)" = out ] || fail "--output content"
 rm -rf outx copy.tar.gz
 
+note "a failed write-back: gcemount -u exits 4, the edits wait in the cache (--resume)"
+s0=$(sha image.tar.gz)
+gm --output "$PWD/no/such/dir/out.tar.gz" image.tar.gz "$mp"
+echo kept > "$mp/etc/kept"
+expect_exit 4 gm -u "$mp"
+grep -q -- '--resume' last.err || fail "no --resume hint after a failed write-back: $(cat last.err)"
+[ "$(sha image.tar.gz)" = "$s0" ] || fail "failed write-back changed the image"
+gm --resume image.tar.gz "$mp"
+[ "$(cat "$mp/etc/kept")" = kept ] || fail "--resume lost the edit"
+gm -u "$mp"
+[ "$(debugfs -R 'cat /etc/kept' "$(extract_disk image.tar.gz outk; fs_spec outk/disk.raw)" 2>/dev/null)" = kept ] \
+  || fail "resumed edit not written back"
+rm -rf outk
+
 note "kill -9 of the server: image intact, next mount exits 6, --discard recovers"
 s2=$(sha image.tar.gz)
 gm image.tar.gz "$mp"
