@@ -124,7 +124,7 @@ enum gm_fuse_fail gm_fuse_precheck(const char *mountpoint, bool allow_other, str
 
 	if (stat(mountpoint, &st) < 0) {
 		gm_error_set(err, -errno, errno == ENOENT ? "mount point %s does not exist"
-					: "cannot use mount point %s: %s",
+					: "mount point %s: %s",
 			     mountpoint, strerror(errno));
 		return GM_FUSE_BAD_MOUNTPOINT;
 	}
@@ -138,8 +138,8 @@ enum gm_fuse_fail gm_fuse_precheck(const char *mountpoint, bool allow_other, str
 		return GM_FUSE_BAD_MOUNTPOINT;
 	}
 	if (geteuid() != 0 && st.st_uid != getuid() && access(mountpoint, W_OK) < 0) {
-		gm_error_set(err, -EACCES, "cannot mount on %s: it is neither yours nor "
-			     "writable by you", mountpoint);
+		gm_error_set(err, -EACCES, "mount point %s is neither yours nor writable "
+			     "by you", mountpoint);
 		return GM_FUSE_BAD_MOUNTPOINT;
 	}
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
@@ -258,8 +258,8 @@ enum gm_fuse_fail gm_fuse_mount(struct gm_fs *fs, const struct gm_fuse_config *c
 			last_line(cap, msg, sizeof(msg));
 		else
 			msg[0] = '\0';
-		gm_error_set(err, -EIO, "cannot mount on %s: %s", cfg->mountpoint,
-			     msg[0] ? msg : "mount(2) and fusermount3 both failed");
+		gm_error_set(err, -EIO, "%s (mount point %s)",
+			     msg[0] ? msg : "mount(2) and fusermount3 both failed", cfg->mountpoint);
 		fail = GM_FUSE_MOUNT_FAILED;
 		goto out;
 	}
