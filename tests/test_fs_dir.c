@@ -543,6 +543,109 @@ static void test_fs_dir_inline_data_dirs(void **state)
 	tfs_free(t);
 }
 
+/* 3,000 random namespace/data/xattr operations over a few directories (fixed
+ * seed); each must succeed or fail with an errno that fits; e2fsck must
+ * find nothing afterwards. */
+static void test_fs_dir_random_ops_stay_clean(void **state)
+{
+	const char *opts = getenv("GM_TEST_MKFS_OPTS");   /* e.g. "-O inline_data" */
+	struct tfs *t = tfs_new(64, opts ? opts : "", "mkdir d0 d1 d2");
+	struct gm_fs *fs = &t->fs;
+	gm_ino_t dirs[8];
+	int ndirs = 3;
+	uint32_t x = 12345;
+	static char buf[70000];
+	char a[32], b[32];
+
+	(void)state;
+	dirs[0] = tfs_ino(t, "/d0");
+	dirs[1] = tfs_ino(t, "/d1");
+	dirs[2] = tfs_ino(t, "/d2");
+	memset(buf, 'r', sizeof(buf));
+	if (getenv("GM_TEST_SEED"))     /* other sequences, for bug hunting */
+		x = (uint32_t)strtoul(getenv("GM_TEST_SEED"), NULL, 0) | 1;
+#define RND() (x ^= x << 13, x ^= x >> 17, x ^= x << 5, x)
+	int ok = 0;
+	for (int i = 0; i < 3000; i++) {
+		/* forget directories that were removed or replaced meanwhile */
+		for (int k = 0; k < ndirs; k++) {
+			struct ext2_inode_large din;
+
+			tfs_inode(t, dirs[k], &din);
+			if (!ext2fs_test_inode_bitmap2(fs->e2fs->inode_map, dirs[k]) ||
+			    din.i_links_count == 0 || !LINUX_S_ISDIR(din.i_mode))
+				dirs[k--] = dirs[--ndirs];
+		}
+		if (ndirs == 0) {
+			dirs[0] = GM_ROOT_INO;
+			ndirs = 1;
+		}
+		gm_ino_t d1 = dirs[RND() % (uint32_t)ndirs], d2 = dirs[RND() % (uint32_t)ndirs], ino;
+		int rc = 0;
+
+		snprintf(a, sizeof(a), "n%u", RND() % 40);
+		snprintf(b, sizeof(b), "n%u", RND() % 40);
+		switch (RND() % 10) {
+		case 0: case 1:
+			rc = gm_fs_mknod(fs, d1, a, S_IFREG | 0644, 0, NULL, NULL);
+			assert_true(rc == 0 || rc == -EEXIST);
+			break;
+		case 2:
+			rc = gm_fs_mkdir(fs, d1, a, 0755, NULL, &ino);
+			assert_true(rc == 0 || rc == -EEXIST);
+			if (rc == 0 && ndirs < 8)
+				dirs[ndirs++] = ino;
+			break;
+		case 3:
+			rc = gm_fs_unlink(fs, d1, a);
+			assert_true(rc == 0 || rc == -ENOENT || rc == -EISDIR);
+			break;
+		case 4:
+			rc = gm_fs_rename(fs, d1, a, d2, b, RND() % 4 == 0 ? RENAME_EXCHANGE : 0);
+			assert_true(rc == 0 || rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR ||
+				    rc == -ENOTEMPTY || rc == -EINVAL);
+			break;
+		case 5:
+			rc = gm_fs_link(fs, tfs_ino(t, "/d0") , d2, b);   /* a directory */
+			assert_true(rc == -EPERM || rc == -EEXIST);
+			if (ext2fs_lookup(fs->e2fs, d1, a, (int)strlen(a), NULL, &ino) == 0) {
+				rc = gm_fs_link(fs, ino, d2, b);
+				assert_true(rc == 0 || rc == -EEXIST || rc == -EPERM);
+			}
+			break;
+		case 6: case 7:
+			if (ext2fs_lookup(fs->e2fs, d1, a, (int)strlen(a), NULL, &ino) == 0) {
+				size_t n = RND() % sizeof(buf);
+				ssize_t w = gm_fs_write(fs, ino, buf, n, RND() % 200000);
+				assert_true(w == (ssize_t)n || w == -EISDIR || (n == 0 && w == 0));
+				if (RND() % 3 == 0) {
+					rc = gm_fs_truncate(fs, ino, RND() % 100000);
+					assert_true(rc == 0 || rc == -EISDIR);
+				}
+			}
+			break;
+		case 8:
+			if (ext2fs_lookup(fs->e2fs, d1, a, (int)strlen(a), NULL, &ino) == 0) {
+				rc = gm_fs_setxattr(fs, ino, "user.r", buf, RND() % 3000, 0);
+				assert_int_equal(rc, 0);
+				if (RND() % 2)
+					assert_int_equal(gm_fs_removexattr(fs, ino, "user.r"), 0);
+			}
+			break;
+		default:
+			rc = gm_fs_rmdir(fs, d1, a);
+			assert_true(rc == 0 || rc == -ENOENT || rc == -ENOTDIR || rc == -ENOTEMPTY);
+			break;
+		}
+		ok += rc == 0;
+	}
+	print_message("[ info ] random ops: %d of 3000 returned 0\n", ok);
+	assert_true(ok > 1000);
+#undef RND
+	tfs_fsck_clean(t);
+	tfs_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_fs_dir_encrypted_and_casefolded_refused),
 		cmocka_unit_test(test_fs_dir_enospc_clean),
 		cmocka_unit_test(test_fs_dir_inline_data_dirs),
+		cmocka_unit_test(test_fs_dir_random_ops_stay_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
