@@ -23,19 +23,19 @@ static gm_ino_t dotdot(struct tfs *t, gm_ino_t dir)
 {
 	ext2_ino_t p = 0;
 
-	assert_int_equal(ext2fs_lookup(t->fs.e2fs, dir, "..", 2, NULL, &p), 0);
+	assert_int_equal(ext2fs_lookup(t->fs->e2fs, dir, "..", 2, NULL, &p), 0);
 	return p;
 }
 
 static bool inode_in_use(struct tfs *t, gm_ino_t ino)
 {
-	return ext2fs_test_inode_bitmap2(t->fs.e2fs->inode_map, ino);
+	return ext2fs_test_inode_bitmap2(t->fs->e2fs->inode_map, ino);
 }
 
 static void test_fs_dir_names_checked(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "echo x > f; mkdir d");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	char longname[300];
 
 	(void)state;
@@ -72,7 +72,7 @@ static void test_fs_dir_names_checked(void **state)
 static void test_fs_dir_mknod_types_and_devices(void **state)
 {
 	struct tfs *t = tfs_new(16, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	struct gm_creds cr = { .uid = 1000, .gid = 100000 };
 	struct ext2_inode_large in;
 	gm_ino_t ino;
@@ -122,7 +122,7 @@ static void test_fs_dir_mknod_types_and_devices(void **state)
 static void test_fs_dir_mkdir_rmdir_nesting(void **state)
 {
 	struct tfs *t = tfs_new(16, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	unsigned root0 = links(t, GM_ROOT_INO);
 	gm_ino_t a, b, c, s;
 	struct ext2_inode_large in;
@@ -177,7 +177,7 @@ static void test_fs_dir_mkdir_rmdir_nesting(void **state)
 static void test_fs_dir_symlinks_fast_and_slow(void **state)
 {
 	struct tfs *t = tfs_new(16, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	struct gm_creds cr = { .uid = 33, .gid = 44 };
 	struct ext2_inode_large in;
 	char target[300], buf[400];
@@ -217,7 +217,7 @@ static void test_fs_dir_symlinks_fast_and_slow(void **state)
 static void test_fs_dir_hard_links(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "echo data > f; mkdir d");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t f = tfs_ino(t, "/f"), d = tfs_ino(t, "/d");
 	struct ext2_inode_large in;
 
@@ -249,7 +249,7 @@ static void test_fs_dir_hard_links(void **state)
 static void test_fs_dir_unlink_frees_data_and_xattr_block(void **state)
 {
 	struct tfs *t = tfs_new(32, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t ino = tfs_create(t, GM_ROOT_INO, "victim");
 	static char data[1 << 20], big[2000];
 	blk64_t free0, free1;
@@ -295,7 +295,7 @@ static void test_fs_dir_htree_5000_entries(void **state)
 	struct tfs *t = tfs_new(64, "",
 				"mkdir big && cd big && for i in $(seq 1 400); do : > "
 				"seed_file_with_a_long_name_$i; done");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	struct ext2_inode_large in;
 	gm_ino_t big;
 	char name[64];
@@ -347,7 +347,7 @@ static void test_fs_dir_htree_5000_entries(void **state)
 static void test_fs_dir_linear_dir_expands(void **state)
 {
 	struct tfs *t = tfs_new(32, "-O ^dir_index", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	struct ext2_inode_large in;
 	gm_ino_t d;
 	char name[300];
@@ -375,7 +375,7 @@ static void test_fs_dir_rename_matrix(void **state)
 	struct tfs *t = tfs_new(16, "",
 				"mkdir -p A/sub B E F/x; echo 1 > A/f1; echo 2 > B/f2; "
 				"echo 3 > A/f3; ln A/f3 A/f3link; echo 4 > g");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t A = tfs_ino(t, "/A"), B = tfs_ino(t, "/B"), E = tfs_ino(t, "/E");
 	gm_ino_t F = tfs_ino(t, "/F"), sub = tfs_ino(t, "/A/sub"), f1 = tfs_ino(t, "/A/f1");
 	gm_ino_t f2 = tfs_ino(t, "/B/f2"), f3 = tfs_ino(t, "/A/f3"), g = tfs_ino(t, "/g");
@@ -445,7 +445,7 @@ static void test_fs_dir_rename_matrix(void **state)
 static void test_fs_dir_encrypted_and_casefolded_refused(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "mkdir enc cf; echo x > enc/old");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t enc = tfs_ino(t, "/enc"), cf = tfs_ino(t, "/cf");
 	struct ext2_inode_large in;
 
@@ -480,7 +480,7 @@ static void test_fs_dir_encrypted_and_casefolded_refused(void **state)
 static void test_fs_dir_enospc_clean(void **state)
 {
 	struct tfs *t = tfs_new(4, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t ino = tfs_create(t, GM_ROOT_INO, "fill");
 	static char d[64 << 10];
 	char name[300], target[1000];
@@ -508,7 +508,7 @@ static void test_fs_dir_enospc_clean(void **state)
 static void test_fs_dir_inline_data_dirs(void **state)
 {
 	struct tfs *t = tfs_new(16, "-O inline_data", "mkdir small small2; : > small/a");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t s = tfs_ino(t, "/small"), s2 = tfs_ino(t, "/small2"), sub;
 	struct ext2_inode_large in;
 	char name[64];
@@ -550,7 +550,7 @@ static void test_fs_dir_random_ops_stay_clean(void **state)
 {
 	const char *opts = getenv("GM_TEST_MKFS_OPTS");   /* e.g. "-O inline_data" */
 	struct tfs *t = tfs_new(64, opts ? opts : "", "mkdir d0 d1 d2");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t dirs[8];
 	int ndirs = 3;
 	uint32_t x = 12345;
