@@ -306,6 +306,7 @@ static void test_fs_dir_htree_5000_entries(void **state)
 	tfs_close(t);
 	assert_true(tsh("e2fsck -fyD '%s' >/dev/null 2>&1", t->img) <= 1);
 	tfs_open_image(t);
+	fs = t->fs;
 	big = tfs_ino(t, "/big");
 	tfs_inode(t, big, &in);
 	assert_true(in.i_flags & EXT2_INDEX_FL);

@@ -122,6 +122,7 @@ static void test_fs_xattr_security_survives_edits(void **state)
 	assert_int_equal(gm_fs_unlink(fs, bin, "ping-again"), 0);
 	tfs_close(t);
 	tfs_open_image(t);
+	fs = t->fs;
 	xattr_is(fs, ino, "security.capability", CAP, sizeof(CAP));
 	xattr_is(fs, ino, "security.selinux", SELINUX, sizeof(SELINUX));
 	xattr_is(fs, ino, "user.small", "s", 1);
@@ -197,6 +198,7 @@ static void test_fs_xattr_posix_acl_roundtrip(void **state)
 	xattr_is(fs, d, "system.posix_acl_default", acl, sizeof(acl));
 	tfs_close(t);
 	tfs_open_image(t);
+	fs = t->fs;
 	xattr_is(fs, d, "system.posix_acl_access", acl, sizeof(acl));
 	tfs_fsck_clean(t);
 	/* on disk (as debugfs shows it): ext4's compact ACL format, version 1,
