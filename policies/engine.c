@@ -859,21 +859,3 @@ int gm_policy_apply_root(struct gm_policy *p, const struct gm_root *r, bool dry_
 	gm_overlay_free(ov);
 	return rc;
 }
-
-int gm_policy_check(struct gm_policy *p, struct gm_fs *fs, gm_result_fn fn, void *priv,
-		    struct gm_error *err)
-{
-	struct gm_root_fs r;
-
-	gm_root_fs_init(&r, fs);
-	return gm_policy_check_root(p, &r.root, fn, priv, err);
-}
-
-int gm_policy_apply(struct gm_policy *p, struct gm_fs *fs, bool dry_run, gm_change_fn fn,
-		    void *priv, struct gm_error *err)
-{
-	struct gm_root_fs r;
-
-	gm_root_fs_init(&r, fs);
-	return gm_policy_apply_root(p, &r.root, dry_run, fn, priv, err);
-}

@@ -478,8 +478,9 @@ int gm_sshcfg_set(struct gm_sshcfg *c, const char *key, const char *value)
 		struct kline k;
 
 		parse_kline(ln->text, &k);
-		line = gm_strdupf("%.*s%.*s %s", (int)(k.key - ln->text), ln->text, (int)k.keylen,
-				  k.key, value);
+		/* keep indentation, keyword spelling and separator ("Key=v", "Key = v") */
+		line = gm_strdupf("%.*s%s%s", (int)(k.val - ln->text), ln->text,
+				  k.val == k.key + k.keylen ? " " : "", value);
 		if (!line)
 			return -ENOMEM;
 		rc = gm_lines_replace(&c->f[vs.ffile].lines, vs.fline, line);
