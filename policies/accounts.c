@@ -71,13 +71,13 @@ int gm_passwd_nologin(const char *in, size_t len, unsigned long uid_min, const c
 			keep |= gm_word_eq(f[0], fl[0], keep_shell[k], false);
 		if (keep || (fl[6] && nologin_shell(f[6], fl[6])))
 			continue;
-		char *nl = gm_strdupf("%.*s%s", (int)(f[6] - l.v[i].text), l.v[i].text, nologin);
-		rc = nl ? gm_lines_replace(&l, i, nl) : -ENOMEM;
-		free(nl);
-		if (names && nameslen) {
+		if (names && nameslen) {   /* before the line (f[] points into it) goes */
 			size_t u = strlen(names);
 			snprintf(names + u, nameslen - u, "%s%.*s", u ? "," : "", (int)fl[0], f[0]);
 		}
+		char *nl = gm_strdupf("%.*s%s", (int)(f[6] - l.v[i].text), l.v[i].text, nologin);
+		rc = nl ? gm_lines_replace(&l, i, nl) : -ENOMEM;
+		free(nl);
 		changed = 1;
 	}
 	if (rc == 0 && changed)

@@ -225,6 +225,51 @@ int gm_grub_has_arg(const char *in, size_t len, const char *arg, int *line)
 	return has;
 }
 
+/* The assignment line t without tokens of arg's parameter (another value of
+ * it), with arg appended when add; quoting kept (double quotes added to an
+ * unquoted value that now has a blank). */
+static char *rewrite(const char *t, const struct gassign *a, const char *arg, bool add)
+{
+	const char *s;
+	size_t n, pl = param_len(arg, strlen(arg)), k = 0, lead = 0, trail;
+	char *kept, *nl, q;
+
+	inner(a, &s, &n);
+	if (!(kept = malloc(n + 1)))
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t sp = i, w = 0;
+
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		while (i + w < n && s[i + w] != ' ' && s[i + w] != '\t')
+			w++;
+		if (w && param_len(s + i, w) == pl && !memcmp(s + i, arg, pl) &&
+		    (pl == w || s[i + pl - 1] == '=' || s[i + pl] == ',')) {
+			i += w;
+			continue;   /* dropped with the blanks before it */
+		}
+		memcpy(kept + k, s + sp, i + w - sp);
+		k += i + w - sp;
+		i += w;
+	}
+	kept[k] = '\0';
+	while (lead < k && (kept[lead] == ' ' || kept[lead] == '\t'))
+		lead++;
+	trail = k;
+	while (trail > lead && (kept[trail - 1] == ' ' || kept[trail - 1] == '\t'))
+		trail--;
+	q = a->quote ? a->quote : (add || strpbrk(kept, " \t") ? '"' : 0);
+	if (q)
+		nl = gm_strdupf("%.*s%c%.*s%s%s%.*s%c%s", (int)(a->val - t), t, q, (int)trail, kept,
+				add && trail > lead ? " " : "", add ? arg : "", (int)(k - trail),
+				kept + trail, q, a->val + a->vallen);
+	else
+		nl = gm_strdupf("%.*s%s%s", (int)(a->val - t), t, kept, a->val + a->vallen);
+	free(kept);
+	return nl;
+}
+
 int gm_grub_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen)
 {
 	struct gm_lines l;
@@ -246,46 +291,34 @@ int gm_grub_add_arg(const char *in, size_t len, const char *arg, char **out, siz
 		free(nl);
 		return finish(&l, rc < 0 ? rc : 1, out, outlen);
 	}
-	const char *t = l.v[last].text, *s;
-	size_t n, pl = param_len(arg, strlen(arg));
-	grub_assign(t, &a);
-	inner(&a, &s, &n);
-	/* the value without tokens of the same parameter */
-	char *kept = malloc(n + 1);
-	size_t k = 0;
-	if (!kept) {
-		gm_lines_free(&l);
-		return -ENOMEM;
+	/* the assignments that make the effective value: the last one and the
+	 * ones it extends ("$GRUB_CMDLINE_LINUX ...") */
+	size_t first = last;
+	for (;;) {
+		const char *s;
+		size_t n;
+
+		grub_assign(l.v[first].text, &a);
+		inner(&a, &s, &n);
+		if (!self_ref(s, n) || first == 0)
+			break;
+		size_t j = first;
+		while (j-- > 0 && !grub_assign(l.v[j].text, &a))
+			;
+		if (j == (size_t)-1)
+			break;
+		first = j;
 	}
-	for (size_t i = 0; i < n;) {
-		size_t sp = i, w = 0;
-		while (i < n && (s[i] == ' ' || s[i] == '\t'))
-			i++;
-		while (i + w < n && s[i + w] != ' ' && s[i + w] != '\t')
-			w++;
-		if (w && param_len(s + i, w) == pl && !memcmp(s + i, arg, pl) &&
-		    (pl == w || s[i + pl - 1] == '=' || s[i + pl] == ',')) {
-			i += w;
-			continue;   /* dropped with the blanks before it */
-		}
-		memcpy(kept + k, s + sp, i + w - sp);
-		k += i + w - sp;
-		i += w;
+	for (size_t i = first; i <= last && rc == 0; i++) {
+		if (!grub_assign(l.v[i].text, &a))
+			continue;
+		nl = rewrite(l.v[i].text, &a, arg, i == last);
+		if (!nl)
+			rc = -ENOMEM;
+		else if (strcmp(nl, l.v[i].text))
+			rc = gm_lines_replace(&l, i, nl);
+		free(nl);
 	}
-	kept[k] = '\0';
-	size_t lead = 0;
-	while (lead < k && (kept[lead] == ' ' || kept[lead] == '\t'))
-		lead++;
-	char q = a.quote ? a.quote : '"';
-	size_t trail = k;
-	while (trail > lead && (kept[trail - 1] == ' ' || kept[trail - 1] == '\t'))
-		trail--;
-	nl = gm_strdupf("%.*s%c%.*s%s%s%.*s%c%s", (int)(a.val - t), t, q, (int)trail, kept,
-			trail > lead ? " " : "", arg, (int)(k - trail), kept + trail, q,
-			a.val + a.vallen);
-	free(kept);
-	rc = nl ? gm_lines_replace(&l, last, nl) : -ENOMEM;
-	free(nl);
 	return finish(&l, rc < 0 ? rc : 1, out, outlen);
 }
 
