@@ -255,12 +255,12 @@ char *gm_diff(const char *path, const char *a, size_t alen, const char *b, size_
 			if (i < n && j < m && line_eq(&la.v[pre + i], &lb.v[pre + j])) {
 				ops[nops++] = (struct dop){ 0, pre + i, pre + j };
 				i++, j++;
-			} else if (j < m && (i == n || DP(i, j + 1) >= DP(i + 1, j))) {
-				ops[nops++] = (struct dop){ 2, pre + i, pre + j };
-				j++;
-			} else {
+			} else if (i < n && (j == m || DP(i + 1, j) >= DP(i, j + 1))) {
 				ops[nops++] = (struct dop){ 1, pre + i, pre + j };
 				i++;
+			} else {
+				ops[nops++] = (struct dop){ 2, pre + i, pre + j };
+				j++;
 			}
 		}
 #undef DP
@@ -275,7 +275,8 @@ char *gm_diff(const char *path, const char *a, size_t alen, const char *b, size_
 
 	{
 		char hdr[8192];
-		int hl = snprintf(hdr, sizeof(hdr), "--- a%s\n+++ b%s\n", path, path);
+		const char *sl = path[0] == '/' ? "" : "/";
+		int hl = snprintf(hdr, sizeof(hdr), "--- a%s%s\n+++ b%s%s\n", sl, path, sl, path);
 
 		dput(&d, hdr, (size_t)hl < sizeof(hdr) ? (size_t)hl : sizeof(hdr) - 1);
 	}

@@ -552,3 +552,41 @@ int gm_policy_load(const char *name_or_path, struct gm_policy **out, struct gm_e
 	free(dir);
 	return rc;
 }
+
+int gm_policy_load_many(const char *const *names, size_t n, struct gm_policy **out,
+			struct gm_error *err)
+{
+	size_t len = 1, namelen = 1;
+	char *text, *name, *t, *nm;
+	int rc;
+
+	if (n == 1)
+		return gm_policy_load(names[0], out, err);
+	for (size_t i = 0; i < n; i++) {
+		len += 2 * strlen(names[i]) + 16;
+		namelen += strlen(names[i]) + 1;
+	}
+	text = malloc(len);
+	name = malloc(namelen);
+	if (!text || !name) {
+		free(text);
+		free(name);
+		return -ENOMEM;
+	}
+	t = text;
+	nm = name;
+	for (size_t i = 0; i < n; i++) {
+		t += sprintf(t, "include \"");
+		for (const char *s = names[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				*t++ = '\\';
+			*t++ = *s;
+		}
+		t += sprintf(t, "\"\n");
+		nm += sprintf(nm, "%s%s", i ? "+" : "", names[i]);
+	}
+	rc = gm_policy_parse(name, text, NULL, out, err);
+	free(text);
+	free(name);
+	return rc;
+}

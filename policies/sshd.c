@@ -428,7 +428,7 @@ static size_t insert_point(const struct gm_sshcfg *c, const char *key, const cha
 			for (end = i + 1; end < l->n && !is_block(c, l->v[end].text, &k); end++) {
 				const char *t = gm_skip_ws(l->v[end].text);
 
-				if (commented_key(t, key))
+				if (commented_key(t, key) && !cm)
 					cm = end + 1;
 				if (*t && *t != '#') {
 					last = end;
@@ -446,7 +446,9 @@ static size_t insert_point(const struct gm_sshcfg *c, const char *key, const cha
 			return cm ? cm : last + 1;
 		}
 	}
-	for (size_t i = first_block; i-- > 0;)
+	/* after the commented default (the first one: later ones tend to be
+	 * examples, like Debian's commented "#Match User anoncvs" block) */
+	for (size_t i = 0; i < first_block; i++)
 		if (commented_key(l->v[i].text, key))
 			return i + 1;
 	at = first_block;
