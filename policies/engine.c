@@ -124,6 +124,8 @@ static int act_ssh(struct ctx *c, const struct gm_action *a, struct outcome *o)
 	if (gm_sshcfg_get(cfg, key, &f)) {
 		snprintf(o->file, sizeof(o->file), "%s", f.file);
 		o->line = f.line;
+	} else {
+		snprintf(o->file, sizeof(o->file), "%s", main);
 	}
 	if (!c->apply) {
 		if (f.file && !strcasecmp(f.value, want))
@@ -614,8 +616,8 @@ static int act_timezone(struct ctx *c, const struct gm_action *a, struct outcome
 	const char *zone = a->argv[1];
 	char cur[4096], path[512], want_tz[256], *tz = NULL;
 	size_t tzlen = 0;
-	int rc = link_target(c, "/etc/localtime", cur, sizeof(cur));
-	bool link_ok = rc == 0 && zone_is(cur, zone), tz_ok = true, tz_present;
+	int lrc = link_target(c, "/etc/localtime", cur, sizeof(cur)), rc = 0;
+	bool link_ok = lrc == 0 && zone_is(cur, zone), tz_ok = true, tz_present;
 
 	/* the name the image's tzdata uses: Etc/UTC on Debian, UTC elsewhere */
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
@@ -640,13 +642,12 @@ static int act_timezone(struct ctx *c, const struct gm_action *a, struct outcome
 	}
 	if (!c->apply) {
 		if (!link_ok)
-			say(o, GM_STATUS_FAIL, "/etc/localtime %s%s", rc == -ENOENT ? "absent" :
-			    rc == 0 ? "-> " : "is not a symlink", rc == 0 ? cur : "");
+			say(o, GM_STATUS_FAIL, "/etc/localtime %s%s", lrc == -ENOENT ? "absent" :
+			    lrc == 0 ? "-> " : "is not a symlink", lrc == 0 ? cur : "");
 		else
 			say(o, GM_STATUS_FAIL, "/etc/timezone says %s", tz);
 		goto out;
 	}
-	rc = 0;
 	if (!gm_root_exists(c->r, path, true)) {
 		rc = add_summary(o, "skipped: no %s in the image (tzdata not installed)", path);
 		say(o, GM_STATUS_WARN, "no %s in the image", path);

@@ -227,7 +227,12 @@ static int load_text(const char *name_or_path, const char *dir, char **text, cha
 			free(*text);
 			return gm_error_set(err, -EINVAL, "%s: not a policy file (NUL byte)", path);
 		}
-		*name = strdup(path);
+		/* one name per file, however it was spelled (cycles, diamonds) */
+		*name = realpath(path, NULL);
+		if (!*name)
+			*name = strdup(path);
+		else
+			snprintf(path, sizeof(path), "%s", *name);
 		char *slash = strrchr(path, '/');
 		if (slash) {
 			*slash = '\0';
