@@ -394,6 +394,30 @@ static int act_ntp(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		free(buf);
 		free(out);
 	}
+	/* chrony's conf.d and sources.d would add servers back */
+	for (size_t g = 0; g < 2 && rc >= 0; g++) {
+		rc = gm_root_glob_sorted(c->r, g ? "/etc/chrony/sources.d/*.sources"
+						 : "/etc/chrony/conf.d/*.conf", &drop, NULL);
+		for (char **p = drop; rc >= 0 && p && *p; p++) {
+			char *buf, *out = NULL, list[256];
+			size_t len, outlen;
+
+			if (gm_root_read(c->r, *p, &buf, &len) < 0)
+				continue;
+			if (gm_ntpconf_servers(buf, len, list, sizeof(list)) > 0) {
+				bad++;
+				snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+					 "%s%s adds %s", detail[0] ? "; " : "", *p, list);
+				if (c->apply && (rc = gm_ntpconf_set(buf, len, NULL, &out, &outlen)) == 1 &&
+				    (rc = write_same(c, *p, out, outlen)) == 0)
+					rc = add_summary(o, "%s: server/pool lines removed", *p);
+			}
+			free(buf);
+			free(out);
+		}
+		gm_strv_free(drop);
+		drop = NULL;
+	}
 	/* timesyncd drop-ins would add servers back */
 	if (rc >= 0 && (rc = gm_root_glob_sorted(c->r, "/etc/systemd/timesyncd.conf.d/*.conf",
 						 &drop, NULL)) == 0) {

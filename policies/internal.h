@@ -190,7 +190,8 @@ int gm_logindefs_set(const char *in, size_t len, const char *key, const char *va
  * (console=ttyS0,... for the same device). */
 int gm_grub_has_arg(const char *in, size_t len, const char *arg, int *line);
 int gm_grub_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
-/* ntp.conf / chrony.conf: the only server/pool lines become "server S iburst". */
+/* ntp.conf / chrony.conf: the only server/pool lines become "server S iburst";
+ * server NULL (a chrony conf.d / sources.d file): every server/pool line goes. */
 int gm_ntpconf_servers(const char *in, size_t len, char *list, size_t listlen);
 int gm_ntpconf_set(const char *in, size_t len, const char *server, char **out, size_t *outlen);
 /* timesyncd.conf: NTP= in [Time] becomes server (section created if absent);

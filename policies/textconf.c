@@ -369,9 +369,15 @@ int gm_ntpconf_set(const char *in, size_t len, const char *server, char **out, s
 		count++;
 		if (first == (size_t)-1)
 			first = i;
-		if (first_word(l.v[i].text, "server", false, &rest) &&
+		if (server && first_word(l.v[i].text, "server", false, &rest) &&
 		    gm_word_eq(rest, gm_word_len(rest), server, true))
 			ok = true;
+	}
+	if (!server) {   /* a drop-in: no source of its own */
+		for (size_t i = l.n; i-- > 0;)
+			if (ntp_server_line(l.v[i].text))
+				gm_lines_delete(&l, i);
+		return finish(&l, count ? 1 : 0, out, outlen);
 	}
 	if (count == 1 && ok)
 		return finish(&l, 0, out, outlen);

@@ -185,6 +185,7 @@ static char *make_tree(void)
 	tp_put(t, "etc/ntp.conf", "server 0.pool.ntp.org\r\nserver metadata.google.internal\r\n");
 	tp_put(t, "etc/systemd/timesyncd.conf", "[Time]\n#NTP=\n");
 	tp_put(t, "etc/systemd/timesyncd.conf.d/override.conf", "[Time]\nNTP=time.example.com\n");
+	tp_put(t, "etc/chrony/sources.d/local.sources", "# site\nserver 10.1.1.1 iburst\n");
 	return t;
 }
 
@@ -245,6 +246,9 @@ static void test_policy_engine_apply_tree(void **s)
 	free(ntp);
 	char *ts = tp_get(t, "etc/systemd/timesyncd.conf.d/override.conf");
 	assert_string_equal(ts, "[Time]\n");
+	free(ts);
+	ts = tp_get(t, "etc/chrony/sources.d/local.sources");
+	assert_string_equal(ts, "# site\n");
 	free(ts);
 	ts = tp_get(t, "etc/systemd/timesyncd.conf");
 	assert_string_equal(ts, "[Time]\n#NTP=\nNTP=metadata.google.internal\n");
