@@ -11,7 +11,8 @@
  *  sysctl.c   sysctl.d precedence (last value wins)
  *  textconf.c login.defs, /etc/default/grub, ntp.conf, chrony.conf, timesyncd
  *  accounts.c passwd (nologin shells) and shadow (root lock)
- *  parse.c    the policy file format; engine.c runs rules
+ *  parse.c    the policy file format; engine.c runs rules, whose actions
+ *             are in act_config.c and act_files.c (private: actions.h)
  *
  * The editors are pure functions from buffers to buffers: they return 1 when
  * they changed something, 0 when nothing needed changing, -errno on failure,
