@@ -394,3 +394,30 @@ int gm_act_ntp(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		gm_act_say(o, GM_STATUS_PASS, "only %s", server);
 	return 0;
 }
+
+/* ---------------- dhclient ---------------- */
+int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	const char *path = "/etc/dhcp/dhclient.conf", *opt = a->argv[1];
+	char *buf, *out = NULL;
+	size_t len, outlen;
+	int rc = gm_root_read(c->r, path, &buf, &len);
+
+	if (rc == -ENOENT) {
+		gm_act_say(o, GM_STATUS_NA, "no %s (the image does not use ISC dhclient)", path);
+		return 0;
+	}
+	if (rc < 0)
+		return gm_error_set(c->err, rc, "%s: %s", path, strerror(-rc));
+	snprintf(o->file, sizeof(o->file), "%s", path);
+	rc = gm_dhclient_request(buf, len, opt, &out, &outlen);
+	if (rc == 0)
+		gm_act_say(o, GM_STATUS_PASS, "dhclient requests %s", opt);
+	else if (rc > 0 && !c->apply)
+		gm_act_say(o, GM_STATUS_FAIL, "dhclient does not request %s", opt);
+	else if (rc > 0 && (rc = gm_act_write(c, path, out, outlen)) == 0)
+		rc = gm_act_summary(o, "%s: also request %s", path, opt);
+	free(buf);
+	free(out);
+	return rc < 0 ? rc : 0;
+}

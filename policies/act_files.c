@@ -104,17 +104,19 @@ int gm_act_file(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		gm_act_say(o, GM_STATUS_PASS, "%s as wanted", p);
 		return 0;
 	}
-	if (!c->apply) {
-		gm_act_say(o, GM_STATUS_FAIL, "%s %s", p, rc == -ENOENT ? "absent" : !content_ok ?
-		    "has other content" : "has another mode or owner");
-		return 0;
-	}
 	if (rc == -ENOENT) {
 		char parent[4096];
 		snprintf(parent, sizeof(parent), "%s", p);
 		*strrchr(parent, '/') = '\0';
-		if (parent[0] && !gm_root_exists(c->r, parent, true))
-			return gm_error_set(c->err, -ENOENT, "%s: no directory %s", p, parent);
+		if (parent[0] && !gm_root_exists(c->r, parent, true)) {
+			gm_act_say(o, GM_STATUS_NA, "no %s in the image", parent);
+			return 0;
+		}
+	}
+	if (!c->apply) {
+		gm_act_say(o, GM_STATUS_FAIL, "%s %s", p, rc == -ENOENT ? "absent" : !content_ok ?
+		    "has other content" : "has another mode or owner");
+		return 0;
 	}
 	if (!content_ok && (rc = c->r->ops->write(c->r->h, p, want, strlen(want), a->mode, a->uid,
 						  a->gid)) < 0)

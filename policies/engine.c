@@ -52,7 +52,7 @@ static const gm_act_fn act_fns[] = {
 	[GM_ACT_LOGINDEFS] = gm_act_logindefs, [GM_ACT_GRUB] = gm_act_grub, [GM_ACT_NTP] = gm_act_ntp,
 	[GM_ACT_REMOVE] = gm_act_remove, [GM_ACT_EMPTY] = gm_act_empty, [GM_ACT_FILE] = gm_act_file,
 	[GM_ACT_SYMLINK] = gm_act_symlink, [GM_ACT_NOLOGIN] = gm_act_nologin,
-	[GM_ACT_LOCKROOT] = gm_act_lockroot, [GM_ACT_TIMEZONE] = gm_act_timezone,
+	[GM_ACT_LOCKROOT] = gm_act_lockroot, [GM_ACT_TIMEZONE] = gm_act_timezone, [GM_ACT_DHCLIENT] = gm_act_dhclient,
 };
 
 /* Worst of two statuses: FAIL > WARN > PASS > N/A. */

@@ -201,6 +201,11 @@ int gm_timesyncd_get(const char *in, size_t len, char *list, size_t listlen, boo
 int gm_timesyncd_set(const char *in, size_t len, const char *server, bool drop,
 		     char **out, size_t *outlen);
 
+/* dhclient.conf: 0 when a request / also request statement names option,
+ * else appends "also request OPTION;" (1). */
+int gm_dhclient_request(const char *in, size_t len, const char *option, char **out,
+			size_t *outlen);
+
 /* ---- accounts.c ---- */
 /* passwd: accounts with uid < uid_min (and nobody), except root, sync,
  * shutdown, halt, whose shell is not already a nologin/false get nologin.
@@ -214,7 +219,7 @@ int gm_shadow_lock(const char *in, size_t len, const char *user, char **out, siz
 enum gm_action_kind {
 	GM_ACT_SSHD, GM_ACT_SSH, GM_ACT_SYSCTL, GM_ACT_LOGINDEFS, GM_ACT_GRUB, GM_ACT_NTP,
 	GM_ACT_REMOVE, GM_ACT_EMPTY, GM_ACT_FILE, GM_ACT_SYMLINK, GM_ACT_NOLOGIN,
-	GM_ACT_LOCKROOT, GM_ACT_TIMEZONE,
+	GM_ACT_LOCKROOT, GM_ACT_TIMEZONE, GM_ACT_DHCLIENT,
 };
 
 struct gm_action {

@@ -42,6 +42,7 @@ static const struct {
 	{ "nologin-system-accounts", GM_ACT_NOLOGIN, 0, 0 },
 	{ "lock-root", GM_ACT_LOCKROOT, 0, 0 },
 	{ "timezone", GM_ACT_TIMEZONE, 1, 1 },
+	{ "dhclient-request", GM_ACT_DHCLIENT, 1, 1 },
 };
 
 static const char *const level_names[] = { "required", "strongly-recommended", "recommended",

@@ -525,3 +525,61 @@ int gm_timesyncd_set(const char *in, size_t len, const char *server, bool drop, 
 	free(nl);
 	return finish(&l, rc < 0 ? rc : 1, out, outlen);
 }
+
+/* ---------------- dhclient.conf ---------------- */
+/* Whether a "request ...;" or "also request ...;" statement names option
+ * (comments skipped; statements may span lines). */
+static bool dhclient_requests(const char *in, size_t len, const char *option)
+{
+	size_t on = strlen(option);
+	bool in_req = false, word_start = true;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = in[i];
+
+		if (ch == '#') {
+			while (i < len && in[i] != '\n')
+				i++;
+			word_start = true;
+			continue;
+		}
+		if (ch == ';' || ch == '{' || ch == '}') {
+			in_req = false;
+			word_start = true;
+			continue;
+		}
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == ',') {
+			word_start = true;
+			continue;
+		}
+		if (!word_start)
+			continue;
+		word_start = false;
+		size_t w = 0;
+		while (i + w < len && !strchr(" \t\r\n,;{}#", in[i + w]))
+			w++;
+		if (w == 7 && !strncmp(in + i, "request", 7))
+			in_req = true;
+		else if (in_req && w == on && !strncmp(in + i, option, on))
+			return true;
+		i += w - 1;
+	}
+	return false;
+}
+
+int gm_dhclient_request(const char *in, size_t len, const char *option, char **out,
+			size_t *outlen)
+{
+	struct gm_lines l;
+	char *nl;
+	int rc;
+
+	if (dhclient_requests(in, len, option))
+		return 0;
+	if ((rc = gm_lines_parse(&l, in, len)) < 0)
+		return rc;
+	nl = gm_strdupf("also request %s;", option);
+	rc = nl ? gm_lines_insert(&l, l.n, nl) : -ENOMEM;
+	free(nl);
+	return finish(&l, rc < 0 ? rc : 1, out, outlen);
+}

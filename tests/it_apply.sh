@@ -20,6 +20,9 @@ printf 'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="42:01:0a:80:00:02", NAM
   > tree/etc/udev/rules.d/70-persistent-net.rules
 ln -s ../sysctl.conf tree/etc/sysctl.d/99-sysctl.conf
 printf 'kernel.kptr_restrict = 0\nfs.protected_fifos = 1\n' > tree/usr/lib/sysctl.d/50-default.conf
+mkdir -p tree/etc/systemd/system/multi-user.target.wants
+ln -s /lib/systemd/system/irqbalance.service tree/etc/systemd/system/multi-user.target.wants/
+
 "$GM_TOP/scripts/make-sample.sh" disk.raw 64 "$PWD/tree"
 spec=$(fs_spec disk.raw)
 debugfs -w -R 'sif /etc/shadow gid 42' "$spec" 2>/dev/null
@@ -89,6 +92,7 @@ for kv in 'forwardagent no' 'forwardx11 no' 'hostbasedauthentication no' \
 done
 dbg 'ls /etc/ssh' | grep -q 'ssh_host_' && fail "host keys left"
 dbg 'ls /boot' | grep -q 'System.map' && fail "System.map left"
+dbg 'ls /etc/systemd/system/multi-user.target.wants' | grep -q irqbalance && fail "irqbalance enabled"
 dbg 'ls /etc/udev/rules.d' | grep -q '70-persistent-net' && fail "persistent-net rule left"
 [ -z "$(dbg 'cat /etc/machine-id')" ] || fail "machine-id not empty"
 dbg 'stat /etc/machine-id' | grep -q 'Size: 0' || fail "machine-id not empty"
@@ -108,6 +112,7 @@ dbg 'cat /etc/default/grub' | grep -q '^GRUB_CMDLINE_LINUX=".*console=ttyS0,3840
   || fail "no serial console"
 dbg 'cat /etc/chrony/chrony.conf' | grep -E '^(server|pool) ' > ntp.out
 [ "$(cat ntp.out)" = "server metadata.google.internal iburst" ] || fail "NTP: $(cat ntp.out)"
+dbg 'cat /etc/dhcp/dhclient.conf' | grep -qx 'also request interface-mtu;' || fail "dhclient MTU"
 dbg 'cat /etc/sysctl.d/50-default.conf' > vendor.out
 grep -qx 'kernel.kptr_restrict = 1' vendor.out || fail "vendor sysctl not overridden in /etc"
 grep -qx 'fs.protected_fifos = 1' vendor.out || fail "vendor file copy lost a line"

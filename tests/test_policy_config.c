@@ -163,6 +163,30 @@ static void test_config_ntp_timesyncd(void **s)
 	free(out);
 }
 
+/* ---- dhclient ---- */
+static void test_config_dhclient(void **s)
+{
+	const char *deb = "# Debian's default\nrequest subnet-mask, broadcast-address, time-offset, routers,\n"
+			  "\tdomain-name, domain-name-servers, domain-search, host-name,\n"
+			  "\tinterface-mtu,\n\trfc3442-classless-static-routes, ntp-servers;\n";
+	const char *no = "request subnet-mask, routers; # interface-mtu only in a comment\n"
+			 "option interface-mtu code 26 = unsigned integer 16;";
+	char *out;
+	size_t olen;
+
+	(void)s;
+	assert_int_equal(gm_dhclient_request(deb, strlen(deb), "interface-mtu", &out, &olen), 0);
+	assert_int_equal(gm_dhclient_request(no, strlen(no), "interface-mtu", &out, &olen), 1);
+	assert_string_equal(out, "request subnet-mask, routers; # interface-mtu only in a comment\n"
+				 "option interface-mtu code 26 = unsigned integer 16;\n"
+				 "also request interface-mtu;\n");
+	assert_int_equal(gm_dhclient_request(out, olen, "interface-mtu", &out, &olen), 0);
+	free(out);
+	assert_int_equal(gm_dhclient_request("", 0, "interface-mtu", &out, &olen), 1);
+	assert_string_equal(out, "also request interface-mtu;\n");
+	free(out);
+}
+
 /* ---- accounts ---- */
 static int ed_nologin(const char *in, size_t len, const void *arg, char **out, size_t *outlen)
 {
@@ -328,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_config_ntp_conf),
 		cmocka_unit_test(test_config_ntp_chrony),
 		cmocka_unit_test(test_config_ntp_timesyncd),
+		cmocka_unit_test(test_config_dhclient),
 		cmocka_unit_test(test_config_accounts_passwd),
 		cmocka_unit_test(test_config_accounts_shadow),
 		cmocka_unit_test(test_config_sysctl_normalize),

@@ -50,7 +50,7 @@ static void test_policy_engine_builtins(void **s)
 			total += p->nrules;
 		gm_policy_free(p);
 	}
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 10);
 	/* gce-hardening is exactly its parts */
 	struct gm_policy *g = load("gce-hardening");
 	assert_int_equal(g->nrules, total);
