@@ -120,6 +120,28 @@ dbg 'stat /etc/sysctl.d/99-sysctl.conf' | grep -q 'Type: symlink' || fail "99-sy
 dbg 'cat /etc/sysctl.d/60-gce-hardening.conf' | grep -qx 'kernel.yama.ptrace_scope = 1' \
   || fail "sysctl drop-in"
 
+note "a site policy: file with mode and owner, symlink, through the image"
+cat > site.policy <<'EOF2'
+include console
+rule site.motd
+  level optional
+  file /etc/motd 0600 0:42 "Authorized use only.\n"
+rule site.link
+  symlink ../motd /etc/default/motd-link
+EOF2
+gm apply img.tar.gz ./site.policy > site.out
+grep -q '^site.motd: wrote /etc/motd (mode 0600, owner 0:42)$' site.out || fail "site.motd"
+grep -q '^console.serial' site.out && fail "console applied twice"
+extract_disk img.tar.gz out2
+spec=$(fs_spec out2/disk.raw)
+e2fsck_clean out2/disk.raw
+[ "$(debugfs -R 'cat /etc/motd' "$spec" 2>/dev/null)" = "Authorized use only." ] || fail "motd content"
+debugfs -R 'stat /etc/motd' "$spec" 2>/dev/null | grep -Eq 'Mode: +0600' || fail "motd mode"
+debugfs -R 'stat /etc/motd' "$spec" 2>/dev/null | grep -Eq 'Group: +42 ' || fail "motd group"
+debugfs -R 'stat /etc/default/motd-link' "$spec" 2>/dev/null | grep -q 'Fast link dest: "../motd"' \
+  || fail "symlink"
+gm apply img.tar.gz ./site.policy | grep -q '^nothing to change' || fail "site policy not idempotent"
+
 note "apply --run without FUSE support says so"
 set +e; gm apply img.tar.gz --run /bin/true >/dev/null 2>run.err; rc=$?; set -e
 [ $rc -eq 0 ] || [ $rc -eq 5 ] || { cat run.err; fail "apply --run exited $rc"; }

@@ -244,7 +244,11 @@ static void test_policy_sshd_relative_include(void **s)
 	struct gm_error err = { 0 };
 
 	(void)s;
-	tp_put(t, "etc/ssh/sshd_config", "Include sshd_config.d/*.conf\nPermitRootLogin yes\n");
+	/* sshd_config itself is a (relative) symlink */
+	tp_put(t, "etc/ssh/real/sshd_config", "Include sshd_config.d/*.conf\nPermitRootLogin yes\n");
+	char lnk[PATH_MAX];
+	snprintf(lnk, sizeof(lnk), "%s/etc/ssh/sshd_config", t);
+	assert_int_equal(symlink("real/sshd_config", lnk), 0);
 	tp_put(t, "etc/ssh/sshd_config.d/b.conf", "PermitRootLogin prohibit-password\n");
 	tp_put(t, "etc/ssh/sshd_config.d/a.conf", "# first in lexical order\nX11Forwarding yes\n");
 	tp_put(t, "etc/ssh/sshd_config.d/c.txt", "PermitRootLogin without-password\n");
