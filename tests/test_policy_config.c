@@ -30,7 +30,7 @@ static int ed_encrypt(const char *in, size_t len, const void *arg, char **out, s
 	return gm_logindefs_set(in, len, "ENCRYPT_METHOD", arg, out, outlen);
 }
 
-static void test_config_logindefs_debian12(void **s)
+static void test_policy_config_logindefs_debian12(void **s)
 {
 	size_t len;
 	char *in = tp_read(tp_data("logindefs/debian12.login.defs"), &len), v[64];
@@ -48,7 +48,7 @@ static void test_config_logindefs_debian12(void **s)
 
 /* CRLF, no final newline, the key in a comment, another case (login.defs is
  * case-sensitive: "encrypt_method" is another key), duplicates (the last wins). */
-static void test_config_logindefs_awful(void **s)
+static void test_policy_config_logindefs_awful(void **s)
 {
 	size_t len;
 	char *in = tp_read(tp_data("logindefs/awful.login.defs"), &len), v[64];
@@ -70,7 +70,7 @@ static int ed_console(const char *in, size_t len, const void *arg, char **out, s
 	return gm_grub_add_arg(in, len, arg, out, outlen);
 }
 
-static void test_config_grub_debian12(void **s)
+static void test_policy_config_grub_debian12(void **s)
 {
 	(void)s;
 	golden_edit("grub/debian12.grub", ed_console, "console=ttyS0,38400n8", 1);
@@ -78,20 +78,20 @@ static void test_config_grub_debian12(void **s)
 
 /* single quotes kept; the other ttyS0 speed replaced, tty1 kept; the
  * self-referencing last assignment is the one edited */
-static void test_config_grub_ubuntu_cloud(void **s)
+static void test_policy_config_grub_ubuntu_cloud(void **s)
 {
 	(void)s;
 	golden_edit("grub/ubuntu-cloud.grub", ed_console, "console=ttyS0,38400n8", 1);
 }
 
-static void test_config_grub_unquoted_no_newline(void **s)
+static void test_policy_config_grub_unquoted_no_newline(void **s)
 {
 	(void)s;
 	golden_edit("grub/unquoted-nonl.grub", ed_console, "console=ttyS0,38400n8", 1);
 }
 
 /* the variable reset by a later assignment loses the argument */
-static void test_config_grub_reset(void **s)
+static void test_policy_config_grub_reset(void **s)
 {
 	const char *t = "GRUB_CMDLINE_LINUX=\"console=ttyS0,38400n8\"\nGRUB_CMDLINE_LINUX=\"quiet\"\n";
 	int line;
@@ -114,7 +114,7 @@ static int ed_timesyncd(const char *in, size_t len, const void *arg, char **out,
 	return gm_timesyncd_set(in, len, arg, false, out, outlen);
 }
 
-static void test_config_ntp_conf(void **s)
+static void test_policy_config_ntp_conf(void **s)
 {
 	size_t len;
 	char *in = tp_read(tp_data("ntp/debian.ntp.conf"), &len), list[256];
@@ -127,13 +127,13 @@ static void test_config_ntp_conf(void **s)
 	golden_edit("ntp/debian.ntp.conf", ed_ntp, "metadata.google.internal", 1);
 }
 
-static void test_config_ntp_chrony(void **s)
+static void test_policy_config_ntp_chrony(void **s)
 {
 	(void)s;
 	golden_edit("ntp/debian12.chrony.conf", ed_ntp, "metadata.google.internal", 1);
 }
 
-static void test_config_ntp_timesyncd(void **s)
+static void test_policy_config_ntp_timesyncd(void **s)
 {
 	size_t len, olen;
 	char *in = tp_read(tp_data("ntp/debian12.timesyncd.conf"), &len), *out, list[256];
@@ -164,7 +164,7 @@ static void test_config_ntp_timesyncd(void **s)
 }
 
 /* ---- dhclient ---- */
-static void test_config_dhclient(void **s)
+static void test_policy_config_dhclient(void **s)
 {
 	const char *deb = "# Debian's default\nrequest subnet-mask, broadcast-address, time-offset, routers,\n"
 			  "\tdomain-name, domain-name-servers, domain-search, host-name,\n"
@@ -201,7 +201,7 @@ static int ed_lock(const char *in, size_t len, const void *arg, char **out, size
 /* 30 system accounts: shells become nologin except root, sync, shutdown,
  * halt and those already nologin/false; users (>= UID_MIN) untouched;
  * nobody (65534) is a system account; NIS, comments, malformed lines kept. */
-static void test_config_accounts_passwd(void **s)
+static void test_policy_config_accounts_passwd(void **s)
 {
 	size_t len, olen;
 	char *in = tp_read(tp_data("accounts/passwd"), &len), *out, names[512];
@@ -221,7 +221,7 @@ static void test_config_accounts_passwd(void **s)
 	free(in);
 }
 
-static void test_config_accounts_shadow(void **s)
+static void test_policy_config_accounts_shadow(void **s)
 {
 	(void)s;
 	golden_edit("accounts/shadow", ed_lock, "root", 1);
@@ -230,7 +230,7 @@ static void test_config_accounts_shadow(void **s)
 }
 
 /* ---- sysctl ---- */
-static void test_config_sysctl_normalize(void **s)
+static void test_policy_config_sysctl_normalize(void **s)
 {
 	char k[128];
 
@@ -269,7 +269,7 @@ static const char *const sysctl_keys[][2] = {
 
 /* precedence as systemd-sysctl: /etc hides /usr/lib by name, lexical order,
  * the last value wins, /etc/sysctl.conf through 99-sysctl.conf once */
-static void test_config_sysctl_precedence(void **s)
+static void test_policy_config_sysctl_precedence(void **s)
 {
 	char *t = tp_tmpdir();
 	struct gm_root_dir r;
@@ -324,7 +324,7 @@ static void test_config_sysctl_precedence(void **s)
 
 /* pure edits: the last explicit assignment, slash form, CRLF kept, ';'
  * comments, appending to a file without a final newline */
-static void test_config_sysctl_edit_pure(void **s)
+static void test_policy_config_sysctl_edit_pure(void **s)
 {
 	const char *t = "# c\nkernel.a = 1\r\n; other\nkernel/a=3\nkernel.b=1";
 	char *out;
@@ -343,21 +343,21 @@ static void test_config_sysctl_edit_pure(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_logindefs_debian12),
-		cmocka_unit_test(test_config_logindefs_awful),
-		cmocka_unit_test(test_config_grub_debian12),
-		cmocka_unit_test(test_config_grub_ubuntu_cloud),
-		cmocka_unit_test(test_config_grub_unquoted_no_newline),
-		cmocka_unit_test(test_config_grub_reset),
-		cmocka_unit_test(test_config_ntp_conf),
-		cmocka_unit_test(test_config_ntp_chrony),
-		cmocka_unit_test(test_config_ntp_timesyncd),
-		cmocka_unit_test(test_config_dhclient),
-		cmocka_unit_test(test_config_accounts_passwd),
-		cmocka_unit_test(test_config_accounts_shadow),
-		cmocka_unit_test(test_config_sysctl_normalize),
-		cmocka_unit_test(test_config_sysctl_precedence),
-		cmocka_unit_test(test_config_sysctl_edit_pure),
+		cmocka_unit_test(test_policy_config_logindefs_debian12),
+		cmocka_unit_test(test_policy_config_logindefs_awful),
+		cmocka_unit_test(test_policy_config_grub_debian12),
+		cmocka_unit_test(test_policy_config_grub_ubuntu_cloud),
+		cmocka_unit_test(test_policy_config_grub_unquoted_no_newline),
+		cmocka_unit_test(test_policy_config_grub_reset),
+		cmocka_unit_test(test_policy_config_ntp_conf),
+		cmocka_unit_test(test_policy_config_ntp_chrony),
+		cmocka_unit_test(test_policy_config_ntp_timesyncd),
+		cmocka_unit_test(test_policy_config_dhclient),
+		cmocka_unit_test(test_policy_config_accounts_passwd),
+		cmocka_unit_test(test_policy_config_accounts_shadow),
+		cmocka_unit_test(test_policy_config_sysctl_normalize),
+		cmocka_unit_test(test_policy_config_sysctl_precedence),
+		cmocka_unit_test(test_policy_config_sysctl_edit_pure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
