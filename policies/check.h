@@ -6,7 +6,7 @@
  *   - packaging (check_packaging.c): gzip'd tar, GNU/old-GNU format, disk.raw,
  *     its size, sparseness, the partition table, an ext4 partition, a clean
  *     filesystem;
- *   - kernel (check_kernel.c, parser in check_kconfig.c): every
+ *   - kernel (check_kernel.c, parser in check_parse.c): every
  *     /boot/config-* against the hardware manifest's required options and the
  *     guide's security settings, renamed/removed options known, =m drivers
  *     looked for in the initramfs;
@@ -113,7 +113,7 @@ int gm_check_packaging(struct gm_image *img, struct gm_fs *fs, const char *fs_ms
 enum gm_status gm_check_ext4_superblock(const unsigned char *sb, uint64_t part_size,
 					char *why, size_t whylen);
 
-/* ---- kernel (check_kconfig.c: pure; check_kernel.c: the image) ---- */
+/* ---- kernel (check_parse.c: pure; check_kernel.c: the image) ---- */
 
 enum gm_kconf_state {
 	GM_KCONF_ABSENT = 0,   /* not mentioned at all */

@@ -1,8 +1,6 @@
 /* check_kernel.c — every /boot/config-* of the image against the guide's
  * kernel options (table in check_kconfig.c); a driver built as a module
  * passes when the initramfs of that kernel carries it. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,110 +12,6 @@
 #define CONFIG_MAX (8u << 20)
 #define INITRD_MAX (512u << 20)
 #define LIST_MAX (1u << 20)
-
-/* ---- initramfs: concatenated cpio archives (newc raw, or compressed) ---- */
-
-static void module_from_path(const char *path, gm_module_fn fn, void *priv)
-{
-	const char *base = strrchr(path, '/');
-	char name[128];
-	size_t n;
-	const char *ko;
-
-	base = base ? base + 1 : path;
-	ko = strstr(base, ".ko");
-	if (!ko || (ko[3] && ko[3] != '.'))
-		return;
-	n = (size_t)(ko - base);
-	if (n == 0 || n >= sizeof(name))
-		return;
-	memcpy(name, base, n);
-	name[n] = '\0';
-	for (char *c = name; *c; c++)
-		if (*c == '-')
-			*c = '_';
-	fn(priv, name);
-}
-
-static unsigned long hex8(const char *p)
-{
-	char t[9];
-
-	memcpy(t, p, 8);
-	t[8] = '\0';
-	return strtoul(t, NULL, 16);
-}
-
-/* Parses one uncompressed newc archive at buf; returns the bytes it spans,
- * 0 if it is not one. */
-static size_t newc_walk(const char *buf, size_t len, gm_module_fn fn, void *priv, unsigned *count)
-{
-	size_t pos = 0;
-
-	while (pos + 110 <= len) {
-		const char *h = buf + pos;
-		unsigned long fsize, nsize;
-		char name[512];
-
-		if (memcmp(h, "070701", 6) && memcmp(h, "070702", 6))
-			return pos ? pos : 0;
-		fsize = hex8(h + 54);
-		nsize = hex8(h + 94);
-		if (nsize == 0 || pos + 110 + nsize > len)
-			return 0;
-		snprintf(name, sizeof(name), "%.*s", (int)(nsize - 1), h + 110);
-		pos = (pos + 110 + nsize + 3) & ~(size_t)3;
-		if (!strcmp(name, "TRAILER!!!"))
-			return pos;
-		if (fsize > len - pos)
-			return 0;
-		module_from_path(name, fn, priv);
-		(*count)++;
-		pos = (pos + fsize + 3) & ~(size_t)3;
-	}
-	return 0;
-}
-
-int gm_initramfs_modules(const void *vbuf, size_t len, gm_module_fn fn, void *priv)
-{
-	const char *buf = vbuf;
-	size_t pos = 0;
-	unsigned count = 0;
-
-	while (pos < len) {
-		size_t used;
-
-		while (pos < len && buf[pos] == '\0')
-			pos++;
-		if (pos + 6 > len)
-			break;
-		used = newc_walk(buf + pos, len - pos, fn, priv, &count);
-		if (used) {
-			pos += used;
-			continue;
-		}
-		/* Compressed (or another cpio flavour): libarchive reads to the end. */
-		struct archive *a = archive_read_new();
-		struct archive_entry *e;
-
-		if (!a)
-			return -ENOMEM;
-		archive_read_support_filter_all(a);
-		archive_read_support_format_cpio(a);
-		if (archive_read_open_memory(a, buf + pos, len - pos) == ARCHIVE_OK) {
-			int r;
-
-			while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-				if (archive_entry_pathname(e))
-					module_from_path(archive_entry_pathname(e), fn, priv);
-				count++;
-			}
-		}
-		archive_read_free(a);
-		break;
-	}
-	return count ? 0 : -EINVAL;
-}
 
 /* ---- module lists ---- */
 

@@ -17,23 +17,6 @@
 #define GIB ((uint64_t)1 << 30)
 #define MIB ((uint64_t)1 << 20)
 
-enum gm_sniff gm_check_sniff(const void *buf, size_t len)
-{
-	const unsigned char *b = buf;
-
-	if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b)
-		return GM_SNIFF_GZIP;
-	if (len >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6))
-		return GM_SNIFF_XZ;
-	if (len >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4))
-		return GM_SNIFF_ZSTD;
-	if (len >= 3 && !memcmp(b, "BZh", 3))
-		return GM_SNIFF_BZIP2;
-	if (len >= 263 && !memcmp(b + 257, "ustar", 5))
-		return GM_SNIFF_TAR;
-	return GM_SNIFF_UNKNOWN;
-}
-
 static const char *sniff_name(enum gm_sniff s)
 {
 	switch (s) {
@@ -212,60 +195,6 @@ int gm_check_unopenable(const char *path, const char *open_msg, struct gm_check_
 	gm_check_add(rep, "image.open", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 		     "%s; the disk, kernel and system checks were not run", open_msg);
 	return 0;
-}
-
-/* ---- the ext4 superblock ---- */
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-enum gm_status gm_check_ext4_superblock(const unsigned char *sb, uint64_t part_size,
-					char *why, size_t whylen)
-{
-	uint32_t log_bs = le32(sb + 0x18), incompat = le32(sb + 0x60);
-	uint16_t state = le16(sb + 0x3A);
-	uint64_t blocks, bs;
-
-	if (le16(sb + 0x38) != 0xEF53) {
-		snprintf(why, whylen, "no ext2/3/4 superblock (bad magic)");
-		return GM_STATUS_FAIL;
-	}
-	if (log_bs > 6 || !le32(sb + 0x20) || !le32(sb + 0x28) || !le32(sb + 0x0)) {
-		snprintf(why, whylen, "superblock is damaged (block size, group or inode counts)");
-		return GM_STATUS_FAIL;
-	}
-	bs = 1024ull << log_bs;
-	blocks = le32(sb + 0x4);
-	if (incompat & 0x80)      /* 64bit */
-		blocks |= (uint64_t)le32(sb + 0x150) << 32;
-	if (part_size && blocks * bs > part_size) {
-		snprintf(why, whylen, "filesystem (%" PRIu64 " bytes) is bigger than its partition "
-			 "(%" PRIu64 " bytes)", blocks * bs, part_size);
-		return GM_STATUS_FAIL;
-	}
-	if (incompat & 0x4) {     /* needs_recovery */
-		snprintf(why, whylen, "the journal needs recovery (not unmounted cleanly): run "
-			 "'e2fsck -fy' on the filesystem or boot and shut down cleanly");
-		return GM_STATUS_FAIL;
-	}
-	if (state & 0x2) {
-		snprintf(why, whylen, "errors recorded in the superblock: run 'e2fsck -fy'");
-		return GM_STATUS_FAIL;
-	}
-	if (!(state & 0x1)) {
-		snprintf(why, whylen, "state not clean (not cleanly unmounted): e2fsck will run at boot");
-		return GM_STATUS_WARN;
-	}
-	snprintf(why, whylen, "clean: %" PRIu64 " blocks of %" PRIu64 " KiB, no recovery needed",
-		 blocks, bs / 1024);
-	return GM_STATUS_PASS;
 }
 
 /* ---- an opened image ---- */

@@ -1,6 +1,13 @@
-/* check_kconfig.c — kernel .config parsing and the guide's option table.
- * Pure functions over buffers (unit-tested in tests/test_check_kconfig.c). */
+/* check_parse.c — the pure parts of `check`: kernel .config parsing, the
+ * guide's option table, listing the modules of an initramfs, sniffing a
+ * container and judging an ext4 superblock. Functions over buffers only
+ * (unit-tested in tests/test_check_parse.c). */
+#include <archive.h>
+#include <archive_entry.h>
 #include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,4 +263,181 @@ void gm_kconfig_eval(const struct gm_kconfig_req *req, const char *buf, size_t l
 		break;
 	}
 	}
+}
+
+/* ---- initramfs: concatenated cpio archives (newc raw, or compressed) ---- */
+
+static void module_from_path(const char *path, gm_module_fn fn, void *priv)
+{
+	const char *base = strrchr(path, '/');
+	char name[128];
+	size_t n;
+	const char *ko;
+
+	base = base ? base + 1 : path;
+	ko = strstr(base, ".ko");
+	if (!ko || (ko[3] && ko[3] != '.'))
+		return;
+	n = (size_t)(ko - base);
+	if (n == 0 || n >= sizeof(name))
+		return;
+	memcpy(name, base, n);
+	name[n] = '\0';
+	for (char *c = name; *c; c++)
+		if (*c == '-')
+			*c = '_';
+	fn(priv, name);
+}
+
+static unsigned long hex8(const char *p)
+{
+	char t[9];
+
+	memcpy(t, p, 8);
+	t[8] = '\0';
+	return strtoul(t, NULL, 16);
+}
+
+/* Parses one uncompressed newc archive at buf; returns the bytes it spans,
+ * 0 if it is not one. */
+static size_t newc_walk(const char *buf, size_t len, gm_module_fn fn, void *priv, unsigned *count)
+{
+	size_t pos = 0;
+
+	while (pos + 110 <= len) {
+		const char *h = buf + pos;
+		unsigned long fsize, nsize;
+		char name[512];
+
+		if (memcmp(h, "070701", 6) && memcmp(h, "070702", 6))
+			return pos ? pos : 0;
+		fsize = hex8(h + 54);
+		nsize = hex8(h + 94);
+		if (nsize == 0 || pos + 110 + nsize > len)
+			return 0;
+		snprintf(name, sizeof(name), "%.*s", (int)(nsize - 1), h + 110);
+		pos = (pos + 110 + nsize + 3) & ~(size_t)3;
+		if (!strcmp(name, "TRAILER!!!"))
+			return pos;
+		if (fsize > len - pos)
+			return 0;
+		module_from_path(name, fn, priv);
+		(*count)++;
+		pos = (pos + fsize + 3) & ~(size_t)3;
+	}
+	return 0;
+}
+
+int gm_initramfs_modules(const void *vbuf, size_t len, gm_module_fn fn, void *priv)
+{
+	const char *buf = vbuf;
+	size_t pos = 0;
+	unsigned count = 0;
+
+	while (pos < len) {
+		size_t used;
+
+		while (pos < len && buf[pos] == '\0')
+			pos++;
+		if (pos + 6 > len)
+			break;
+		used = newc_walk(buf + pos, len - pos, fn, priv, &count);
+		if (used) {
+			pos += used;
+			continue;
+		}
+		/* Compressed (or another cpio flavour): libarchive reads to the end. */
+		struct archive *a = archive_read_new();
+		struct archive_entry *e;
+
+		if (!a)
+			return -ENOMEM;
+		archive_read_support_filter_all(a);
+		archive_read_support_format_cpio(a);
+		if (archive_read_open_memory(a, buf + pos, len - pos) == ARCHIVE_OK) {
+			int r;
+
+			while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+				if (archive_entry_pathname(e))
+					module_from_path(archive_entry_pathname(e), fn, priv);
+				count++;
+			}
+		}
+		archive_read_free(a);
+		break;
+	}
+	return count ? 0 : -EINVAL;
+}
+
+/* ---- containers ---- */
+
+enum gm_sniff gm_check_sniff(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+
+	if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return GM_SNIFF_GZIP;
+	if (len >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6))
+		return GM_SNIFF_XZ;
+	if (len >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4))
+		return GM_SNIFF_ZSTD;
+	if (len >= 3 && !memcmp(b, "BZh", 3))
+		return GM_SNIFF_BZIP2;
+	if (len >= 263 && !memcmp(b + 257, "ustar", 5))
+		return GM_SNIFF_TAR;
+	return GM_SNIFF_UNKNOWN;
+}
+
+/* ---- the ext4 superblock ---- */
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+enum gm_status gm_check_ext4_superblock(const unsigned char *sb, uint64_t part_size,
+					char *why, size_t whylen)
+{
+	uint32_t log_bs = le32(sb + 0x18), incompat = le32(sb + 0x60);
+	uint16_t state = le16(sb + 0x3A);
+	uint64_t blocks, bs;
+
+	if (le16(sb + 0x38) != 0xEF53) {
+		snprintf(why, whylen, "no ext2/3/4 superblock (bad magic)");
+		return GM_STATUS_FAIL;
+	}
+	if (log_bs > 6 || !le32(sb + 0x20) || !le32(sb + 0x28) || !le32(sb + 0x0)) {
+		snprintf(why, whylen, "superblock is damaged (block size, group or inode counts)");
+		return GM_STATUS_FAIL;
+	}
+	bs = 1024ull << log_bs;
+	blocks = le32(sb + 0x4);
+	if (incompat & 0x80)      /* 64bit */
+		blocks |= (uint64_t)le32(sb + 0x150) << 32;
+	if (part_size && blocks * bs > part_size) {
+		snprintf(why, whylen, "filesystem (%" PRIu64 " bytes) is bigger than its partition "
+			 "(%" PRIu64 " bytes)", blocks * bs, part_size);
+		return GM_STATUS_FAIL;
+	}
+	if (incompat & 0x4) {     /* needs_recovery */
+		snprintf(why, whylen, "the journal needs recovery (not unmounted cleanly): run "
+			 "'e2fsck -fy' on the filesystem or boot and shut down cleanly");
+		return GM_STATUS_FAIL;
+	}
+	if (state & 0x2) {
+		snprintf(why, whylen, "errors recorded in the superblock: run 'e2fsck -fy'");
+		return GM_STATUS_FAIL;
+	}
+	if (!(state & 0x1)) {
+		snprintf(why, whylen, "state not clean (not cleanly unmounted): e2fsck will run at boot");
+		return GM_STATUS_WARN;
+	}
+	snprintf(why, whylen, "clean: %" PRIu64 " blocks of %" PRIu64 " KiB, no recovery needed",
+		 blocks, bs / 1024);
+	return GM_STATUS_PASS;
 }
