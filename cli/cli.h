@@ -33,6 +33,7 @@ struct gm_cli_common {
 	bool no_sparsify;          /* --no-sparsify */
 	enum gm_recover recover;   /* --resume / --discard */
 	bool quiet;                /* -q */
+	bool force_writeback;      /* write back even with no change (repack) */
 };
 
 /* getopt_long options shared by the verbs, and their parser: returns 1 if
