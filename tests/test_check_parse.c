@@ -1,6 +1,7 @@
 /* test_check_parse.c — the pure parts of `check`: kernel .config lookup, the
  * option table with its renamed/removed options, initramfs module listing,
  * container sniffing, ext4 superblock judgement. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
