@@ -73,6 +73,8 @@ static int run_policies(struct gm_fs *fs, const char *const *names, size_t n, bo
 		struct gm_error err = { 0 };
 		int rc = gm_policy_load(names[i], &p, &err);
 
+		gm_check_report_group(rep, rc < 0 ? names[i] : gm_policy_name(p));
+
 		if (rc < 0) {
 			if (!defaulted) {
 				gm_cli_error("%s", gm_error_msg(&err));
@@ -159,6 +161,7 @@ int gm_cmd_check(int argc, char **argv)
 	io.read_only = true;
 	io.recover = c.recover;
 	gm_check_report_init(&rep);
+	gm_check_report_group(&rep, "packaging");
 	rc = gm_image_open(image, &io, &img, &err);
 	if (rc < 0) {
 		if (rc == -EBUSY || rc == -EAGAIN || rc == -ENOMEM || rc == -ENOSPC || rc == -EDQUOT) {
@@ -187,7 +190,9 @@ int gm_cmd_check(int argc, char **argv)
 		fprintf(stderr, "gcemount: %s\n", gm_fs_note(fs));
 	gm_check_packaging(img, fs, rc < 0 ? gm_error_msg(&err) : NULL, &rep);
 	if (fs) {
+		gm_check_report_group(&rep, "kernel");
 		gm_check_kernel(fs, &rep);
+		gm_check_report_group(&rep, "system");
 		gm_check_system(fs, &rep);
 		if (npolicies == 0) {
 			status = run_policies(fs, policies, 1, true, &rep);

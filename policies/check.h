@@ -30,7 +30,10 @@
 
 struct gm_check_report {
 	struct gm_rule_result *rows;  /* id/description point into owned copies */
+	const char **groups;          /* group of each row ("packaging", "kernel",
+				       * "system", or a policy's name); owned copies */
 	size_t n, cap;
+	const char *group;            /* group given to rows added from now on */
 	char **strs;                  /* owned strings (ids, descriptions) */
 	size_t nstrs, capstrs;
 	int oom;                      /* an allocation failed; rows may be missing */
@@ -40,6 +43,8 @@ struct gm_check_report {
 
 void gm_check_report_init(struct gm_check_report *rep);
 void gm_check_report_free(struct gm_check_report *rep);   /* accepts NULL */
+/* Rows added from now on belong to group (copied). */
+void gm_check_report_group(struct gm_check_report *rep, const char *group);
 /* Appends a copy of r (id and description copied). 0 or -ENOMEM. */
 int gm_check_report_add(struct gm_check_report *rep, const struct gm_rule_result *r);
 /* Appends a row; reason is printf-style, cut to one line. file may be NULL. */

@@ -192,10 +192,13 @@ static void module_row(struct gm_fs *fs, struct kernel *k, const struct gm_kconf
 		snprintf(r->reason, sizeof(r->reason), "%s is a module, not in %s%s%s%s", req->module,
 			 k->initrd, listed ? " although listed in " : ": add it to the initramfs",
 			 listed ? lfile : "", listed ? " (rebuild the initramfs)" : "");
-	else if (listed)
-		snprintf(r->reason, sizeof(r->reason), "%s is a module, listed in %s:%d; the "
-			 "initramfs %s%s could not be inspected", req->module, lfile, lline,
-			 k->initrd[0] ? k->initrd : "for ", k->initrd[0] ? "" : k->version);
+	else if (listed) {
+		r->status = GM_STATUS_PASS;
+		snprintf(r->reason, sizeof(r->reason), "%s is a module, listed in %s:%d (%s%s%s)",
+			 req->module, lfile, lline, k->initrd[0] ? "the initramfs " : "no initramfs for ",
+			 k->initrd[0] ? k->initrd : k->version,
+			 k->initrd[0] ? " could not be read" : " to look into");
+	}
 	else
 		snprintf(r->reason, sizeof(r->reason), "%s is a module, not in the initramfs (%s%s)",
 			 req->module, k->initrd[0] ? k->initrd : "none found for ",

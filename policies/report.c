@@ -20,6 +20,7 @@ void gm_check_report_free(struct gm_check_report *rep)
 		free(rep->strs[i]);
 	free(rep->strs);
 	free(rep->rows);
+	free(rep->groups);
 	memset(rep, 0, sizeof(*rep));
 }
 
@@ -59,14 +60,22 @@ int gm_check_report_add(struct gm_check_report *rep, const struct gm_rule_result
 	if (rep->n == rep->cap) {
 		size_t cap = rep->cap ? rep->cap * 2 : 32;
 		struct gm_rule_result *n = realloc(rep->rows, cap * sizeof(*n));
+		const char **g;
 
 		if (!n) {
 			rep->oom = 1;
 			return -ENOMEM;
 		}
 		rep->rows = n;
+		g = realloc(rep->groups, cap * sizeof(*g));
+		if (!g) {
+			rep->oom = 1;
+			return -ENOMEM;
+		}
+		rep->groups = g;
 		rep->cap = cap;
 	}
+	rep->groups[rep->n] = rep->group ? rep->group : "other";
 	row = &rep->rows[rep->n];
 	*row = *r;
 	row->id = keep(rep, r->id ? r->id : "(unnamed)");
@@ -80,6 +89,15 @@ int gm_check_report_add(struct gm_check_report *rep, const struct gm_rule_result
 	one_line(row->reason);
 	rep->n++;
 	return 0;
+}
+
+void gm_check_report_group(struct gm_check_report *rep, const char *group)
+{
+	const char *g = keep(rep, group);
+
+	if (!g)
+		rep->oom = 1;
+	rep->group = g;
 }
 
 int gm_check_add(struct gm_check_report *rep, const char *id, enum gm_level level,
@@ -216,6 +234,8 @@ char *gm_check_report_table(const struct gm_check_report *rep, const char *image
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct gm_rule_result *r = &rep->rows[i];
 
+		if (i == 0 || strcmp(rep->groups[i], rep->groups[i - 1]))
+			sb_add(&b, "%s[%s]\n", i ? "\n" : "", rep->groups[i]);
 		sb_add(&b, "%-*s  %-20s  %-6s  ", (int)w, r->id, gm_level_name(r->level),
 		       gm_status_name(r->status));
 		if (r->file[0] && r->line > 0)
@@ -264,6 +284,8 @@ char *gm_check_report_json(const struct gm_check_report *rep, const char *image)
 
 		sb_add(&b, "%s\n    {\"id\": ", i ? "," : "");
 		json_str(&b, r->id);
+		sb_add(&b, ", \"group\": ");
+		json_str(&b, rep->groups[i]);
 		sb_add(&b, ", \"level\": ");
 		json_str(&b, gm_level_name(r->level));
 		sb_add(&b, ", \"status\": ");
