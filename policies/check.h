@@ -83,6 +83,8 @@ enum gm_sniff {
 };
 /* Classifies a buffer holding the first bytes of a file (512 are enough). */
 enum gm_sniff gm_check_sniff(const void *buf, size_t len);
+/* Classifies the first 512 bytes of the file at path (UNKNOWN if unreadable). */
+enum gm_sniff gm_check_sniff_file(const char *path);
 
 /* Facts read from a tarball's headers alone (libarchive), for when
  * gm_image_open refused the file. */

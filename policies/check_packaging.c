@@ -29,7 +29,7 @@ static const char *sniff_name(enum gm_sniff s)
 	}
 }
 
-static enum gm_sniff sniff_file(const char *path)
+enum gm_sniff gm_check_sniff_file(const char *path)
 {
 	unsigned char buf[512];
 	ssize_t n;
@@ -130,8 +130,7 @@ static void add_format_row(struct gm_check_report *rep, const char *path, enum g
 {
 	if (f == GM_TAR_OLDGNU || f == GM_TAR_GNU)
 		gm_check_add(rep, "packaging.tar-format", GM_LEVEL_REQUIRED, GM_STATUS_PASS, NULL, 0,
-			     "%s tar format (GNU tar --format=%s)", gm_tar_format_name(f),
-			     gm_tar_format_name(f));
+			     "%s tar format", f == GM_TAR_OLDGNU ? "old-GNU (oldgnu)" : "GNU");
 	else
 		gm_check_add(rep, "packaging.tar-format", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 			     "%s", format_reason(f));
@@ -161,7 +160,7 @@ int gm_check_unopenable(const char *path, const char *open_msg, struct gm_check_
 			char *msg, size_t msglen)
 {
 	struct gm_tar_scan s;
-	enum gm_sniff sn = sniff_file(path);
+	enum gm_sniff sn = gm_check_sniff_file(path);
 	char smsg[GM_ERRMSG_MAX];
 	int rc;
 
@@ -205,7 +204,7 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 	const char *path = gm_image_path(img);
 
 	if (in->container == GM_CONTAINER_RAW) {
-		enum gm_sniff sn = sniff_file(path);
+		enum gm_sniff sn = gm_check_sniff_file(path);
 
 		if (sn == GM_SNIFF_TAR)
 			gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,

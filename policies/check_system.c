@@ -255,8 +255,8 @@ static void dhcp_row(struct gm_fs *fs, struct gm_check_report *rep)
 {
 	static const char *const id = "system.dhcp-client";
 	static const char *const bins[] = {
-		"/sbin/dhclient", "/usr/sbin/dhclient", "/sbin/dhcpcd", "/usr/sbin/dhcpcd",
-		"/usr/bin/dhcpcd", "/usr/sbin/NetworkManager", "/sbin/udhcpc", "/usr/sbin/udhcpc",
+		"/usr/sbin/dhclient", "/sbin/dhclient", "/usr/sbin/dhcpcd", "/sbin/dhcpcd",
+		"/usr/bin/dhcpcd", "/usr/sbin/NetworkManager", "/usr/sbin/udhcpc", "/sbin/udhcpc",
 		NULL };
 	char file[256] = "";
 	int line = 0, v;
