@@ -328,16 +328,21 @@ static void disk_rows(struct gm_image *img, struct gm_fs *fs, const char *fs_msg
 			     "no ext2/3/4 partition: %s", fs_msg && fs_msg[0] ? fs_msg : gm_error_msg(&err));
 		goto out;
 	}
+	char where[64];
+	if (p->number > 0)
+		snprintf(where, sizeof(where), "partition %d", p->number);
+	else
+		snprintf(where, sizeof(where), "the whole disk");
 	if (!strcmp(p->fstype, "ext4"))
 		gm_check_add(rep, "packaging.ext4", GM_LEVEL_REQUIRED, GM_STATUS_PASS, NULL, 0,
-			     "partition %d (at %.0f MiB, %.0f MiB): ext4", p->number,
+			     "%s (at %.0f MiB, %.0f MiB): ext4", where,
 			     (double)p->offset / (double)MIB, (double)p->size / (double)MIB);
 	else
 		gm_check_add(rep, "packaging.ext4", GM_LEVEL_REQUIRED, GM_STATUS_WARN, NULL, 0,
-			     "partition %d is %s, not ext4", p->number, p->fstype[0] ? p->fstype : "?");
+			     "%s is %s, not ext4", where, p->fstype[0] ? p->fstype : "?");
 	if (pread(gm_image_fd(img), sb, sizeof(sb), (off_t)(p->offset + 1024)) != (ssize_t)sizeof(sb)) {
 		gm_check_add(rep, "packaging.fs-clean", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
-			     "cannot read the superblock of partition %d", p->number);
+			     "cannot read the superblock of %s", where);
 		goto out;
 	}
 	enum gm_status st = gm_check_ext4_superblock(sb, p->size, why, sizeof(why));
@@ -345,8 +350,7 @@ static void disk_rows(struct gm_image *img, struct gm_fs *fs, const char *fs_msg
 		st = GM_STATUS_FAIL;
 		snprintf(why, sizeof(why), "the journal needs recovery (not unmounted cleanly)");
 	}
-	gm_check_add(rep, "packaging.fs-clean", GM_LEVEL_REQUIRED, st, NULL, 0, "partition %d: %s",
-		     p->number, why);
+	gm_check_add(rep, "packaging.fs-clean", GM_LEVEL_REQUIRED, st, NULL, 0, "%s: %s", where, why);
 	if (!fs)
 		gm_check_add(rep, "image.open", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 			     "%s; the kernel and system checks were not run",
