@@ -228,8 +228,11 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 	}
 	if (in->gzip)
 		gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_PASS, NULL, 0,
-			     "gzip-compressed tar, %u member%s, %.1f MiB", in->members,
-			     in->members == 1 ? "" : "s", (double)in->file_size / (double)MIB);
+			     "gzip-compressed tar, %u member%s, %.1f %s", in->members,
+			     in->members == 1 ? "" : "s",
+			     in->file_size < MIB ? (double)in->file_size / 1024.0
+						 : (double)in->file_size / (double)MIB,
+			     in->file_size < MIB ? "KiB" : "MiB");
 	else
 		gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 			     "an uncompressed tar: Compute Engine imports a gzip'd tar (.tar.gz)");
