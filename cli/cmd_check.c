@@ -138,8 +138,9 @@ int gm_cmd_check(int argc, char **argv)
 			    opt != GM_OPT_FORMAT && opt != GM_OPT_NO_SPARSIFY)
 				break;
 			if (rc == 1)
-				gm_cli_error("check: %s makes no sense for a read-only check",
-					     argv[optind - 1]);
+				gm_cli_error("check: --%s makes no sense for a read-only check",
+					     opt == GM_OPT_OUTPUT ? "output" : opt == GM_OPT_OWNER ? "owner" :
+					     opt == GM_OPT_FORMAT ? "format" : "no-sparsify");
 			else if (rc == 0)
 				check_usage(stderr);
 			return GM_EXIT_USAGE;

@@ -231,8 +231,8 @@ void gm_kconfig_eval(const struct gm_kconfig_req *req, const char *buf, size_t l
 				 req->module);
 		} else {
 			r->status = GM_STATUS_FAIL;
-			snprintf(r->reason, sizeof(r->reason), "CONFIG_%s%s: %s needs =y", found, shown,
-				 req->why);
+			snprintf(r->reason, sizeof(r->reason), "CONFIG_%s%s: %s needs =y%s", found, shown,
+				 req->why, req->module ? " (or =m with the module in the initramfs)" : "");
 		}
 		break;
 	case GM_KREQ_OFF:
