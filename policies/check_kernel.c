@@ -2,6 +2,7 @@
  * kernel options (table in check_kconfig.c); a driver built as a module
  * passes when the initramfs of that kernel carries it. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,17 @@ static void load_initrd(struct gm_fs *fs, struct kernel *k)
 	free(buf);
 }
 
+static void reasonf(struct gm_rule_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void reasonf(struct gm_rule_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+}
+
 static void module_row(struct gm_fs *fs, struct kernel *k, const struct gm_kconfig_req *req,
 		       struct gm_rule_result *r)
 {
@@ -182,25 +194,25 @@ static void module_row(struct gm_fs *fs, struct kernel *k, const struct gm_kconf
 		load_initrd(fs, k);
 	if (k->initrd_ok && names_has(&k->modules, req->module)) {
 		r->status = GM_STATUS_PASS;
-		snprintf(r->reason, sizeof(r->reason), "%s is a module, found in %s", req->module,
+		reasonf(r, "%s is a module, found in %s", req->module,
 			 k->initrd);
 		return;
 	}
 	listed = module_listed(fs, req->module, lfile, sizeof(lfile), &lline);
 	r->status = GM_STATUS_WARN;
 	if (k->initrd_ok)
-		snprintf(r->reason, sizeof(r->reason), "%s is a module, not in %s%s%s%s", req->module,
+		reasonf(r, "%s is a module, not in %s%s%s%s", req->module,
 			 k->initrd, listed ? " although listed in " : ": add it to the initramfs",
 			 listed ? lfile : "", listed ? " (rebuild the initramfs)" : "");
 	else if (listed) {
 		r->status = GM_STATUS_PASS;
-		snprintf(r->reason, sizeof(r->reason), "%s is a module, listed in %s:%d (%s%s%s)",
+		reasonf(r, "%s is a module, listed in %s:%d (%s%s%s)",
 			 req->module, lfile, lline, k->initrd[0] ? "the initramfs " : "no initramfs for ",
 			 k->initrd[0] ? k->initrd : k->version,
 			 k->initrd[0] ? " could not be read" : " to look into");
 	}
 	else
-		snprintf(r->reason, sizeof(r->reason), "%s is a module, not in the initramfs (%s%s)",
+		reasonf(r, "%s is a module, not in the initramfs (%s%s)",
 			 req->module, k->initrd[0] ? k->initrd : "none found for ",
 			 k->initrd[0] ? " unreadable" : k->version);
 }

@@ -177,7 +177,7 @@ void gm_kconfig_eval(const struct gm_kconfig_req *req, const char *buf, size_t l
 {
 	enum gm_kconf_state st = GM_KCONF_ABSENT, best = GM_KCONF_ABSENT;
 	const char *found = NULL;
-	char val[128] = "", bestval[128] = "";
+	char val[128] = "", bestval[sizeof(val) + 1] = "";
 	int line = 0, bestline = 0;
 
 	if (needs_module)
