@@ -44,7 +44,8 @@ static int cmp_str(const void *a, const void *b)
 static void paths_glob(struct gm_fs *fs, const char *pattern, struct paths *l)
 {
 	gm_path_glob(fs, pattern, paths_add, l);
-	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_str);
 }
 
 static void paths_free(struct paths *l)
