@@ -197,7 +197,7 @@ expect_row dirty.tar.gz packaging.fs-clean "required FAIL"
 reason dirty.tar.gz packaging.fs-clean | grep -q recovery || fail "needs_recovery reason"
 
 # stored whole (no -S): WARN on sparseness and on the stored free space
-make_disk whole.raw "$good_tree" 256
+make_disk whole.raw "$good_tree" 64
 mkdir -p w; cp whole.raw w/disk.raw
 tar --format=oldgnu -czf whole.tar.gz -C w disk.raw
 set +e; gm check whole.tar.gz >/dev/null 2>&1; st=$?; set -e
