@@ -238,7 +238,10 @@ char *gm_check_report_table(const struct gm_check_report *rep, const char *image
 			sb_add(&b, "%s[%s]\n", i ? "\n" : "", rep->groups[i]);
 		sb_add(&b, "%-*s  %-20s  %-6s  ", (int)w, r->id, gm_level_name(r->level),
 		       gm_status_name(r->status));
-		if (r->file[0] && r->line > 0)
+		/* Where it applies, unless the reason already says it. */
+		if (r->file[0] && strstr(r->reason, r->file))
+			;
+		else if (r->file[0] && r->line > 0)
 			sb_add(&b, "%s:%d: ", r->file, r->line);
 		else if (r->file[0])
 			sb_add(&b, "%s: ", r->file);

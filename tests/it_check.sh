@@ -109,7 +109,7 @@ gm ls sample.tar.gz /etc >/dev/null || fail "ls after check"
 note "after gcemount apply gce-hardening"
 if "$GM_BIN" --help 2>/dev/null | grep -q '^  apply '; then
   cp sample.tar.gz hardened.tar.gz
-  gm apply gce-hardening hardened.tar.gz > apply.out 2>&1 || { cat apply.out >&2; fail "apply failed"; }
+  gm apply hardened.tar.gz gce-hardening > apply.out 2>&1 || { cat apply.out >&2; fail "apply failed"; }
   set +e; gm check hardened.tar.gz > hardened.out; st=$?; set -e
   cat hardened.out
   check_json hardened.tar.gz $st
