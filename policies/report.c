@@ -239,11 +239,10 @@ char *gm_check_report_table(const struct gm_check_report *rep, const char *image
 		sb_add(&b, "%-*s  %-20s  %-6s  ", (int)w, r->id, gm_level_name(r->level),
 		       gm_status_name(r->status));
 		/* Where it applies, unless the reason already says it. */
-		if (r->file[0] && strstr(r->reason, r->file))
-			;
-		else if (r->file[0] && r->line > 0)
+		bool said = r->file[0] && strstr(r->reason, r->file);
+		if (r->file[0] && !said && r->line > 0)
 			sb_add(&b, "%s:%d: ", r->file, r->line);
-		else if (r->file[0])
+		else if (r->file[0] && !said)
 			sb_add(&b, "%s: ", r->file);
 		sb_add(&b, "%s\n", r->reason);
 	}
