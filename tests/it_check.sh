@@ -118,6 +118,12 @@ if "$GM_BIN" --help 2>/dev/null | grep -q '^  apply '; then
   [ -z "$bad" ] || fail "hardening rules still failing after apply: $bad"
   [ "$(jq '[.results[] | select(.group == "gce-hardening")] | length' hardened.tar.gz.json)" -gt 0 ] \
     || fail "no gce-hardening rows"
+  # --policy replaces the default set; an unknown policy is a usage error.
+  set +e; gm check --json --policy ssh sample.tar.gz > ssh.json; set -e
+  jq -e '([.results[] | select(.group == "gce-hardening")] | length) == 0
+         and ([.results[] | select(.group == "ssh")] | length) > 0' ssh.json >/dev/null \
+    || fail "--policy ssh: wrong groups"
+  expect_exit 64 gm check --policy no-such-policy-here sample.tar.gz
 else
   echo "SKIP-PART: gcemount has no apply verb yet: the after-hardening check did not run"
 fi
