@@ -47,6 +47,15 @@ static int emit(const struct gm_check_report *rep, const char *image, bool json)
 	return gm_check_report_ok(rep) ? GM_EXIT_OK : GM_EXIT_FAIL;
 }
 
+/* Extraction progress on a terminal (as the other verbs show it). */
+static void check_progress(void *priv, const char *stage, uint64_t done, uint64_t total)
+{
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+
+	(void)priv;
+	fprintf(stderr, "\rgcemount: %s %3u%%%s", stage, pct, done >= total ? "\n" : "");
+}
+
 /* A raw "disk" that is neither a tarball nor has a partition table or a
  * filesystem is not an image at all. */
 static bool raw_unreadable(struct gm_image *img)
@@ -161,6 +170,8 @@ int gm_cmd_check(int argc, char **argv)
 	io.cache_dir = c.cache_dir;
 	io.read_only = true;
 	io.recover = c.recover;
+	if (!c.quiet && isatty(STDERR_FILENO))
+		io.progress = check_progress;
 	gm_check_report_init(&rep);
 	gm_check_report_group(&rep, "packaging");
 	rc = gm_image_open(image, &io, &img, &err);
