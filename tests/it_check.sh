@@ -211,6 +211,16 @@ check_json whole.tar.gz $st
 expect_row whole.tar.gz packaging.sparse-entry "recommended WARN"
 expect_row whole.tar.gz packaging.free-space "recommended WARN"
 
+# an uncompressed tar and an xz'd tar: readable tarballs, FAIL required
+mkdir -p un; cp --sparse=always pax.raw un/disk.raw
+tar --format=oldgnu -Scf plain.tar -C un disk.raw
+check_json plain.tar 1
+expect_row plain.tar packaging.gzip "required FAIL"
+tar --format=oldgnu -ScJf plain.tar.xz -C un disk.raw
+check_json plain.tar.xz 1
+expect_row plain.tar.xz packaging.gzip "required FAIL"
+reason plain.tar.xz packaging.gzip | grep -q xz || fail "xz reason: $(reason plain.tar.xz packaging.gzip)"
+
 # a raw disk is not what Compute Engine imports: FAIL required
 cp --sparse=always pax.raw plain.img
 check_json plain.img 1
