@@ -176,9 +176,12 @@ int gm_check_unopenable(const char *path, const char *open_msg, struct gm_check_
 	if (s.gzip)
 		gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_PASS, NULL, 0,
 			     "gzip-compressed tar, %u member%s", s.members, s.members == 1 ? "" : "s");
+	else if (!strcmp(s.filter, "none"))
+		gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
+			     "an uncompressed tar: Compute Engine imports a gzip'd tar (.tar.gz)");
 	else
 		gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
-			     "a tar compressed with '%s', not gzip: Compute Engine imports a gzip'd "
+			     "a tar compressed with %s, not gzip: Compute Engine imports a gzip'd "
 			     "tar (.tar.gz)", s.filter);
 	add_format_row(rep, path, s.disk_format);
 	if (s.has_disk) {
