@@ -142,6 +142,14 @@ debugfs -R 'stat /etc/default/motd-link' "$spec" 2>/dev/null | grep -q 'Fast lin
   || fail "symlink"
 gm apply img.tar.gz ./site.policy | grep -q '^nothing to change' || fail "site policy not idempotent"
 
+note "a raw disk is edited in place"
+"$GM_TOP/scripts/make-sample.sh" raw.img 64
+gm apply raw.img ssh accounts > raw.out
+grep -q '^accounts.lock-root: ' raw.out || fail "raw: root not locked"
+e2fsck_clean raw.img
+debugfs -R 'cat /etc/shadow' "$(fs_spec raw.img)" 2>/dev/null | grep -q '^root:!' || fail "raw: shadow"
+gm apply raw.img ssh accounts | grep -q '^nothing to change' || fail "raw: not idempotent"
+
 note "apply --run without FUSE support says so"
 set +e; gm apply img.tar.gz --run /bin/true >/dev/null 2>run.err; rc=$?; set -e
 [ $rc -eq 0 ] || [ $rc -eq 5 ] || { cat run.err; fail "apply --run exited $rc"; }

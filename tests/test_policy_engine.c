@@ -305,6 +305,35 @@ static void test_policy_engine_ssh_version(void **s)
 	free(t);
 }
 
+/* A Match block that overrides a passing setting makes it a WARN, and
+ * apply leaves the block alone. */
+static void test_policy_engine_match_warn(void **s)
+{
+	char *t = tp_tmpdir();
+	struct gm_root_dir r;
+	struct gm_policy *p = load("ssh");
+	struct results res = { 0 };
+	struct changes ch = { 0 };
+	struct gm_error err = { 0 };
+
+	(void)s;
+	tp_put(t, "etc/ssh/sshd_config", "PermitRootLogin no\nMatch User backup\n  PermitRootLogin yes\n");
+	gm_root_dir_init(&r, t);
+	assert_int_equal(gm_policy_check_root(p, &r.root, on_result, &res, &err), 0);
+	assert_non_null(strstr(res.last, "WARN ssh.permit-root-login /etc/ssh/sshd_config:1 "
+					  "PermitRootLogin no (/etc/ssh/sshd_config:1), but a Match block at "
+					  "/etc/ssh/sshd_config:3 sets it too"));
+	assert_int_equal(gm_policy_apply_root(p, &r.root, false, on_change, &ch, &err), 0);
+	char *c = tp_get(t, "etc/ssh/sshd_config");
+	assert_non_null(strstr(c, "Match User backup\n  PermitRootLogin yes\n"));
+	/* the new lines went before the Match */
+	assert_true(strstr(c, "ClientAliveInterval 420\n") < strstr(c, "Match User backup"));
+	free(c);
+	gm_policy_free(p);
+	tp_rmrf(t);
+	free(t);
+}
+
 /* file / symlink / empty / remove; an empty tree: N/A, no failure */
 static void test_policy_engine_file_actions(void **s)
 {
@@ -375,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_policy_engine_diff),
 		cmocka_unit_test(test_policy_engine_apply_tree),
 		cmocka_unit_test(test_policy_engine_ssh_version),
+		cmocka_unit_test(test_policy_engine_match_warn),
 		cmocka_unit_test(test_policy_engine_file_actions),
 	};
 
