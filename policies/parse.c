@@ -43,6 +43,7 @@ static const struct {
 	{ "lock-root", GM_ACT_LOCKROOT, 0, 0 },
 	{ "timezone", GM_ACT_TIMEZONE, 1, 1 },
 	{ "dhclient-request", GM_ACT_DHCLIENT, 1, 1 },
+	{ "apt-conf", GM_ACT_APTCONF, 2, 2 },
 };
 
 static const char *const level_names[] = { "required", "strongly-recommended", "recommended",
@@ -98,6 +99,7 @@ void gm_policy_free(struct gm_policy *p)
 		free(r->id);
 		free(r->description);
 		free(r->origin);
+		gm_strv_free(r->when);
 	}
 	free(p->rules);
 	free(p->name);
@@ -465,6 +467,20 @@ static int parse_into(struct pstate *st, const char *name, const char *text, con
 				*slot = d;
 			} else {
 				free(d);
+			}
+		} else if (!strcmp(kw, "when-exists")) {
+			if (!cur)
+				rc = gm_error_set(st->err, -EINVAL, "%s: when-exists outside a rule", where);
+			else if (argc < 2 || argv[1][0] != '/')
+				rc = gm_error_set(st->err, -EINVAL, "%s: when-exists needs absolute paths",
+						  where);
+			else if (cur->when)
+				rc = gm_error_set(st->err, -EINVAL, "%s: one when-exists per rule", where);
+			else {
+				free(argv[0]);
+				memmove(argv, argv + 1, (size_t)argc * sizeof(*argv));
+				cur->when = argv;
+				argv = NULL;
 			}
 		} else if (!strcmp(kw, "level")) {
 			int l = -1;

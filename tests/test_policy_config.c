@@ -187,6 +187,31 @@ static void test_policy_config_dhclient(void **s)
 	free(out);
 }
 
+/* ---- apt.conf ---- */
+static void test_policy_config_aptconf(void **s)
+{
+	const char *t = "// comment\nAPT::Periodic::Update-Package-Lists \"1\";\n"
+			"apt::periodic::unattended-upgrade  \"0\" ;\nAPT::Periodic::Unattended-Upgrade-X \"1\";";
+	char v[64], *out;
+	size_t olen;
+	int line;
+
+	(void)s;
+	assert_int_equal(gm_aptconf_get(t, strlen(t), "APT::Periodic::Unattended-Upgrade", v, sizeof(v),
+					&line), 1);
+	assert_string_equal(v, "0");
+	assert_int_equal(line, 3);
+	assert_int_equal(gm_aptconf_set(t, strlen(t), "APT::Periodic::Unattended-Upgrade", "1", &out,
+					&olen), 1);
+	assert_string_equal(out, "// comment\nAPT::Periodic::Update-Package-Lists \"1\";\n"
+				 "apt::periodic::unattended-upgrade  \"1\" ;\n"
+				 "APT::Periodic::Unattended-Upgrade-X \"1\";");
+	free(out);
+	assert_int_equal(gm_aptconf_set("", 0, "A::B", "1", &out, &olen), 1);
+	assert_string_equal(out, "A::B \"1\";\n");
+	free(out);
+}
+
 /* ---- accounts ---- */
 static int ed_nologin(const char *in, size_t len, const void *arg, char **out, size_t *outlen)
 {
@@ -353,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_policy_config_ntp_chrony),
 		cmocka_unit_test(test_policy_config_ntp_timesyncd),
 		cmocka_unit_test(test_policy_config_dhclient),
+		cmocka_unit_test(test_policy_config_aptconf),
 		cmocka_unit_test(test_policy_config_accounts_passwd),
 		cmocka_unit_test(test_policy_config_accounts_shadow),
 		cmocka_unit_test(test_policy_config_sysctl_normalize),

@@ -50,7 +50,7 @@ static void test_policy_engine_builtins(void **s)
 			total += p->nrules;
 		gm_policy_free(p);
 	}
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 11);
 	/* gce-hardening is exactly its parts */
 	struct gm_policy *g = load("gce-hardening");
 	assert_int_equal(g->nrules, total);
@@ -103,6 +103,8 @@ static void test_policy_engine_syntax_errors(void **s)
 	assert_non_null(strstr(msg, "include cycle"));
 	assert_int_equal(parse_file(d, "k.policy", "include missing.policy\n", msg, sizeof(msg), NULL),
 			 -ENOENT);
+	assert_int_equal(parse_file(d, "l.policy", "when-exists /x\n", msg, sizeof(msg), NULL), -EINVAL);
+	assert_non_null(strstr(msg, "l.policy:1: when-exists outside a rule"));
 	/* a good one: comments, CRLF, quotes with escapes, include by name */
 	assert_int_equal(parse_file(d, "ok.policy",
 				    "# mine\r\ndescription \"my \\\"site\\\" policy\"\r\ninclude console\r\n"
@@ -174,11 +176,20 @@ static void on_change(void *priv, const struct gm_rule_change *c)
 		 c->diff ? c->diff : "");
 }
 
+static const char *tp_run_path(const char *t, const char *rel)
+{
+	static char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", t, rel);
+	return p;
+}
+
 static char *make_tree(void)
 {
 	char *t = tp_tmpdir();
 
 	free(tp_run("cp -a '%s/../sample-root/.' '%s/'", tp_data(""), t));
+	tp_mkdirs(tp_run_path(t, "etc/apt/apt.conf.d"));
 	/* a symlinked /etc/default/grub, a CRLF ntp.conf, a timesyncd drop-in */
 	free(tp_run("cd '%s/etc/default' && mkdir -p ../../real && mv grub ../../real/ && "
 		    "ln -s ../../real/grub grub", t));
@@ -241,6 +252,10 @@ static void test_policy_engine_apply_tree(void **s)
 	char *grub = tp_get(t, "real/grub");
 	assert_non_null(strstr(grub, "\nGRUB_CMDLINE_LINUX=\"console=ttyS0,38400n8\"\n"));
 	free(grub);
+	char *apt = tp_get(t, "etc/apt/apt.conf.d/20auto-upgrades");
+	assert_string_equal(apt, "APT::Periodic::Update-Package-Lists \"1\";\n"
+				 "APT::Periodic::Unattended-Upgrade \"1\";\n");
+	free(apt);
 	char *ntp = tp_get(t, "etc/ntp.conf");
 	assert_string_equal(ntp, "server metadata.google.internal iburst\r\n");
 	free(ntp);
