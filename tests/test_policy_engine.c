@@ -103,6 +103,13 @@ static void test_policy_engine_syntax_errors(void **s)
 	assert_non_null(strstr(msg, "include cycle"));
 	assert_int_equal(parse_file(d, "k.policy", "include missing.policy\n", msg, sizeof(msg), NULL),
 			 -ENOENT);
+	/* rules that would undo each other */
+	assert_int_equal(parse_file(d, "m.policy", "include sysctl\nrule m.kptr\n  sysctl kernel/kptr_restrict=2\n",
+				    msg, sizeof(msg), NULL), -EINVAL);
+	assert_non_null(strstr(msg, "m.policy:2: rule m.kptr wants kernel/kptr_restrict 2, but rule "
+				    "sysctl.kptr-restrict"));
+	assert_int_equal(parse_file(d, "n.policy", "include ssh\nrule n\n  sshd permitrootlogin NO\n",
+				    msg, sizeof(msg), NULL), 0);
 	assert_int_equal(parse_file(d, "l.policy", "when-exists /x\n", msg, sizeof(msg), NULL), -EINVAL);
 	assert_non_null(strstr(msg, "l.policy:1: when-exists outside a rule"));
 	/* a good one: comments, CRLF, quotes with escapes, include by name */
