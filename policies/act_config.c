@@ -429,7 +429,7 @@ int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
 int gm_act_aptconf(struct ctx *c, const struct gm_action *a, struct outcome *o)
 {
 	const char *key = a->argv[1], *want = a->argv[2];
-	char **files = NULL, val[256], where[512] = "", target[512];
+	char **files = NULL, val[256], where[256] = "", target[300];
 	size_t n = 0;
 	int rc, line = 0;
 

@@ -643,8 +643,8 @@ int gm_aptconf_set(const char *in, size_t len, const char *key, const char *valu
 			last = i;
 	}
 	if (last != (size_t)-1) {
-		const char *t = l.v[last].text, *v;
-		size_t vn;
+		const char *t = l.v[last].text, *v = t;
+		size_t vn = 0;
 
 		apt_line(t, key, &v, &vn);
 		if (vn == strlen(value) && !strncmp(v, value, vn))
