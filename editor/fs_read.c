@@ -1,7 +1,7 @@
 /* fs_read.c — see fs.h: the read side by inode (lookup, getattr, readdir,
  * read, readlink). Nothing here writes: a read-only session leaves the
  * image clean. */
-#include "editor/fs_private.h"
+#include "editor/fs_htree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,11 +43,25 @@ int gm_fs_lookup(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino
 		rc = check_name(fs, name, &len);
 	if (rc)
 		return rc;
+	if (strcmp(name, ".") && strcmp(name, "..")) {
+		struct ext2_inode_large inode;
+
+		memset(&inode, 0, sizeof(inode));
+		if (!ext2fs_read_inode_full(fs->e2fs, dir, (struct ext2_inode *)&inode, sizeof(inode)) &&
+		    LINUX_S_ISDIR(inode.i_mode)) {
+			rc = gm_fs_htree_lookup(fs, dir, &inode, name, len, &found);
+			if (rc == -ENOENT)
+				return gm_fs_fail(fs, -ENOENT, "%s: no such file or directory", name);
+			if (rc == 0)
+				goto check;
+		}
+	}
 	e = ext2fs_lookup(fs->e2fs, dir, name, (int)len, NULL, &found);
 	if (e == EXT2_ET_FILE_NOT_FOUND)
 		return gm_fs_fail(fs, -ENOENT, "%s: no such file or directory", name);
 	if (e)
 		return gm_fs_fail_ext2(fs, e, name);
+check:
 	if (found == 0 || found > fs->e2fs->super->s_inodes_count)
 		return gm_fs_fail(fs, -EUCLEAN, "%s: directory entry points to invalid inode %u", name, found);
 	*ino = found;

@@ -294,6 +294,29 @@ static void test_fs_read_readdir_htree_5000(void **state)
 		assert_int_equal(gm_fs_lookup(s.fs, dir, nm, &ino), 0);
 	}
 	print_message("# lookup each of %d names: %.1f ms\n", NMANY, (fx_now() - t0) * 1e3);
+	/* the index agrees with libext2fs's linear scan, for hits and misses */
+	t0 = fx_now();
+	for (size_t i = 0; i < NMANY + 500; i++) {
+		char nm[16];
+		gm_ino_t ino = 0;
+		ext2_ino_t lin = 0;
+		int rc;
+		errcode_t e;
+
+		snprintf(nm, sizeof(nm), i < NMANY ? "f%05zu" : "g%05zu", i);
+		rc = gm_fs_lookup(s.fs, dir, nm, &ino);
+		e = ext2fs_lookup(s.fs->e2fs, dir, nm, (int)strlen(nm), NULL, &lin);
+		if (i < NMANY) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(e, 0);
+			assert_int_equal(ino, lin);
+		} else {
+			assert_int_equal(rc, -ENOENT);
+			assert_int_equal(e, EXT2_ET_FILE_NOT_FOUND);
+		}
+	}
+	print_message("# (%d lookups + %d linear ext2fs_lookup: %.1f ms)\n", NMANY + 500, NMANY + 500,
+		      (fx_now() - t0) * 1e3);
 	free_names(&all);
 	free_names(&chunked);
 	close_session(&s);
@@ -590,6 +613,43 @@ static void test_fs_read_refusals(void **state)
 	assert_non_null(strstr(gm_error_msg(&err), "none.raw: no partition table and no filesystem"));
 }
 
+/* 1 KiB blocks and 200-byte names: the index needs a second level. */
+static void test_fs_read_htree_two_levels(void **state)
+{
+	struct session s;
+	char blk[1024], nm[256];
+	blk64_t pblk = 0;
+	struct ext2_inode inode;
+	gm_ino_t dir;
+	double t0;
+	enum { N = 600 };
+
+	assert_int_equal(fx_sh("mkdir -p deep/d && cd deep/d && python3 -c \"\n"
+			       "for i in range(%d): open('%%0250d' %% i, 'w').close()\n\"", N), 0);
+	assert_int_equal(fx_sh("truncate -s 64M deep.raw && mke2fs -q -F -t ext4 -b 1024 -d deep deep.raw && "
+			       "(e2fsck -fyD deep.raw; test $? -le 1)"), 0);
+	open_session(&s, "deep.raw", true, 0);
+	dir = lookup_path(s.fs, "d");
+	assert_int_equal(ext2fs_read_inode(s.fs->e2fs, dir, &inode), 0);
+	assert_true(inode.i_flags & EXT2_INDEX_FL);
+	assert_int_equal(ext2fs_bmap2(s.fs->e2fs, dir, &inode, NULL, 0, 0, NULL, &pblk), 0);
+	assert_int_equal(io_channel_read_blk64(s.fs->e2fs->io, pblk, 1, blk), 0);
+	assert_int_equal(blk[30], 1);   /* indirect_levels */
+	t0 = fx_now();
+	for (int i = 0; i < N; i++) {
+		gm_ino_t ino;
+
+		snprintf(nm, sizeof(nm), "%0250d", i);
+		if (gm_fs_lookup(s.fs, dir, nm, &ino))
+			fail_msg("lookup %d: %s", i, gm_fs_errmsg(s.fs));
+		snprintf(nm, sizeof(nm), "x%0249d", i);
+		assert_int_equal(gm_fs_lookup(s.fs, dir, nm, &ino), -ENOENT);
+	}
+	print_message("# %d hits + %d misses in a 2-level htree (1 KiB blocks): %.1f ms\n", N, N,
+		      (fx_now() - t0) * 1e3);
+	close_session(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_fs_read_gpt_and_bare),
 		cmocka_unit_test(test_fs_read_inline_data),
 		cmocka_unit_test(test_fs_read_needs_recovery),
+		cmocka_unit_test(test_fs_read_htree_two_levels),
 		cmocka_unit_test(test_fs_read_refusals),
 	};
 
