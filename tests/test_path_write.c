@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 
-#include "editor/fs.h"
+#include "editor/fs_private.h"
 #include "editor/image.h"
 #include "editor/path.h"
 #include "tests/fixture.h"
@@ -35,7 +35,11 @@ static int setup_all(void **state)
 		  "ln -s /etc/passwd tree/plink",
 		  tmpdir))
 		return -1;
+	if (fx_sh("mkdir -p tree/big && cd tree/big && seq -f 'e%%05g' 0 1999 | xargs touch"))
+		return -1;
 	if (fx_make_disk("disk.raw", "tree", 32, "mbr", ""))
+		return -1;
+	if (fx_sh("e2fsck -fyD 'disk.raw?offset=%llu'; test $? -le 1", FX_PART_OFFSET))   /* index /big */
 		return -1;
 	return fx_sh("debugfs -w -R 'ea_set /etc/hostname user.keep yes' 'disk.raw?offset=%llu'", FX_PART_OFFSET);
 }
@@ -226,6 +230,44 @@ static void test_path_write_read_only_refused(void **state)
 	close_checked();
 }
 
+/* Entries added to an indexed directory by the write side are found by the
+ * read side's hash-index lookup (and by libext2fs's linear scan). */
+static void test_path_write_htree_grows(void **state)
+{
+	gm_ino_t dir, ino;
+	char nm[32];
+
+	open_rw(false);
+	assert_int_equal(gm_path_resolve(fs, "/big", 0, &dir), 0);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(nm, sizeof(nm), "new-%d", i);
+		assert_int_equal(gm_fs_mknod(fs, dir, nm, S_IFREG | 0644, 0, NULL, NULL), 0);
+	}
+	{
+		struct ext2_inode inode;
+
+		assert_int_equal(ext2fs_read_inode(fs->e2fs, dir, &inode), 0);
+		assert_true(inode.i_flags & EXT2_INDEX_FL);   /* still indexed: the hash path is used */
+	}
+	for (int i = 0; i < 3000; i++) {
+		snprintf(nm, sizeof(nm), "new-%d", i);
+		if (gm_fs_lookup(fs, dir, nm, &ino))
+			fail_msg("%s: %s", nm, gm_fs_errmsg(fs));
+		snprintf(nm, sizeof(nm), "e%05d", i);
+		assert_int_equal(gm_fs_lookup(fs, dir, nm, &ino), i < 2000 ? 0 : -ENOENT);
+	}
+	for (int i = 0; i < 1000; i++) {
+		snprintf(nm, sizeof(nm), "new-%d", i);
+		assert_int_equal(gm_fs_unlink(fs, dir, nm), 0);
+		assert_int_equal(gm_fs_lookup(fs, dir, nm, &ino), -ENOENT);
+	}
+	close_checked();
+	open_rw(true);
+	assert_int_equal(gm_path_resolve(fs, "/big/new-2999", 0, &ino), 0);
+	assert_int_equal(gm_path_resolve(fs, "/big/new-999", 0, &ino), -ENOENT);
+	close_checked();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_path_write_symlinks_stay_in_image),
 		cmocka_unit_test(test_path_write_mkdir_symlink_remove),
 		cmocka_unit_test(test_path_write_read_only_refused),
+		cmocka_unit_test(test_path_write_htree_grows),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
