@@ -33,6 +33,7 @@ struct gm_cli_common {
 	bool no_sparsify;          /* --no-sparsify */
 	enum gm_recover recover;   /* --resume / --discard */
 	bool quiet;                /* -q */
+	bool force_writeback;      /* write back even with no change (repack) */
 };
 
 /* getopt_long options shared by the verbs, and their parser: returns 1 if
@@ -81,5 +82,15 @@ int gm_cmd_cat(int argc, char **argv);
 int gm_cmd_put(int argc, char **argv);
 int gm_cmd_rm(int argc, char **argv);
 int gm_cmd_repack(int argc, char **argv);
+int gm_cmd_apply(int argc, char **argv);     /* policies: cli/cmd_apply.c */
+int gm_cmd_check(int argc, char **argv);     /* check: cli/cmd_check.c */
+/* FUSE (cli/cmd_mount.c): `gcemount [OPTIONS] IMAGE MOUNTPOINT` (argv[0] is
+ * the program name) and `gcemount -u MOUNTPOINT`. */
+int gm_cmd_mount(int argc, char **argv);
+int gm_cmd_unmount(int argc, char **argv);
+/* `gcemount apply IMAGE --run SCRIPT` (cli/cmd_mount.c): mount, run SCRIPT
+ * with the mount point as $1 and in GCEMOUNT_ROOT, unmount and write back;
+ * a non-zero exit of SCRIPT aborts and writes nothing. Returns exit status. */
+int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_common *c);
 
 #endif

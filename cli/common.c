@@ -178,10 +178,11 @@ int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_co
 		gm_cli_error("%s", gm_error_msg(&err));
 		status = GM_EXIT_WRITEBACK;
 	}
-	if (status == GM_EXIT_OK && writable && (gm_image_dirty(img) || c->output)) {
+	if (status == GM_EXIT_OK && writable && (gm_image_dirty(img) || c->output || c->force_writeback)) {
 		wo.output = c->output;
 		wo.format = c->format ? c->format : GM_TAR_OLDGNU;
 		wo.holes = &holes;
+		wo.force = c->force_writeback;
 		if (gm_image_writeback(img, &wo, &err) < 0) {
 			gm_cli_error("%s", gm_error_msg(&err));
 			status = GM_EXIT_WRITEBACK;

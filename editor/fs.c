@@ -112,7 +112,8 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 				  path);
 		goto fail;
 	}
-	if (fs->table.type != GM_PTABLE_NONE)
+	/* Say which partition was taken only when there was a choice to make. */
+	if (fs->table.type != GM_PTABLE_NONE && opts->partition == 0 && strstr(why, "the largest of"))
 		note_add(fs, "%s", why);
 	if (fs->part.needs_recovery) {
 		if (!ro) {

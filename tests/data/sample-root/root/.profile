@@ -1,0 +1,1 @@
+# ~/.profile: executed by Bourne-compatible login shells.
