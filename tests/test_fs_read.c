@@ -121,7 +121,7 @@ static void test_fs_read_open_mbr(void **state)
 	assert_int_equal(gm_fs_partition(s.fs)->number, 1);
 	assert_int_equal(gm_fs_partition(s.fs)->offset, FX_PART_OFFSET);
 	assert_string_equal(gm_fs_partition(s.fs)->fstype, "ext4");
-	assert_non_null(strstr(gm_fs_note(s.fs), "partition 1"));
+	assert_string_equal(gm_fs_note(s.fs), "");   /* no choice was made: nothing to say */
 	assert_true(ext2fs_has_feature_metadata_csum(s.fs->e2fs->super));
 	close_session(&s);
 }
@@ -542,6 +542,30 @@ static int try_open(const char *disk, bool img_ro, bool fs_ro, struct session *s
 	return rc;
 }
 
+static void test_fs_read_choice_note(void **state)
+{
+	struct session s;
+	char buf[16];
+
+	assert_int_equal(fx_sh("truncate -s 64M two.raw && printf 'label: dos\\nstart=2048, size=16MiB, type=83\\n"
+			       "start=34816, type=83\\n' | sfdisk -q two.raw && mkdir -p t1 t2 && printf one > t1/w && "
+			       "printf two > t2/w && mke2fs -q -F -t ext4 -d t1 -E offset=1048576 two.raw 16M && "
+			       "mke2fs -q -F -t ext4 -d t2 -E offset=17825792 two.raw 47M"), 0);
+	open_session(&s, "two.raw", true, 0);
+	assert_int_equal(gm_fs_partition(s.fs)->number, 2);
+	assert_non_null(strstr(gm_fs_note(s.fs), "partition 2"));
+	assert_non_null(strstr(gm_fs_note(s.fs), "the largest of 2"));
+	assert_int_equal(gm_fs_read(s.fs, lookup_path(s.fs, "w"), buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "two", 3);
+	close_session(&s);
+	open_session(&s, "two.raw", true, 1);
+	assert_int_equal(gm_fs_partition(s.fs)->number, 1);
+	assert_string_equal(gm_fs_note(s.fs), "");
+	assert_int_equal(gm_fs_read(s.fs, lookup_path(s.fs, "w"), buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "one", 3);
+	close_session(&s);
+}
+
 static void test_fs_read_needs_recovery(void **state)
 {
 	struct gm_error err = { 0 };
@@ -665,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_fs_read_rw_session_stays_clean),
 		cmocka_unit_test(test_fs_read_gpt_and_bare),
 		cmocka_unit_test(test_fs_read_inline_data),
+		cmocka_unit_test(test_fs_read_choice_note),
 		cmocka_unit_test(test_fs_read_needs_recovery),
 		cmocka_unit_test(test_fs_read_htree_two_levels),
 		cmocka_unit_test(test_fs_read_refusals),
