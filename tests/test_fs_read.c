@@ -566,6 +566,43 @@ static void test_fs_read_choice_note(void **state)
 	close_session(&s);
 }
 
+/* Filesystem flavours found in the wild: each opens read-only and
+ * read-write, reads back, and stays clean. */
+static void test_fs_read_feature_matrix(void **state)
+{
+	static const char *const variants[] = {
+		"-t ext2", "-t ext3", "-t ext4 -O orphan_file,large_dir", "-t ext4 -I 128",
+		"-t ext4 -O bigalloc -C 65536", "-t ext4 -O ^metadata_csum,uninit_bg", "-t ext4 -b 1024",
+		"-t ext4 -O casefold", "-t ext4 -O ^has_journal,^flex_bg", "-t ext4 -O encrypt",
+	};
+
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		struct session s;
+		struct statvfs sv;
+		struct gm_rangeset fr = GM_RANGESET_INIT;
+		char buf[16];
+
+		if (fx_sh("rm -f v.raw && truncate -s 64M v.raw && mke2fs -q -F %s -d small v.raw", variants[i]))
+			fail_msg("mke2fs %s", variants[i]);
+		for (int rw = 0; rw < 2; rw++) {
+			open_session(&s, "v.raw", !rw, 0);
+			assert_int_equal(gm_fs_read(s.fs, lookup_path(s.fs, "g"), buf, sizeof(buf), 0), 8);
+			assert_memory_equal(buf, "gpt file", 8);
+			assert_int_equal(gm_fs_read(s.fs, lookup_path(s.fs, "d/y"), buf, sizeof(buf), 0), 1);
+			assert_int_equal(gm_fs_statfs(s.fs, &sv), 0);
+			assert_int_equal(gm_fs_free_ranges(s.fs, &fr), 0);
+			if (gm_rangeset_total(&fr) != (uint64_t)sv.f_bfree * sv.f_bsize)
+				fail_msg("%s: free ranges %llu != statfs %llu", variants[i],
+					 (unsigned long long)gm_rangeset_total(&fr),
+					 (unsigned long long)sv.f_bfree * sv.f_bsize);
+			gm_rangeset_free(&fr);
+			close_session(&s);
+		}
+		if (fx_sh("e2fsck -fn v.raw"))
+			fail_msg("e2fsck after %s", variants[i]);
+	}
+}
+
 static void test_fs_read_needs_recovery(void **state)
 {
 	struct gm_error err = { 0 };
@@ -690,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_fs_read_gpt_and_bare),
 		cmocka_unit_test(test_fs_read_inline_data),
 		cmocka_unit_test(test_fs_read_choice_note),
+		cmocka_unit_test(test_fs_read_feature_matrix),
 		cmocka_unit_test(test_fs_read_needs_recovery),
 		cmocka_unit_test(test_fs_read_htree_two_levels),
 		cmocka_unit_test(test_fs_read_refusals),
