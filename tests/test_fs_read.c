@@ -36,7 +36,11 @@ static int setup_all(void **state)
 		  "ln -s dir/sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../"
 		  "sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/file tree/slowlink && "
 		  "mknod tree/chr c 4 64 && mknod tree/chrbig c 300 70000 && mknod tree/blk b 8 1 && "
-		  "mkfifo tree/fifo && "
+		  "mkfifo tree/fifo && head -c 3000000 /dev/urandom > tree/rand.bin && "
+		  "truncate -s 1000000 tree/holes && for o in 1 4095 4096 70000 300001 999999; do "
+		  "printf 'data@%%s' $o | dd of=tree/holes bs=1 seek=$o conv=notrunc status=none; done && "
+		  "python3 -c \"f = open('tree/striped', 'wb')\n"
+		  "for i in range(640): f.seek(i * 8192 + i %% 4000); f.write(b'stripe-%%d' %% i)\" && "
 		  "(cd tree/many && seq -f 'f%%05g' 0 %d | xargs touch)", NMANY - 1))
 		return -1;
 	if (fx_make_disk("mbr.raw", "tree", 96, "mbr", ""))
@@ -330,8 +334,8 @@ static void test_fs_read_readdir_types(void **state)
 
 	open_session(&s, "mbr.raw", true, 0);
 	assert_int_equal(gm_fs_readdir(s.fs, GM_ROOT_INO, 0, collect, &n), 0);
-	/* . .. lost+found + 11 entries from the tree */
-	assert_int_equal(n.n, 3 + 10);
+	/* . .. lost+found + the 13 entries of the tree */
+	assert_int_equal(n.n, 3 + 13);
 	assert_int_equal(gm_fs_readdir(s.fs, lookup_path(s.fs, "hello.txt"), 0, collect, &n), -ENOTDIR);
 	free_names(&n);
 	close_session(&s);
@@ -385,6 +389,88 @@ static void test_fs_read_big_sparse(void **state)
 			fail_msg("hole byte %zu is %d", i, zeros[i]);
 	free(zeros);
 	close_session(&s);
+}
+
+/* libext2fs's own file reader, block by block: the oracle for gm_fs_read's
+ * extent-run reader. */
+static ssize_t e2_read(struct gm_fs *fs, gm_ino_t ino, char *buf, size_t len, uint64_t off)
+{
+	ext2_file_t f;
+	unsigned int got = 0;
+	size_t done = 0;
+
+	if (ext2fs_file_open(fs->e2fs, ino, 0, &f) || ext2fs_file_llseek(f, off, EXT2_SEEK_SET, NULL))
+		return -1;
+	while (done < len) {
+		if (ext2fs_file_read(f, buf + done, (unsigned)(len - done), &got) || got == 0)
+			break;
+		done += got;
+	}
+	ext2fs_file_close(f);
+	return (ssize_t)done;
+}
+
+static void test_fs_read_matches_libext2fs_and_host(void **state)
+{
+	static const char *const files[] = { "rand.bin", "holes", "striped", "big.sparse", "hello.txt",
+					     "dir/sub/file" };
+	struct session s;
+	char *a = malloc(1 << 20), *b = malloc(1 << 20);
+	unsigned seed = 12345;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	open_session(&s, "mbr.raw", true, 0);
+	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+		gm_ino_t ino = lookup_path(s.fs, files[k]);
+		struct stat st;
+		char hp[256];
+		size_t hlen = 0;
+		char *host = NULL;
+
+		assert_int_equal(gm_fs_getattr(s.fs, ino, &st), 0);
+		if (!strcmp(files[k], "striped")) {   /* really a deep extent tree */
+			struct ext2_inode inode;
+
+			assert_int_equal(ext2fs_read_inode(s.fs->e2fs, ino, &inode), 0);
+			assert_true(((struct ext3_extent_header *)inode.i_block)->eh_depth > 0);
+		}
+		snprintf(hp, sizeof(hp), "tree/%s", files[k]);
+		if (st.st_size < (8 << 20))
+			host = fx_slurp(hp, &hlen);
+		for (int i = 0; i < 300; i++) {
+			uint64_t off;
+			size_t len;
+			ssize_t n1, n2;
+
+			seed = seed * 1103515245u + 12345u;
+			off = st.st_size ? (uint64_t)seed * 7919u % ((uint64_t)st.st_size + 5000) : 0;
+			seed = seed * 1103515245u + 12345u;
+			len = seed % (i % 10 ? 20000 : (1 << 20));
+			if (i < 6) {   /* block edges */
+				static const uint64_t edges[] = { 0, 1, 4095, 4096, 4097, 8191 };
+
+				off = edges[i];
+				len = 4096 + (size_t)i;
+			}
+			n1 = gm_fs_read(s.fs, ino, a, len, off);
+			n2 = e2_read(s.fs, ino, b, len, off);
+			if (n1 != n2 || (n1 > 0 && memcmp(a, b, (size_t)n1)))
+				fail_msg("%s: read %zu at %llu: %zd vs libext2fs %zd", files[k], len,
+					 (unsigned long long)off, n1, n2);
+			if (host) {
+				size_t want = off >= hlen ? 0 : (hlen - off < len ? hlen - off : len);
+
+				assert_int_equal(n1, want);
+				if (want)
+					assert_memory_equal(a, host + off, want);
+			}
+		}
+		free(host);
+	}
+	close_session(&s);
+	free(a);
+	free(b);
 }
 
 static void test_fs_read_readlink(void **state)
@@ -722,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_fs_read_readdir_types),
 		cmocka_unit_test(test_fs_read_read_content),
 		cmocka_unit_test(test_fs_read_big_sparse),
+		cmocka_unit_test(test_fs_read_matches_libext2fs_and_host),
 		cmocka_unit_test(test_fs_read_readlink),
 		cmocka_unit_test(test_fs_read_statfs_and_free_ranges),
 		cmocka_unit_test(test_fs_read_rw_session_stays_clean),
