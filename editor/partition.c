@@ -314,7 +314,12 @@ int gm_partition_choose(const struct gm_partition_table *t, int requested,
 				snprintf(why, whylen, "partition %d (%s), as requested", p->number, p->fstype);
 			return 0;
 		}
-		return gm_error_set(err, -ENOENT, "no partition %d (the disk has %zu)", requested, t->n);
+		if (t->type == GM_PTABLE_NONE)
+			return gm_error_set(err, -ENOENT,
+					    "no partition %d: the disk has no partition table (the filesystem "
+					    "covers the whole disk)", requested);
+		return gm_error_set(err, -ENOENT, "no partition %d (the %s table has %zu)", requested,
+				    t->type == GM_PTABLE_MBR ? "MBR" : "GPT", t->n);
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct gm_partition *p = &t->parts[i];

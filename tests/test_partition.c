@@ -142,6 +142,8 @@ static void test_partition_bare_and_empty(void **state)
 	assert_string_equal(t.parts[0].fstype, "ext4");
 	assert_int_equal(gm_partition_choose(&t, 0, &p, NULL, 0, &err), 0);
 	assert_int_equal(p->number, 0);
+	assert_int_equal(gm_partition_choose(&t, 1, &p, NULL, 0, &err), -ENOENT);
+	assert_non_null(strstr(gm_error_msg(&err), "no partition table"));
 
 	assert_int_equal(fx_sh("truncate -s 16M empty.raw"), 0);
 	assert_int_equal(probe("empty.raw", &t, &err), -EINVAL);
