@@ -196,6 +196,10 @@ static int readdir_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int o
 		rec_len = 1;
 	next = (uint64_t)c->k << 32 | ((uint32_t)offset + rec_len);
 	namelen = ext2fs_dirent_name_len(d);
+	/* A damaged (or hostile) entry whose name holds '/' or NUL cannot be a
+	 * path component: callers would build other paths from it. Skip it. */
+	if (namelen == 0 || memchr(d->name, '/', (size_t)namelen) || memchr(d->name, '\0', (size_t)namelen))
+		return 0;
 	if (c->fn(c->priv, d->name, (size_t)namelen, d->inode,
 		  c->filetype ? dtype_of(ext2fs_dirent_file_type(d)) : DT_UNKNOWN, next))
 		return DIRENT_ABORT;

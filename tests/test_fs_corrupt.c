@@ -144,10 +144,66 @@ static void test_fs_corrupt_walks_survive(void **state)
 	assert_true(opened > rounds / 2);
 }
 
+struct names {
+	char all[4096];
+};
+
+static int cat_name(void *priv, const char *name, size_t namelen, gm_ino_t ino, unsigned dtype,
+		    uint64_t next_off)
+{
+	struct names *n = priv;
+
+	strncat(n->all, name, namelen);
+	strcat(n->all, " ");
+	return 0;
+}
+
+static int cat_path(void *priv, const char *path)
+{
+	struct names *n = priv;
+
+	strcat(n->all, path);
+	strcat(n->all, " ");
+	return 0;
+}
+
+/* Directory entries whose names hold '/' or NUL (damage, or a crafted image)
+ * are never handed out as names: a caller would build another path. */
+static void test_fs_corrupt_names_with_slash_hidden(void **state)
+{
+	struct gm_image_opts io = { .read_only = true };
+	struct gm_fs_opts fo = { .read_only = true };
+	struct gm_error err = { 0 };
+	struct gm_image *img;
+	struct gm_fs *fs;
+	struct names n = { "" }, g = { "" };
+
+	assert_int_equal(fx_sh("set -e; mkdir -p s/etc; printf x > s/zzdotdotzz; printf y > s/zznulzz; printf z > s/ok; "
+			       "printf 'IMG' > s/etc/passwd; truncate -s 8M s.raw; "
+			       "mke2fs -q -F -t ext4 -O ^metadata_csum -d s s.raw; python3 -c \""
+			       "d = open('s.raw', 'rb').read()\n"
+			       "assert d.count(b'zzdotdotzz') == 1 and d.count(b'zznulzz') == 1\n"
+			       "d = d.replace(b'zzdotdotzz', b'../etc/pas').replace(b'zznulzz', b'zz\\0ulzz')\n"
+			       "open('s.raw', 'wb').write(d)\""), 0);
+	assert_int_equal(gm_image_open("s.raw", &io, &img, &err), 0);
+	assert_int_equal(gm_fs_open(img, &fo, &fs, &err), 0);
+	assert_int_equal(gm_fs_readdir(fs, GM_ROOT_INO, 0, cat_name, &n), 0);
+	assert_non_null(strstr(n.all, "ok "));
+	assert_null(strstr(n.all, "/"));
+	assert_null(strstr(n.all, "zz"));
+	assert_int_equal(gm_path_glob(fs, "/*", cat_path, &g), 0);
+	assert_non_null(strstr(g.all, "/ok "));
+	assert_null(strstr(g.all, ".."));
+	assert_null(strstr(g.all, "zz"));
+	gm_fs_close(fs, NULL);
+	gm_image_close(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fs_corrupt_walks_survive),
+		cmocka_unit_test(test_fs_corrupt_names_with_slash_hidden),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
