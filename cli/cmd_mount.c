@@ -7,7 +7,13 @@
  * It records its state in <key>.status (mounting, serving, writing, done)
  * and, in the background, logs to <cache>/mounts/<key>.log. `gcemount -u`
  * unmounts, then waits for that lock (= the write-back is over) and reports
- * the status the server left. */
+ * the status the server left.
+ *
+ * `apply --run` mounts on a private temporary directory, runs SCRIPT there
+ * (mount point as $1 and in GCEMOUNT_ROOT), unmounts and writes back. If
+ * SCRIPT fails nothing is written: a tar.gz stays untouched and the cache's
+ * edits are discarded; a raw disk (edited in place) keeps what SCRIPT wrote
+ * before failing, and a warning says so. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
