@@ -42,6 +42,16 @@ struct gm_fuse {
 
 extern const struct fuse_lowlevel_ops gm_fuse_ops;
 
+/* fuse/orphans.c */
+bool gm_fuse_hidden_name(gm_ino_t dir, const char *name);
+int gm_fuse_open_inc(struct gm_fuse *f, gm_ino_t ino);
+/* At the last close, removes the orphaned names of ino. */
+int gm_fuse_open_dec(struct gm_fuse *f, gm_ino_t ino);
+/* If dir/name is a file still open, moves it to the orphan directory and
+ * returns 1 (*hid_ino set); 0 if nothing to do; -errno. */
+int gm_fuse_hide_if_open(struct gm_fuse *f, gm_ino_t dir, const char *name, gm_ino_t *hid_ino);
+/* Puts back the name gm_fuse_hide_if_open() just moved (a failed rename). */
+void gm_fuse_unhide(struct gm_fuse *f, gm_ino_t ino, gm_ino_t dir, const char *name);
 /* Removes every orphan (and the orphan directory); called with the lock held
  * at the start and end of a session. 0 or -errno. */
 int gm_fuse_purge_orphans(struct gm_fuse *f);

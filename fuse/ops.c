@@ -1,10 +1,8 @@
 /* ops.c — FUSE low-level handlers over editor/fs.h.
  *
  * Each handler decodes its arguments, calls the editor (under f->lock) and
- * replies exactly once. The only state kept here is which files are open, so
- * that a file unlinked (or renamed over) while open lives on, under a hidden
- * name in GM_FUSE_ORPHANS, until its last close: the kernel may still read it
- * or write its cached pages back. */
+ * replies exactly once. Open-file tracking, which keeps files unlinked while
+ * open alive until their last close, is in orphans.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -119,164 +117,6 @@ static void reply_entry(struct gm_fuse *f, fuse_req_t req, gm_ino_t ino, const c
 	fuse_reply_entry(req, &e);
 }
 
-static bool hidden_name(gm_ino_t dir, const char *name)
-{
-	return dir == GM_ROOT_INO && !strcmp(name, GM_FUSE_ORPHANS);
-}
-
-/* --- open files and orphans --- */
-
-static struct gm_fuse_open *open_find(struct gm_fuse *f, gm_ino_t ino)
-{
-	for (size_t i = 0; i < f->nopens; i++)
-		if (f->opens[i].ino == ino)
-			return &f->opens[i];
-	return NULL;
-}
-
-static int open_inc(struct gm_fuse *f, gm_ino_t ino)
-{
-	struct gm_fuse_open *o = open_find(f, ino), *n;
-
-	if (o) {
-		o->count++;
-		return 0;
-	}
-	if (f->nopens == f->capopens) {
-		size_t cap = f->capopens ? f->capopens * 2 : 64;
-
-		n = realloc(f->opens, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		f->opens = n;
-		f->capopens = cap;
-	}
-	f->opens[f->nopens++] = (struct gm_fuse_open){ .ino = ino, .count = 1 };
-	return 0;
-}
-
-static int orphan_dir(struct gm_fuse *f)
-{
-	int rc;
-
-	if (f->orphan_dir)
-		return 0;
-	rc = gm_fs_mkdir(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS, 0700, NULL, &f->orphan_dir);
-	if (rc == -EEXIST)
-		rc = gm_fs_lookup(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS, &f->orphan_dir);
-	return rc;
-}
-
-/* If dir/name is a file still open, moves it to the orphan directory (so
- * its inode survives) and returns 1; 0 if nothing to do; -errno. */
-static int hide_if_open(struct gm_fuse *f, gm_ino_t dir, const char *name, gm_ino_t *hid_ino)
-{
-	struct gm_fuse_open *o;
-	char hname[32];
-	gm_ino_t ino;
-	int rc;
-
-	if (gm_fs_lookup(f->fs, dir, name, &ino) < 0)
-		return 0;
-	o = open_find(f, ino);
-	if (!o || o->count == 0)
-		return 0;
-	rc = orphan_dir(f);
-	if (rc < 0)
-		return rc;
-	snprintf(hname, sizeof(hname), "%u.%u", ino, o->hidden);
-	rc = gm_fs_rename(f->fs, dir, name, f->orphan_dir, hname, 0);
-	if (rc < 0)
-		return rc;
-	o->hidden++;
-	*hid_ino = ino;
-	return 1;
-}
-
-/* Puts back the last name hide_if_open() moved away (a failed rename). */
-static void unhide(struct gm_fuse *f, gm_ino_t ino, gm_ino_t dir, const char *name)
-{
-	struct gm_fuse_open *o = open_find(f, ino);
-	char hname[32];
-
-	if (!o || !o->hidden)
-		return;
-	o->hidden--;
-	snprintf(hname, sizeof(hname), "%u.%u", ino, o->hidden);
-	if (gm_fs_rename(f->fs, f->orphan_dir, hname, dir, name, 0) < 0)
-		gm_fuse_logf(f, "cannot restore %s after a failed rename: %s", name,
-			     gm_fs_errmsg(f->fs));
-}
-
-static int open_dec(struct gm_fuse *f, gm_ino_t ino)
-{
-	struct gm_fuse_open *o = open_find(f, ino);
-	char hname[32];
-	int rc = 0;
-
-	if (!o || --o->count > 0)
-		return 0;
-	while (o->hidden) {
-		o->hidden--;
-		snprintf(hname, sizeof(hname), "%u.%u", ino, o->hidden);
-		if (gm_fs_unlink(f->fs, f->orphan_dir, hname) < 0)
-			rc = -EIO;
-	}
-	*o = f->opens[--f->nopens];
-	return rc;
-}
-
-struct purge {
-	char (*names)[256];
-	size_t n, cap;
-};
-
-static int purge_cb(void *priv, const char *name, size_t namelen, gm_ino_t ino,
-		    unsigned dtype, uint64_t next_off)
-{
-	struct purge *p = priv;
-
-	(void)ino; (void)dtype; (void)next_off;
-	if ((namelen == 1 && name[0] == '.') || (namelen == 2 && !memcmp(name, "..", 2)))
-		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		char (*n)[256] = realloc(p->names, cap * sizeof(*n));
-
-		if (!n)
-			return 1;
-		p->names = n;
-		p->cap = cap;
-	}
-	memcpy(p->names[p->n], name, namelen);
-	p->names[p->n++][namelen] = '\0';
-	return 0;
-}
-
-int gm_fuse_purge_orphans(struct gm_fuse *f)
-{
-	struct purge p = { 0 };
-	gm_ino_t dir;
-	int rc;
-
-	if (f->read_only)
-		return 0;
-	rc = gm_fs_lookup(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS, &dir);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	rc = gm_fs_readdir(f->fs, dir, 0, purge_cb, &p);
-	for (size_t i = 0; rc == 0 && i < p.n; i++)
-		rc = gm_fs_unlink(f->fs, dir, p.names[i]);
-	if (rc == 0)
-		rc = gm_fs_rmdir(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS);
-	if (rc == 0)
-		f->orphan_dir = 0;
-	free(p.names);
-	return rc;
-}
-
 /* --- handlers --- */
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -310,7 +150,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	int rc;
 
-	rc = hidden_name(dir, name) ? -ENOENT : gm_fs_lookup(f->fs, dir, name, &ino);
+	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_fs_lookup(f->fs, dir, name, &ino);
 	if (rc == -ENOENT) {
 		/* Negative entry, cached as long as the positive ones. */
 		unlock(f);
@@ -420,7 +260,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct gm_creds c;
 	int rc;
 
-	rc = hidden_name(dir, name) ? -EPERM :
+	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
 		gm_fs_mknod(f->fs, dir, name, mode, rdev, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "mknod", dir);
@@ -434,7 +274,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct gm_creds c;
 	int rc;
 
-	rc = hidden_name(dir, name) ? -EPERM :
+	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
 		gm_fs_mkdir(f->fs, dir, name, mode & 07777, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "mkdir", dir);
@@ -448,7 +288,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	struct gm_creds c;
 	int rc;
 
-	rc = hidden_name(dir, name) ? -EPERM :
+	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
 		gm_fs_symlink(f->fs, dir, name, link, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "symlink", dir);
@@ -461,7 +301,7 @@ static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const
 	gm_ino_t ino = to_gm(fino), dir = to_gm(newparent);
 	int rc;
 
-	rc = hidden_name(dir, newname) ? -EPERM : gm_fs_link(f->fs, ino, dir, newname);
+	rc = gm_fuse_hidden_name(dir, newname) ? -EPERM : gm_fs_link(f->fs, ino, dir, newname);
 	if (rc < 0)
 		return reply_err(f, req, rc, "link", ino);
 	reply_entry(f, req, ino, "link");
@@ -473,9 +313,9 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	gm_ino_t dir = to_gm(parent), hid;
 	int rc;
 
-	if (hidden_name(dir, name))
+	if (gm_fuse_hidden_name(dir, name))
 		rc = -ENOENT;
-	else if ((rc = hide_if_open(f, dir, name, &hid)) == 0)
+	else if ((rc = gm_fuse_hide_if_open(f, dir, name, &hid)) == 0)
 		rc = gm_fs_unlink(f->fs, dir, name);
 	if (rc < 0)
 		return reply_err(f, req, rc, "unlink", dir);
@@ -489,7 +329,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	gm_ino_t dir = to_gm(parent);
 	int rc;
 
-	rc = hidden_name(dir, name) ? -ENOENT : gm_fs_rmdir(f->fs, dir, name);
+	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_fs_rmdir(f->fs, dir, name);
 	if (rc < 0)
 		return reply_err(f, req, rc, "rmdir", dir);
 	unlock(f);
@@ -503,7 +343,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	gm_ino_t dir = to_gm(parent), ndir = to_gm(newparent), src, hid = 0;
 	int rc = 0;
 
-	if (hidden_name(dir, name) || hidden_name(ndir, newname))
+	if (gm_fuse_hidden_name(dir, name) || gm_fuse_hidden_name(ndir, newname))
 		return reply_err(f, req, -EPERM, "rename", dir);
 	/* A file replaced while open must outlive the rename (not for
 	 * RENAME_EXCHANGE, which deletes nothing, nor a rename onto itself). */
@@ -512,13 +352,13 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		gm_ino_t dst;
 
 		if (gm_fs_lookup(f->fs, ndir, newname, &dst) == 0 && dst != src)
-			rc = hide_if_open(f, ndir, newname, &hid);
+			rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
 	}
 	if (rc >= 0)
 		rc = gm_fs_rename(f->fs, dir, name, ndir, newname, flags);
 	if (rc < 0) {
 		if (hid)
-			unhide(f, hid, ndir, newname);
+			gm_fuse_unhide(f, hid, ndir, newname);
 		return reply_err(f, req, rc, "rename", dir);
 	}
 	unlock(f);
@@ -534,7 +374,7 @@ static void op_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY)
 		rc = gm_fs_truncate(f->fs, ino, 0);
 	if (rc == 0)
-		rc = open_inc(f, ino);
+		rc = gm_fuse_open_inc(f, ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "open", ino);
 	unlock(f);
@@ -552,13 +392,13 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct gm_creds c;
 	int rc;
 
-	rc = hidden_name(dir, name) ? -EPERM :
+	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
 		gm_fs_mknod(f->fs, dir, name, S_IFREG | (mode & 07777), 0,
 			    creds_for(f, req, &c), &ino);
 	if (rc == 0)
 		rc = fill_entry(f, ino, &e);
 	if (rc == 0)
-		rc = open_inc(f, ino);
+		rc = gm_fuse_open_inc(f, ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "create", dir);
 	unlock(f);
@@ -613,7 +453,7 @@ static void op_release(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *f
 	int rc;
 
 	(void)fi;
-	rc = open_dec(f, ino);
+	rc = gm_fuse_open_dec(f, ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "release", ino);
 	unlock(f);
@@ -689,7 +529,7 @@ static int rd_collect(void *priv, const char *name, size_t namelen, gm_ino_t ino
 	e = &d->ents[d->n];
 	memcpy(e->name, name, namelen);
 	e->name[namelen] = '\0';
-	if (hidden_name(d->dir, e->name))
+	if (gm_fuse_hidden_name(d->dir, e->name))
 		return 0;
 	need = d->plus ? fuse_add_direntry_plus(d->req, NULL, 0, e->name, NULL, 0)
 		       : fuse_add_direntry(d->req, NULL, 0, e->name, NULL, 0);
