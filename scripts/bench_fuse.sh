@@ -24,11 +24,17 @@ secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 mibs() { python3 -c "print(f'{$size / ($2 - $1):.0f}')"; }
 
 disk_mib=$((size * 2 + 512))
-echo "== sample: ${disk_mib} MiB sparse disk, ext4 with a copy of /usr/share (tar.gz)"
-truncate -s ${disk_mib}M disk.raw
-printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q disk.raw
-mke2fs -q -F -t ext4 -b 4096 -E offset=1048576 -d /usr/share/doc disk.raw $(( (disk_mib - 1) * 1024 ))k
-mkdir t; mv disk.raw t/; tar --format=oldgnu -Sczf image.tar.gz -C t disk.raw; rm -rf t
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ -x "$top/scripts/make-sample.sh" ]; then
+  echo "== the sample image (scripts/make-sample.sh), ${disk_mib} MiB disk"
+  "$top/scripts/make-sample.sh" image.tar.gz "$disk_mib"
+else
+  echo "== sample: ${disk_mib} MiB sparse disk, ext4 with a copy of /usr/share/doc (tar.gz)"
+  truncate -s ${disk_mib}M disk.raw
+  printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q disk.raw
+  mke2fs -q -F -t ext4 -b 4096 -E offset=1048576 -d /usr/share/doc disk.raw $(( (disk_mib - 1) * 1024 ))k
+  mkdir t; mv disk.raw t/; tar --format=oldgnu -Sczf image.tar.gz -C t disk.raw; rm -rf t
+fi
 
 run_one() {  # name, mount command..., then the timings
   local name=$1; shift
