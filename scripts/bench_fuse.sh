@@ -7,6 +7,7 @@
 #   SIZE_MIB=1024 scripts/bench_fuse.sh build/gcemount
 set -euo pipefail
 gm=$(readlink -f "${1:-build/gcemount}")
+top=$(cd "$(dirname "$0")/.." && pwd)
 size=${SIZE_MIB:-1024}
 [ "$(id -u)" = 0 ] || { echo "bench_fuse: needs root (drop_caches)"; exit 1; }
 [ -e /dev/fuse ] || { echo "bench_fuse: no /dev/fuse"; exit 1; }
@@ -24,7 +25,6 @@ secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 mibs() { python3 -c "print(f'{$size / ($2 - $1):.0f}')"; }
 
 disk_mib=$((size * 2 + 512))
-top=$(cd "$(dirname "$0")/.." && pwd)
 if [ -x "$top/scripts/make-sample.sh" ]; then
   echo "== the sample image (scripts/make-sample.sh), ${disk_mib} MiB disk"
   "$top/scripts/make-sample.sh" image.tar.gz "$disk_mib"
