@@ -4,6 +4,7 @@
  * the integration scripts use (tests/it_container.sh, it_writeback_safety.sh):
  *   test_image drive open IMG [opts]            print the info, close
  *   test_image drive write IMG OFF TEXT [opts]  mark dirty, pwrite, write back
+ *                                               (TEXT "@FILE": FILE's bytes)
  *   test_image drive repack IMG [opts]          write back with force
  *   test_image drive hold IMG [opts]            open, print "ready", sleep 60
  * opts: --ro --resume --discard --cache DIR --output OUT --gnu
@@ -103,12 +104,26 @@ static int drive(int argc, char **argv)
 	} else if (!strcmp(cmd, "write") || !strcmp(cmd, "repack")) {
 		if (text) {
 			size_t n = strlen(text);
+			char *buf = NULL;
+
+			if (text[0] == '@') {   /* @FILE: the bytes of FILE */
+				FILE *f = fopen(text + 1, "rb");
+
+				buf = f ? malloc(64u << 20) : NULL;
+				n = buf ? fread(buf, 1, 64u << 20, f) : 0;
+				if (f)
+					fclose(f);
+				if (!buf)
+					return EIO;
+				text = buf;
+			}
 
 			rc = gm_image_mark_dirty(img, off, n);
 			if (!rc && sleep_dirty)
 				sleep((unsigned)sleep_dirty);
 			if (!rc && pwrite(gm_image_fd(img), text, n, (off_t)off) != (ssize_t)n)
 				rc = -errno;
+			free(buf);
 			if (rc) {
 				fprintf(stderr, "%s: write: %s\n", path, strerror(-rc));
 				return -rc;
