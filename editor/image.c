@@ -30,6 +30,8 @@ struct gm_image {
 	struct gm_cache_state st;
 	struct gm_members ms;
 	struct gm_rangeset dirty;
+	gm_progress_fn progress;
+	void *progress_priv;
 };
 
 static int64_t mtime_ns(const struct stat *st)
@@ -276,6 +278,8 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 	}
 	img->fd = img->lock_fd = -1;
 	img->read_only = ro;
+	img->progress = o->progress;
+	img->progress_priv = o->progress_priv;
 	gm_rangeset_init(&img->dirty);
 	src = open(abs, O_RDONLY | O_CLOEXEC);
 	if (src < 0) {
@@ -373,7 +377,8 @@ static int writeback_to(struct gm_image *img, const char *target, bool targz,
 		.disk_size = img->info.disk_size, .holes = o->holes,
 		.ms = img->info.container == GM_CONTAINER_TARGZ ? &img->ms : NULL,
 		.cache_dir = img->cache, .format = o->format ? o->format : GM_TAR_OLDGNU,
-		.mtime = gm_pack_mtime(),
+		.mtime = gm_pack_mtime(), .progress = img->progress,
+		.progress_priv = img->progress_priv,
 	};
 
 	if (a.format != GM_TAR_OLDGNU && a.format != GM_TAR_GNU)

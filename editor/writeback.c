@@ -247,7 +247,11 @@ int gm_pack_atomic(const struct gm_pack_args *a, struct gm_error *err)
 		goto out;
 	}
 	if (a->targz) {
+		if (a->progress)
+			a->progress(a->progress_priv, "verify", 0, tar_bytes);
 		rc = gm_gzip_verify(fd, &vbytes, &vcrc);
+		if (a->progress)
+			a->progress(a->progress_priv, "verify", vbytes, tar_bytes);
 		if (!rc && (vbytes != tar_bytes || vcrc != crc))
 			rc = -EIO;
 		if (rc) {

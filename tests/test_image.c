@@ -26,15 +26,29 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "editor/image.h"
 
 /* ------------------------------------------------------------ the driver */
 
+/* With GM_TIMING set: one stderr line per stage change, with elapsed time. */
 static void progress_cb(void *priv, const char *stage, uint64_t done, uint64_t total)
 {
-	(void)priv; (void)stage; (void)done; (void)total;
+	static char last[16];
+	static struct timespec t0;
+	struct timespec t;
+
+	(void)priv; (void)done; (void)total;
+	if (!getenv("GM_TIMING") || !strncmp(last, stage, sizeof(last)))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!t0.tv_sec)
+		t0 = t;
+	fprintf(stderr, "timing: %.2f s: %s starts\n",
+		(double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9, stage);
+	snprintf(last, sizeof(last), "%s", stage);
 }
 
 static int drive(int argc, char **argv)
