@@ -35,7 +35,7 @@ n_old=0 n_new=0 n_temp=0 n_resumed=0
 for i in $(seq 1 12); do
   cp orig.tar.gz img.tar.gz
   drv open img.tar.gz --discard >/dev/null || fail "reset cache"
-  ms=$(( full_ms * i / 11 ))
+  ms=$(( full_ms * i / 8 ))   # 1/8 .. 1.5 of a full run
   "$DRV" drive write img.tar.gz 4096 "new-content" & pid=$!
   sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
   kill -9 $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
