@@ -76,12 +76,12 @@ grep -qx 'sparse=0' <(drv open plain.tar.gz) || true
 
 step "other members are kept: name, mode, owner, mtime, type, content"
 mkdir -p m/docs; cp disk.raw m/; echo "license text" > m/docs/LICENSE; chmod 640 m/docs/LICENSE
-ln -s docs/LICENSE m/link; long=$(printf 'n%.0s' $(seq 1 150)); echo long > "m/docs/$long"
+ln -s docs/LICENSE m/link; ln m/docs/LICENSE m/hard; long=$(printf 'n%.0s' $(seq 1 150)); echo long > "m/docs/$long"
 touch -h -d @1600000000 m/docs/LICENSE m/link m/docs/$long m/docs
-tar --format=oldgnu -Sczf members.tar.gz --owner=1234 --group=99 -C m docs/ disk.raw link
+tar --format=oldgnu -Sczf members.tar.gz --owner=1234 --group=99 -C m docs/ disk.raw link hard
 tar -tv --full-time -zf members.tar.gz | grep -v ' disk\.raw$' > before.lst
 tar -tzf members.tar.gz > before.names
-drv open members.tar.gz | grep -qx 'members=5' || fail "members not counted"
+drv open members.tar.gz | grep -qx 'members=6' || fail "members not counted"
 drv write members.tar.gz 40960 "with-members" || fail "write-back with members"
 verify members.tar.gz "$(cache_disk members.tar.gz)"
 tar -tv --full-time -zf members.tar.gz | grep -v ' disk\.raw$' > after.lst
@@ -109,6 +109,13 @@ m = tarfile.open(sys.argv[1], "r:gz").getmember("disk.raw")
 assert len(m.sparse) > 25 and m.size == 10 << 30   # (Python drops the final 0-length entry)
 assert any(o >= 8 << 30 for o, n in m.sparse)
 PY
+
+step "a disk whose size is not a multiple of 4 KiB, data in its last 512 bytes"
+d=$(mktemp -d "$PWD/o.XXXX"); truncate -s $(( (1<<20) + 512 )) "$d/disk.raw"
+printf 'tail' | dd of="$d/disk.raw" bs=512 seek=2048 conv=notrunc status=none
+tar --format=oldgnu -Sczf odd4k.tar.gz -C "$d" disk.raw; rm -rf "$d"
+drv write odd4k.tar.gz 1024 "head" || fail "odd-size write-back"
+verify odd4k.tar.gz "$(cache_disk odd4k.tar.gz)"
 
 step "holes: free ranges given by the caller are dropped; --gnu output; determinism"
 drv write oldgnu.tar.gz 1048576 "in-a-free-block" --output a.tar.gz --hole 1048576:8192 || fail "holes"

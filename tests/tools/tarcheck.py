@@ -58,7 +58,9 @@ def main():
         size = os.path.getsize(disk)
         if m.size != size:
             fail("real size %d != disk %d" % (m.size, size))
-        sparse = m.sparse if m.issparse() else [(0, m.size)]
+        # (Python lists unused header slots as (0, 0) and drops the final
+        # zero-length entry: keep the data regions only)
+        sparse = [r for r in m.sparse if r[1]] if m.issparse() else [(0, m.size)]
         stored = sum(n for _, n in sparse)
         covered = set()
         prev = 0
