@@ -100,12 +100,24 @@ static int save_clean(struct gm_image *img, const struct stat *src)
 	return gm_cache_state_save(img->cache, &img->st);
 }
 
+/* The kept content of member i exists with the recorded size. */
+static bool member_ok(const char *cache, size_t i, uint64_t size)
+{
+	char *p = gm_members_data_path(cache, i);
+	struct stat st;
+	bool ok = p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+
+	free(p);
+	return ok;
+}
+
 /* Opens <cache>/disk.raw and checks it against the state (and the manifest). */
 static int open_cached(struct gm_image *img, bool check_identity)
 {
 	char *dp = gm_path_join(img->cache, "disk.raw");
 	struct stat ds;
 	size_t disks = 0;
+	bool lost = false;
 	int fd;
 
 	if (!dp)
@@ -122,9 +134,14 @@ static int open_cached(struct gm_image *img, bool check_identity)
 		gm_members_free(&img->ms);
 		return -ESTALE;
 	}
-	for (size_t i = 0; i < img->ms.n; i++)
-		disks += img->ms.m[i].is_disk;
-	if (disks != 1 || img->ms.n != img->st.members) {
+	for (size_t i = 0; i < img->ms.n; i++) {
+		const struct gm_member *m = &img->ms.m[i];
+
+		disks += m->is_disk;
+		if (!m->is_disk && m->h.type == '0' && !member_ok(img->cache, i, m->h.size))
+			lost = true;   /* a kept member's content is missing: not usable */
+	}
+	if (disks != 1 || lost || img->ms.n != img->st.members) {
 		close(fd);
 		gm_members_free(&img->ms);
 		return -ESTALE;

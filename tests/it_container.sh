@@ -90,6 +90,9 @@ tar -tzf members.tar.gz | diff - before.names || fail "member order changed"
 mkdir mx; tar -xzf members.tar.gz -C mx docs link
 cmp mx/docs/LICENSE m/docs/LICENSE && cmp "mx/docs/$long" "m/docs/$long" || fail "member content"
 [ "$(readlink mx/link)" = docs/LICENSE ] || fail "symlink target"
+rm "$(dirname "$(cache_disk members.tar.gz)")"/members/1   # a kept member lost: re-extract
+drv repack members.tar.gz || fail "repack after a lost member"
+tar -tv --full-time -zf members.tar.gz | grep -v ' disk\.raw$' | diff before.lst - || fail "members after re-extract"
 
 step "a 10 GiB sparse disk, data beyond 8 GiB (base-256), 60 regions (chained extension blocks), ending in a hole"
 "$PY" - <<'PY'
