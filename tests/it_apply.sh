@@ -20,7 +20,7 @@ printf 'PasswordAuthentication yes\n' > tree/etc/ssh/sshd_config.d/50-cloud-init
 printf 'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="42:01:0a:80:00:02", NAME="eth0"\n' \
   > tree/etc/udev/rules.d/70-persistent-net.rules
 ln -s ../sysctl.conf tree/etc/sysctl.d/99-sysctl.conf
-printf 'kernel.kptr_restrict = 0\nfs.protected_fifos = 1\n' > tree/usr/lib/sysctl.d/50-default.conf
+printf 'kernel.kptr_restrict = 0\nfs.protected_fifos = 1\n' > tree/usr/lib/sysctl.d/99-zz-vendor.conf
 mkdir -p tree/etc/systemd/system/multi-user.target.wants
 ln -s /lib/systemd/system/irqbalance.service tree/etc/systemd/system/multi-user.target.wants/
 
@@ -123,12 +123,15 @@ dbg 'cat /etc/chrony/chrony.conf' | grep -E '^(server|pool) ' > ntp.out
 dbg 'cat /etc/dhcp/dhclient.conf' | grep -qx 'also request interface-mtu;' || fail "dhclient MTU"
 dbg 'cat /etc/apt/apt.conf.d/20auto-upgrades' | grep -qx 'APT::Periodic::Unattended-Upgrade "1";' \
   || fail "unattended-upgrades not enabled"
-dbg 'cat /etc/sysctl.d/50-default.conf' > vendor.out
+dbg 'cat /etc/sysctl.d/99-zz-vendor.conf' > vendor.out
 grep -qx 'kernel.kptr_restrict = 1' vendor.out || fail "vendor sysctl not overridden in /etc"
 grep -qx 'fs.protected_fifos = 1' vendor.out || fail "vendor file copy lost a line"
 dbg 'stat /etc/sysctl.d/99-sysctl.conf' | grep -q 'Type: symlink' || fail "99-sysctl.conf link replaced"
-dbg 'cat /etc/sysctl.d/60-gce-hardening.conf' | grep -qx 'kernel.yama.ptrace_scope = 1' \
+dbg 'cat /etc/sysctl.d/60-gce-hardening.conf' | grep -qx 'kernel.perf_event_paranoid = 2' \
   || fail "sysctl drop-in"
+# A key already set in /etc/sysctl.d is fixed where it is set.
+dbg 'cat /etc/sysctl.d/99-sample.conf' | grep -qx 'kernel.yama.ptrace_scope = 1' \
+  || fail "sysctl not fixed in place"
 
 note "a site policy: file with mode and owner, symlink, through the image"
 cat > site.policy <<'EOF2'
