@@ -316,15 +316,22 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 	img->info.gzip = gz;
 	img->info.file_size = (uint64_t)st.st_size;
 	rc = gm_cache_dir(abs, o->cache_dir, &img->cache, err);
-	if (rc)
+	if (rc && !gz) {
+		/* a raw disk needs no cache: the cache lock only names the holder's
+		 * pid; the flock on the disk itself below still excludes others */
+		gm_error_clear(err);
+		rc = 0;
+	} else if (rc) {
 		goto fail;
-	rc = gm_cache_lock(img->cache, abs, false, &img->lock_fd, err);
-	if (rc == -EBUSY && ro) {
-		shared = true;
-		rc = gm_cache_lock(img->cache, abs, true, &img->lock_fd, err);
+	} else {
+		rc = gm_cache_lock(img->cache, abs, false, &img->lock_fd, err);
+		if (rc == -EBUSY && ro) {
+			shared = true;
+			rc = gm_cache_lock(img->cache, abs, true, &img->lock_fd, err);
+		}
+		if (rc)
+			goto fail;
 	}
-	if (rc)
-		goto fail;
 	if (!gz) {
 		img->fd = open(abs, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 		if (img->fd < 0) {
@@ -345,7 +352,7 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		if (rc)
 			goto fail;
 	}
-	if (ro && !shared)
+	if (ro && !shared && img->lock_fd >= 0)
 		gm_cache_lock_share(img->lock_fd);
 	close(src);
 	*out = img;
