@@ -351,7 +351,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    gm_fs_lookup(f->fs, dir, name, &src) == 0) {
 		gm_ino_t dst;
 
-		if (gm_fs_lookup(f->fs, ndir, newname, &dst) == 0 && dst != src)
+		struct stat sst;
+
+		/* A directory cannot replace a file: let the rename say so. */
+		if (gm_fs_lookup(f->fs, ndir, newname, &dst) == 0 && dst != src &&
+		    gm_fs_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
 			rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
 	}
 	if (rc >= 0)
