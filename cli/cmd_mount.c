@@ -303,10 +303,6 @@ static int open_image(struct mount_session *s, struct gm_image **img, struct gm_
 	}
 	if (!s->c.quiet && gm_fs_note(*fs)[0])
 		fprintf(stderr, "gcemount: %s\n", gm_fs_note(*fs));
-	/* libblkid's probe leaves POSIX_FADV_RANDOM on the disk descriptor,
-	 * which turns off readahead: sequential reads through the mount then
-	 * cost one disk round trip per 4 KiB block. */
-	posix_fadvise(gm_image_fd(*img), 0, 0, POSIX_FADV_NORMAL);
 	return 0;
 }
 
