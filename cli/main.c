@@ -30,7 +30,10 @@ static void usage(FILE *f)
 		"\nverbs:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
-	fprintf(f, "\n'gcemount VERB --help' describes a verb; see gcemount(1).\n"
+	fprintf(f, "\nmount options: -f (foreground), -d (debug), -o ro|allow_other|no_writeback_cache,\n"
+		   "  and --cache, --owner, --output, --resume, --discard as for the verbs;\n"
+		   "  'gcemount IMAGE MOUNTPOINT --help' lists them.\n"
+		   "\n'gcemount VERB --help' describes a verb; see gcemount(1).\n"
 		   "Exit status: 0 ok, 1 failed, 2 unreadable image, 3 image locked,\n"
 		   "4 write-back failed (input untouched), 5 no FUSE, 6 interrupted\n"
 		   "session waiting (--resume/--discard), 64 usage.\n");
