@@ -18,6 +18,45 @@
 
 #define IO_CHUNK (1u << 20)
 
+/* Directory entry names collected by gm_fs_readdir (ls, rm -r). */
+struct name_list {
+	char **v;
+	size_t n, cap;
+	bool dots;      /* keep "." and ".." */
+	bool hidden;    /* keep other names starting with '.' */
+};
+
+static int collect_names(void *priv, const char *name, size_t namelen, gm_ino_t ino,
+			 unsigned dtype, uint64_t next_off)
+{
+	struct name_list *l = priv;
+	bool dot = (namelen == 1 && name[0] == '.') || (namelen == 2 && !memcmp(name, "..", 2));
+
+	(void)ino; (void)dtype; (void)next_off;
+	if (dot ? !l->dots : (name[0] == '.' && !l->hidden))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strndup(name, namelen)))
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void name_list_free(struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
 /* Parses argv with the common options plus extra ones; positional arguments
  * are left in argv[optind..]. Returns 0, or an exit status. */
 static int parse(int argc, char **argv, const char *usage, const char *shortopts,
@@ -77,37 +116,9 @@ static int need_args(int argc, int want_min, int want_max, const char *usage)
 /* ------------------------------------------------------------------ ls */
 
 struct ls_state {
-	struct gm_fs *fs;
 	bool longfmt;
-	bool all;
-	char **names;
-	size_t n, cap;
+	struct name_list names;
 };
-
-static int collect(void *priv, const char *name, size_t namelen, gm_ino_t ino,
-		   unsigned dtype, uint64_t next_off)
-{
-	struct ls_state *s = priv;
-	char *copy;
-
-	(void)ino; (void)dtype; (void)next_off;
-	if (!s->all && name[0] == '.')
-		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char **nn = realloc(s->names, cap * sizeof(*nn));
-
-		if (!nn)
-			return -ENOMEM;
-		s->names = nn;
-		s->cap = cap;
-	}
-	copy = strndup(name, namelen);
-	if (!copy)
-		return -ENOMEM;
-	s->names[s->n++] = copy;
-	return 0;
-}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -172,7 +183,7 @@ static int ls_own(int opt, const char *arg, void *priv)
 	if (opt == 'l')
 		s->longfmt = true;
 	else if (opt == 'a')
-		s->all = true;
+		s->names.dots = s->names.hidden = true;
 	else
 		return -1;
 	return 0;
@@ -201,7 +212,6 @@ int gm_cmd_ls(int argc, char **argv)
 	status = gm_cli_open(argv[optind], &c, false, &img, &fs);
 	if (status)
 		return status;
-	s.fs = fs;
 	rc = gm_path_resolve(fs, path, 0, &ino);
 	if (rc == 0)
 		rc = gm_fs_getattr(fs, ino, &st);
@@ -216,19 +226,18 @@ int gm_cmd_ls(int argc, char **argv)
 			print_entry(fs, parent, path, name, s.longfmt);
 		goto out;
 	}
-	rc = gm_fs_readdir(fs, ino, 0, collect, &s);
+	rc = gm_fs_readdir(fs, ino, 0, collect_names, &s.names);
 	if (rc < 0) {
 		gm_cli_error("%s: %s: %s", argv[optind], path, strerror(-rc));
 		status = GM_EXIT_FAIL;
 		goto out;
 	}
-	qsort(s.names, s.n, sizeof(*s.names), cmp_names);
-	for (size_t i = 0; i < s.n; i++)
-		print_entry(fs, ino, s.names[i], s.names[i], s.longfmt);
+	if (s.names.n)
+		qsort(s.names.v, s.names.n, sizeof(*s.names.v), cmp_names);
+	for (size_t i = 0; i < s.names.n; i++)
+		print_entry(fs, ino, s.names.v[i], s.names.v[i], s.longfmt);
 out:
-	for (size_t i = 0; i < s.n; i++)
-		free(s.names[i]);
-	free(s.names);
+	name_list_free(&s.names);
 	gm_fs_close(fs, NULL);
 	gm_image_close(img);
 	return status;
@@ -474,37 +483,9 @@ static int rm_own(int opt, const char *arg, void *priv)
 	return 0;
 }
 
-struct name_list {
-	char **v;
-	size_t n, cap;
-};
-
-static int collect_children(void *priv, const char *name, size_t namelen, gm_ino_t ino,
-			    unsigned dtype, uint64_t next_off)
-{
-	struct name_list *l = priv;
-
-	(void)ino; (void)dtype; (void)next_off;
-	if ((namelen == 1 && name[0] == '.') || (namelen == 2 && !memcmp(name, "..", 2)))
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		char **nv = realloc(l->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->cap = cap;
-	}
-	if (!(l->v[l->n] = strndup(name, namelen)))
-		return -ENOMEM;
-	l->n++;
-	return 0;
-}
-
 static int remove_tree(struct gm_fs *fs, const char *path, int depth)
 {
-	struct name_list l = { 0 };
+	struct name_list l = { .hidden = true };
 	struct stat st;
 	gm_ino_t ino;
 	int rc;
@@ -517,7 +498,7 @@ static int remove_tree(struct gm_fs *fs, const char *path, int depth)
 			return -ELOOP;
 		rc = gm_path_resolve(fs, path, GM_PATH_NOFOLLOW, &ino);
 		if (rc == 0)
-			rc = gm_fs_readdir(fs, ino, 0, collect_children, &l);
+			rc = gm_fs_readdir(fs, ino, 0, collect_names, &l);
 		for (size_t i = 0; rc == 0 && i < l.n; i++) {
 			char *child;
 
@@ -528,9 +509,7 @@ static int remove_tree(struct gm_fs *fs, const char *path, int depth)
 			rc = remove_tree(fs, child, depth + 1);
 			free(child);
 		}
-		for (size_t i = 0; i < l.n; i++)
-			free(l.v[i]);
-		free(l.v);
+		name_list_free(&l);
 		if (rc < 0)
 			return rc;
 	}
