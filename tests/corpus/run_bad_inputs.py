@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""run_bad_inputs.py CORPUS GCEMOUNT [GCEMOUNT_ASAN] — runs every case of
+CORPUS/manifest.json (see make_bad_inputs.py) and asserts, for each:
+  - the exit status is one of the expected ones, and no signal / sanitizer
+    report (ASan, UBSan) / timeout (30 s);
+  - on failure, stderr is exactly ONE line "gcemount: ..." matching the
+    case's regex, naming the input file when the image itself is bad;
+    on success every stderr line still starts with "gcemount: ";
+  - the input file's sha256 is unchanged (verbs that may write run on a copy,
+    and the copy must be unchanged whenever the verb failed);
+  - no file is left beside the image (temp files of a failed write-back);
+  - mount: nothing stays mounted.
+With a second (ASan) binary, the cases of ASAN_VERBS run again with it.
+Prints one line per problem and a summary; exit 0 when there is none.
+Environment: GM_BAD_JOBS (parallel inputs, default 2), GM_BAD_VERBOSE=1
+(print every outcome), GM_BAD_MOUNT=0 (skip mount cases),
+GM_BAD_ONLY=substring (only inputs whose name contains it).
+"""
+import collections
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TIMEOUT = 30
+WRITING_VERBS = {"put", "apply", "mount"}
+ASAN_VERBS = {"ls", "cat", "put", "check", "apply"}
+SANITIZER = re.compile(r"ERROR: (Address|Leak|Memory)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
+
+
+def sha256(path):
+    if not os.path.isfile(path):
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        off = 0
+        # hash data extents and hole positions (fast on sparse files)
+        while off < size:
+            try:
+                d = os.lseek(fd, off, os.SEEK_DATA)
+            except OSError:
+                h.update(b"HOLE-TO-END %d" % (size - off))
+                break
+            if d > off:
+                h.update(b"HOLE %d" % (d - off))
+            e = os.lseek(fd, d, os.SEEK_HOLE)
+            f.seek(d)
+            left = e - d
+            while left:
+                b = f.read(min(left, 1 << 20))
+                if not b:
+                    break
+                # zero runs hash the same whether stored as hole or data
+                h.update(b)
+                left -= len(b)
+            off = e
+    return h.hexdigest()
+
+
+class Runner:
+    def __init__(self, corpus, binary, asan):
+        self.corpus = corpus
+        self.bin = binary
+        self.asan = asan
+        self.problems = []
+        self.outcomes = []
+        self.runs = 0
+        self.verbose = os.environ.get("GM_BAD_VERBOSE") == "1"
+        self.mount_ok = os.environ.get("GM_BAD_MOUNT", "1") != "0" and self._mount_usable()
+        self.payload = os.path.join(corpus, ".payload")
+        with open(self.payload, "wb") as f:
+            f.write(b"gcemount bad-input test payload\n" * 300)
+        self.help = {}
+
+    def _mount_usable(self):
+        if not os.path.exists("/dev/fuse") or not shutil.which("fusermount3"):
+            return False
+        try:
+            os.close(os.open("/dev/fuse", os.O_RDWR))
+        except OSError:
+            return False
+        return True
+
+    def verb_supported(self, binary, verb):
+        """Whether this gcemount has the verb (others land over time)."""
+        key = (binary, verb)
+        if key not in self.help:
+            if verb == "mount":
+                r = subprocess.run([binary, "--help"], capture_output=True, text=True)
+                self.help[key] = "MOUNTPOINT" in r.stdout and self._has_mount(binary)
+            else:
+                r = subprocess.run([binary, verb, "--help"], capture_output=True, text=True)
+                self.help[key] = "unknown verb" not in r.stderr
+        return self.help[key]
+
+    def _has_mount(self, binary):
+        # `gcemount IMAGE MNT` on a missing image: a verb-less binary says
+        # "unknown verb"; one with mount support says something else.
+        r = subprocess.run([binary, "/nonexistent.img", "/nonexistent-mnt"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        return "unknown verb" not in r.stderr
+
+    def problem(self, case, label, msg):
+        self.problems.append("%-28s %-6s %s%s" % (case["input"] + (" +" + case["policy"] if case["policy"] else ""),
+                                                 case["verb"], "[asan] " if label else "", msg))
+
+    def argv(self, binary, case, image, cache, mnt):
+        v, path = case["verb"], case["path"]
+        common = ["--cache", cache]
+        if v == "ls":
+            return [binary, "ls"] + common + [image, path or "/"]
+        if v == "cat":
+            return [binary, "cat"] + common + [image, path or "/etc/hostname"]
+        if v == "put":
+            return [binary, "put"] + common + [image, self.payload, path or "/etc/gm-bad-input-put"]
+        if v == "apply":
+            pol = os.path.join(self.corpus, case["policy"]) if case["policy"] else "gce-hardening"
+            return [binary, "apply"] + common + [image, pol]
+        if v == "check":
+            pol = ["--policy", os.path.join(self.corpus, case["policy"])] if case["policy"] else []
+            return [binary, "check"] + common + pol + [image]
+        if v == "mount":  # daemonizes once mounted; cleanup_mount unmounts
+            return [binary] + common + [image, mnt]
+        raise ValueError(v)
+
+    def run_case(self, binary, label, case, work):
+        src = os.path.join(self.corpus, case["input"])
+        regular = os.path.isfile(src) and not os.path.islink(src)
+        before = sha256(src)
+        image = src
+        casedir = tempfile.mkdtemp(dir=work, prefix=case["verb"] + ".")
+        cache = os.path.join(casedir, ".cache")
+        mnt = os.path.join(casedir, ".mnt")
+        os.mkdir(mnt)
+        if case["verb"] in WRITING_VERBS and regular:
+            image = os.path.join(casedir, case["input"])
+            subprocess.run(["cp", "--sparse=always", src, image], check=True)
+        listing_before = sorted(os.listdir(casedir))
+        argv = self.argv(binary, case, image, cache, mnt)
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99"
+        env["UBSAN_OPTIONS"] = "halt_on_error=1:exitcode=98:print_stacktrace=1"
+        t0 = time.monotonic()
+        self.runs += 1
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=TIMEOUT, env=env,
+                               start_new_session=True)
+            rc, err = r.returncode, r.stderr.decode(errors="replace")
+        except subprocess.TimeoutExpired as e:
+            rc, err = None, (e.stderr or b"").decode(errors="replace")
+        dt = time.monotonic() - t0
+        if case["verb"] == "mount":
+            self.cleanup_mount(binary, mnt)
+        cmd = " ".join(os.path.basename(a) if a.startswith(self.corpus) or a.startswith(casedir) else a
+                       for a in argv[1:] if a not in ("--cache", cache))
+        lines = err.splitlines()
+        outcome = "%-5s %5.2fs %s -> %s" % (rc, dt, cmd, lines[0] if lines else "")
+        self.outcomes.append(("[asan] " if label else "") + outcome)
+        if self.verbose:
+            print(outcome, flush=True)
+        if rc is None:
+            self.problem(case, label, "HANG: no exit within %ds: %s" % (TIMEOUT, cmd))
+        elif rc < 0:
+            self.problem(case, label, "CRASH: killed by signal %d: %s" % (-rc, cmd))
+        elif SANITIZER.search(err):
+            m = SANITIZER.search(err)
+            ctx = err[m.start():].splitlines()[0:1]
+            self.problem(case, label, "SANITIZER (exit %d): %s: %s" % (rc, cmd, " ".join(ctx)))
+        elif rc not in case["exit"]:
+            self.problem(case, label, "exit %d, expected %s: %s: %r" % (
+                rc, "|".join(map(str, case["exit"])), cmd, err[:300]))
+        if rc is not None and rc >= 0:
+            bad_lines = [l for l in lines if not l.startswith("gcemount: ")]
+            if rc != 0 and len(lines) != 1:
+                self.problem(case, label, "%d stderr lines (want exactly one): %r" % (len(lines), err[:400]))
+            elif bad_lines and not SANITIZER.search(err):
+                self.problem(case, label, "stderr line without 'gcemount: ': %r" % bad_lines[0][:200])
+            if rc != 0 and lines and rc in case["exit"]:
+                line = lines[0]
+                if case["regex"] and not re.search(case["regex"], line):
+                    self.problem(case, label, "message %r does not match /%s/" % (line, case["regex"]))
+                if case["names_input"] and case["input"] not in line:
+                    self.problem(case, label, "message %r does not name %s" % (line, case["input"]))
+        if sha256(src) != before:
+            self.problem(case, label, "INPUT MODIFIED: %s" % src)
+        if image != src and rc not in (0, None) and sha256(image) != before:
+            self.problem(case, label, "failed (exit %s) but changed the image" % rc)
+        left = sorted(set(os.listdir(casedir)) - set(listing_before) - {".cache"})
+        if left:
+            self.problem(case, label, "left files beside the image: %s" % left)
+        shutil.rmtree(casedir, ignore_errors=True)
+
+    def cleanup_mount(self, binary, mnt):
+        if os.path.ismount(mnt):
+            subprocess.run([binary, "-u", mnt], capture_output=True, timeout=TIMEOUT)
+            if os.path.ismount(mnt):
+                subprocess.run(["fusermount3", "-uz", mnt], capture_output=True)
+                self.problems.append("mount left %s mounted after 'gcemount -u'" % mnt)
+
+    def run_group(self, cases, work):
+        gwork = tempfile.mkdtemp(dir=work, prefix="g.")
+        for case in cases:
+            if case["verb"] == "mount" and not self.mount_ok:
+                continue
+            if not self.verb_supported(self.bin, case["verb"]):
+                continue
+            self.run_case(self.bin, "", case, gwork)
+            if self.asan and case["verb"] in ASAN_VERBS and self.verb_supported(self.asan, case["verb"]):
+                self.run_case(self.asan, "asan", case, gwork)
+        shutil.rmtree(gwork, ignore_errors=True)
+
+
+def main():
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: run_bad_inputs.py CORPUS GCEMOUNT [GCEMOUNT_ASAN]")
+    corpus = os.path.abspath(sys.argv[1])
+    r = Runner(corpus, os.path.abspath(sys.argv[2]),
+               os.path.abspath(sys.argv[3]) if len(sys.argv) == 4 else None)
+    cases = json.load(open(os.path.join(corpus, "manifest.json")))
+    only = os.environ.get("GM_BAD_ONLY")
+    if only:
+        cases = [c for c in cases if only in c["input"] or (c["policy"] and only in c["policy"])]
+    groups = collections.OrderedDict()
+    for c in cases:
+        groups.setdefault((c["input"], c["policy"]), []).append(c)
+    skipped_verbs = sorted(v for v in {c["verb"] for c in cases}
+                           if (v == "mount" and not r.mount_ok) or not r.verb_supported(r.bin, v))
+    work = tempfile.mkdtemp(prefix="gm-bad.", dir=os.environ.get("TMPDIR", os.getcwd()))
+    jobs = int(os.environ.get("GM_BAD_JOBS", "2"))
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(jobs) as ex:
+        for f in [ex.submit(r.run_group, g, work) for g in groups.values()]:
+            f.result()
+    shutil.rmtree(work, ignore_errors=True)
+    os.unlink(r.payload)
+    inputs = {c["input"] for c in cases} | {c["policy"] for c in cases if c["policy"]}
+    for p in r.problems:
+        print("PROBLEM " + p)
+    print("bad inputs: %d inputs, %d runs of gcemount%s in %.0fs; %d problems%s" % (
+        len(inputs), r.runs, " (ASan binary too)" if r.asan else "", time.monotonic() - t0,
+        len(r.problems), "; verbs not available yet: " + ", ".join(skipped_verbs) if skipped_verbs else ""))
+    sys.exit(1 if r.problems else 0)
+
+
+if __name__ == "__main__":
+    main()
