@@ -342,7 +342,8 @@ def container_cases():
                                r"(?i)sparse|size|large|absurd|too big|map|limit"),
         "sparse-absurd-realsize": ((1 << 63) - 512, [(0, 4096)], blk, r"(?i)sparse|size|large|absurd|too big|map|limit|512"),
         "sparse-huge-numbytes": (MIB * 4, [(0, 1 << 62)], blk, r"(?i)sparse|size|map|truncat|end|large|past"),
-        "sparse-size-mismatch": (MIB * 4, [(0, 4096), (8192, 4096)], blk * 3, r"(?i)sparse|size|map|mismatch|header"),
+        "sparse-size-mismatch": (MIB * 4, [(0, 4096), (8192, 4096)], blk * 3,
+                                 r"(?i)sparse|size|map|mismatch|header|member|corrupt"),
     }
     for n, (realsize, entries, data, rx) in sparse_bad.items():
         write_gz(n + ".tar.gz", sparse_member("disk.raw", realsize, entries, data) + end_of_tar())
