@@ -40,9 +40,11 @@ all: $(BUILD)/gcemount
 deps:
 	@scripts/deps.sh
 
+Q := $(if $(V),,@)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GM_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(GM_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
 $(EDITOR_LIB): $(call obj,$(EDITOR_SRC))
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
@@ -52,10 +54,12 @@ $(FUSE_LIB): $(call obj,$(FUSE_SRC))
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
 
 $(BUILD)/gcemount: $(call obj,$(CLI_SRC)) $(LIBS_ALL)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(GM_LDFLAGS) $(LDFLAGS) -o $@ $(call obj,$(CLI_SRC)) $(LIBS_ALL) $(PKG_LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(GM_LDFLAGS) $(LDFLAGS) -o $@ $(call obj,$(CLI_SRC)) $(LIBS_ALL) $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS_ALL)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(GM_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS) $(CMOCKA_LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(GM_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # Unit tests (cmocka), then integration scripts that build their fixtures at run time.
 check: deps

@@ -76,8 +76,6 @@ int gm_errno_from_ext2(long errcode)
 		return -EEXIST;
 	case EXT2_ET_NO_DIRECTORY:
 		return -ENOTDIR;
-	case EXT2_ET_DIR_NOT_EMPTY:
-		return -ENOTEMPTY;
 	case EXT2_ET_TOO_MANY_REFS:
 		return -EMLINK;
 	case EXT2_ET_FILE_TOO_BIG:
@@ -88,6 +86,7 @@ int gm_errno_from_ext2(long errcode)
 	case EXT2_ET_OP_NOT_SUPPORTED:
 	case EXT2_ET_UNSUPP_FEATURE:
 	case EXT2_ET_RO_UNSUPP_FEATURE:
+	case EXT2_ET_MISSING_EA_FEATURE:
 		return -EOPNOTSUPP;
 	case EXT2_ET_BAD_MAGIC:
 	case EXT2_ET_SB_CSUM_INVALID:

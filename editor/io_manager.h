@@ -19,6 +19,9 @@
  * registration lives until the channel opened with that name is closed.
  * 0 or -ENOMEM. */
 int gm_io_register(struct gm_image *img, uint64_t offset, uint64_t size, char *name, size_t namelen);
+/* Drops a registration whose channel was never opened (e.g. ext2fs_open2
+ * failed early). Unknown or already-taken names are ignored. */
+void gm_io_unregister(const char *name);
 extern io_manager gm_io_manager;
 
 #endif

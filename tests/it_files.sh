@@ -54,9 +54,11 @@ debugfs -R 'stat /etc/udev/rules.d/70-persistent-net.rules' "$spec" 2>&1 | grep 
 debugfs -R 'stat /etc/ssh/sshd_config.d' "$spec" 2>&1 | grep -q 'File not found' || fail "rm -r did not remove"
 tar -tvzf img.tar.gz | grep -q ' disk.raw$' || fail "tar lists no disk.raw"
 python3 - img.tar.gz <<'PY' || fail "not an old-GNU sparse entry"
-import sys, tarfile
-t = tarfile.open(sys.argv[1], "r:gz"); m = t.getmember("disk.raw")
-assert m.issparse() and t.format == tarfile.GNU_FORMAT and m.size == 1 << 30, (m, t.format)
+import gzip, sys, tarfile
+h = gzip.open(sys.argv[1]).read(512)
+assert h[:9] == b"disk.raw\0" and h[156:157] == b"S" and h[257:265] == b"ustar  \0", h[:300]
+m = tarfile.open(sys.argv[1], "r:gz").getmember("disk.raw")
+assert m.issparse() and m.size == 1 << 30, m
 PY
 
 note "repack with no edits keeps every file's content, mode, owner, times, xattrs"
@@ -73,9 +75,9 @@ diff before.dump after.dump || fail "round trip changed the filesystem"
 grep -q 'user.test' after.dump || fail "xattr lost"
 
 note "repack --output of a raw image, and the raw input untouched by ls/cat"
-s=$(sha raw.img); gm ls raw.img / >/dev/null; gm cat raw.img /etc/passwd >/dev/null
-[ "$(sha raw.img)" = "$s" ] || fail "read-only verbs modified the raw image"
+snapshot raw.img; gm ls raw.img / >/dev/null; gm cat raw.img /etc/passwd >/dev/null
+unchanged raw.img || fail "read-only verbs modified the raw image"
 gm repack raw.img --output raw.tar.gz
 extract_disk raw.tar.gz z
-cmp z/disk.raw raw.img >/dev/null 2>&1 || e2fsck_clean z/disk.raw
+e2fsck_clean z/disk.raw
 echo "all file-verb checks passed"

@@ -25,8 +25,12 @@ make_disk() {
     bare) off=0 ;;
     *) fail "make_disk: unknown table $table" ;;
   esac
-  if [ "$table" = gpt ]; then kib=$(( (mib*1024*1024 - off - 33*512) / 4096 * 4 ))
-  else kib=$(( (mib*1024*1024 - off) / 4096 * 4 )); fi
+  if [ "$table" = bare ]; then kib=$(( mib*1024 / 4 * 4 ))
+  else   # the partition as sfdisk made it (it aligns the end)
+    local sectors
+    sectors=$(sfdisk -d "$out" | sed -n 's/.*size= *\([0-9]*\).*/\1/p' | head -1)
+    kib=$(( sectors / 2 / 4 * 4 ))
+  fi
   mke2fs -q -F -t ext4 -b 4096 -E offset=$off ${tree:+-d "$tree"} "$@" "$out" "${kib}k" \
     || fail "mke2fs failed"
   echo $off > "$out.offset"
@@ -65,7 +69,8 @@ import sys, tarfile
 with tarfile.open(sys.argv[1], "r:gz") as t:
     t.extract("disk.raw", sys.argv[2], filter="fully_trusted") if hasattr(tarfile, "data_filter") else t.extract("disk.raw", sys.argv[2])
 PY
-  cmp "$dir/gnu/disk.raw" "$dir/py/disk.raw" || fail "GNU tar and Python tarfile disagree on $tgz"
+  python3 "$GM_TOP/tests/tools/sparsecmp.py" "$dir/gnu/disk.raw" "$dir/py/disk.raw" \
+    || fail "GNU tar and Python tarfile disagree on $tgz"
   mv "$dir/gnu/disk.raw" "$dir/disk.raw"; rm -rf "$dir/gnu" "$dir/py"
 }
 
@@ -79,3 +84,9 @@ expect_exit() {
 }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+# snapshot FILE / unchanged FILE: a sparse copy now, compared later (fast on
+# big sparse disks where sha256sum reads every hole).
+snapshot() { cp --sparse=always "$1" "$1.snapshot"; }
+unchanged() { python3 "$GM_TOP/tests/tools/sparsecmp.py" "$1" "$1.snapshot" >/dev/null; }
+# same_bytes A B: equal size and content (sparse-aware, fast on huge disks).
+same_bytes() { python3 "$GM_TOP/tests/tools/sparsecmp.py" "$1" "$2"; }

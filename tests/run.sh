@@ -7,6 +7,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 export GM_TOP="$top"
+# Debian's own tools first: e2fsprogs in /sbin, and the system python3 (a
+# pyenv shim costs a second per call).
+export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 export GM_BIN="$top/${BUILD:-build}/gcemount"
 unit=1 integ=1
 case "${1:-}" in

@@ -49,6 +49,13 @@ for line in stats.splitlines():
     keep.append(line.rstrip())
 print("\n".join(keep))
 if want_content:
-    for p in paths:
-        out = subprocess.run(["debugfs", "-R", f"cat {q(p)}", spec], capture_output=True).stdout
-        print(p, hashlib.sha256(out).hexdigest())
+    # One debugfs rdump of the whole tree, then hash what it wrote.
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["debugfs", "-R", f"rdump / {d}", spec], capture_output=True, check=True)
+        for root, dirs, files in os.walk(d):
+            dirs.sort()
+            for fn in sorted(files):
+                full = os.path.join(root, fn)
+                if os.path.isfile(full) and not os.path.islink(full):
+                    with open(full, "rb") as fh:
+                        print(os.path.relpath(full, d), hashlib.sha256(fh.read()).hexdigest())

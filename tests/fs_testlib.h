@@ -1,0 +1,178 @@
+/* fs_testlib.h — test-only harness for the write side of editor/fs*.c:
+ * builds a bare ext4 image with mke2fs -d in a temp dir, opens it with
+ * libext2fs' unix_io_manager and fills a struct gm_fs by hand. Included by
+ * tests/test_fs_write.c, test_fs_dir.c and test_fs_xattr.c only. */
+#ifndef GM_TEST_FS_TESTLIB_H
+#define GM_TEST_FS_TESTLIB_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "editor/fs_inode.h"
+
+struct tfs {
+	char dir[PATH_MAX];
+	char img[PATH_MAX + 16];
+	struct gm_fs fs;
+};
+
+static inline int tsh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int tsh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static inline void tfs_open_image(struct tfs *t)
+{
+	ext2_filsys e2 = NULL;
+	errcode_t rc;
+
+	rc = ext2fs_open2(t->img, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
+			  unix_io_manager, &e2);
+	assert_int_equal(rc, 0);
+	assert_int_equal(ext2fs_read_bitmaps(e2), 0);
+	memset(&t->fs, 0, sizeof(t->fs));
+	t->fs.e2fs = e2;
+	t->fs.read_only = false;
+	t->fs.owner.uid = 0;
+	t->fs.owner.gid = 0;
+}
+
+/* populate: shell commands run inside the tree dir before mke2fs (or NULL);
+ * mkfs_opts: extra mke2fs options (or ""). */
+static inline struct tfs * tfs_new(size_t mib, const char *mkfs_opts, const char *populate)
+{
+	struct tfs *t = calloc(1, sizeof(*t));
+
+	initialize_ext2_error_table();
+
+	assert_non_null(t);
+	snprintf(t->dir, sizeof(t->dir), "%s/gmfsw.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->img, sizeof(t->img), "%s/fs.img", t->dir);
+	assert_int_equal(tsh("mkdir '%s/tree' && cd '%s/tree' && (%s)", t->dir, t->dir,
+			     populate ? populate : "true"), 0);
+	assert_int_equal(tsh("mke2fs -q -F -t ext4 -b 4096 %s -d '%s/tree' '%s' %zuM "
+			     ">'%s/mkfs.log' 2>&1", mkfs_opts, t->dir, t->img, mib, t->dir), 0);
+	tfs_open_image(t);
+	return t;
+}
+
+/* Closes libext2fs (flushing everything). */
+static inline void tfs_close(struct tfs *t)
+{
+	if (t->fs.e2fs) {
+		assert_int_equal(ext2fs_close_free(&t->fs.e2fs), 0);
+		t->fs.e2fs = NULL;
+	}
+}
+
+/* Closes, then the independent oracle: e2fsck -fn must find nothing. */
+static inline void tfs_fsck_clean(struct tfs *t)
+{
+	int rc;
+
+	tfs_close(t);
+	rc = tsh("e2fsck -fn '%s' >'%s/fsck.log' 2>&1", t->img, t->dir);
+	if (rc != 0)
+		tsh("cat '%s/fsck.log' >&2", t->dir);
+	assert_int_equal(rc, 0);
+}
+
+static inline void tfs_free(struct tfs *t)
+{
+	if (!t)
+		return;
+	if (t->fs.e2fs)
+		ext2fs_close_free(&t->fs.e2fs);
+	if (!getenv("GM_KEEP_TMP"))
+		tsh("rm -rf '%s'", t->dir);
+	free(t);
+}
+
+static inline gm_ino_t tfs_ino(struct tfs *t, const char *path)
+{
+	ext2_ino_t ino = 0;
+
+	if (ext2fs_namei(t->fs.e2fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino))
+		return 0;
+	return ino;
+}
+
+static inline void tfs_inode(struct tfs *t, gm_ino_t ino, struct ext2_inode_large *inode)
+{
+	memset(inode, 0, sizeof(*inode));
+	assert_int_equal(ext2fs_read_inode_full(t->fs.e2fs, ino, (struct ext2_inode *)inode,
+						sizeof(*inode)), 0);
+}
+
+/* Reads len bytes at off through libext2fs (not through the code under
+ * test); returns bytes read. */
+static inline size_t tfs_read(struct tfs *t, gm_ino_t ino, void *buf, size_t len, uint64_t off)
+{
+	ext2_file_t f;
+	unsigned int got = 0;
+	size_t done = 0;
+	struct ext2_inode_large in;
+
+	/* clamp to i_size: libext2fs reads inline data up to its capacity */
+	memset(&in, 0, sizeof(in));
+	assert_int_equal(ext2fs_read_inode_full(t->fs.e2fs, ino, (struct ext2_inode *)&in,
+						sizeof(in)), 0);
+	if (off >= EXT2_I_SIZE(&in))
+		return 0;
+	if (len > EXT2_I_SIZE(&in) - off)
+		len = (size_t)(EXT2_I_SIZE(&in) - off);
+	assert_int_equal(ext2fs_file_open(t->fs.e2fs, ino, 0, &f), 0);
+	assert_int_equal(ext2fs_file_llseek(f, off, EXT2_SEEK_SET, NULL), 0);
+	while (done < len) {
+		assert_int_equal(ext2fs_file_read(f, (char *)buf + done,
+						  (unsigned int)(len - done > (1u << 30) ? (1u << 30) : len - done),
+						  &got), 0);
+		if (got == 0)
+			break;
+		done += got;
+	}
+	assert_int_equal(ext2fs_file_close(f), 0);
+	return done;
+}
+
+static inline uint64_t tfs_size(struct tfs *t, gm_ino_t ino)
+{
+	struct ext2_inode_large inode;
+
+	tfs_inode(t, ino, &inode);
+	return EXT2_I_SIZE(&inode);
+}
+
+/* Creates a regular file through the API under test. */
+static inline gm_ino_t tfs_create(struct tfs *t, gm_ino_t dir, const char *name)
+{
+	gm_ino_t ino = 0;
+	int rc = gm_fs_mknod(&t->fs, dir, name, S_IFREG | 0644, 0, NULL, &ino);
+
+	if (rc)
+		fprintf(stderr, "mknod %s: %s\n", name, gm_error_msg(&t->fs.err));
+	assert_int_equal(rc, 0);
+	assert_true(ino > 0);
+	return ino;
+}
+
+#endif

@@ -1,0 +1,320 @@
+/* test_image.c — gm_image_* on real tarballs made by GNU tar.
+ *
+ * With no arguments: cmocka tests. With "drive ..." arguments: a small driver
+ * the integration scripts use (tests/it_container.sh, it_writeback_safety.sh):
+ *   test_image drive open IMG [opts]            print the info, close
+ *   test_image drive write IMG OFF TEXT [opts]  mark dirty, pwrite, write back
+ *   test_image drive repack IMG [opts]          write back with force
+ *   test_image drive hold IMG [opts]            open, print "ready", sleep 60
+ * opts: --ro --resume --discard --cache DIR --output OUT --gnu
+ *       --hole OFF:LEN (repeatable) --no-writeback (exit without closing)
+ *       --sleep-dirty SECS (sleep after marking dirty, before writing)
+ * Exit status: 0, or the errno of the failure (message on stderr).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "editor/image.h"
+
+/* ------------------------------------------------------------ the driver */
+
+static void progress_cb(void *priv, const char *stage, uint64_t done, uint64_t total)
+{
+	(void)priv; (void)stage; (void)done; (void)total;
+}
+
+static int drive(int argc, char **argv)
+{
+	struct gm_image_opts o = { .progress = progress_cb };
+	struct gm_writeback_opts w = { 0 };
+	struct gm_rangeset holes = GM_RANGESET_INIT;
+	struct gm_error err = { 0 };
+	struct gm_image *img = NULL;
+	const char *cmd, *path, *text = NULL;
+	uint64_t off = 0;
+	bool no_wb = false;
+	int sleep_dirty = 0, rc, i;
+
+	if (argc < 4)
+		return EINVAL;
+	cmd = argv[2];
+	path = argv[3];
+	i = 4;
+	if (!strcmp(cmd, "write")) {
+		if (argc < 6)
+			return EINVAL;
+		off = strtoull(argv[4], NULL, 0);
+		text = argv[5];
+		i = 6;
+	}
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--ro")) o.read_only = true;
+		else if (!strcmp(a, "--resume")) o.recover = GM_RECOVER_RESUME;
+		else if (!strcmp(a, "--discard")) o.recover = GM_RECOVER_DISCARD;
+		else if (!strcmp(a, "--cache") && i + 1 < argc) o.cache_dir = argv[++i];
+		else if (!strcmp(a, "--output") && i + 1 < argc) w.output = argv[++i];
+		else if (!strcmp(a, "--gnu")) w.format = GM_TAR_GNU;
+		else if (!strcmp(a, "--no-writeback")) no_wb = true;
+		else if (!strcmp(a, "--sleep-dirty") && i + 1 < argc) sleep_dirty = atoi(argv[++i]);
+		else if (!strcmp(a, "--hole") && i + 1 < argc) {
+			char *colon;
+			uint64_t ho = strtoull(argv[++i], &colon, 0);
+
+			if (*colon != ':' || gm_rangeset_add(&holes, ho, strtoull(colon + 1, NULL, 0)))
+				return EINVAL;
+		} else {
+			fprintf(stderr, "drive: unknown option %s\n", a);
+			return EINVAL;
+		}
+	}
+	w.holes = &holes;
+	rc = gm_image_open(path, &o, &img, &err);
+	if (rc) {
+		fprintf(stderr, "%s\n", gm_error_msg(&err));
+		return -rc;
+	}
+	if (!strcmp(cmd, "open")) {
+		const struct gm_image_info *in = gm_image_info(img);
+
+		printf("container=%s\nformat=%s\ngzip=%d\nsparse=%d\ndisk_size=%" PRIu64
+		       "\ndata_bytes=%" PRIu64 "\nmembers=%u\nresumed=%d\n",
+		       in->container == GM_CONTAINER_TARGZ ? "targz" : "raw",
+		       gm_tar_format_name(in->tar_format), in->gzip, in->disk_entry_sparse,
+		       in->disk_size, in->disk_data_bytes, in->members, in->resumed);
+	} else if (!strcmp(cmd, "hold")) {
+		printf("ready\n");
+		fflush(stdout);
+		sleep(60);
+	} else if (!strcmp(cmd, "write") || !strcmp(cmd, "repack")) {
+		if (text) {
+			size_t n = strlen(text);
+
+			rc = gm_image_mark_dirty(img, off, n);
+			if (!rc && sleep_dirty)
+				sleep((unsigned)sleep_dirty);
+			if (!rc && pwrite(gm_image_fd(img), text, n, (off_t)off) != (ssize_t)n)
+				rc = -errno;
+			if (rc) {
+				fprintf(stderr, "%s: write: %s\n", path, strerror(-rc));
+				return -rc;
+			}
+		}
+		if (no_wb)
+			_exit(0);   /* like a killed session: no close */
+		w.force = !strcmp(cmd, "repack");
+		rc = gm_image_writeback(img, &w, &err);
+		if (rc)
+			fprintf(stderr, "%s\n", gm_error_msg(&err));
+	} else {
+		rc = -EINVAL;
+	}
+	gm_image_close(img);
+	gm_rangeset_free(&holes);
+	return rc < 0 ? -rc : 0;
+}
+
+/* ------------------------------------------------------------ unit tests */
+
+static char tmpdir[256];
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/gm-test-image.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	setenv("XDG_CACHE_HOME", tmpdir, 1);
+	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+	/* a 64 MiB sparse disk with 3 data blocks, the last one ending at 60 MiB */
+	sh("cd %s && truncate -s 64M disk.raw && printf A | dd of=disk.raw bs=4096 seek=0 conv=notrunc status=none"
+	   " && printf B | dd of=disk.raw bs=4096 seek=5000 conv=notrunc status=none"
+	   " && printf C | dd of=disk.raw bs=4096 seek=15359 conv=notrunc status=none"
+	   " && tar --format=oldgnu -Sczf img.tar.gz disk.raw", tmpdir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sh("rm -rf %s", tmpdir);
+	return 0;
+}
+
+static void img_path(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", tmpdir, name);
+}
+
+static void test_image_open_targz_reads_disk(void **state)
+{
+	struct gm_image *img = NULL;
+	struct gm_error err = { 0 };
+	char p[512], c = 0;
+
+	(void)state;
+	img_path(p, sizeof(p), "img.tar.gz");
+	assert_int_equal(gm_image_open(p, NULL, &img, &err), 0);
+	assert_int_equal(gm_image_info(img)->container, GM_CONTAINER_TARGZ);
+	assert_int_equal(gm_image_info(img)->tar_format, GM_TAR_OLDGNU);
+	assert_true(gm_image_info(img)->disk_entry_sparse);
+	assert_int_equal(gm_image_disk_size(img), 64 << 20);
+	assert_int_equal(pread(gm_image_fd(img), &c, 1, 5000 * 4096), 1);
+	assert_int_equal(c, 'B');
+	assert_false(gm_image_dirty(img));
+	gm_image_close(img);
+}
+
+static void test_image_second_open_is_busy(void **state)
+{
+	struct gm_image *a = NULL, *b = NULL;
+	struct gm_error err = { 0 };
+	char p[512];
+
+	(void)state;
+	img_path(p, sizeof(p), "img.tar.gz");
+	assert_int_equal(gm_image_open(p, NULL, &a, &err), 0);
+	assert_int_equal(gm_image_open(p, NULL, &b, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "in use by another gcemount (pid"));
+	assert_null(b);
+	gm_image_close(a);
+}
+
+static void test_image_dirty_then_killed_needs_recover(void **state)
+{
+	struct gm_image_opts o = { 0 };
+	struct gm_image *img = NULL;
+	struct gm_error err = { 0 };
+	char p[512], c = 0;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	img_path(p, sizeof(p), "img.tar.gz");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (gm_image_open(p, NULL, &img, &err) || gm_image_mark_dirty(img, 4096, 1) ||
+		    pwrite(gm_image_fd(img), "Z", 1, 4096) != 1)
+			_exit(1);
+		raise(SIGKILL);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(gm_image_open(p, &o, &img, &err), -EAGAIN);
+	assert_non_null(strstr(err.msg, "unsaved edits from an interrupted session"));
+	o.recover = GM_RECOVER_RESUME;
+	assert_int_equal(gm_image_open(p, &o, &img, &err), 0);
+	assert_true(gm_image_info(img)->resumed);
+	assert_int_equal(pread(gm_image_fd(img), &c, 1, 4096), 1);
+	assert_int_equal(c, 'Z');
+	gm_image_close(img);
+	/* still dirty: resume kept the edits but did not write them back */
+	o.recover = GM_RECOVER_DISCARD;
+	assert_int_equal(gm_image_open(p, &o, &img, &err), 0);
+	assert_false(gm_image_info(img)->resumed);
+	assert_int_equal(pread(gm_image_fd(img), &c, 1, 4096), 1);
+	assert_int_equal(c, 0);
+	gm_image_close(img);
+	o.recover = GM_RECOVER_REFUSE;
+	assert_int_equal(gm_image_open(p, &o, &img, &err), 0);
+	gm_image_close(img);
+}
+
+static void test_image_writeback_roundtrip_and_reuse(void **state)
+{
+	struct gm_writeback_opts w = { 0 };
+	struct gm_image *img = NULL;
+	struct gm_error err = { 0 };
+	struct stat st1, st2;
+	char p[512], c = 0;
+
+	(void)state;
+	img_path(p, sizeof(p), "rt.tar.gz");
+	sh("cp %s/img.tar.gz %s", tmpdir, p);
+	assert_int_equal(gm_image_open(p, NULL, &img, &err), 0);
+	/* nothing changed: no write */
+	assert_int_equal(stat(p, &st1), 0);
+	assert_int_equal(gm_image_writeback(img, &w, &err), 0);
+	assert_int_equal(stat(p, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	assert_int_equal(gm_image_mark_dirty(img, 8192, 1), 0);
+	assert_int_equal(pwrite(gm_image_fd(img), "Q", 1, 8192), 1);
+	assert_int_equal(gm_image_writeback(img, &w, &err), 0);
+	assert_false(gm_image_dirty(img));
+	gm_image_close(img);
+	sh("cd %s && rm -rf x && mkdir x && tar -xSzf rt.tar.gz -C x && "
+	   "[ \"$(dd if=x/disk.raw bs=1 skip=8192 count=1 status=none)\" = Q ] && "
+	   "[ $(du -k x/disk.raw | cut -f1) -le 32 ]", tmpdir);
+	/* reopen reuses the cache (clean, same identity) and sees the edit */
+	assert_int_equal(gm_image_open(p, NULL, &img, &err), 0);
+	assert_int_equal(pread(gm_image_fd(img), &c, 1, 8192), 1);
+	assert_int_equal(c, 'Q');
+	gm_image_close(img);
+}
+
+static void test_image_rejects_bad_input(void **state)
+{
+	struct gm_image *img = NULL;
+	struct gm_error err = { 0 };
+	char p[512];
+
+	(void)state;
+	sh("cd %s && echo hello > notgz.tar.gz && head -c -100 img.tar.gz > trunc.tar.gz && "
+	   "echo hi > other && tar -czf nodisk.tar.gz other && gzip -c other > plain.tgz", tmpdir);
+	img_path(p, sizeof(p), "notgz.tar.gz");
+	assert_int_equal(gm_image_open(p, NULL, &img, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not gzip"));
+	img_path(p, sizeof(p), "trunc.tar.gz");
+	assert_int_equal(gm_image_open(p, NULL, &img, &err), -EINVAL);
+	img_path(p, sizeof(p), "nodisk.tar.gz");
+	assert_int_equal(gm_image_open(p, NULL, &img, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no disk.raw"));
+	img_path(p, sizeof(p), "plain.tgz");
+	assert_int_equal(gm_image_open(p, NULL, &img, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not a tar"));
+	img_path(p, sizeof(p), "missing.tar.gz");
+	assert_int_equal(gm_image_open(p, NULL, &img, &err), -ENOENT);
+	assert_null(img);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_image_open_targz_reads_disk),
+		cmocka_unit_test(test_image_second_open_is_busy),
+		cmocka_unit_test(test_image_dirty_then_killed_needs_recover),
+		cmocka_unit_test(test_image_writeback_roundtrip_and_reuse),
+		cmocka_unit_test(test_image_rejects_bad_input),
+	};
+
+	if (argc > 1 && !strcmp(argv[1], "drive"))
+		return drive(argc, argv);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,241 @@
+/* test_path_write.c — the path-level writing helpers (write_file, remove,
+ * mkdir, symlink) on top of the inode-level write side. Writes through
+ * symlinks must land in the image, never on the host: host canaries at the
+ * same absolute paths must stay untouched. e2fsck -fn after every session. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+
+#include "editor/fs.h"
+#include "editor/image.h"
+#include "editor/path.h"
+#include "tests/fixture.h"
+
+static char tmpdir[4096];
+static struct gm_image *img;
+static struct gm_fs *fs;
+
+static int setup_all(void **state)
+{
+	(void)state;
+	if (!fx_enter_tmpdir(tmpdir, sizeof(tmpdir)))
+		return -1;
+	if (fx_sh("set -e; T='%s'; mkdir -p tree/etc tree/a/b tree/full/sub \"tree$T/canary\" \"$T/canary\"; "
+		  "printf old > tree/etc/hostname; chmod 0600 tree/etc/hostname; chown 7:8 tree/etc/hostname; "
+		  "printf 'IMAGE-PASSWD\\n' > tree/etc/passwd; printf f > tree/full/sub/f; "
+		  "printf 'image secret' > \"tree$T/canary/secret\"; printf 'HOST CANARY' > \"$T/canary/secret\"; "
+		  "touch -d 2001-01-01 \"$T/canary/secret\"; "
+		  "ln -s \"$T/canary/secret\" tree/abs; ln -s \"$T/canary/newfile\" tree/dangle; "
+		  "ln -s ../../../../../../../../..\"$T/canary/secret\" tree/a/b/rel; ln -s /etc tree/etcl; "
+		  "ln -s /etc/passwd tree/plink",
+		  tmpdir))
+		return -1;
+	if (fx_make_disk("disk.raw", "tree", 32, "mbr", ""))
+		return -1;
+	return fx_sh("debugfs -w -R 'ea_set /etc/hostname user.keep yes' 'disk.raw?offset=%llu'", FX_PART_OFFSET);
+}
+
+static int teardown_all(void **state)
+{
+	(void)state;
+	fx_leave_tmpdir(tmpdir);
+	return 0;
+}
+
+static void open_rw(bool ro)
+{
+	struct gm_image_opts io = { .read_only = ro };
+	struct gm_fs_opts fo = { .read_only = ro };
+	struct gm_error err = { 0 };
+
+	if (gm_image_open("disk.raw", &io, &img, &err) || gm_fs_open(img, &fo, &fs, &err))
+		fail_msg("open: %s", gm_error_msg(&err));
+}
+
+static void close_checked(void)
+{
+	struct gm_error err = { 0 };
+
+	assert_int_equal(gm_fs_close(fs, &err), 0);
+	gm_image_close(img);
+	fs = NULL;
+	img = NULL;
+	assert_int_equal(fx_sh("e2fsck -fn 'disk.raw?offset=%llu'", FX_PART_OFFSET), 0);
+}
+
+static void expect_content(const char *path, const char *want)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = gm_path_read_file(fs, path, 1 << 20, &buf, &len);
+
+	if (rc)
+		fail_msg("%s: %d %s", path, rc, gm_fs_errmsg(fs));
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(buf, want);
+	free(buf);
+}
+
+static void host_canary_untouched(void)
+{
+	char p[4200];
+	struct stat st;
+	char *h;
+
+	snprintf(p, sizeof(p), "%s/canary/secret", tmpdir);
+	h = fx_slurp(p, NULL);
+	assert_non_null(h);
+	assert_string_equal(h, "HOST CANARY");
+	free(h);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mtime, 978307200);   /* 2001-01-01 UTC, as set */
+	snprintf(p, sizeof(p), "%s/canary/newfile", tmpdir);
+	assert_int_equal(access(p, F_OK), -1);
+}
+
+static void test_path_write_equal_content_is_a_noop(void **state)
+{
+	open_rw(false);
+	assert_int_equal(gm_path_write_file(fs, "/etc/hostname", "old", 3, 0644, NULL), 0);
+	assert_false(gm_image_dirty(img));
+	close_checked();
+}
+
+static void test_path_write_replace_keeps_inode(void **state)
+{
+	struct stat before, after;
+	char val[16];
+
+	open_rw(false);
+	assert_int_equal(gm_path_stat(fs, "/etc/hostname", &before), 0);
+	assert_int_equal(gm_path_write_file(fs, "/etc/hostname", "a-much-longer-name\n", 19, 0644, NULL), 0);
+	assert_true(gm_image_dirty(img));
+	assert_int_equal(gm_path_stat(fs, "/etc/hostname", &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_int_equal(after.st_mode, S_IFREG | 0600);
+	assert_int_equal(after.st_uid, 7);
+	assert_int_equal(after.st_gid, 8);
+	assert_int_equal(after.st_size, 19);
+	expect_content("/etc/hostname", "a-much-longer-name\n");
+	assert_int_equal(gm_fs_getxattr(fs, after.st_ino, "user.keep", val, sizeof(val)), 3);
+	assert_memory_equal(val, "yes", 3);
+	/* shorter: truncated */
+	assert_int_equal(gm_path_write_file(fs, "/etc/hostname", "x", 1, 0644, NULL), 0);
+	expect_content("/etc/hostname", "x");
+	/* empty */
+	assert_int_equal(gm_path_write_file(fs, "/etc/hostname", "", 0, 0644, NULL), 0);
+	expect_content("/etc/hostname", "");
+	assert_int_equal(gm_path_write_file(fs, "/etc/hostname", "host\n", 5, 0644, NULL), 0);
+	close_checked();
+	open_rw(true);
+	expect_content("/etc/hostname", "host\n");
+	close_checked();
+}
+
+static void test_path_write_create(void **state)
+{
+	struct gm_creds c = { 1001, 1002 };
+	struct stat st;
+
+	open_rw(false);
+	assert_int_equal(gm_path_write_file(fs, "/etc/new.conf", "k=v\n", 4, 0640, &c), 0);
+	assert_int_equal(gm_path_stat(fs, "/etc/new.conf", &st), 0);
+	assert_int_equal(st.st_mode, S_IFREG | 0640);
+	assert_int_equal(st.st_uid, 1001);
+	assert_int_equal(st.st_gid, 1002);
+	expect_content("/etc/new.conf", "k=v\n");
+	/* through a directory symlink */
+	assert_int_equal(gm_path_write_file(fs, "/etcl/via-link", "v", 1, 0644, NULL), 0);
+	expect_content("/etc/via-link", "v");
+	assert_int_equal(gm_path_write_file(fs, "/nope/x", "v", 1, 0644, NULL), -ENOENT);
+	assert_int_equal(gm_path_write_file(fs, "/etc", "v", 1, 0644, NULL), -EISDIR);
+	assert_int_equal(gm_path_write_file(fs, "/etc/newdir/", "v", 1, 0644, NULL), -EISDIR);
+	assert_int_equal(gm_path_write_file(fs, "/etc/passwd/x", "v", 1, 0644, NULL), -ENOTDIR);
+	close_checked();
+}
+
+static void test_path_write_symlinks_stay_in_image(void **state)
+{
+	char p[4200];
+
+	open_rw(false);
+	assert_int_equal(gm_path_write_file(fs, "/abs", "image 2", 7, 0644, NULL), 0);
+	snprintf(p, sizeof(p), "%s/canary/secret", tmpdir);
+	expect_content(p, "image 2");
+	assert_int_equal(gm_path_write_file(fs, "/a/b/rel", "image 3", 7, 0644, NULL), 0);
+	expect_content(p, "image 3");
+	/* a dangling absolute link: created inside the image */
+	assert_int_equal(gm_path_write_file(fs, "/dangle", "made", 4, 0644, NULL), 0);
+	snprintf(p, sizeof(p), "%s/canary/newfile", tmpdir);
+	expect_content(p, "made");
+	expect_content("/dangle", "made");
+	host_canary_untouched();
+	close_checked();
+	host_canary_untouched();
+}
+
+static void test_path_write_mkdir_symlink_remove(void **state)
+{
+	struct stat st;
+	char buf[64];
+	gm_ino_t ino;
+
+	open_rw(false);
+	assert_int_equal(gm_path_mkdir(fs, "/newdir", 0750, NULL), 0);
+	assert_int_equal(gm_path_stat(fs, "/newdir", &st), 0);
+	assert_int_equal(st.st_mode, S_IFDIR | 0750);
+	assert_int_equal(gm_path_mkdir(fs, "/newdir", 0750, NULL), -EEXIST);
+	assert_int_equal(gm_path_mkdir(fs, "/no/such", 0750, NULL), -ENOENT);
+	assert_int_equal(gm_path_mkdir(fs, "/etcl/sub", 0755, NULL), 0);   /* via a dir link */
+	assert_int_equal(gm_path_stat(fs, "/etc/sub", &st), 0);
+
+	assert_int_equal(gm_path_symlink(fs, "/etc/passwd", "/newdir/pw", NULL), 0);
+	assert_int_equal(gm_path_resolve(fs, "/newdir/pw", GM_PATH_NOFOLLOW, &ino), 0);
+	assert_int_equal(gm_fs_readlink(fs, ino, buf, sizeof(buf)), 11);
+	assert_memory_equal(buf, "/etc/passwd", 11);
+	expect_content("/newdir/pw", "IMAGE-PASSWD\n");
+
+	/* remove: the link, not its target */
+	assert_int_equal(gm_path_remove(fs, "/plink"), 0);
+	assert_int_equal(gm_path_lstat(fs, "/plink", &st), -ENOENT);
+	expect_content("/etc/passwd", "IMAGE-PASSWD\n");
+	assert_int_equal(gm_path_remove(fs, "/full"), -ENOTEMPTY);
+	assert_int_equal(gm_path_remove(fs, "/full/sub/f"), 0);
+	assert_int_equal(gm_path_remove(fs, "/full/sub"), 0);
+	assert_int_equal(gm_path_remove(fs, "/full"), 0);
+	assert_int_equal(gm_path_remove(fs, "/full"), -ENOENT);
+	assert_int_equal(gm_path_remove(fs, "/"), -EINVAL);
+	/* a link to a directory is removed as a link */
+	assert_int_equal(gm_path_remove(fs, "/etcl"), 0);
+	assert_int_equal(gm_path_stat(fs, "/etc/passwd", &st), 0);
+	host_canary_untouched();
+	close_checked();
+}
+
+static void test_path_write_read_only_refused(void **state)
+{
+	open_rw(true);
+	assert_int_equal(gm_path_write_file(fs, "/etc/hostname", "zz", 2, 0644, NULL), -EROFS);
+	assert_int_equal(gm_path_mkdir(fs, "/ro", 0755, NULL), -EROFS);
+	assert_false(gm_image_dirty(img));
+	close_checked();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_write_equal_content_is_a_noop),
+		cmocka_unit_test(test_path_write_replace_keeps_inode),
+		cmocka_unit_test(test_path_write_create),
+		cmocka_unit_test(test_path_write_symlinks_stay_in_image),
+		cmocka_unit_test(test_path_write_mkdir_symlink_remove),
+		cmocka_unit_test(test_path_write_read_only_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup_all, teardown_all);
+}
