@@ -277,7 +277,8 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 	img->fd = img->lock_fd = -1;
 	img->read_only = ro;
 	gm_rangeset_init(&img->dirty);
-	src = open(abs, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat refuses it). */
+	src = open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0) {
 		rc = gm_error_set(err, -errno, "%s: %s", path, strerror(errno));
 		goto fail;

@@ -53,6 +53,7 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 			struct archive_entry *e, struct gm_image_info *info, struct gm_error *err)
 {
 	uint64_t size = (uint64_t)archive_entry_size(e), stored = 0, prev = 0, written = 0;
+	uint64_t data_end = 0;
 	int nsparse = archive_entry_sparse_reset(e), rc;
 	struct statvfs vfs;
 	la_int64_t off, eoff;
@@ -102,7 +103,14 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 			break;
 		if (r < ARCHIVE_WARN)
 			return gm_error_set(err, -EINVAL, "%s: truncated or corrupt (disk.raw data: %s)",
-					    a->image, archive_error_string(ar));
+					    a->image, archive_error_string(ar) ? archive_error_string(ar) :
+					    "unexpected end of data");
+		/* libarchive cleans the entry's map, not the data it reads by the
+		 * raw one: data blocks must come in order, without overlap. */
+		if (eoff >= 0 && (uint64_t)eoff < data_end)
+			return gm_error_set(err, -EINVAL,
+					    "%s: disk.raw sparse map is inconsistent (regions overlap or go "
+					    "backwards at %" PRId64 ")", a->image, (int64_t)eoff);
 		if (eoff < 0 || (uint64_t)eoff + len > size)
 			return gm_error_set(err, -EINVAL,
 					    "%s: disk.raw sparse map is inconsistent (data at %" PRId64
@@ -115,11 +123,15 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 			return gm_error_set(err, rc, "%s: writing the cache disk: %s", a->image,
 					    strerror(-rc));
 		written += len;
+		data_end = (uint64_t)eoff + len;
 		if (a->progress)
 			a->progress(a->progress_priv, "extract",
 				    (uint64_t)archive_filter_bytes(ar, -1), info->file_size);
 	}
-	(void)written;
+	if (written != stored)
+		return gm_error_set(err, -EINVAL,
+				    "%s: disk.raw sparse map is inconsistent (%" PRIu64 " bytes of data "
+				    "for a map of %" PRIu64 ")", a->image, written, stored);
 	info->tar_format = format_of(archive_format(ar));
 	info->disk_entry_sparse = nsparse > 0;
 	info->disk_size = size;
@@ -156,7 +168,8 @@ static int save_member(const struct gm_tar_read_args *a, struct archive *ar,
 			break;
 		if (r < ARCHIVE_WARN) {
 			rc = gm_error_set(err, -EINVAL, "%s: truncated or corrupt (member %s: %s)",
-					  a->image, archive_entry_pathname(e), archive_error_string(ar));
+					  a->image, archive_entry_pathname(e), archive_error_string(ar) ?
+					  archive_error_string(ar) : "unexpected end of data");
 			goto out;
 		}
 		if ((rc = gm_sparse_pwrite(fd, buf, len, (uint64_t)off, NULL))) {

@@ -58,21 +58,23 @@ def p(name):
     return os.path.join(out, name)
 
 
-def expect(inp, verbs, exits, regex=None, path=None, policy=None, names_input=None):
-    """Records the outcome expected for each verb in verbs."""
+def expect(inp, verbs, exits, regex=None, path=None, policy=None, names_input=None, known=None):
+    """Records the outcome expected for each verb in verbs. known: a bug
+    reported but not fixed yet; its problems are listed as KNOWN, and fail
+    the run only with GM_BAD_STRICT=1."""
     if isinstance(exits, int):
         exits = [exits]
     for v in verbs:
         cases.append({
             "input": inp, "verb": v, "exit": exits, "regex": regex, "path": path,
-            "policy": policy,
+            "policy": policy, "known": known,
             "names_input": bool(names_input if names_input is not None else (2 in exits and 0 not in exits)),
         })
 
 
-def bad_image(inp, regex, verbs=OPEN_VERBS):
+def bad_image(inp, regex, verbs=OPEN_VERBS, known=None):
     """An input every verb must refuse as an unreadable image (exit 2)."""
-    expect(inp, verbs, 2, regex)
+    expect(inp, verbs, 2, regex, known=known)
 
 
 # ---------------------------------------------------------------- tar writing
@@ -301,11 +303,14 @@ def container_cases():
     bad = bytearray(good)
     bad[-8] ^= 0xFF
     open(p("bad-crc.tar.gz"), "wb").write(bad)
-    bad_image("bad-crc.tar.gz", r"(?i)crc|checksum|corrupt|integrity")
+    # libarchive checks the gzip trailer only if the reader gets that far;
+    # it stops at the tar end-of-archive blocks (editor/tar_read.c).
+    no_trailer = "gzip trailer (CRC32, ISIZE) never verified: tar_read stops at the tar EOF blocks"
+    bad_image("bad-crc.tar.gz", r"(?i)crc|checksum|corrupt|integrity", known=no_trailer)
     bad = bytearray(good)
     bad[-3] ^= 0x01
     open(p("bad-isize.tar.gz"), "wb").write(bad)
-    bad_image("bad-isize.tar.gz", r"(?i)length|size|crc|checksum|corrupt|integrity")
+    bad_image("bad-isize.tar.gz", r"(?i)length|size|crc|checksum|corrupt|integrity", known=no_trailer)
 
     # Tar structure.
     write_gz("no-disk-raw.tar.gz", regular_member("disk.img", b"x" * 1000) + end_of_tar())
@@ -476,7 +481,9 @@ def disk_cases():
         rx = r"(?i)hostname|checksum|corrupt|block|outside|beyond|range|invalid|bad"
         expect(n, ["ls"], 0, path="/etc")
         expect(n, ["cat"], 1, rx, path="/etc/hostname")
-        expect(n, ["put"], [0, 1], path="/etc/hostname")
+        expect(n, ["put"], [0, 1], path="/etc/hostname",
+               known=None if csum else "raw image edited in place: a put that fails half-way "
+               "through truncating a corrupt file leaves the change")
         expect(n, ["apply", "check"], [0, 1])
     # A directory entry naming an inode past the inode table.
     for csum in (True, False):

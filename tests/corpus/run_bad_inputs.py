@@ -14,7 +14,8 @@ With a second (ASan) binary, the cases of ASAN_VERBS run again with it.
 Prints one line per problem and a summary; exit 0 when there is none.
 Environment: GM_BAD_JOBS (parallel inputs, default 2), GM_BAD_VERBOSE=1
 (print every outcome), GM_BAD_MOUNT=0 (skip mount cases),
-GM_BAD_ONLY=substring (only inputs whose name contains it).
+GM_BAD_ONLY=substring (only inputs whose name contains it), GM_BAD_STRICT=1
+(problems of cases marked "known" in the manifest fail the run too).
 """
 import collections
 import concurrent.futures
@@ -76,6 +77,8 @@ class Runner:
         self.bin = binary
         self.asan = asan
         self.problems = []
+        self.known = []
+        self.strict = os.environ.get("GM_BAD_STRICT") == "1"
         self.outcomes = []
         self.runs = 0
         self.verbose = os.environ.get("GM_BAD_VERBOSE") == "1"
@@ -115,8 +118,8 @@ class Runner:
         return "unknown verb" not in r.stderr
 
     def problem(self, case, label, msg):
-        self.problems.append("%-28s %-6s %s%s" % (case["input"] + (" +" + case["policy"] if case["policy"] else ""),
-                                                 case["verb"], "[asan] " if label else "", msg))
+        (self.known if case.get("known") and not self.strict else self.problems).append("%-28s %-6s %s%s" % (case["input"] + (" +" + case["policy"] if case["policy"] else ""),
+                                                 case["verb"], "[asan] " if label else "", msg + (" (known: %s)" % case["known"] if case.get("known") else "")))
 
     def argv(self, binary, case, image, cache, mnt):
         v, path = case["verb"], case["path"]
@@ -251,11 +254,13 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.unlink(r.payload)
     inputs = {c["input"] for c in cases} | {c["policy"] for c in cases if c["policy"]}
+    for p in r.known:
+        print("KNOWN   " + p)
     for p in r.problems:
         print("PROBLEM " + p)
-    print("bad inputs: %d inputs, %d runs of gcemount%s in %.0fs; %d problems%s" % (
+    print("bad inputs: %d inputs, %d runs of gcemount%s in %.0fs; %d problems, %d known%s" % (
         len(inputs), r.runs, " (ASan binary too)" if r.asan else "", time.monotonic() - t0,
-        len(r.problems), "; verbs not available yet: " + ", ".join(skipped_verbs) if skipped_verbs else ""))
+        len(r.problems), len(r.known), "; verbs not available yet: " + ", ".join(skipped_verbs) if skipped_verbs else ""))
     sys.exit(1 if r.problems else 0)
 
 
