@@ -17,6 +17,8 @@ static const struct verb verbs[] = {
 	{ "put", gm_cmd_put, "copy a local file into the image" },
 	{ "rm", gm_cmd_rm, "remove a file or empty directory inside the image" },
 	{ "repack", gm_cmd_repack, "write the image back (sparse, GCE layout)" },
+	{ "apply", gm_cmd_apply, "apply policies (hardening) to the image" },
+	{ "check", gm_cmd_check, "report whether the image meets Compute Engine's requirements" },
 };
 
 static void usage(FILE *f)

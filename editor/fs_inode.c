@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 
 #define GM_LARGE_EXTRA ((__u16)(sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE))
 
@@ -149,47 +148,6 @@ void gm_fsi_set_gid(struct ext2_inode_large *inode, gid_t gid)
 {
 	inode->i_gid = (__u16)gid;
 	ext2fs_set_i_gid_high(*inode, (__u16)(gid >> 16));
-}
-
-static void get_time(const struct ext2_inode_large *inode, __u32 lo, size_t extra_off,
-		     __u32 extra, struct timespec *ts)
-{
-	ts->tv_sec = (int32_t)lo;
-	ts->tv_nsec = 0;
-	if (has_field(inode, extra_off)) {
-		ts->tv_sec += (int64_t)(extra & EXT4_EPOCH_MASK) << 32;
-		ts->tv_nsec = (long)(extra >> EXT4_EPOCH_BITS);
-		if (ts->tv_nsec > 999999999L)
-			ts->tv_nsec = 0;
-	}
-}
-
-void gm_fsi_stat(struct gm_fs *fs, gm_ino_t ino, const struct ext2_inode_large *inode,
-		 struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = ino;
-	st->st_mode = inode->i_mode;
-	st->st_nlink = inode->i_links_count;
-	st->st_uid = inode_uid(*inode);
-	st->st_gid = inode_gid(*inode);
-	st->st_size = (off_t)EXT2_I_SIZE(inode);
-	st->st_blksize = (blksize_t)fs->e2fs->blocksize;
-	st->st_blocks = (blkcnt_t)ext2fs_get_stat_i_blocks(fs->e2fs, (struct ext2_inode *)inode);
-	get_time(inode, inode->i_atime, offsetof(struct ext2_inode_large, i_atime_extra),
-		 inode->i_atime_extra, &st->st_atim);
-	get_time(inode, inode->i_mtime, offsetof(struct ext2_inode_large, i_mtime_extra),
-		 inode->i_mtime_extra, &st->st_mtim);
-	get_time(inode, inode->i_ctime, offsetof(struct ext2_inode_large, i_ctime_extra),
-		 inode->i_ctime_extra, &st->st_ctim);
-	if (LINUX_S_ISCHR(inode->i_mode) || LINUX_S_ISBLK(inode->i_mode)) {
-		__u32 old = inode->i_block[0], nw = inode->i_block[1];
-
-		if (old)
-			st->st_rdev = makedev((old >> 8) & 0xff, old & 0xff);
-		else
-			st->st_rdev = makedev((nw & 0xfff00) >> 8, (nw & 0xff) | ((nw >> 12) & 0xfff00));
-	}
 }
 
 int gm_fsi_ftype(mode_t mode)

@@ -44,9 +44,6 @@ int gm_fsi_touch_ino(struct gm_fs *fs, gm_ino_t ino, unsigned which);
 
 void gm_fsi_set_uid(struct ext2_inode_large *inode, uid_t uid);
 void gm_fsi_set_gid(struct ext2_inode_large *inode, gid_t gid);
-/* Fills st from an inode (what getattr reports). */
-void gm_fsi_stat(struct gm_fs *fs, gm_ino_t ino, const struct ext2_inode_large *inode,
-		 struct stat *st);
 
 /* Allocates and writes a fresh inode of the given mode (type included) near
  * dir, owned by creds (or the handle's default owner), links 1, all times now,

@@ -231,7 +231,5 @@ int gm_fs_setattr(struct gm_fs *fs, gm_ino_t ino, const struct gm_setattr *sa, s
 	ret = gm_fsi_write(fs, ino, &inode);
 	if (ret)
 		return ret;
-	if (st)
-		gm_fsi_stat(fs, ino, &inode, st);
-	return 0;
+	return st ? gm_fs_getattr(fs, ino, st) : 0;
 }

@@ -56,6 +56,11 @@ typedef void (*gm_change_fn)(void *priv, const struct gm_rule_change *c);
 /* Loads a shipped policy by name or a policy file by path. Syntax errors give
  * -EINVAL with "FILE:LINE: problem" in err. *out untouched on failure. */
 int gm_policy_load(const char *name_or_path, struct gm_policy **out, struct gm_error *err);
+/* Loads several (names or paths) as one policy, as if a file included each
+ * in turn: a policy named twice (or included by two of them) counts once,
+ * so one apply run commits everything or nothing. Added for `apply`. */
+int gm_policy_load_many(const char *const *names, size_t n, struct gm_policy **out,
+			struct gm_error *err);
 void gm_policy_free(struct gm_policy *p);                 /* accepts NULL */
 const char *gm_policy_name(const struct gm_policy *p);
 /* Names of the shipped policies, NULL-terminated, static. */

@@ -1,7 +1,9 @@
-/* fs_testlib.h — test-only harness for the write side of editor/fs*.c:
- * builds a bare ext4 image with mke2fs -d in a temp dir, opens it with
- * libext2fs' unix_io_manager and fills a struct gm_fs by hand. Included by
- * tests/test_fs_write.c, test_fs_dir.c and test_fs_xattr.c only. */
+/* fs_testlib.h — test harness for the write side of editor/fs*.c: builds a
+ * bare (whole-disk) ext4 image with mke2fs -d in a temp dir and opens it the
+ * real way (gm_image_open + gm_fs_open, the project's io_manager). Checks go
+ * through libext2fs directly (t->fs->e2fs) and e2fsck/debugfs, not through
+ * the code under test. Included by tests/test_fs_write.c, test_fs_dir.c and
+ * test_fs_xattr.c only. */
 #ifndef GM_TEST_FS_TESTLIB_H
 #define GM_TEST_FS_TESTLIB_H
 
@@ -21,7 +23,9 @@
 struct tfs {
 	char dir[PATH_MAX];
 	char img[PATH_MAX + 16];
-	struct gm_fs fs;
+	char cache[PATH_MAX + 16];
+	struct gm_image *image;
+	struct gm_fs *fs;
 };
 
 static inline int tsh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -40,18 +44,15 @@ static inline int tsh(const char *fmt, ...)
 
 static inline void tfs_open_image(struct tfs *t)
 {
-	ext2_filsys e2 = NULL;
-	errcode_t rc;
+	struct gm_image_opts io = { .cache_dir = t->cache };
+	struct gm_fs_opts fo = { .partition = 0 };
+	struct gm_error err = { 0 };
 
-	rc = ext2fs_open2(t->img, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
-			  unix_io_manager, &e2);
-	assert_int_equal(rc, 0);
-	assert_int_equal(ext2fs_read_bitmaps(e2), 0);
-	memset(&t->fs, 0, sizeof(t->fs));
-	t->fs.e2fs = e2;
-	t->fs.read_only = false;
-	t->fs.owner.uid = 0;
-	t->fs.owner.gid = 0;
+	if (gm_image_open(t->img, &io, &t->image, &err) ||
+	    gm_fs_open(t->image, &fo, &t->fs, &err))
+		fail_msg("open %s: %s", t->img, gm_error_msg(&err));
+	assert_false(t->fs->read_only);
+	assert_int_equal(t->fs->owner.uid, 0);
 }
 
 /* populate: shell commands run inside the tree dir before mke2fs (or NULL);
@@ -67,6 +68,7 @@ static inline struct tfs * tfs_new(size_t mib, const char *mkfs_opts, const char
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	assert_non_null(mkdtemp(t->dir));
 	snprintf(t->img, sizeof(t->img), "%s/fs.img", t->dir);
+	snprintf(t->cache, sizeof(t->cache), "%s/cache", t->dir);
 	assert_int_equal(tsh("mkdir '%s/tree' && cd '%s/tree' && (%s)", t->dir, t->dir,
 			     populate ? populate : "true"), 0);
 	assert_int_equal(tsh("mke2fs -q -F -t ext4 -b 4096 %s -d '%s/tree' '%s' %zuM "
@@ -75,13 +77,18 @@ static inline struct tfs * tfs_new(size_t mib, const char *mkfs_opts, const char
 	return t;
 }
 
-/* Closes libext2fs (flushing everything). */
+/* Closes the filesystem (flushing everything) and the image. */
 static inline void tfs_close(struct tfs *t)
 {
-	if (t->fs.e2fs) {
-		assert_int_equal(ext2fs_close_free(&t->fs.e2fs), 0);
-		t->fs.e2fs = NULL;
+	struct gm_error err = { 0 };
+
+	if (t->fs) {
+		if (gm_fs_close(t->fs, &err))
+			fail_msg("gm_fs_close: %s", gm_error_msg(&err));
+		t->fs = NULL;
 	}
+	gm_image_close(t->image);
+	t->image = NULL;
 }
 
 /* Closes, then the independent oracle: e2fsck -fn must find nothing. */
@@ -100,8 +107,9 @@ static inline void tfs_free(struct tfs *t)
 {
 	if (!t)
 		return;
-	if (t->fs.e2fs)
-		ext2fs_close_free(&t->fs.e2fs);
+	if (t->fs)
+		gm_fs_close(t->fs, NULL);
+	gm_image_close(t->image);
 	if (!getenv("GM_KEEP_TMP"))
 		tsh("rm -rf '%s'", t->dir);
 	free(t);
@@ -111,7 +119,7 @@ static inline gm_ino_t tfs_ino(struct tfs *t, const char *path)
 {
 	ext2_ino_t ino = 0;
 
-	if (ext2fs_namei(t->fs.e2fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino))
+	if (ext2fs_namei(t->fs->e2fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino))
 		return 0;
 	return ino;
 }
@@ -119,7 +127,7 @@ static inline gm_ino_t tfs_ino(struct tfs *t, const char *path)
 static inline void tfs_inode(struct tfs *t, gm_ino_t ino, struct ext2_inode_large *inode)
 {
 	memset(inode, 0, sizeof(*inode));
-	assert_int_equal(ext2fs_read_inode_full(t->fs.e2fs, ino, (struct ext2_inode *)inode,
+	assert_int_equal(ext2fs_read_inode_full(t->fs->e2fs, ino, (struct ext2_inode *)inode,
 						sizeof(*inode)), 0);
 }
 
@@ -134,13 +142,13 @@ static inline size_t tfs_read(struct tfs *t, gm_ino_t ino, void *buf, size_t len
 
 	/* clamp to i_size: libext2fs reads inline data up to its capacity */
 	memset(&in, 0, sizeof(in));
-	assert_int_equal(ext2fs_read_inode_full(t->fs.e2fs, ino, (struct ext2_inode *)&in,
+	assert_int_equal(ext2fs_read_inode_full(t->fs->e2fs, ino, (struct ext2_inode *)&in,
 						sizeof(in)), 0);
 	if (off >= EXT2_I_SIZE(&in))
 		return 0;
 	if (len > EXT2_I_SIZE(&in) - off)
 		len = (size_t)(EXT2_I_SIZE(&in) - off);
-	assert_int_equal(ext2fs_file_open(t->fs.e2fs, ino, 0, &f), 0);
+	assert_int_equal(ext2fs_file_open(t->fs->e2fs, ino, 0, &f), 0);
 	assert_int_equal(ext2fs_file_llseek(f, off, EXT2_SEEK_SET, NULL), 0);
 	while (done < len) {
 		assert_int_equal(ext2fs_file_read(f, (char *)buf + done,
@@ -166,10 +174,10 @@ static inline uint64_t tfs_size(struct tfs *t, gm_ino_t ino)
 static inline gm_ino_t tfs_create(struct tfs *t, gm_ino_t dir, const char *name)
 {
 	gm_ino_t ino = 0;
-	int rc = gm_fs_mknod(&t->fs, dir, name, S_IFREG | 0644, 0, NULL, &ino);
+	int rc = gm_fs_mknod(t->fs, dir, name, S_IFREG | 0644, 0, NULL, &ino);
 
 	if (rc)
-		fprintf(stderr, "mknod %s: %s\n", name, gm_error_msg(&t->fs.err));
+		fprintf(stderr, "mknod %s: %s\n", name, gm_error_msg(&t->fs->err));
 	assert_int_equal(rc, 0);
 	assert_true(ino > 0);
 	return ino;

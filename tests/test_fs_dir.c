@@ -23,19 +23,19 @@ static gm_ino_t dotdot(struct tfs *t, gm_ino_t dir)
 {
 	ext2_ino_t p = 0;
 
-	assert_int_equal(ext2fs_lookup(t->fs.e2fs, dir, "..", 2, NULL, &p), 0);
+	assert_int_equal(ext2fs_lookup(t->fs->e2fs, dir, "..", 2, NULL, &p), 0);
 	return p;
 }
 
 static bool inode_in_use(struct tfs *t, gm_ino_t ino)
 {
-	return ext2fs_test_inode_bitmap2(t->fs.e2fs->inode_map, ino);
+	return ext2fs_test_inode_bitmap2(t->fs->e2fs->inode_map, ino);
 }
 
 static void test_fs_dir_names_checked(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "echo x > f; mkdir d");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	char longname[300];
 
 	(void)state;
@@ -72,7 +72,7 @@ static void test_fs_dir_names_checked(void **state)
 static void test_fs_dir_mknod_types_and_devices(void **state)
 {
 	struct tfs *t = tfs_new(16, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	struct gm_creds cr = { .uid = 1000, .gid = 100000 };
 	struct ext2_inode_large in;
 	gm_ino_t ino;
@@ -93,7 +93,7 @@ static void test_fs_dir_mknod_types_and_devices(void **state)
 	tfs_inode(t, ino, &in);
 	assert_int_equal(in.i_block[0], 0x0103);
 	assert_int_equal(in.i_block[1], 0);
-	gm_fsi_stat(fs, ino, &in, &st);
+	assert_int_equal(gm_fs_getattr(fs, ino, &st), 0);
 	assert_int_equal(st.st_rdev, makedev(1, 3));
 	/* new encoding: major 300, minor 70000 */
 	assert_int_equal(gm_fs_mknod(fs, GM_ROOT_INO, "big", S_IFBLK | 0600, makedev(300, 70000),
@@ -101,7 +101,7 @@ static void test_fs_dir_mknod_types_and_devices(void **state)
 	tfs_inode(t, ino, &in);
 	assert_int_equal(in.i_block[0], 0);
 	assert_int_equal(in.i_block[1], (70000 & 0xff) | (300 << 8) | ((70000 & ~0xff) << 12));
-	gm_fsi_stat(fs, ino, &in, &st);
+	assert_int_equal(gm_fs_getattr(fs, ino, &st), 0);
 	assert_int_equal(major(st.st_rdev), 300);
 	assert_int_equal(minor(st.st_rdev), 70000);
 	/* default owner from the handle; type 0 means a regular file */
@@ -122,7 +122,7 @@ static void test_fs_dir_mknod_types_and_devices(void **state)
 static void test_fs_dir_mkdir_rmdir_nesting(void **state)
 {
 	struct tfs *t = tfs_new(16, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	unsigned root0 = links(t, GM_ROOT_INO);
 	gm_ino_t a, b, c, s;
 	struct ext2_inode_large in;
@@ -177,7 +177,7 @@ static void test_fs_dir_mkdir_rmdir_nesting(void **state)
 static void test_fs_dir_symlinks_fast_and_slow(void **state)
 {
 	struct tfs *t = tfs_new(16, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	struct gm_creds cr = { .uid = 33, .gid = 44 };
 	struct ext2_inode_large in;
 	char target[300], buf[400];
@@ -217,7 +217,7 @@ static void test_fs_dir_symlinks_fast_and_slow(void **state)
 static void test_fs_dir_hard_links(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "echo data > f; mkdir d");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t f = tfs_ino(t, "/f"), d = tfs_ino(t, "/d");
 	struct ext2_inode_large in;
 
@@ -249,7 +249,7 @@ static void test_fs_dir_hard_links(void **state)
 static void test_fs_dir_unlink_frees_data_and_xattr_block(void **state)
 {
 	struct tfs *t = tfs_new(32, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t ino = tfs_create(t, GM_ROOT_INO, "victim");
 	static char data[1 << 20], big[2000];
 	blk64_t free0, free1;
@@ -295,7 +295,7 @@ static void test_fs_dir_htree_5000_entries(void **state)
 	struct tfs *t = tfs_new(64, "",
 				"mkdir big && cd big && for i in $(seq 1 400); do : > "
 				"seed_file_with_a_long_name_$i; done");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	struct ext2_inode_large in;
 	gm_ino_t big;
 	char name[64];
@@ -306,6 +306,7 @@ static void test_fs_dir_htree_5000_entries(void **state)
 	tfs_close(t);
 	assert_true(tsh("e2fsck -fyD '%s' >/dev/null 2>&1", t->img) <= 1);
 	tfs_open_image(t);
+	fs = t->fs;
 	big = tfs_ino(t, "/big");
 	tfs_inode(t, big, &in);
 	assert_true(in.i_flags & EXT2_INDEX_FL);
@@ -347,7 +348,7 @@ static void test_fs_dir_htree_5000_entries(void **state)
 static void test_fs_dir_linear_dir_expands(void **state)
 {
 	struct tfs *t = tfs_new(32, "-O ^dir_index", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	struct ext2_inode_large in;
 	gm_ino_t d;
 	char name[300];
@@ -375,7 +376,7 @@ static void test_fs_dir_rename_matrix(void **state)
 	struct tfs *t = tfs_new(16, "",
 				"mkdir -p A/sub B E F/x; echo 1 > A/f1; echo 2 > B/f2; "
 				"echo 3 > A/f3; ln A/f3 A/f3link; echo 4 > g");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t A = tfs_ino(t, "/A"), B = tfs_ino(t, "/B"), E = tfs_ino(t, "/E");
 	gm_ino_t F = tfs_ino(t, "/F"), sub = tfs_ino(t, "/A/sub"), f1 = tfs_ino(t, "/A/f1");
 	gm_ino_t f2 = tfs_ino(t, "/B/f2"), f3 = tfs_ino(t, "/A/f3"), g = tfs_ino(t, "/g");
@@ -445,7 +446,7 @@ static void test_fs_dir_rename_matrix(void **state)
 static void test_fs_dir_encrypted_and_casefolded_refused(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "mkdir enc cf; echo x > enc/old");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t enc = tfs_ino(t, "/enc"), cf = tfs_ino(t, "/cf");
 	struct ext2_inode_large in;
 
@@ -480,7 +481,7 @@ static void test_fs_dir_encrypted_and_casefolded_refused(void **state)
 static void test_fs_dir_enospc_clean(void **state)
 {
 	struct tfs *t = tfs_new(4, "", NULL);
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t ino = tfs_create(t, GM_ROOT_INO, "fill");
 	static char d[64 << 10];
 	char name[300], target[1000];
@@ -508,7 +509,7 @@ static void test_fs_dir_enospc_clean(void **state)
 static void test_fs_dir_inline_data_dirs(void **state)
 {
 	struct tfs *t = tfs_new(16, "-O inline_data", "mkdir small small2; : > small/a");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t s = tfs_ino(t, "/small"), s2 = tfs_ino(t, "/small2"), sub;
 	struct ext2_inode_large in;
 	char name[64];
@@ -543,6 +544,109 @@ static void test_fs_dir_inline_data_dirs(void **state)
 	tfs_free(t);
 }
 
+/* 3,000 random namespace/data/xattr operations over a few directories (fixed
+ * seed); each must succeed or fail with an errno that fits; e2fsck must
+ * find nothing afterwards. */
+static void test_fs_dir_random_ops_stay_clean(void **state)
+{
+	const char *opts = getenv("GM_TEST_MKFS_OPTS");   /* e.g. "-O inline_data" */
+	struct tfs *t = tfs_new(64, opts ? opts : "", "mkdir d0 d1 d2");
+	struct gm_fs *fs = t->fs;
+	gm_ino_t dirs[8];
+	int ndirs = 3;
+	uint32_t x = 12345;
+	static char buf[70000];
+	char a[32], b[32];
+
+	(void)state;
+	dirs[0] = tfs_ino(t, "/d0");
+	dirs[1] = tfs_ino(t, "/d1");
+	dirs[2] = tfs_ino(t, "/d2");
+	memset(buf, 'r', sizeof(buf));
+	if (getenv("GM_TEST_SEED"))     /* other sequences, for bug hunting */
+		x = (uint32_t)strtoul(getenv("GM_TEST_SEED"), NULL, 0) | 1;
+#define RND() (x ^= x << 13, x ^= x >> 17, x ^= x << 5, x)
+	int ok = 0;
+	for (int i = 0; i < 3000; i++) {
+		/* forget directories that were removed or replaced meanwhile */
+		for (int k = 0; k < ndirs; k++) {
+			struct ext2_inode_large din;
+
+			tfs_inode(t, dirs[k], &din);
+			if (!ext2fs_test_inode_bitmap2(fs->e2fs->inode_map, dirs[k]) ||
+			    din.i_links_count == 0 || !LINUX_S_ISDIR(din.i_mode))
+				dirs[k--] = dirs[--ndirs];
+		}
+		if (ndirs == 0) {
+			dirs[0] = GM_ROOT_INO;
+			ndirs = 1;
+		}
+		gm_ino_t d1 = dirs[RND() % (uint32_t)ndirs], d2 = dirs[RND() % (uint32_t)ndirs], ino;
+		int rc = 0;
+
+		snprintf(a, sizeof(a), "n%u", RND() % 40);
+		snprintf(b, sizeof(b), "n%u", RND() % 40);
+		switch (RND() % 10) {
+		case 0: case 1:
+			rc = gm_fs_mknod(fs, d1, a, S_IFREG | 0644, 0, NULL, NULL);
+			assert_true(rc == 0 || rc == -EEXIST);
+			break;
+		case 2:
+			rc = gm_fs_mkdir(fs, d1, a, 0755, NULL, &ino);
+			assert_true(rc == 0 || rc == -EEXIST);
+			if (rc == 0 && ndirs < 8)
+				dirs[ndirs++] = ino;
+			break;
+		case 3:
+			rc = gm_fs_unlink(fs, d1, a);
+			assert_true(rc == 0 || rc == -ENOENT || rc == -EISDIR);
+			break;
+		case 4:
+			rc = gm_fs_rename(fs, d1, a, d2, b, RND() % 4 == 0 ? RENAME_EXCHANGE : 0);
+			assert_true(rc == 0 || rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR ||
+				    rc == -ENOTEMPTY || rc == -EINVAL);
+			break;
+		case 5:
+			rc = gm_fs_link(fs, tfs_ino(t, "/d0") , d2, b);   /* a directory */
+			assert_true(rc == -EPERM || rc == -EEXIST);
+			if (ext2fs_lookup(fs->e2fs, d1, a, (int)strlen(a), NULL, &ino) == 0) {
+				rc = gm_fs_link(fs, ino, d2, b);
+				assert_true(rc == 0 || rc == -EEXIST || rc == -EPERM);
+			}
+			break;
+		case 6: case 7:
+			if (ext2fs_lookup(fs->e2fs, d1, a, (int)strlen(a), NULL, &ino) == 0) {
+				size_t n = RND() % sizeof(buf);
+				ssize_t w = gm_fs_write(fs, ino, buf, n, RND() % 200000);
+				assert_true(w == (ssize_t)n || w == -EISDIR || (n == 0 && w == 0));
+				if (RND() % 3 == 0) {
+					rc = gm_fs_truncate(fs, ino, RND() % 100000);
+					assert_true(rc == 0 || rc == -EISDIR);
+				}
+			}
+			break;
+		case 8:
+			if (ext2fs_lookup(fs->e2fs, d1, a, (int)strlen(a), NULL, &ino) == 0) {
+				rc = gm_fs_setxattr(fs, ino, "user.r", buf, RND() % 3000, 0);
+				assert_int_equal(rc, 0);
+				if (RND() % 2)
+					assert_int_equal(gm_fs_removexattr(fs, ino, "user.r"), 0);
+			}
+			break;
+		default:
+			rc = gm_fs_rmdir(fs, d1, a);
+			assert_true(rc == 0 || rc == -ENOENT || rc == -ENOTDIR || rc == -ENOTEMPTY);
+			break;
+		}
+		ok += rc == 0;
+	}
+	print_message("[ info ] random ops: %d of 3000 returned 0\n", ok);
+	assert_true(ok > 1000);
+#undef RND
+	tfs_fsck_clean(t);
+	tfs_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_fs_dir_encrypted_and_casefolded_refused),
 		cmocka_unit_test(test_fs_dir_enospc_clean),
 		cmocka_unit_test(test_fs_dir_inline_data_dirs),
+		cmocka_unit_test(test_fs_dir_random_ops_stay_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

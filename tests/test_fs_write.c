@@ -33,7 +33,7 @@ static void test_fs_write_small_file_and_times(void **state)
 	(void)state;
 	tfs_inode(t, ino, &before);
 	sleep(1);
-	assert_int_equal(gm_fs_write(&t->fs, ino, "hello world\n", 12, 0), 12);
+	assert_int_equal(gm_fs_write(t->fs, ino, "hello world\n", 12, 0), 12);
 	assert_int_equal(tfs_size(t, ino), 12);
 	assert_int_equal(tfs_read(t, ino, buf, sizeof(buf), 0), 12);
 	assert_memory_equal(buf, "hello world\n", 12);
@@ -41,10 +41,10 @@ static void test_fs_write_small_file_and_times(void **state)
 	assert_true(after.i_mtime > before.i_mtime);
 	assert_true(after.i_ctime > before.i_ctime);
 	/* a zero-length write changes nothing */
-	assert_int_equal(gm_fs_write(&t->fs, ino, "", 0, 100), 0);
+	assert_int_equal(gm_fs_write(t->fs, ino, "", 0, 100), 0);
 	assert_int_equal(tfs_size(t, ino), 12);
 	/* append-style write in the middle of a block */
-	assert_int_equal(gm_fs_write(&t->fs, ino, "XY", 2, 5), 2);
+	assert_int_equal(gm_fs_write(t->fs, ino, "XY", 2, 5), 2);
 	assert_int_equal(tfs_read(t, ino, buf, sizeof(buf), 0), 12);
 	assert_memory_equal(buf, "helloXYorld\n", 12);
 	tfs_fsck_clean(t);
@@ -68,7 +68,7 @@ static void test_fs_write_large_odd_chunks(void **state)
 	while (off < total) {
 		size_t n = total - off < chunk ? total - off : chunk;
 
-		assert_int_equal(gm_fs_write(&t->fs, ino, data + off, n, off), (ssize_t)n);
+		assert_int_equal(gm_fs_write(t->fs, ino, data + off, n, off), (ssize_t)n);
 		off += n;
 		chunk = chunk * 3 % 200003 + 511;   /* odd, varying sizes */
 	}
@@ -84,8 +84,8 @@ static void test_fs_write_large_odd_chunks(void **state)
 	/* i_blocks: 50 MiB of data plus a few extent tree blocks */
 	struct ext2_inode_large in;
 	tfs_inode(t, ino, &in);
-	assert_true(ext2fs_get_stat_i_blocks(t->fs.e2fs, (struct ext2_inode *)&in) >= total / 512);
-	assert_true(ext2fs_get_stat_i_blocks(t->fs.e2fs, (struct ext2_inode *)&in) <=
+	assert_true(ext2fs_get_stat_i_blocks(t->fs->e2fs, (struct ext2_inode *)&in) >= total / 512);
+	assert_true(ext2fs_get_stat_i_blocks(t->fs->e2fs, (struct ext2_inode *)&in) <=
 		    total / 512 + 64);
 	free(data);
 	free(back);
@@ -102,11 +102,11 @@ static void test_fs_write_sparse_holes(void **state)
 	char buf[8192];
 
 	(void)state;
-	assert_int_equal(gm_fs_write(&t->fs, ino, "A", 1, 0), 1);
-	assert_int_equal(gm_fs_write(&t->fs, ino, "Z", 1, far), 1);
+	assert_int_equal(gm_fs_write(t->fs, ino, "A", 1, 0), 1);
+	assert_int_equal(gm_fs_write(t->fs, ino, "Z", 1, far), 1);
 	assert_int_equal(tfs_size(t, ino), far + 1);
 	tfs_inode(t, ino, &in);
-	assert_true(ext2fs_get_stat_i_blocks(t->fs.e2fs, (struct ext2_inode *)&in) <= 3 * 8);
+	assert_true(ext2fs_get_stat_i_blocks(t->fs->e2fs, (struct ext2_inode *)&in) <= 3 * 8);
 	memset(buf, 'x', sizeof(buf));
 	assert_int_equal(tfs_read(t, ino, buf, sizeof(buf), 1ULL << 30), sizeof(buf));
 	for (size_t i = 0; i < sizeof(buf); i++)
@@ -114,7 +114,7 @@ static void test_fs_write_sparse_holes(void **state)
 	assert_int_equal(tfs_read(t, ino, buf, 2, far - 1), 2);
 	assert_int_equal(buf[0], 0);
 	assert_int_equal(buf[1], 'Z');
-	assert_true(ext2fs_has_feature_large_file(t->fs.e2fs->super));
+	assert_true(ext2fs_has_feature_large_file(t->fs->e2fs->super));
 	tfs_fsck_clean(t);
 	tfs_free(t);
 }
@@ -130,31 +130,31 @@ static void test_fs_write_truncate_down_and_up(void **state)
 
 	(void)state;
 	fill(d, n, 3);
-	free0 = ext2fs_free_blocks_count(t->fs.e2fs->super);
-	assert_int_equal(gm_fs_write(&t->fs, ino, d, n, 0), (ssize_t)n);
-	free1 = ext2fs_free_blocks_count(t->fs.e2fs->super);
+	free0 = ext2fs_free_blocks_count(t->fs->e2fs->super);
+	assert_int_equal(gm_fs_write(t->fs, ino, d, n, 0), (ssize_t)n);
+	free1 = ext2fs_free_blocks_count(t->fs->e2fs->super);
 	assert_true(free0 - free1 >= 256);
-	assert_int_equal(gm_fs_truncate(&t->fs, ino, 10000), 0);
-	free2 = ext2fs_free_blocks_count(t->fs.e2fs->super);
+	assert_int_equal(gm_fs_truncate(t->fs, ino, 10000), 0);
+	free2 = ext2fs_free_blocks_count(t->fs->e2fs->super);
 	assert_true(free2 - free1 >= 253);           /* blocks given back */
 	tfs_inode(t, ino, &in);
 	assert_int_equal(EXT2_I_SIZE(&in), 10000);
-	assert_int_equal(ext2fs_get_stat_i_blocks(t->fs.e2fs, (struct ext2_inode *)&in), 3 * 8);
+	assert_int_equal(ext2fs_get_stat_i_blocks(t->fs->e2fs, (struct ext2_inode *)&in), 3 * 8);
 	/* grow: a hole; the bytes past the old end read as zeros */
-	assert_int_equal(gm_fs_truncate(&t->fs, ino, 5u << 20), 0);
+	assert_int_equal(gm_fs_truncate(t->fs, ino, 5u << 20), 0);
 	assert_int_equal(tfs_size(t, ino), 5u << 20);
 	tfs_inode(t, ino, &in);
-	assert_int_equal(ext2fs_get_stat_i_blocks(t->fs.e2fs, (struct ext2_inode *)&in), 3 * 8);
+	assert_int_equal(ext2fs_get_stat_i_blocks(t->fs->e2fs, (struct ext2_inode *)&in), 3 * 8);
 	assert_int_equal(tfs_read(t, ino, b, n, 0), n);
 	assert_memory_equal(b, d, 10000);
 	for (size_t i = 10000; i < n; i++)
 		if (b[i] != 0)
 			fail_msg("byte %zu not zero after truncate down+up", i);
-	assert_int_equal(gm_fs_truncate(&t->fs, ino, 0), 0);
+	assert_int_equal(gm_fs_truncate(t->fs, ino, 0), 0);
 	tfs_inode(t, ino, &in);
 	assert_int_equal(EXT2_I_SIZE(&in), 0);
 	assert_int_equal(in.i_blocks, 0);
-	assert_int_equal(gm_fs_truncate(&t->fs, GM_ROOT_INO, 0), -EISDIR);
+	assert_int_equal(gm_fs_truncate(t->fs, GM_ROOT_INO, 0), -EISDIR);
 	free(d);
 	free(b);
 	tfs_fsck_clean(t);
@@ -176,7 +176,7 @@ static void test_fs_write_setattr_fields(void **state)
 	sa.gid = 4000000000u;
 	sa.atime = (struct timespec){ .tv_sec = 1000000000, .tv_nsec = 123456789 };
 	sa.mtime = (struct timespec){ .tv_sec = 4102444800LL, .tv_nsec = 999999999 }; /* 2100 */
-	assert_int_equal(gm_fs_setattr(&t->fs, ino, &sa, &st), 0);
+	assert_int_equal(gm_fs_setattr(t->fs, ino, &sa, &st), 0);
 	assert_int_equal(st.st_mode, S_IFREG | 04751);
 	assert_int_equal(st.st_uid, 100000);
 	assert_int_equal(st.st_gid, 4000000000u);
@@ -195,12 +195,12 @@ static void test_fs_write_setattr_fields(void **state)
 	/* size through setattr, and "now" */
 	sa = (struct gm_setattr){ .valid = GM_SET_SIZE | GM_SET_MTIME_NOW | GM_SET_ATIME_NOW,
 				  .size = 2 };
-	assert_int_equal(gm_fs_setattr(&t->fs, ino, &sa, &st), 0);
+	assert_int_equal(gm_fs_setattr(t->fs, ino, &sa, &st), 0);
 	assert_int_equal(st.st_size, 2);
 	assert_true(st.st_mtim.tv_sec >= time(NULL) - 5 && st.st_mtim.tv_sec <= time(NULL));
 	/* a directory keeps its type */
 	sa = (struct gm_setattr){ .valid = GM_SET_MODE, .mode = 0700 };
-	assert_int_equal(gm_fs_setattr(&t->fs, tfs_ino(t, "/d"), &sa, &st), 0);
+	assert_int_equal(gm_fs_setattr(t->fs, tfs_ino(t, "/d"), &sa, &st), 0);
 	assert_int_equal(st.st_mode, S_IFDIR | 0700);
 	tfs_fsck_clean(t);
 	tfs_free(t);
@@ -213,29 +213,29 @@ static void test_fs_write_read_only_refused(void **state)
 	struct gm_setattr sa = { .valid = GM_SET_MODE, .mode = 0600 };
 
 	(void)state;
-	t->fs.read_only = true;
-	assert_int_equal(gm_fs_write(&t->fs, ino, "x", 1, 0), -EROFS);
-	assert_int_equal(gm_fs_truncate(&t->fs, ino, 0), -EROFS);
-	assert_int_equal(gm_fs_setattr(&t->fs, ino, &sa, NULL), -EROFS);
-	assert_non_null(strstr(gm_error_msg(&t->fs.err), "read-only"));
-	assert_int_equal(gm_fs_write(&t->fs, GM_ROOT_INO, "x", 1, 0), -EROFS);
-	t->fs.read_only = false;
-	assert_int_equal(gm_fs_write(&t->fs, GM_ROOT_INO, "x", 1, 0), -EISDIR);
+	t->fs->read_only = true;
+	assert_int_equal(gm_fs_write(t->fs, ino, "x", 1, 0), -EROFS);
+	assert_int_equal(gm_fs_truncate(t->fs, ino, 0), -EROFS);
+	assert_int_equal(gm_fs_setattr(t->fs, ino, &sa, NULL), -EROFS);
+	assert_non_null(strstr(gm_error_msg(&t->fs->err), "read-only"));
+	assert_int_equal(gm_fs_write(t->fs, GM_ROOT_INO, "x", 1, 0), -EROFS);
+	t->fs->read_only = false;
+	assert_int_equal(gm_fs_write(t->fs, GM_ROOT_INO, "x", 1, 0), -EISDIR);
 	/* chattr +i refuses, chattr +a only appends */
 	struct ext2_inode_large in;
 	tfs_inode(t, ino, &in);
 	in.i_flags |= EXT2_IMMUTABLE_FL;
-	assert_int_equal(gm_fsi_write(&t->fs, ino, &in), 0);
-	assert_int_equal(gm_fs_write(&t->fs, ino, "x", 1, 0), -EPERM);
-	assert_int_equal(gm_fs_truncate(&t->fs, ino, 0), -EPERM);
+	assert_int_equal(gm_fsi_write(t->fs, ino, &in), 0);
+	assert_int_equal(gm_fs_write(t->fs, ino, "x", 1, 0), -EPERM);
+	assert_int_equal(gm_fs_truncate(t->fs, ino, 0), -EPERM);
 	in.i_flags = (in.i_flags & ~EXT2_IMMUTABLE_FL) | EXT2_APPEND_FL;
-	assert_int_equal(gm_fsi_write(&t->fs, ino, &in), 0);
-	assert_int_equal(gm_fs_write(&t->fs, ino, "x", 1, 0), -EPERM);
-	assert_int_equal(gm_fs_write(&t->fs, ino, "more\n", 5, 5), 5);
-	assert_int_equal(gm_fs_truncate(&t->fs, ino, 0), -EPERM);
+	assert_int_equal(gm_fsi_write(t->fs, ino, &in), 0);
+	assert_int_equal(gm_fs_write(t->fs, ino, "x", 1, 0), -EPERM);
+	assert_int_equal(gm_fs_write(t->fs, ino, "more\n", 5, 5), 5);
+	assert_int_equal(gm_fs_truncate(t->fs, ino, 0), -EPERM);
 	tfs_inode(t, ino, &in);
 	in.i_flags &= ~EXT2_APPEND_FL;
-	assert_int_equal(gm_fsi_write(&t->fs, ino, &in), 0);
+	assert_int_equal(gm_fsi_write(t->fs, ino, &in), 0);
 	tfs_fsck_clean(t);
 	tfs_free(t);
 }
@@ -252,7 +252,7 @@ static void test_fs_write_enospc_stays_clean(void **state)
 	(void)state;
 	fill(d, n, 9);
 	for (;;) {
-		rc = gm_fs_write(&t->fs, ino, d, n, off);
+		rc = gm_fs_write(t->fs, ino, d, n, off);
 		if (rc < 0)
 			break;
 		off += n;
@@ -264,7 +264,7 @@ static void test_fs_write_enospc_stays_clean(void **state)
 	int i, r = 0;
 	for (i = 0; i < 200; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
-		r = gm_fs_mknod(&t->fs, GM_ROOT_INO, name, S_IFREG | 0644, 0, NULL, NULL);
+		r = gm_fs_mknod(t->fs, GM_ROOT_INO, name, S_IFREG | 0644, 0, NULL, NULL);
 		if (r)
 			break;
 	}
@@ -286,26 +286,26 @@ static void test_fs_write_inline_data_grows(void **state)
 	tfs_inode(t, ino, &in);
 	assert_true(in.i_flags & EXT4_INLINE_DATA_FL);
 	fill(d, sizeof(d), 5);
-	assert_int_equal(gm_fs_write(&t->fs, ino, d, 100, 0), 100);      /* still inline-able */
-	assert_int_equal(gm_fs_write(&t->fs, ino, d, sizeof(d), 0), (ssize_t)sizeof(d));
+	assert_int_equal(gm_fs_write(t->fs, ino, d, 100, 0), 100);      /* still inline-able */
+	assert_int_equal(gm_fs_write(t->fs, ino, d, sizeof(d), 0), (ssize_t)sizeof(d));
 	tfs_inode(t, ino, &in);
 	assert_false(in.i_flags & EXT4_INLINE_DATA_FL);
 	assert_int_equal(tfs_read(t, ino, b, sizeof(b), 0), sizeof(b));
 	assert_memory_equal(b, d, sizeof(d));
-	assert_int_equal(gm_fs_truncate(&t->fs, ino, 10), 0);
+	assert_int_equal(gm_fs_truncate(t->fs, ino, 10), 0);
 	assert_int_equal(tfs_size(t, ino), 10);
 	/* truncating inline files: up past a block, and down */
-	assert_int_equal(gm_fs_truncate(&t->fs, i2, 100000), 0);
+	assert_int_equal(gm_fs_truncate(t->fs, i2, 100000), 0);
 	assert_int_equal(tfs_size(t, i2), 100000);
 	assert_int_equal(tfs_read(t, i2, b, 8, 0), 8);
 	assert_memory_equal(b, "tiny2\0\0\0", 8);
-	if (gm_fs_truncate(&t->fs, i3, 4)) fail_msg("%s", gm_error_msg(&t->fs.err));
+	if (gm_fs_truncate(t->fs, i3, 4)) fail_msg("%s", gm_error_msg(&t->fs->err));
 	assert_int_equal(tfs_size(t, i3), 4);
-	assert_int_equal(gm_fs_truncate(&t->fs, i3, 30), 0);
+	assert_int_equal(gm_fs_truncate(t->fs, i3, 30), 0);
 	assert_int_equal(tfs_read(t, i3, b, 40, 0), 30);
 	assert_memory_equal(b, "0123\0\0\0\0\0\0", 10);
 	/* a small write into the middle of a 3 KiB-past-end inline file */
-	assert_int_equal(gm_fs_write(&t->fs, i3, "AB", 2, 3000), 2);
+	assert_int_equal(gm_fs_write(t->fs, i3, "AB", 2, 3000), 2);
 	assert_int_equal(tfs_size(t, i3), 3002);
 	tfs_fsck_clean(t);
 	tfs_free(t);
@@ -326,11 +326,11 @@ static void test_fs_write_ext3_block_mapped(void **state)
 	tfs_inode(t, ino, &in);
 	assert_false(in.i_flags & EXT4_EXTENTS_FL);
 	fill(d, n, 11);
-	assert_int_equal(gm_fs_write(&t->fs, ino, d, n, 0), (ssize_t)n);
-	assert_int_equal(gm_fs_write(&t->fs, ino, d, 4096, 1ULL << 32), 4096);  /* double indirect */
+	assert_int_equal(gm_fs_write(t->fs, ino, d, n, 0), (ssize_t)n);
+	assert_int_equal(gm_fs_write(t->fs, ino, d, 4096, 1ULL << 32), 4096);  /* double indirect */
 	assert_int_equal(tfs_read(t, ino, b, n, 0), n);
 	assert_memory_equal(b, d, n);
-	assert_int_equal(gm_fs_truncate(&t->fs, ino, 70000), 0);
+	assert_int_equal(gm_fs_truncate(t->fs, ino, 70000), 0);
 	assert_int_equal(tfs_size(t, ino), 70000);
 	free(d);
 	free(b);

@@ -32,7 +32,7 @@ static void xattr_is(struct gm_fs *fs, gm_ino_t ino, const char *name, const voi
 static void test_fs_xattr_set_get_list_remove(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "echo x > f");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t ino = tfs_ino(t, "/f");
 	char buf[256], small[2];
 	struct ext2_inode_large before, after;
@@ -93,7 +93,7 @@ static void test_fs_xattr_set_get_list_remove(void **state)
 static void test_fs_xattr_security_survives_edits(void **state)
 {
 	struct tfs *t = tfs_new(32, "", "mkdir bin sbin; echo '#!/bin/sh' > bin/ping; echo o > sbin/other");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t bin = tfs_ino(t, "/bin"), sbin = tfs_ino(t, "/sbin"), ino = tfs_ino(t, "/bin/ping");
 	static char data[300000];
 	struct gm_setattr sa = { 0 };
@@ -122,6 +122,7 @@ static void test_fs_xattr_security_survives_edits(void **state)
 	assert_int_equal(gm_fs_unlink(fs, bin, "ping-again"), 0);
 	tfs_close(t);
 	tfs_open_image(t);
+	fs = t->fs;
 	xattr_is(fs, ino, "security.capability", CAP, sizeof(CAP));
 	xattr_is(fs, ino, "security.selinux", SELINUX, sizeof(SELINUX));
 	xattr_is(fs, ino, "user.small", "s", 1);
@@ -138,7 +139,7 @@ static void test_fs_xattr_security_survives_edits(void **state)
 static void test_fs_xattr_block_values(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "echo x > f");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t ino = tfs_ino(t, "/f");
 	char v1[3000], v2[3000];
 	struct ext2_inode_large in;
@@ -173,7 +174,7 @@ static void test_fs_xattr_block_values(void **state)
 static void test_fs_xattr_posix_acl_roundtrip(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "mkdir d");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t d = tfs_ino(t, "/d");
 	unsigned char acl[4 + 5 * 8];
 	const struct { uint16_t tag, perm; uint32_t id; } e[5] = {
@@ -197,6 +198,7 @@ static void test_fs_xattr_posix_acl_roundtrip(void **state)
 	xattr_is(fs, d, "system.posix_acl_default", acl, sizeof(acl));
 	tfs_close(t);
 	tfs_open_image(t);
+	fs = t->fs;
 	xattr_is(fs, d, "system.posix_acl_access", acl, sizeof(acl));
 	tfs_fsck_clean(t);
 	/* on disk (as debugfs shows it): ext4's compact ACL format, version 1,
@@ -211,7 +213,7 @@ static void test_fs_xattr_posix_acl_roundtrip(void **state)
 static void test_fs_xattr_without_ext_attr_feature(void **state)
 {
 	struct tfs *t = tfs_new(16, "-O ^ext_attr", "echo x > f");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t ino = tfs_ino(t, "/f");
 	char buf[64];
 
@@ -228,7 +230,7 @@ static void test_fs_xattr_without_ext_attr_feature(void **state)
 static void test_fs_xattr_in_inode_kept_by_setattr(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "echo x > f");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t ino = tfs_ino(t, "/f");
 	struct gm_setattr sa = { .valid = GM_SET_MODE, .mode = 0600 };
 	struct ext2_inode_large in;
@@ -256,14 +258,14 @@ static blk64_t share_block(struct tfs *t, gm_ino_t from, gm_ino_t to)
 	__u32 count = 0;
 
 	tfs_inode(t, from, &in);
-	blk = ext2fs_file_acl_block(t->fs.e2fs, (struct ext2_inode *)&in);
+	blk = ext2fs_file_acl_block(t->fs->e2fs, (struct ext2_inode *)&in);
 	assert_true(blk != 0);
 	tfs_inode(t, to, &in);
-	assert_int_equal(ext2fs_file_acl_block(t->fs.e2fs, (struct ext2_inode *)&in), 0);
-	ext2fs_file_acl_block_set(t->fs.e2fs, (struct ext2_inode *)&in, blk);
-	assert_int_equal(ext2fs_iblk_add_blocks(t->fs.e2fs, (struct ext2_inode *)&in, 1), 0);
-	assert_int_equal(gm_fsi_write(&t->fs, to, &in), 0);
-	assert_int_equal(ext2fs_adjust_ea_refcount3(t->fs.e2fs, blk, NULL, +1, &count, to), 0);
+	assert_int_equal(ext2fs_file_acl_block(t->fs->e2fs, (struct ext2_inode *)&in), 0);
+	ext2fs_file_acl_block_set(t->fs->e2fs, (struct ext2_inode *)&in, blk);
+	assert_int_equal(ext2fs_iblk_add_blocks(t->fs->e2fs, (struct ext2_inode *)&in, 1), 0);
+	assert_int_equal(gm_fsi_write(t->fs, to, &in), 0);
+	assert_int_equal(ext2fs_adjust_ea_refcount3(t->fs->e2fs, blk, NULL, +1, &count, to), 0);
 	assert_int_equal(count, 2);
 	return blk;
 }
@@ -273,7 +275,7 @@ static blk64_t share_block(struct tfs *t, gm_ino_t from, gm_ino_t to)
 static void test_fs_xattr_shared_block_refcount(void **state)
 {
 	struct tfs *t = tfs_new(16, "", "echo a > a; echo b > b; echo c > c; echo d > d");
-	struct gm_fs *fs = &t->fs;
+	struct gm_fs *fs = t->fs;
 	gm_ino_t a = tfs_ino(t, "/a"), b = tfs_ino(t, "/b"), c = tfs_ino(t, "/c");
 	gm_ino_t d = tfs_ino(t, "/d");
 	char v[2000], w[1800];

@@ -1,0 +1,423 @@
+/* act_config.c — actions on configuration files: sshd/ssh, sysctl,
+ * login.defs, GRUB command line, NTP. Check fills the outcome; apply edits
+ * through c->r (the overlay). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "policies/actions.h"
+
+/* ---------------- ssh ---------------- */
+static const char *const ssh_defaults[][3] = {
+	/* kind, key, OpenSSH's default */
+	{ "s", "PermitRootLogin", "prohibit-password" }, { "s", "PasswordAuthentication", "yes" },
+	{ "s", "PermitTunnel", "no" }, { "s", "AllowTcpForwarding", "yes" },
+	{ "s", "X11Forwarding", "no" }, { "s", "ClientAliveInterval", "0" },
+	{ "s", "HostbasedAuthentication", "no" }, { "s", "PermitEmptyPasswords", "no" },
+	{ "c", "ForwardAgent", "no" }, { "c", "ForwardX11", "no" },
+	{ "c", "HostbasedAuthentication", "no" }, { "c", "ServerAliveInterval", "0" },
+	{ "c", "StrictHostKeyChecking", "ask" },
+};
+
+static int ssh_version(struct ctx *c, enum gm_ssh_kind kind)
+{
+	int *v = &c->ssh_version[kind == GM_SSH_CLIENT];
+	char *buf;
+	size_t len;
+
+	if (*v >= 0)
+		return *v;
+	*v = 0;
+	if (gm_root_read(c->r, "/var/lib/dpkg/status", &buf, &len) == 0) {
+		*v = gm_openssh_version(buf, len,
+					kind == GM_SSH_SERVER ? "openssh-server" : "openssh-client");
+		free(buf);
+	}
+	return *v;
+}
+
+int gm_act_ssh(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	enum gm_ssh_kind kind = a->kind == GM_ACT_SSHD ? GM_SSH_SERVER : GM_SSH_CLIENT;
+	const char *main = kind == GM_SSH_SERVER ? SSHD_CONFIG : SSH_CONFIG;
+	const char *key = a->argv[1], *want = a->value;
+	struct gm_sshcfg *cfg = NULL;
+	struct gm_ssh_found f;
+	struct gm_error lerr = { 0 };
+	char why[300];
+	int rc = gm_sshcfg_load(c->r, kind, main, &cfg, &lerr);
+
+	if (rc == -ENOENT && !gm_root_exists(c->r, main, true)) {
+		gm_act_say(o, GM_STATUS_NA, "no %s in the image", main);
+		return 0;
+	}
+	if (rc < 0)
+		return gm_error_set(c->err, rc, "%s", gm_error_msg(&lerr));
+	if (!gm_ssh_setting_ok(kind, key, want, ssh_version(c, kind), why, sizeof(why))) {
+		gm_act_say(o, GM_STATUS_WARN, "not written: %s", why);
+		if (c->apply)
+			rc = gm_act_summary(o, "skipped %s %s: %s", key, want, why);
+		goto out;
+	}
+	if (gm_sshcfg_get(cfg, key, &f)) {
+		snprintf(o->file, sizeof(o->file), "%s", f.file);
+		o->line = f.line;
+	} else {
+		snprintf(o->file, sizeof(o->file), "%s", main);
+	}
+	if (!c->apply) {
+		if (f.file && !strcasecmp(f.value, want))
+			gm_act_say(o, GM_STATUS_PASS, "%s %s (%s:%d)", key, f.value, f.file, f.line);
+		else if (f.file)
+			gm_act_say(o, GM_STATUS_FAIL, "%s is %s at %s:%d, want %s", key, f.value, f.file,
+			    f.line, want);
+		else {
+			const char *def = NULL;
+			for (size_t i = 0; i < sizeof(ssh_defaults) / sizeof(ssh_defaults[0]); i++)
+				if (ssh_defaults[i][0][0] == (kind == GM_SSH_SERVER ? 's' : 'c') &&
+				    !strcasecmp(ssh_defaults[i][1], key))
+					def = ssh_defaults[i][2];
+			if (def && !strcasecmp(def, want))
+				gm_act_say(o, GM_STATUS_PASS, "%s not set; OpenSSH's default is %s", key, def);
+			else
+				gm_act_say(o, GM_STATUS_FAIL, "%s not set (default %s), want %s", key,
+				    def ? def : "unknown", want);
+		}
+		if (o->status == GM_STATUS_PASS && f.conditional_line) {
+			gm_act_say(o, GM_STATUS_WARN, "%s %s (%s:%d), but a %s block at %s:%d sets it too",
+			    key, f.file ? f.value : "(default)", f.file ? f.file : main,
+			    f.file ? f.line : 0, kind == GM_SSH_SERVER ? "Match" : "Host/Match",
+			    f.cfile, f.conditional_line);
+		}
+		goto out;
+	}
+	char old[256];
+	snprintf(old, sizeof(old), "%s", f.file ? f.value : "");
+	rc = gm_sshcfg_set(cfg, key, want);
+	if (rc == -EDEADLK)
+		rc = gm_error_set(c->err, rc, "%s: could not make %s %s effective", main, key, want);
+	if (rc <= 0)
+		goto out;
+	gm_sshcfg_get(cfg, key, &f);
+	for (size_t i = 0; i < gm_sshcfg_nfiles(cfg); i++) {
+		char *buf;
+		size_t len;
+		bool changed;
+		const char *path = gm_sshcfg_file(cfg, i, &buf, &len, &changed);
+
+		if (!path) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (changed && (rc = gm_act_write(c, path, buf, len)) < 0)
+			goto out;
+	}
+	if (old[0])
+		rc = gm_act_summary(o, "%s:%d: %s %s (was %s)", f.file, f.line, key, want, old);
+	else
+		rc = gm_act_summary(o, "%s:%d: %s %s", f.file, f.line, key, want);
+out:
+	gm_sshcfg_free(cfg);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---------------- sysctl ---------------- */
+int gm_act_sysctl(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	struct gm_sysctl_found f;
+	int rc = gm_sysctl_get(c->r, a->argv[1], &f, c->err);
+
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		snprintf(o->file, sizeof(o->file), "%s", f.file);
+		o->line = f.line;
+	}
+	if (!c->apply) {
+		char w[256], v[256];
+		/* compare with blanks squeezed */
+		snprintf(w, sizeof(w), "%s", a->value);
+		snprintf(v, sizeof(v), "%s", f.value);
+		if (rc && !strcmp(v, w))
+			gm_act_say(o, GM_STATUS_PASS, "%s = %s (%s:%d%s)", a->argv[1], f.value, f.file,
+			    f.line, f.glob ? ", by a glob" : "");
+		else if (rc)
+			gm_act_say(o, GM_STATUS_FAIL, "%s = %s at %s:%d, want %s", a->argv[1], f.value,
+			    f.file, f.line, a->value);
+		else
+			gm_act_say(o, GM_STATUS_FAIL, "%s is set by no sysctl file (the kernel's default "
+			    "applies), want %s", a->argv[1], a->value);
+		return 0;
+	}
+	char old[300];
+	snprintf(old, sizeof(old), "%s", rc ? f.value : "");
+	rc = gm_sysctl_set(c->r, a->argv[1], a->value, SYSCTL_DROPIN, c->err);
+	if (rc <= 0)
+		return rc;
+	gm_sysctl_get(c->r, a->argv[1], &f, c->err);
+	if (old[0])
+		rc = gm_act_summary(o, "%s:%d: %s = %s (was %s)", f.file, f.line, a->argv[1], a->value,
+				 old);
+	else
+		rc = gm_act_summary(o, "%s:%d: %s = %s", f.file, f.line, a->argv[1], a->value);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---------------- login.defs ---------------- */
+static bool accepted(const struct gm_action *a, const char *v)
+{
+	if (!strcmp(v, a->value))
+		return true;
+	for (char **p = a->accept; p && *p; p++)
+		if (!strcmp(v, *p))
+			return true;
+	return false;
+}
+
+int gm_act_logindefs(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	const char *path = "/etc/login.defs", *key = a->argv[1];
+	char *buf, *out = NULL, val[256];
+	size_t len, outlen;
+	int line, rc = gm_root_read(c->r, path, &buf, &len);
+
+	if (rc == -ENOENT) {
+		gm_act_say(o, GM_STATUS_NA, "no %s in the image", path);
+		return 0;
+	}
+	if (rc < 0)
+		return gm_error_set(c->err, rc, "%s: %s", path, strerror(-rc));
+	rc = gm_logindefs_get(buf, len, key, val, sizeof(val), &line);
+	snprintf(o->file, sizeof(o->file), "%s", path);
+	o->line = line;
+	if (rc > 0 && accepted(a, val)) {
+		gm_act_say(o, GM_STATUS_PASS, "%s %s (%s:%d)", key, val, path, line);
+	} else if (!c->apply) {
+		if (rc > 0)
+			gm_act_say(o, GM_STATUS_FAIL, "%s is %s at %s:%d, want %s", key, val, path, line,
+			    a->value);
+		else
+			gm_act_say(o, GM_STATUS_FAIL, "%s not set in %s, want %s", key, path, a->value);
+	} else if ((rc = gm_logindefs_set(buf, len, key, a->value, &out, &outlen)) == 1 &&
+		   (rc = gm_act_write(c, path, out, outlen)) == 0) {
+		gm_logindefs_get(out, outlen, key, val, sizeof(val), &line);
+		rc = gm_act_summary(o, "%s:%d: %s %s", path, line, key, a->value);
+	}
+	free(buf);
+	free(out);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---------------- grub ---------------- */
+int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	const char *arg = a->argv[1];
+	char **drop = NULL, *all = NULL, *target = NULL;
+	size_t ndrop, alllen = 0;
+	int rc, line, has;
+
+	if (!gm_root_exists(c->r, "/etc/default/grub", true)) {
+		gm_act_say(o, GM_STATUS_NA, "no /etc/default/grub in the image (not booted by GRUB?)");
+		return 0;
+	}
+	if ((rc = gm_root_glob_sorted(c->r, "/etc/default/grub.d/*.cfg", &drop, &ndrop)) < 0)
+		return rc;
+	/* the shell sources /etc/default/grub then grub.d/NN.cfg files: check the
+	 * concatenation; edit the last file that assigns the variable */
+	for (size_t i = 0; i <= ndrop && rc == 0; i++) {
+		const char *p = i == 0 ? "/etc/default/grub" : drop[i - 1];
+		char *buf, *t;
+		size_t len;
+
+		if ((rc = gm_root_read(c->r, p, &buf, &len)) < 0) {
+			gm_error_set(c->err, rc, "%s: %s", p, strerror(-rc));
+			break;
+		}
+		if (gm_grub_has_arg(buf, len, arg, &line) >= 0 && line) {
+			free(target);
+			target = strdup(p);
+		}
+		t = realloc(all, alllen + len + 2);
+		if (!t) {
+			free(buf);
+			rc = -ENOMEM;
+			break;
+		}
+		all = t;
+		memcpy(all + alllen, buf, len);
+		alllen += len;
+		if (len && buf[len - 1] != '\n')
+			all[alllen++] = '\n';
+		free(buf);
+	}
+	if (rc < 0)
+		goto out;
+	has = gm_grub_has_arg(all ? all : "", alllen, arg, &line);
+	if (!target)
+		target = strdup("/etc/default/grub");
+	snprintf(o->file, sizeof(o->file), "%s", target ? target : "");
+	if (has > 0) {
+		gm_act_say(o, GM_STATUS_PASS, "GRUB_CMDLINE_LINUX has %s", arg);
+	} else if (!c->apply) {
+		gm_act_say(o, GM_STATUS_FAIL, "GRUB_CMDLINE_LINUX lacks %s", arg);
+	} else if (target) {
+		char *buf, *out = NULL;
+		size_t len, outlen;
+
+		if ((rc = gm_root_read(c->r, target, &buf, &len)) == 0) {
+			rc = gm_grub_add_arg(buf, len, arg, &out, &outlen);
+			if (rc == 1 && (rc = gm_act_write(c, target, out, outlen)) == 0)
+				rc = gm_act_summary(o, "%s: GRUB_CMDLINE_LINUX += %s (takes effect at the "
+						 "next update-grub)", target, arg);
+			free(buf);
+			free(out);
+		}
+	} else {
+		rc = -ENOMEM;
+	}
+out:
+	free(all);
+	free(target);
+	gm_strv_free(drop);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---------------- ntp ---------------- */
+static const char *const ntp_files[] = {
+	"/etc/ntp.conf", "/etc/ntpsec/ntp.conf", "/etc/chrony/chrony.conf", "/etc/chrony.conf",
+};
+
+int gm_act_ntp(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	const char *server = a->argv[1];
+	char **drop = NULL;
+	int rc = 0, seen = 0, bad = 0;
+	char detail[400] = "";
+
+	for (size_t i = 0; i < sizeof(ntp_files) / sizeof(ntp_files[0]) + 1 && rc >= 0; i++) {
+		bool timesyncd = i == sizeof(ntp_files) / sizeof(ntp_files[0]);
+		const char *p = timesyncd ? "/etc/systemd/timesyncd.conf" : ntp_files[i];
+		char *buf, *out = NULL, list[256];
+		size_t len, outlen;
+		bool set = false;
+
+		rc = gm_root_read(c->r, p, &buf, &len);
+		if (rc == -ENOENT) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0) {
+			gm_error_set(c->err, rc, "%s: %s", p, strerror(-rc));
+			break;
+		}
+		seen++;
+		if (timesyncd)
+			gm_timesyncd_get(buf, len, list, sizeof(list), &set);
+		else
+			gm_ntpconf_servers(buf, len, list, sizeof(list));
+		if (strcmp(list, server)) {
+			bad++;
+			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s%s: %s",
+				 detail[0] ? "; " : "", p, list[0] ? list : "(none)");
+			if (!o->file[0])
+				snprintf(o->file, sizeof(o->file), "%s", p);
+		}
+		if (c->apply) {
+			rc = timesyncd ? gm_timesyncd_set(buf, len, server, false, &out, &outlen)
+				       : gm_ntpconf_set(buf, len, server, &out, &outlen);
+			if (rc == 1 && (rc = gm_act_write(c, p, out, outlen)) == 0)
+				rc = gm_act_summary(o, "%s: only %s (was %s)", p, server,
+						 list[0] ? list : "none");
+		}
+		free(buf);
+		free(out);
+	}
+	/* chrony's conf.d and sources.d would add servers back */
+	for (size_t g = 0; g < 2 && rc >= 0; g++) {
+		rc = gm_root_glob_sorted(c->r, g ? "/etc/chrony/sources.d/*.sources"
+						 : "/etc/chrony/conf.d/*.conf", &drop, NULL);
+		for (char **p = drop; rc >= 0 && p && *p; p++) {
+			char *buf, *out = NULL, list[256];
+			size_t len, outlen;
+
+			if (gm_root_read(c->r, *p, &buf, &len) < 0)
+				continue;
+			if (gm_ntpconf_servers(buf, len, list, sizeof(list)) > 0) {
+				bad++;
+				snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+					 "%s%s adds %s", detail[0] ? "; " : "", *p, list);
+				if (c->apply && (rc = gm_ntpconf_set(buf, len, NULL, &out, &outlen)) == 1 &&
+				    (rc = gm_act_write(c, *p, out, outlen)) == 0)
+					rc = gm_act_summary(o, "%s: server/pool lines removed", *p);
+			}
+			free(buf);
+			free(out);
+		}
+		gm_strv_free(drop);
+		drop = NULL;
+	}
+	/* timesyncd drop-ins would add servers back */
+	if (rc >= 0 && (rc = gm_root_glob_sorted(c->r, "/etc/systemd/timesyncd.conf.d/*.conf",
+						 &drop, NULL)) == 0) {
+		for (char **p = drop; *p && rc >= 0; p++) {
+			char *buf, *out = NULL, list[256];
+			size_t len, outlen;
+			bool set;
+
+			if (gm_root_read(c->r, *p, &buf, &len) < 0)
+				continue;
+			gm_timesyncd_get(buf, len, list, sizeof(list), &set);
+			if (set) {
+				bad++;
+				snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+					 "%s%s sets NTP=%s", detail[0] ? "; " : "", *p, list);
+			}
+			if (c->apply && set &&
+			    (rc = gm_timesyncd_set(buf, len, server, true, &out, &outlen)) == 1 &&
+			    (rc = gm_act_write(c, *p, out, outlen)) == 0)
+				rc = gm_act_summary(o, "%s: NTP= removed", *p);
+			free(buf);
+			free(out);
+		}
+	}
+	gm_strv_free(drop);
+	if (rc < 0)
+		return rc;
+	if (!seen)
+		gm_act_say(o, GM_STATUS_NA, "no ntp.conf, chrony.conf or timesyncd.conf in the image");
+	else if (bad)
+		gm_act_say(o, GM_STATUS_FAIL, "servers other than %s: %s", server, detail);
+	else
+		gm_act_say(o, GM_STATUS_PASS, "only %s", server);
+	return 0;
+}
+
+/* ---------------- dhclient ---------------- */
+int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	const char *path = "/etc/dhcp/dhclient.conf", *opt = a->argv[1];
+	char *buf, *out = NULL;
+	size_t len, outlen;
+	int rc = gm_root_read(c->r, path, &buf, &len);
+
+	if (rc == -ENOENT) {
+		gm_act_say(o, GM_STATUS_NA, "no %s (the image does not use ISC dhclient)", path);
+		return 0;
+	}
+	if (rc < 0)
+		return gm_error_set(c->err, rc, "%s: %s", path, strerror(-rc));
+	snprintf(o->file, sizeof(o->file), "%s", path);
+	rc = gm_dhclient_request(buf, len, opt, &out, &outlen);
+	if (rc == 0)
+		gm_act_say(o, GM_STATUS_PASS, "dhclient requests %s", opt);
+	else if (rc > 0 && !c->apply)
+		gm_act_say(o, GM_STATUS_FAIL, "dhclient does not request %s", opt);
+	else if (rc > 0 && (rc = gm_act_write(c, path, out, outlen)) == 0)
+		rc = gm_act_summary(o, "%s: also request %s", path, opt);
+	free(buf);
+	free(out);
+	return rc < 0 ? rc : 0;
+}
