@@ -226,6 +226,7 @@ static int load_text(const char *name_or_path, const char *dir, char **text, cha
 		(*text)[got] = '\0';
 		if (strlen(*text) != got) {
 			free(*text);
+			*text = NULL;   /* the caller frees it too */
 			return gm_error_set(err, -EINVAL, "%s: not a policy file (NUL byte)", path);
 		}
 		/* one name per file, however it was spelled (cycles, diamonds) */

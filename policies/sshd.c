@@ -160,8 +160,12 @@ static int load_rec(struct gm_sshcfg *c, const struct gm_root *r, size_t fi, int
 			continue;
 		for (a = k.val; *(a = gm_skip_ws(a));) {
 			size_t n = gm_word_len(a);
-			char *pat = include_pattern(a, n), **m = NULL;
+			char *pat, **m = NULL;
 			int rc = 0;
+
+			if (!n)
+				break;   /* a stray '\r': no progress, the arguments end */
+			pat = include_pattern(a, n);
 
 			a += n;
 			if (!pat)
@@ -314,8 +318,11 @@ static void walk(const struct gm_sshcfg *c, size_t fi, bool active_in, int depth
 		if (gm_word_eq(k.key, k.keylen, "Include", true)) {
 			for (const char *a = k.val; *(a = gm_skip_ws(a));) {
 				size_t n = gm_word_len(a);
-				char *pat = include_pattern(a, n);
+				char *pat;
 
+				if (!n)
+					break;   /* a stray '\r': no progress, the arguments end */
+				pat = include_pattern(a, n);
 				a += n;
 				if (!pat)
 					continue;

@@ -17,7 +17,9 @@
 #include <cmocka.h>
 
 #define GM_FUZZ_NO_MAIN 1
+#include "tests/fuzz/fuzz_config.c"
 #include "tests/fuzz/fuzz_partition.c"
+#include "tests/fuzz/fuzz_policy.c"
 #include "tests/fuzz/fuzz_tar.c"
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t n);
@@ -109,11 +111,25 @@ static void test_fuzz_regressions_partition(void **state)
 	replay_target("partition", fuzz_partition_one, 1);
 }
 
+static void test_fuzz_regressions_policy(void **state)
+{
+	(void)state;
+	replay_target("policy", fuzz_policy_one, 2);
+}
+
+static void test_fuzz_regressions_config(void **state)
+{
+	(void)state;
+	replay_target("config", fuzz_config_one, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fuzz_regressions_tar),
 		cmocka_unit_test(test_fuzz_regressions_partition),
+		cmocka_unit_test(test_fuzz_regressions_policy),
+		cmocka_unit_test(test_fuzz_regressions_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -187,7 +187,17 @@ class Runner:
         elif rc not in case["exit"]:
             self.problem(case, label, "exit %d, expected %s: %s: %r" % (
                 rc, "|".join(map(str, case["exit"])), cmd, err[:300]))
-        if rc is not None and rc >= 0:
+        report = case["verb"] == "check" and rc == 1 and not lines
+        if report:
+            # check's report of an image it could not fully read: no stderr,
+            # the reason in a FAIL row of the table on stdout (docs/check.md)
+            out = r.stdout.decode(errors="replace")
+            fails = [l for l in out.splitlines() if re.search(r"\bFAIL\b", l)]
+            if not fails:
+                self.problem(case, label, "check exited 1 with no message and no FAIL row")
+            elif case["regex"] and 2 in case["exit"] and not any(re.search(case["regex"], l) for l in fails):
+                self.problem(case, label, "no FAIL row of the report matches /%s/: %r" % (case["regex"], fails[:3]))
+        elif rc is not None and rc >= 0:
             bad_lines = [l for l in lines if not l.startswith("gcemount: ")]
             if rc != 0 and len(lines) != 1:
                 self.problem(case, label, "%d stderr lines (want exactly one): %r" % (len(lines), err[:400]))

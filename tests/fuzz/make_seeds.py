@@ -4,7 +4,9 @@
   tar        small tar streams holding disk.raw (old-GNU/GNU/pax sparse,
              plain, extension headers, extra members); fuzz_tar gzips them
   partition  small disks: MBR, GPT, a bare ext2, ext2 inside an MBR partition
-Other targets have text seeds in tests/fuzz/corpus/TARGET/ only."""
+  policy     the shipped policies and the sample kernel configs
+  config     the sample root's config files, each behind its selector byte
+Hand-written text seeds live in tests/fuzz/corpus/TARGET/."""
 import gzip
 import io
 import os
@@ -94,6 +96,39 @@ def partition_seeds(out):
          "start=80, size=30, type=82\n")
 
 
+def policy_seeds(out):
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    pol = os.path.join(top, "policies")
+    for f in sorted(os.listdir(pol)):
+        if f.endswith(".policy"):
+            with open(os.path.join(pol, f), "rb") as src, open(os.path.join(out, f), "wb") as dst:
+                dst.write(src.read())
+    cfg = os.path.join(top, "tests", "data", "sample-root", "boot")
+    for f in sorted(os.listdir(cfg)):
+        if f.startswith("config-"):
+            with open(os.path.join(cfg, f), "rb") as src, open(os.path.join(out, f), "wb") as dst:
+                dst.write(src.read()[:60000])
+
+
+def config_seeds(out):
+    """Seeds for fuzz_config: the selector byte (its value mod 14 picks the
+    parser) then a real file of that kind from the sample root."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "sample-root")
+    files = {0: "etc/ssh/sshd_config", 1: "etc/ssh/ssh_config", 2: "etc/sysctl.conf",
+             3: "etc/sysctl.conf", 4: "etc/login.defs", 5: "etc/default/grub",
+             6: "etc/chrony/chrony.conf", 7: "etc/chrony/chrony.conf", 8: "etc/dhcp/dhclient.conf",
+             9: "etc/passwd", 10: "etc/shadow", 11: "etc/login.defs", 12: "etc/ssh/sshd_config",
+             13: "var/lib/dpkg/status"}
+    for k, rel in files.items():
+        path = os.path.join(root, rel)
+        if not os.path.exists(path):
+            continue
+        with open(path, "rb") as f:
+            data = f.read()[:60000]
+        with open(os.path.join(out, "%02d-%s" % (k, os.path.basename(rel))), "wb") as f:
+            f.write(bytes([112 + k]) + data)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: make_seeds.py TARGET DIR")
@@ -104,6 +139,10 @@ def main():
         tar_seeds(out)
     elif target == "partition":
         partition_seeds(out)
+    elif target == "policy":
+        policy_seeds(out)
+    elif target == "config":
+        config_seeds(out)
 
 
 if __name__ == "__main__":
