@@ -47,6 +47,9 @@ if mount -t tmpfs -o size=1m gm-bad-input small 2>/dev/null; then
   [ "$(sha img.tar.gz)" = "$img_sha" ] || fail "repack to a full fs changed the input"
   if has_verb apply; then
     expect_exit 4 gm apply img.tar.gz gce-hardening --output small/out.tar.gz
+    # apply may first say what it changed; the failure is the last line
+    grep -v '^gcemount: ' last.err && fail "apply: stderr line without 'gcemount: '"
+    tail -n 1 last.err > last.line; mv last.line last.err
     one_line_error 'space|full|ENOSPC|write'
     [ -z "$(ls -A small)" ] || fail "apply left files in the full filesystem: $(ls -A small)"
     [ "$(sha img.tar.gz)" = "$img_sha" ] || fail "apply to a full fs changed the input"
@@ -74,6 +77,8 @@ else
 fi
 
 note "interrupted session: put killed -9 mid-write -> exit 6, --resume and --discard work"
+# A cache of its own: the failed write-backs above left dirty caches.
+export XDG_CACHE_HOME="$PWD/.cache-session"
 make_disk big.raw "$GM_TOP/tests/data/sample-root" 256
 make_targz big.raw s.tar.gz
 rm -f big.raw big.raw.offset
@@ -85,13 +90,13 @@ kill_put() {
   "$GM_BIN" put s.tar.gz large.bin /home/alice/partial.bin 2>put.err &   # not gm(): $! must be gcemount
   local pid=$! i
   for i in $(seq 1500); do
-    grep -qs '^status=dirty' .cache/gcemount/*/state && break
+    grep -qs '^status=dirty' "$XDG_CACHE_HOME"/gcemount/*/state && break
     kill -0 $pid 2>/dev/null || break
     sleep 0.01
   done
   kill -9 $pid 2>/dev/null || { cat put.err >&2; fail "put ended before it could be killed (machine too fast?)"; }
   wait $pid 2>/dev/null || true
-  grep -qs '^status=dirty' .cache/gcemount/*/state || fail "the cache never became dirty during put"
+  grep -qs '^status=dirty' "$XDG_CACHE_HOME"/gcemount/*/state || fail "the cache never became dirty during put"
 }
 kill_put
 [ "$(sha s.tar.gz)" = "$s_sha" ] || fail "killed put changed the image"

@@ -31,7 +31,7 @@ import time
 
 TIMEOUT = 30
 WRITING_VERBS = {"put", "apply", "mount"}
-ASAN_VERBS = {"ls", "cat", "put", "check", "apply"}
+ASAN_VERBS = {"ls", "put", "check", "apply"}   # cat opens like ls
 UNCLEAR = re.compile(r"\(null\)|Unknown code|unknown libext2fs error|\?\)$")
 SANITIZER = re.compile(r"ERROR: (Address|Leak|Memory)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
 
