@@ -345,8 +345,10 @@ static int parse_action(struct pstate *st, struct gm_rule *r, int k, char **argv
 		} else {
 			a.value = join(argv, 2, argc);
 		}
-		if (a.value && !a.value[0])
+		if (a.value && !a.value[0]) {
+			free(a.value);
 			return gm_error_set(st->err, -EINVAL, "%s: sysctl %s: no value", where, argv[1]);
+		}
 		break;
 	}
 	case GM_ACT_LOGINDEFS: {

@@ -269,6 +269,7 @@ struct visit {
 	size_t ffile, fline;
 	int cond_found;
 	size_t cfile, cline;
+	size_t stack[MAX_DEPTH + 2];   /* files being walked: an Include cycle is cut */
 };
 
 static bool host_all(const char *v, size_t n)
@@ -302,6 +303,12 @@ static void walk(const struct gm_sshcfg *c, size_t fi, bool active_in, int depth
 
 	if (depth > MAX_DEPTH)
 		return;
+	/* a file that (indirectly) includes itself: without this, k such
+	 * Include lines cost k^MAX_DEPTH walks (found by fuzzing) */
+	for (int d = 0; d < depth; d++)
+		if (vs->stack[d] == fi)
+			return;
+	vs->stack[depth] = fi;
 	for (size_t li = 0; li < c->f[fi].lines.n; li++) {
 		struct kline k;
 
