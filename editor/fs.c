@@ -1,6 +1,7 @@
 /* fs.c — see fs.h: opening and closing the filesystem of an image, the
  * handle's messages, free space and statfs. The read operations are in
  * fs_read.c, the write side in fs_write.c, fs_dir.c and fs_xattr.c. */
+#include "editor/clock.h"
 #include "editor/fs_private.h"
 
 #include <errno.h>
@@ -74,6 +75,14 @@ static int open_e2fs(struct gm_fs *fs, bool rw, struct gm_error *err)
 					    path);
 		return gm_error_set(err, rc ? rc : -EIO, "%s: cannot open the ext filesystem: %s", path,
 				    gm_ext2_strerror(e));
+	}
+	/* Reproducible output: libext2fs stamps the superblock (and what it
+	 * creates itself) with fs->now when set. */
+	{
+		time_t epoch;
+
+		if (gm_clock_fixed(&epoch))
+			fs->e2fs->now = epoch;
 	}
 	return 0;
 }

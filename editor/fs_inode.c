@@ -1,4 +1,5 @@
 /* fs_inode.c — see fs_inode.h. */
+#include "editor/clock.h"
 #include "editor/fs_inode.h"
 
 #include <errno.h>
@@ -122,7 +123,7 @@ void gm_fsi_touch(struct ext2_inode_large *inode, unsigned which)
 {
 	struct timespec now;
 
-	clock_gettime(CLOCK_REALTIME, &now);
+	gm_clock_now(&now);
 	gm_fsi_set_time(inode, which, &now);
 }
 
@@ -301,7 +302,12 @@ int gm_fsi_free(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode)
 			return gm_fs_fail_ext2(fs, rc, "read inode");
 	}
 	inode->i_links_count = 0;
-	inode->i_dtime = (__u32)time(NULL);
+	{
+		struct timespec now;
+
+		gm_clock_now(&now);
+		inode->i_dtime = (__u32)now.tv_sec;
+	}
 	ret = gm_fsi_write(fs, ino, inode);
 	if (ret)
 		return ret;

@@ -1,7 +1,7 @@
 /* fs_read.c — see fs.h: the read side by inode (lookup, getattr, readdir,
  * read, readlink). Nothing here writes: a read-only session leaves the
  * image clean. */
-#include "editor/fs_private.h"
+#include "editor/fs_htree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,11 +43,25 @@ int gm_fs_lookup(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino
 		rc = check_name(fs, name, &len);
 	if (rc)
 		return rc;
+	if (strcmp(name, ".") && strcmp(name, "..")) {
+		struct ext2_inode_large inode;
+
+		memset(&inode, 0, sizeof(inode));
+		if (!ext2fs_read_inode_full(fs->e2fs, dir, (struct ext2_inode *)&inode, sizeof(inode)) &&
+		    LINUX_S_ISDIR(inode.i_mode)) {
+			rc = gm_fs_htree_lookup(fs, dir, &inode, name, len, &found);
+			if (rc == -ENOENT)
+				return gm_fs_fail(fs, -ENOENT, "%s: no such file or directory", name);
+			if (rc == 0)
+				goto check;
+		}
+	}
 	e = ext2fs_lookup(fs->e2fs, dir, name, (int)len, NULL, &found);
 	if (e == EXT2_ET_FILE_NOT_FOUND)
 		return gm_fs_fail(fs, -ENOENT, "%s: no such file or directory", name);
 	if (e)
 		return gm_fs_fail_ext2(fs, e, name);
+check:
 	if (found == 0 || found > fs->e2fs->super->s_inodes_count)
 		return gm_fs_fail(fs, -EUCLEAN, "%s: directory entry points to invalid inode %u", name, found);
 	*ino = found;
@@ -182,6 +196,10 @@ static int readdir_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int o
 		rec_len = 1;
 	next = (uint64_t)c->k << 32 | ((uint32_t)offset + rec_len);
 	namelen = ext2fs_dirent_name_len(d);
+	/* A damaged (or hostile) entry whose name holds '/' or NUL cannot be a
+	 * path component: callers would build other paths from it. Skip it. */
+	if (namelen == 0 || memchr(d->name, '/', (size_t)namelen) || memchr(d->name, '\0', (size_t)namelen))
+		return 0;
 	if (c->fn(c->priv, d->name, (size_t)namelen, d->inode,
 		  c->filetype ? dtype_of(ext2fs_dirent_file_type(d)) : DT_UNKNOWN, next))
 		return DIRENT_ABORT;
@@ -206,6 +224,94 @@ int gm_fs_readdir(struct gm_fs *fs, gm_ino_t dir, uint64_t off, gm_dirent_fn fn,
 }
 
 /* --- file data ------------------------------------------------------------ */
+/* Extent-mapped files: whole runs of blocks with one read each (libext2fs's
+ * file reader maps and reads one block at a time). Holes and unwritten
+ * extents read as zeros. 0 with *done bytes, or -EAGAIN to let the caller
+ * use ext2fs_file_read (anything unexpected, e.g. a damaged extent tree). */
+static int read_extents(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode, char *buf,
+			size_t len, uint64_t off, size_t *done)
+{
+	ext2_filsys e2 = fs->e2fs;
+	uint64_t bs = e2->blocksize, total = ext2fs_blocks_count(e2->super);
+	ext2_extent_handle_t h = NULL;
+	char *bounce = NULL;
+	size_t got = 0;
+	int rc = -EAGAIN;
+
+	if (!(inode->i_flags & EXT4_EXTENTS_FL) || (inode->i_flags & (EXT4_INLINE_DATA_FL | EXT4_ENCRYPT_FL)))
+		return -EAGAIN;
+	if (ext2fs_extent_open2(e2, ino, (struct ext2_inode *)inode, &h) || ext2fs_get_mem(bs, &bounce))
+		goto out;
+	while (got < len) {
+		uint64_t pos = off + got, lblk = pos / bs, skip = pos % bs;
+		uint64_t run_blocks, run_bytes;
+		struct ext2fs_extent ex;
+		errcode_t e;
+		bool data;
+
+		if (lblk >= (1ull << 32))
+			goto out;
+		e = ext2fs_extent_goto2(h, 0, lblk);
+		if (e && e != EXT2_ET_EXTENT_NOT_FOUND)
+			goto out;
+		if (ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ex)) {
+			ex.e_lblk = UINT32_MAX;   /* empty tree: all hole */
+			ex.e_len = 0;
+		} else if (ex.e_lblk + ex.e_len <= lblk &&
+			   ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ex)) {
+			ex.e_lblk = UINT32_MAX;   /* past the last extent */
+			ex.e_len = 0;
+		}
+		if (ex.e_lblk <= lblk && lblk < ex.e_lblk + ex.e_len) {
+			data = !(ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT);
+			run_blocks = ex.e_lblk + ex.e_len - lblk;
+		} else if (ex.e_lblk > lblk) {
+			data = false;
+			run_blocks = ex.e_lblk - lblk;
+		} else {
+			goto out;   /* the tree does not make sense */
+		}
+		run_bytes = run_blocks * bs - skip;
+		if (run_bytes > len - got)
+			run_bytes = len - got;
+		if (!data) {
+			memset(buf + got, 0, run_bytes);
+			got += run_bytes;
+			continue;
+		}
+		{
+			blk64_t pblk = ex.e_pblk + (lblk - ex.e_lblk);
+			uint64_t whole = 0;
+
+			if (pblk < e2->super->s_first_data_block || pblk + run_blocks > total)
+				goto out;
+			if (skip || run_bytes < bs) {
+				/* a partial first block through the bounce buffer */
+				size_t n = (size_t)(bs - skip < run_bytes ? bs - skip : run_bytes);
+
+				if (io_channel_read_blk64(e2->io, pblk, 1, bounce))
+					goto out;
+				memcpy(buf + got, bounce + skip, n);
+				got += n;
+				continue;
+			}
+			whole = run_bytes / bs;
+			if (whole > (1u << 30) / bs)
+				whole = (1u << 30) / bs;
+			if (io_channel_read_blk64(e2->io, pblk, (int)whole, buf + got))
+				goto out;
+			got += whole * bs;
+		}
+	}
+	rc = 0;
+out:
+	ext2fs_free_mem(&bounce);
+	if (h)
+		ext2fs_extent_free(h);
+	*done = got;
+	return rc;
+}
+
 ssize_t gm_fs_read(struct gm_fs *fs, gm_ino_t ino, void *buf, size_t len, uint64_t off)
 {
 	struct ext2_inode_large inode;
@@ -228,6 +334,9 @@ ssize_t gm_fs_read(struct gm_fs *fs, gm_ino_t ino, void *buf, size_t len, uint64
 		len = (size_t)(size - off);
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
+	if (read_extents(fs, ino, &inode, buf, len, off, &done) == 0)
+		return (ssize_t)done;
+	done = 0;
 	e = ext2fs_file_open2(fs->e2fs, ino, (struct ext2_inode *)&inode, 0, &f);
 	if (e)
 		return gm_fs_fail_ext2(fs, e, "opening a file");

@@ -109,6 +109,41 @@ static void probe_one(int fd, uint64_t disk_size, struct gm_partition *p,
 	probe_recovery(fd, p);
 }
 
+static uint64_t le64(const unsigned char *b) { return le32(b) | (uint64_t)le32(b + 4) << 32; }
+
+/* libfdisk believes a GPT header's entry count and size and allocates their
+ * product before checking anything else: refuse implausible headers (at the
+ * primary, the last sector, and where the primary says the backup is)
+ * before handing the disk over. Sector size 512 (images are files). */
+static int gpt_plausible(int fd, uint64_t disk_size, struct gm_error *err)
+{
+	uint64_t lbas[3] = { 1, disk_size / 512 - 1, 0 };
+	unsigned char h[512];
+
+	for (size_t i = 0; i < 3; i++) {
+		uint32_t hsize, n, esz;
+
+		if (lbas[i] == 0 || lbas[i] >= disk_size / 512)
+			continue;
+		if (pread(fd, h, sizeof(h), (off_t)(lbas[i] * 512)) != (ssize_t)sizeof(h))
+			continue;
+		if (memcmp(h, "EFI PART", 8))
+			continue;
+		hsize = le32(h + 12);
+		n = le32(h + 80);
+		esz = le32(h + 84);
+		if (hsize < 92 || hsize > 512 || esz < 128 || esz > 4096 || esz % 8 || n > 4096 ||
+		    (uint64_t)n * esz > (1u << 20))
+			return gm_error_set(err, -EINVAL,
+					    "the GPT header at sector %" PRIu64 " is not plausible (%" PRIu32
+					    " entries of %" PRIu32 " bytes); refusing to read the table",
+					    lbas[i], n, esz);
+		if (i == 0)
+			lbas[2] = le64(h + 32);   /* where the backup header should be */
+	}
+	return 0;
+}
+
 /* Fills t from libfdisk's view of the table. 0 or -errno. */
 static int read_table(int fd, uint64_t disk_size, struct gm_partition_table *t,
 		      struct gm_error *err)
@@ -120,6 +155,9 @@ static int read_table(int fd, uint64_t disk_size, struct gm_partition_table *t,
 
 	if (!cxt)
 		return gm_error_set(err, -ENOMEM, "out of memory");
+	rc = gpt_plausible(fd, disk_size, err);
+	if (rc)
+		goto out;
 	fdisk_disable_dialogs(cxt, 1);
 	rc = fdisk_assign_device_by_fd(cxt, fd, "disk", 1);
 	if (rc < 0) {
@@ -181,6 +219,9 @@ static int read_table(int fd, uint64_t disk_size, struct gm_partition_table *t,
 			snprintf(p->type_name, sizeof(p->type_name), "%s", fdisk_parttype_get_name(pt));
 		t->n++;
 		probe_one(fd, disk_size, p, t);
+		if (t->type == GM_PTABLE_MBR && pt && fdisk_parttype_get_code(pt) == 0xEE)
+			add_problem(t, "partition %d is a protective MBR entry but no valid GPT was found",
+				    p->number);
 	}
 out:
 	fdisk_unref_table(tb);
@@ -273,7 +314,12 @@ int gm_partition_choose(const struct gm_partition_table *t, int requested,
 				snprintf(why, whylen, "partition %d (%s), as requested", p->number, p->fstype);
 			return 0;
 		}
-		return gm_error_set(err, -ENOENT, "no partition %d (the disk has %zu)", requested, t->n);
+		if (t->type == GM_PTABLE_NONE)
+			return gm_error_set(err, -ENOENT,
+					    "no partition %d: the disk has no partition table (the filesystem "
+					    "covers the whole disk)", requested);
+		return gm_error_set(err, -ENOENT, "no partition %d (the %s table has %zu)", requested,
+				    t->type == GM_PTABLE_MBR ? "MBR" : "GPT", t->n);
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct gm_partition *p = &t->parts[i];

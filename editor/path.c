@@ -342,7 +342,7 @@ static int glob_rec(struct gm_fs *fs, gm_ino_t dir, const char *prefix, char **c
 			rc = g.err;
 		if (rc)
 			goto out;
-		if (g.n)   /* g.v is NULL when nothing matched: qsort(NULL) is UB */
+		if (g.n)
 			qsort(g.v, g.n, sizeof(*g.v), cmp_str);
 		names = g.v;
 		count = g.n;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "editor/cache.h"
+#include "editor/clock.h"
 #include "editor/gzout.h"
 #include "editor/sparse.h"
 #include "editor/tar_write.h"
@@ -23,17 +24,10 @@
 
 int64_t gm_pack_mtime(void)
 {
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long v;
+	struct timespec now;
 
-	if (s && *s) {
-		errno = 0;
-		v = strtoll(s, &end, 10);
-		if (!errno && !*end && v >= 0)
-			return v;
-	}
-	return (int64_t)time(NULL);
+	gm_clock_now(&now);
+	return (int64_t)now.tv_sec;
 }
 
 struct packer {

@@ -421,3 +421,70 @@ int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
 	free(out);
 	return rc < 0 ? rc : 0;
 }
+
+/* ---------------- apt.conf ---------------- */
+/* apt reads /etc/apt/apt.conf.d/ in lexical order (then apt.conf); the last
+ * assignment wins. Apply edits it in place, or adds the key to
+ * 20auto-upgrades (the file dpkg-reconfigure unattended-upgrades writes). */
+int gm_act_aptconf(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	const char *key = a->argv[1], *want = a->argv[2];
+	char **files = NULL, val[256], where[256] = "", target[300];
+	size_t n = 0;
+	int rc, line = 0;
+
+	if (!gm_root_exists(c->r, "/etc/apt/apt.conf.d", true)) {
+		gm_act_say(o, GM_STATUS_NA, "no /etc/apt/apt.conf.d (not an apt system)");
+		return 0;
+	}
+	if ((rc = gm_root_glob_sorted(c->r, "/etc/apt/apt.conf.d/*", &files, &n)) < 0)
+		return gm_error_set(c->err, rc, "/etc/apt/apt.conf.d: %s", strerror(-rc));
+	val[0] = '\0';
+	for (size_t i = 0; i <= n; i++) {
+		const char *p = i < n ? files[i] : "/etc/apt/apt.conf";
+		char *buf, v[256];
+		size_t len;
+		int ln;
+
+		if (gm_root_read(c->r, p, &buf, &len) < 0)
+			continue;
+		if (gm_aptconf_get(buf, len, key, v, sizeof(v), &ln) > 0) {
+			snprintf(val, sizeof(val), "%s", v);
+			snprintf(where, sizeof(where), "%s", p);
+			line = ln;
+		}
+		free(buf);
+	}
+	gm_strv_free(files);
+	snprintf(o->file, sizeof(o->file), "%s", where);
+	o->line = line;
+	if (where[0] && !strcmp(val, want)) {
+		gm_act_say(o, GM_STATUS_PASS, "%s \"%s\" (%s:%d)", key, val, where, line);
+		return 0;
+	}
+	if (!c->apply) {
+		if (where[0])
+			gm_act_say(o, GM_STATUS_FAIL, "%s is \"%s\" at %s:%d, want \"%s\"", key, val,
+				   where, line, want);
+		else
+			gm_act_say(o, GM_STATUS_FAIL, "%s not set, want \"%s\"", key, want);
+		return 0;
+	}
+	snprintf(target, sizeof(target), "%s",
+		 where[0] ? where : "/etc/apt/apt.conf.d/20auto-upgrades");
+	char *buf = NULL, *out = NULL;
+	size_t len = 0, outlen;
+	rc = gm_root_read(c->r, target, &buf, &len);
+	if (rc == -ENOENT) {
+		buf = strdup("");
+		rc = buf ? 0 : -ENOMEM;
+	}
+	if (rc == 0 && (rc = gm_aptconf_set(buf, len, key, want, &out, &outlen)) == 1 &&
+	    (rc = gm_act_write(c, target, out, outlen)) == 0)
+		rc = gm_act_summary(o, "%s: %s \"%s\"", target, key, want);
+	free(buf);
+	free(out);
+	if (rc < 0)
+		return gm_error_set(c->err, rc, "%s: %s", target, strerror(-rc));
+	return 0;
+}

@@ -40,6 +40,7 @@ int gm_act_logindefs(struct ctx *c, const struct gm_action *a, struct outcome *o
 int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_ntp(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o);
+int gm_act_aptconf(struct ctx *c, const struct gm_action *a, struct outcome *o);
 /* act_files.c */
 int gm_act_remove(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_empty(struct ctx *c, const struct gm_action *a, struct outcome *o);

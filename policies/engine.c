@@ -53,6 +53,7 @@ static const gm_act_fn act_fns[] = {
 	[GM_ACT_REMOVE] = gm_act_remove, [GM_ACT_EMPTY] = gm_act_empty, [GM_ACT_FILE] = gm_act_file,
 	[GM_ACT_SYMLINK] = gm_act_symlink, [GM_ACT_NOLOGIN] = gm_act_nologin,
 	[GM_ACT_LOCKROOT] = gm_act_lockroot, [GM_ACT_TIMEZONE] = gm_act_timezone, [GM_ACT_DHCLIENT] = gm_act_dhclient,
+	[GM_ACT_APTCONF] = gm_act_aptconf,
 };
 
 /* Worst of two statuses: FAIL > WARN > PASS > N/A. */
@@ -65,6 +66,16 @@ static int run_rule(struct ctx *c, const struct gm_rule *rule, struct outcome *r
 {
 	memset(res, 0, sizeof(*res));
 	res->status = GM_STATUS_NA;
+	if (rule->when) {
+		bool any = false;
+
+		for (char **w = rule->when; *w && !any; w++)
+			any = gm_root_exists(c->r, *w, true);
+		if (!any) {
+			gm_act_say(res, GM_STATUS_NA, "no %s in the image", rule->when[0]);
+			return 0;
+		}
+	}
 	for (size_t i = 0; i < rule->nact; i++) {
 		struct outcome o = { 0 };
 		int rc;

@@ -206,6 +206,13 @@ int gm_timesyncd_set(const char *in, size_t len, const char *server, bool drop,
 int gm_dhclient_request(const char *in, size_t len, const char *option, char **out,
 			size_t *outlen);
 
+/* apt.conf: flat `KEY "VALUE";` lines; the last wins (1 found / 0 not);
+ * set edits the last one in place or appends one. */
+int gm_aptconf_get(const char *in, size_t len, const char *key, char *value, size_t vlen,
+		   int *line);
+int gm_aptconf_set(const char *in, size_t len, const char *key, const char *value, char **out,
+		   size_t *outlen);
+
 /* ---- accounts.c ---- */
 /* passwd: accounts with uid < uid_min (and nobody), except root, sync,
  * shutdown, halt, whose shell is not already a nologin/false get nologin.
@@ -219,7 +226,7 @@ int gm_shadow_lock(const char *in, size_t len, const char *user, char **out, siz
 enum gm_action_kind {
 	GM_ACT_SSHD, GM_ACT_SSH, GM_ACT_SYSCTL, GM_ACT_LOGINDEFS, GM_ACT_GRUB, GM_ACT_NTP,
 	GM_ACT_REMOVE, GM_ACT_EMPTY, GM_ACT_FILE, GM_ACT_SYMLINK, GM_ACT_NOLOGIN,
-	GM_ACT_LOCKROOT, GM_ACT_TIMEZONE, GM_ACT_DHCLIENT,
+	GM_ACT_LOCKROOT, GM_ACT_TIMEZONE, GM_ACT_DHCLIENT, GM_ACT_APTCONF,
 };
 
 struct gm_action {
@@ -238,6 +245,7 @@ struct gm_rule {
 	enum gm_level level;
 	char *description;
 	char *origin;    /* "FILE:LINE" of the rule line */
+	char **when;     /* when-exists PATH...: N/A unless one exists (or NULL) */
 	struct gm_action *act;
 	size_t nact;
 };

@@ -13,11 +13,13 @@
  * \\ \n \t escapes. Indentation is cosmetic. A rule runs to the next `rule`
  * or `include` line.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "policies/internal.h"
@@ -43,6 +45,7 @@ static const struct {
 	{ "lock-root", GM_ACT_LOCKROOT, 0, 0 },
 	{ "timezone", GM_ACT_TIMEZONE, 1, 1 },
 	{ "dhclient-request", GM_ACT_DHCLIENT, 1, 1 },
+	{ "apt-conf", GM_ACT_APTCONF, 2, 2 },
 };
 
 static const char *const level_names[] = { "required", "strongly-recommended", "recommended",
@@ -98,6 +101,7 @@ void gm_policy_free(struct gm_policy *p)
 		free(r->id);
 		free(r->description);
 		free(r->origin);
+		gm_strv_free(r->when);
 	}
 	free(p->rules);
 	free(p->name);
@@ -469,6 +473,20 @@ static int parse_into(struct pstate *st, const char *name, const char *text, con
 			} else {
 				free(d);
 			}
+		} else if (!strcmp(kw, "when-exists")) {
+			if (!cur)
+				rc = gm_error_set(st->err, -EINVAL, "%s: when-exists outside a rule", where);
+			else if (argc < 2 || argv[1][0] != '/')
+				rc = gm_error_set(st->err, -EINVAL, "%s: when-exists needs absolute paths",
+						  where);
+			else if (cur->when)
+				rc = gm_error_set(st->err, -EINVAL, "%s: one when-exists per rule", where);
+			else {
+				free(argv[0]);
+				memmove(argv, argv + 1, (size_t)argc * sizeof(*argv));
+				cur->when = argv;
+				argv = NULL;
+			}
 		} else if (!strcmp(kw, "level")) {
 			int l = -1;
 			for (int i = 0; i < 4 && argc == 2; i++)
@@ -507,6 +525,71 @@ static int parse_into(struct pstate *st, const char *name, const char *text, con
 	return rc;
 }
 
+/* Two rules that want different values for one setting would undo each
+ * other at every apply: refused when loading. */
+static const char *setting_key(const struct gm_action *a, char *buf, size_t n)
+{
+	switch (a->kind) {
+	case GM_ACT_SSHD:
+	case GM_ACT_SSH:
+	case GM_ACT_LOGINDEFS:
+	case GM_ACT_APTCONF:
+		snprintf(buf, n, "%d:%s", (int)a->kind, a->argv[1]);
+		if (a->kind != GM_ACT_LOGINDEFS)
+			for (char *c = buf; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+		return buf;
+	case GM_ACT_SYSCTL: {
+		char k[256];
+		gm_sysctl_normalize(a->argv[1], k, sizeof(k));
+		snprintf(buf, n, "%d:%s", (int)a->kind, k);
+		return buf;
+	}
+	case GM_ACT_TIMEZONE:
+	case GM_ACT_NTP:
+		snprintf(buf, n, "%d", (int)a->kind);
+		return buf;
+	default:
+		return NULL;
+	}
+}
+
+static const char *setting_value(const struct gm_action *a)
+{
+	return a->value ? a->value : a->argv[a->argc - 1];
+}
+
+static int check_conflicts(const struct gm_policy *p, struct gm_error *err)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		for (size_t j = 0; j < p->rules[i].nact; j++) {
+			const struct gm_action *a = &p->rules[i].act[j];
+			char ka[300], kb[300];
+
+			if (!setting_key(a, ka, sizeof(ka)))
+				continue;
+			for (size_t k = i; k < p->nrules; k++)
+				for (size_t l = k == i ? j + 1 : 0; l < p->rules[k].nact; l++) {
+					const struct gm_action *b = &p->rules[k].act[l];
+
+					if (!setting_key(b, kb, sizeof(kb)) || strcmp(ka, kb))
+						continue;
+					bool icase = a->kind == GM_ACT_SSHD || a->kind == GM_ACT_SSH;
+					if (icase ? !strcasecmp(setting_value(a), setting_value(b))
+						  : !strcmp(setting_value(a), setting_value(b)))
+						continue;
+					return gm_error_set(err, -EINVAL,
+							    "%s: rule %s wants %s %s, but rule %s (%s) wants %s",
+							    p->rules[k].origin, p->rules[k].id,
+							    b->argv[b->kind == GM_ACT_NTP ||
+								    b->kind == GM_ACT_TIMEZONE ? 0 : 1],
+							    setting_value(b), p->rules[i].id,
+							    p->rules[i].origin, setting_value(a));
+				}
+		}
+	return 0;
+}
+
 int gm_policy_parse(const char *name, const char *text, const char *dir, struct gm_policy **out,
 		    struct gm_error *err)
 {
@@ -528,6 +611,8 @@ int gm_policy_parse(const char *name, const char *text, const char *dir, struct 
 	rc = parse_into(&st, st.seen[0], text, dir);
 	if (rc == 0 && !st.p->nrules)
 		rc = gm_error_set(err, -EINVAL, "%s: no rules", name);
+	if (rc == 0)
+		rc = check_conflicts(st.p, err);
 out:
 	for (size_t i = 0; i < st.nseen; i++)
 		free(st.seen[i]);

@@ -30,7 +30,8 @@ static int fx_sh(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof(full), "( %s ) >>fx.log 2>&1", cmd);
+	/* the system's tools first (a pyenv shim costs a second per python3) */
+	snprintf(full, sizeof(full), "( PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH; %s ) >>fx.log 2>&1", cmd);
 	st = system(full);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "fixture command failed (%d): %s\n", st, cmd);

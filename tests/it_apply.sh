@@ -14,12 +14,13 @@ command -v debugfs >/dev/null || skip "no debugfs"
 cp -a "$GM_TOP/tests/data/sample-root" tree
 mv tree/etc/ssh/sshd_config tree/etc/ssh/sshd_config.real
 ln -s sshd_config.real tree/etc/ssh/sshd_config
-mkdir -p tree/etc/ssh/sshd_config.d tree/etc/udev/rules.d tree/etc/sysctl.d tree/usr/lib/sysctl.d
+mkdir -p tree/etc/ssh/sshd_config.d tree/etc/udev/rules.d tree/etc/sysctl.d tree/usr/lib/sysctl.d \
+  tree/etc/apt/apt.conf.d
 printf 'PasswordAuthentication yes\n' > tree/etc/ssh/sshd_config.d/50-cloud-init.conf
 printf 'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="42:01:0a:80:00:02", NAME="eth0"\n' \
   > tree/etc/udev/rules.d/70-persistent-net.rules
 ln -s ../sysctl.conf tree/etc/sysctl.d/99-sysctl.conf
-printf 'kernel.kptr_restrict = 0\nfs.protected_fifos = 1\n' > tree/usr/lib/sysctl.d/50-default.conf
+printf 'kernel.kptr_restrict = 0\nfs.protected_fifos = 1\n' > tree/usr/lib/sysctl.d/99-zz-vendor.conf
 mkdir -p tree/etc/systemd/system/multi-user.target.wants
 ln -s /lib/systemd/system/irqbalance.service tree/etc/systemd/system/multi-user.target.wants/
 
@@ -64,6 +65,13 @@ grep -q '^nothing to change' apply2.out || { cat apply2.out; fail "second apply 
 gm apply -q --output again.tar.gz img.tar.gz gce-hardening > apply3.out
 grep -q '^nothing to change' apply3.out || fail "third apply changed something"
 cmp img.tar.gz again.tar.gz || fail "re-packing the applied image is not byte-identical"
+
+note "gcemount check agrees: no rule of gce-hardening fails any more"
+set +e; gm check img.tar.gz > check.out 2>&1; set -e
+grep -E '^(ssh|ssh-hostkeys|accounts|sysctl|time|console|network|updates|cleanup)\.' check.out > rules.out \
+  || fail "check lists no gce-hardening rule"
+grep -Ev ' (PASS|N/A) ' rules.out && fail "check still fails the rules above"
+grep -E '^system.auto-updates .* PASS ' check.out || fail "check: automatic updates not enabled"
 
 note "independent checks: tar, e2fsck, debugfs, sshd -T"
 extract_disk img.tar.gz out
@@ -113,12 +121,17 @@ dbg 'cat /etc/default/grub' | grep -q '^GRUB_CMDLINE_LINUX=".*console=ttyS0,3840
 dbg 'cat /etc/chrony/chrony.conf' | grep -E '^(server|pool) ' > ntp.out
 [ "$(cat ntp.out)" = "server metadata.google.internal iburst" ] || fail "NTP: $(cat ntp.out)"
 dbg 'cat /etc/dhcp/dhclient.conf' | grep -qx 'also request interface-mtu;' || fail "dhclient MTU"
-dbg 'cat /etc/sysctl.d/50-default.conf' > vendor.out
+dbg 'cat /etc/apt/apt.conf.d/20auto-upgrades' | grep -qx 'APT::Periodic::Unattended-Upgrade "1";' \
+  || fail "unattended-upgrades not enabled"
+dbg 'cat /etc/sysctl.d/99-zz-vendor.conf' > vendor.out
 grep -qx 'kernel.kptr_restrict = 1' vendor.out || fail "vendor sysctl not overridden in /etc"
 grep -qx 'fs.protected_fifos = 1' vendor.out || fail "vendor file copy lost a line"
 dbg 'stat /etc/sysctl.d/99-sysctl.conf' | grep -q 'Type: symlink' || fail "99-sysctl.conf link replaced"
-dbg 'cat /etc/sysctl.d/60-gce-hardening.conf' | grep -qx 'kernel.yama.ptrace_scope = 1' \
+dbg 'cat /etc/sysctl.d/60-gce-hardening.conf' | grep -qx 'kernel.perf_event_paranoid = 2' \
   || fail "sysctl drop-in"
+# A key already set in /etc/sysctl.d is fixed where it is set.
+dbg 'cat /etc/sysctl.d/99-sample.conf' | grep -qx 'kernel.yama.ptrace_scope = 1' \
+  || fail "sysctl not fixed in place"
 
 note "a site policy: file with mode and owner, symlink, through the image"
 cat > site.policy <<'EOF2'
@@ -141,6 +154,14 @@ debugfs -R 'stat /etc/motd' "$spec" 2>/dev/null | grep -Eq 'Group: +42 ' || fail
 debugfs -R 'stat /etc/default/motd-link' "$spec" 2>/dev/null | grep -q 'Fast link dest: "../motd"' \
   || fail "symlink"
 gm apply img.tar.gz ./site.policy | grep -q '^nothing to change' || fail "site policy not idempotent"
+
+note "a raw disk is edited in place"
+"$GM_TOP/scripts/make-sample.sh" raw.img 64
+gm apply raw.img ssh accounts > raw.out
+grep -q '^accounts.lock-root: ' raw.out || fail "raw: root not locked"
+e2fsck_clean raw.img
+debugfs -R 'cat /etc/shadow' "$(fs_spec raw.img)" 2>/dev/null | grep -q '^root:!' || fail "raw: shadow"
+gm apply raw.img ssh accounts | grep -q '^nothing to change' || fail "raw: not idempotent"
 
 note "apply --run without FUSE support says so"
 set +e; gm apply img.tar.gz --run /bin/true >/dev/null 2>run.err; rc=$?; set -e

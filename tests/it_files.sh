@@ -80,4 +80,13 @@ unchanged raw.img || fail "read-only verbs modified the raw image"
 gm repack raw.img --output raw.tar.gz
 extract_disk raw.tar.gz z
 e2fsck_clean z/disk.raw
+
+note "reproducible: the same input and edits give a byte-identical tar.gz (SOURCE_DATE_EPOCH)"
+"$GM_TOP/scripts/make-sample.sh" det.tar.gz 256
+export SOURCE_DATE_EPOCH=1700000000
+gm put --cache c1 det.tar.gz big.bin /root/big.bin --output det1.tar.gz
+sleep 1.1
+gm put --cache c2 det.tar.gz big.bin /root/big.bin --output det2.tar.gz
+cmp det1.tar.gz det2.tar.gz || fail "same edits at different times gave different images"
+unset SOURCE_DATE_EPOCH
 echo "all file-verb checks passed"

@@ -36,7 +36,11 @@ static int setup_all(void **state)
 		  "ln -s dir/sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/../"
 		  "sub/../sub/../sub/../sub/../sub/../sub/../sub/../sub/file tree/slowlink && "
 		  "mknod tree/chr c 4 64 && mknod tree/chrbig c 300 70000 && mknod tree/blk b 8 1 && "
-		  "mkfifo tree/fifo && "
+		  "mkfifo tree/fifo && head -c 3000000 /dev/urandom > tree/rand.bin && "
+		  "truncate -s 1000000 tree/holes && for o in 1 4095 4096 70000 300001 999999; do "
+		  "printf 'data@%%s' $o | dd of=tree/holes bs=1 seek=$o conv=notrunc status=none; done && "
+		  "python3 -c \"f = open('tree/striped', 'wb')\n"
+		  "for i in range(640): f.seek(i * 8192 + i %% 4000); f.write(b'stripe-%%d' %% i)\" && "
 		  "(cd tree/many && seq -f 'f%%05g' 0 %d | xargs touch)", NMANY - 1))
 		return -1;
 	if (fx_make_disk("mbr.raw", "tree", 96, "mbr", ""))
@@ -295,6 +299,29 @@ static void test_fs_read_readdir_htree_5000(void **state)
 		assert_int_equal(gm_fs_lookup(s.fs, dir, nm, &ino), 0);
 	}
 	print_message("# lookup each of %d names: %.1f ms\n", NMANY, (fx_now() - t0) * 1e3);
+	/* the index agrees with libext2fs's linear scan, for hits and misses */
+	t0 = fx_now();
+	for (size_t i = 0; i < NMANY + 500; i++) {
+		char nm[16];
+		gm_ino_t ino = 0;
+		ext2_ino_t lin = 0;
+		int rc;
+		errcode_t e;
+
+		snprintf(nm, sizeof(nm), i < NMANY ? "f%05zu" : "g%05zu", i);
+		rc = gm_fs_lookup(s.fs, dir, nm, &ino);
+		e = ext2fs_lookup(s.fs->e2fs, dir, nm, (int)strlen(nm), NULL, &lin);
+		if (i < NMANY) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(e, 0);
+			assert_int_equal(ino, lin);
+		} else {
+			assert_int_equal(rc, -ENOENT);
+			assert_int_equal(e, EXT2_ET_FILE_NOT_FOUND);
+		}
+	}
+	print_message("# (%d lookups + %d linear ext2fs_lookup: %.1f ms)\n", NMANY + 500, NMANY + 500,
+		      (fx_now() - t0) * 1e3);
 	free_names(&all);
 	free_names(&chunked);
 	close_session(&s);
@@ -307,8 +334,8 @@ static void test_fs_read_readdir_types(void **state)
 
 	open_session(&s, "mbr.raw", true, 0);
 	assert_int_equal(gm_fs_readdir(s.fs, GM_ROOT_INO, 0, collect, &n), 0);
-	/* . .. lost+found + 11 entries from the tree */
-	assert_int_equal(n.n, 3 + 10);
+	/* . .. lost+found + the 13 entries of the tree */
+	assert_int_equal(n.n, 3 + 13);
 	assert_int_equal(gm_fs_readdir(s.fs, lookup_path(s.fs, "hello.txt"), 0, collect, &n), -ENOTDIR);
 	free_names(&n);
 	close_session(&s);
@@ -362,6 +389,88 @@ static void test_fs_read_big_sparse(void **state)
 			fail_msg("hole byte %zu is %d", i, zeros[i]);
 	free(zeros);
 	close_session(&s);
+}
+
+/* libext2fs's own file reader, block by block: the oracle for gm_fs_read's
+ * extent-run reader. */
+static ssize_t e2_read(struct gm_fs *fs, gm_ino_t ino, char *buf, size_t len, uint64_t off)
+{
+	ext2_file_t f;
+	unsigned int got = 0;
+	size_t done = 0;
+
+	if (ext2fs_file_open(fs->e2fs, ino, 0, &f) || ext2fs_file_llseek(f, off, EXT2_SEEK_SET, NULL))
+		return -1;
+	while (done < len) {
+		if (ext2fs_file_read(f, buf + done, (unsigned)(len - done), &got) || got == 0)
+			break;
+		done += got;
+	}
+	ext2fs_file_close(f);
+	return (ssize_t)done;
+}
+
+static void test_fs_read_matches_libext2fs_and_host(void **state)
+{
+	static const char *const files[] = { "rand.bin", "holes", "striped", "big.sparse", "hello.txt",
+					     "dir/sub/file" };
+	struct session s;
+	char *a = malloc(1 << 20), *b = malloc(1 << 20);
+	unsigned seed = 12345;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	open_session(&s, "mbr.raw", true, 0);
+	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+		gm_ino_t ino = lookup_path(s.fs, files[k]);
+		struct stat st;
+		char hp[256];
+		size_t hlen = 0;
+		char *host = NULL;
+
+		assert_int_equal(gm_fs_getattr(s.fs, ino, &st), 0);
+		if (!strcmp(files[k], "striped")) {   /* really a deep extent tree */
+			struct ext2_inode inode;
+
+			assert_int_equal(ext2fs_read_inode(s.fs->e2fs, ino, &inode), 0);
+			assert_true(((struct ext3_extent_header *)inode.i_block)->eh_depth > 0);
+		}
+		snprintf(hp, sizeof(hp), "tree/%s", files[k]);
+		if (st.st_size < (8 << 20))
+			host = fx_slurp(hp, &hlen);
+		for (int i = 0; i < 300; i++) {
+			uint64_t off;
+			size_t len;
+			ssize_t n1, n2;
+
+			seed = seed * 1103515245u + 12345u;
+			off = st.st_size ? (uint64_t)seed * 7919u % ((uint64_t)st.st_size + 5000) : 0;
+			seed = seed * 1103515245u + 12345u;
+			len = seed % (i % 10 ? 20000 : (1 << 20));
+			if (i < 6) {   /* block edges */
+				static const uint64_t edges[] = { 0, 1, 4095, 4096, 4097, 8191 };
+
+				off = edges[i];
+				len = 4096 + (size_t)i;
+			}
+			n1 = gm_fs_read(s.fs, ino, a, len, off);
+			n2 = e2_read(s.fs, ino, b, len, off);
+			if (n1 != n2 || (n1 > 0 && memcmp(a, b, (size_t)n1)))
+				fail_msg("%s: read %zu at %llu: %zd vs libext2fs %zd", files[k], len,
+					 (unsigned long long)off, n1, n2);
+			if (host) {
+				size_t want = off >= hlen ? 0 : (hlen - off < len ? hlen - off : len);
+
+				assert_int_equal(n1, want);
+				if (want)
+					assert_memory_equal(a, host + off, want);
+			}
+		}
+		free(host);
+	}
+	close_session(&s);
+	free(a);
+	free(b);
 }
 
 static void test_fs_read_readlink(void **state)
@@ -520,6 +629,67 @@ static int try_open(const char *disk, bool img_ro, bool fs_ro, struct session *s
 	return rc;
 }
 
+static void test_fs_read_choice_note(void **state)
+{
+	struct session s;
+	char buf[16];
+
+	assert_int_equal(fx_sh("truncate -s 64M two.raw && printf 'label: dos\\nstart=2048, size=16MiB, type=83\\n"
+			       "start=34816, type=83\\n' | sfdisk -q two.raw && mkdir -p t1 t2 && printf one > t1/w && "
+			       "printf two > t2/w && mke2fs -q -F -t ext4 -d t1 -E offset=1048576 two.raw 16M && "
+			       "mke2fs -q -F -t ext4 -d t2 -E offset=17825792 two.raw 47M"), 0);
+	open_session(&s, "two.raw", true, 0);
+	assert_int_equal(gm_fs_partition(s.fs)->number, 2);
+	assert_non_null(strstr(gm_fs_note(s.fs), "partition 2"));
+	assert_non_null(strstr(gm_fs_note(s.fs), "the largest of 2"));
+	assert_int_equal(gm_fs_read(s.fs, lookup_path(s.fs, "w"), buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "two", 3);
+	close_session(&s);
+	open_session(&s, "two.raw", true, 1);
+	assert_int_equal(gm_fs_partition(s.fs)->number, 1);
+	assert_string_equal(gm_fs_note(s.fs), "");
+	assert_int_equal(gm_fs_read(s.fs, lookup_path(s.fs, "w"), buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "one", 3);
+	close_session(&s);
+}
+
+/* Filesystem flavours found in the wild: each opens read-only and
+ * read-write, reads back, and stays clean. */
+static void test_fs_read_feature_matrix(void **state)
+{
+	static const char *const variants[] = {
+		"-t ext2", "-t ext3", "-t ext4 -O orphan_file,large_dir", "-t ext4 -I 128",
+		"-t ext4 -O bigalloc -C 65536", "-t ext4 -O ^metadata_csum,uninit_bg", "-t ext4 -b 1024",
+		"-t ext4 -O casefold", "-t ext4 -O ^has_journal,^flex_bg", "-t ext4 -O encrypt",
+	};
+
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		struct session s;
+		struct statvfs sv;
+		struct gm_rangeset fr = GM_RANGESET_INIT;
+		char buf[16];
+
+		if (fx_sh("rm -f v.raw && truncate -s 64M v.raw && mke2fs -q -F %s -d small v.raw", variants[i]))
+			fail_msg("mke2fs %s", variants[i]);
+		for (int rw = 0; rw < 2; rw++) {
+			open_session(&s, "v.raw", !rw, 0);
+			assert_int_equal(gm_fs_read(s.fs, lookup_path(s.fs, "g"), buf, sizeof(buf), 0), 8);
+			assert_memory_equal(buf, "gpt file", 8);
+			assert_int_equal(gm_fs_read(s.fs, lookup_path(s.fs, "d/y"), buf, sizeof(buf), 0), 1);
+			assert_int_equal(gm_fs_statfs(s.fs, &sv), 0);
+			assert_int_equal(gm_fs_free_ranges(s.fs, &fr), 0);
+			if (gm_rangeset_total(&fr) != (uint64_t)sv.f_bfree * sv.f_bsize)
+				fail_msg("%s: free ranges %llu != statfs %llu", variants[i],
+					 (unsigned long long)gm_rangeset_total(&fr),
+					 (unsigned long long)sv.f_bfree * sv.f_bsize);
+			gm_rangeset_free(&fr);
+			close_session(&s);
+		}
+		if (fx_sh("e2fsck -fn v.raw"))
+			fail_msg("e2fsck after %s", variants[i]);
+	}
+}
+
 static void test_fs_read_needs_recovery(void **state)
 {
 	struct gm_error err = { 0 };
@@ -591,6 +761,43 @@ static void test_fs_read_refusals(void **state)
 	assert_non_null(strstr(gm_error_msg(&err), "none.raw: no partition table and no filesystem"));
 }
 
+/* 1 KiB blocks and 200-byte names: the index needs a second level. */
+static void test_fs_read_htree_two_levels(void **state)
+{
+	struct session s;
+	char blk[1024], nm[256];
+	blk64_t pblk = 0;
+	struct ext2_inode inode;
+	gm_ino_t dir;
+	double t0;
+	enum { N = 600 };
+
+	assert_int_equal(fx_sh("mkdir -p deep/d && cd deep/d && python3 -c \"\n"
+			       "for i in range(%d): open('%%0250d' %% i, 'w').close()\n\"", N), 0);
+	assert_int_equal(fx_sh("truncate -s 64M deep.raw && mke2fs -q -F -t ext4 -b 1024 -d deep deep.raw && "
+			       "(e2fsck -fyD deep.raw; test $? -le 1)"), 0);
+	open_session(&s, "deep.raw", true, 0);
+	dir = lookup_path(s.fs, "d");
+	assert_int_equal(ext2fs_read_inode(s.fs->e2fs, dir, &inode), 0);
+	assert_true(inode.i_flags & EXT2_INDEX_FL);
+	assert_int_equal(ext2fs_bmap2(s.fs->e2fs, dir, &inode, NULL, 0, 0, NULL, &pblk), 0);
+	assert_int_equal(io_channel_read_blk64(s.fs->e2fs->io, pblk, 1, blk), 0);
+	assert_int_equal(blk[30], 1);   /* indirect_levels */
+	t0 = fx_now();
+	for (int i = 0; i < N; i++) {
+		gm_ino_t ino;
+
+		snprintf(nm, sizeof(nm), "%0250d", i);
+		if (gm_fs_lookup(s.fs, dir, nm, &ino))
+			fail_msg("lookup %d: %s", i, gm_fs_errmsg(s.fs));
+		snprintf(nm, sizeof(nm), "x%0249d", i);
+		assert_int_equal(gm_fs_lookup(s.fs, dir, nm, &ino), -ENOENT);
+	}
+	print_message("# %d hits + %d misses in a 2-level htree (1 KiB blocks): %.1f ms\n", N, N,
+		      (fx_now() - t0) * 1e3);
+	close_session(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,12 +808,16 @@ int main(void)
 		cmocka_unit_test(test_fs_read_readdir_types),
 		cmocka_unit_test(test_fs_read_read_content),
 		cmocka_unit_test(test_fs_read_big_sparse),
+		cmocka_unit_test(test_fs_read_matches_libext2fs_and_host),
 		cmocka_unit_test(test_fs_read_readlink),
 		cmocka_unit_test(test_fs_read_statfs_and_free_ranges),
 		cmocka_unit_test(test_fs_read_rw_session_stays_clean),
 		cmocka_unit_test(test_fs_read_gpt_and_bare),
 		cmocka_unit_test(test_fs_read_inline_data),
+		cmocka_unit_test(test_fs_read_choice_note),
+		cmocka_unit_test(test_fs_read_feature_matrix),
 		cmocka_unit_test(test_fs_read_needs_recovery),
+		cmocka_unit_test(test_fs_read_htree_two_levels),
 		cmocka_unit_test(test_fs_read_refusals),
 	};
 

@@ -14,6 +14,15 @@
 
 static char tmpdir[4096];
 
+/* LeakSanitizer hook (used by `make asan` only): libfdisk 2.38 leaks one
+ * 512-byte sector buffer when an extended partition's EBR lies past the end of
+ * the disk, which the hostile tables below do on purpose. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libfdisk.so\n";
+}
+
 static int setup_all(void **state)
 {
 	(void)state;
@@ -133,6 +142,8 @@ static void test_partition_bare_and_empty(void **state)
 	assert_string_equal(t.parts[0].fstype, "ext4");
 	assert_int_equal(gm_partition_choose(&t, 0, &p, NULL, 0, &err), 0);
 	assert_int_equal(p->number, 0);
+	assert_int_equal(gm_partition_choose(&t, 1, &p, NULL, 0, &err), -ENOENT);
+	assert_non_null(strstr(gm_error_msg(&err), "no partition table"));
 
 	assert_int_equal(fx_sh("truncate -s 16M empty.raw"), 0);
 	assert_int_equal(probe("empty.raw", &t, &err), -EINVAL);
@@ -196,7 +207,7 @@ static void test_partition_past_end(void **state)
 /* Random MBR entries and GPT headers: probe must return, with sane values. */
 static void test_partition_hostile_tables(void **state)
 {
-	size_t listed = 0, problems = 0;
+	size_t listed = 0, problems = 0, refused = 0;
 
 	assert_int_equal(fx_write("hostile.py",
 			       "import random, struct, zlib\n"
@@ -232,6 +243,8 @@ static void test_partition_hostile_tables(void **state)
 		snprintf(name, sizeof(name), "h%d.raw", i);
 		rc = probe(name, &t, &err);
 		assert_true(rc == 0 || rc == -EINVAL || rc == -EIO);
+		if (rc == -EINVAL && strstr(gm_error_msg(&err), "GPT header"))
+			refused++;
 		if (rc)
 			continue;
 		listed += t.n;
@@ -243,8 +256,9 @@ static void test_partition_hostile_tables(void **state)
 		}
 		assert_true(gm_partition_choose(&t, 0, &p, NULL, 0, &err) < 0);
 	}
-	print_message("# hostile tables: %zu partitions listed, %zu tables with problems\n", listed, problems);
-	assert_true(listed > 0 && problems > 0);   /* the inputs did reach the checks */
+	print_message("# hostile tables: %zu partitions listed, %zu tables with problems, %zu GPT headers refused\n",
+		      listed, problems, refused);
+	assert_true(listed > 0 && problems > 0 && refused > 0);   /* the inputs did reach the checks */
 }
 
 /* The choice rules on hand-made tables (no disk involved). */

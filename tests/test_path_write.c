@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 
-#include "editor/fs.h"
+#include "editor/fs_private.h"
 #include "editor/image.h"
 #include "editor/path.h"
 #include "tests/fixture.h"
@@ -35,7 +35,11 @@ static int setup_all(void **state)
 		  "ln -s /etc/passwd tree/plink",
 		  tmpdir))
 		return -1;
+	if (fx_sh("mkdir -p tree/big && cd tree/big && seq -f 'e%%05g' 0 1999 | xargs touch"))
+		return -1;
 	if (fx_make_disk("disk.raw", "tree", 32, "mbr", ""))
+		return -1;
+	if (fx_sh("e2fsck -fyD 'disk.raw?offset=%llu'; test $? -le 1", FX_PART_OFFSET))   /* index /big */
 		return -1;
 	return fx_sh("debugfs -w -R 'ea_set /etc/hostname user.keep yes' 'disk.raw?offset=%llu'", FX_PART_OFFSET);
 }
@@ -226,6 +230,126 @@ static void test_path_write_read_only_refused(void **state)
 	close_checked();
 }
 
+/* Entries added to an indexed directory by the write side are found by the
+ * read side's hash-index lookup (and by libext2fs's linear scan). */
+static void test_path_write_htree_grows(void **state)
+{
+	gm_ino_t dir, ino;
+	char nm[32];
+
+	open_rw(false);
+	assert_int_equal(gm_path_resolve(fs, "/big", 0, &dir), 0);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(nm, sizeof(nm), "new-%d", i);
+		assert_int_equal(gm_fs_mknod(fs, dir, nm, S_IFREG | 0644, 0, NULL, NULL), 0);
+	}
+	{
+		struct ext2_inode inode;
+
+		assert_int_equal(ext2fs_read_inode(fs->e2fs, dir, &inode), 0);
+		assert_true(inode.i_flags & EXT2_INDEX_FL);   /* still indexed: the hash path is used */
+	}
+	for (int i = 0; i < 3000; i++) {
+		snprintf(nm, sizeof(nm), "new-%d", i);
+		if (gm_fs_lookup(fs, dir, nm, &ino))
+			fail_msg("%s: %s", nm, gm_fs_errmsg(fs));
+		snprintf(nm, sizeof(nm), "e%05d", i);
+		/* (the readdir test removed every 7th one) */
+		assert_int_equal(gm_fs_lookup(fs, dir, nm, &ino), i < 2000 && i % 7 ? 0 : -ENOENT);
+	}
+	for (int i = 0; i < 1000; i++) {
+		snprintf(nm, sizeof(nm), "new-%d", i);
+		assert_int_equal(gm_fs_unlink(fs, dir, nm), 0);
+		assert_int_equal(gm_fs_lookup(fs, dir, nm, &ino), -ENOENT);
+	}
+	close_checked();
+	open_rw(true);
+	assert_int_equal(gm_path_resolve(fs, "/big/new-2999", 0, &ino), 0);
+	assert_int_equal(gm_path_resolve(fs, "/big/new-999", 0, &ino), -ENOENT);
+	close_checked();
+}
+
+struct listing {
+	char (*names)[32];
+	size_t n, cap, stop_after;
+	uint64_t last;
+};
+
+static int list_cb(void *priv, const char *name, size_t namelen, gm_ino_t ino, unsigned dtype,
+		   uint64_t next_off)
+{
+	struct listing *l = priv;
+
+	assert_true(l->n < l->cap && namelen < 32);
+	memcpy(l->names[l->n], name, namelen);
+	l->names[l->n][namelen] = '\0';
+	l->n++;
+	l->last = next_off;
+	return l->stop_after && l->n == l->stop_after;
+}
+
+static bool listed(const struct listing *l, size_t from, const char *name)
+{
+	for (size_t i = from; i < l->n; i++)
+		if (!strcmp(l->names[i], name))
+			return true;
+	return false;
+}
+
+/* A listing resumed from a cookie after entries were removed on both sides
+ * of it neither repeats nor loses any surviving entry (FUSE readdir). */
+static void test_path_write_readdir_resume_after_unlink(void **state)
+{
+	struct listing l = { .cap = 4000, .stop_after = 500 };
+	gm_ino_t dir;
+	size_t first;
+	int removed_before = 0, removed_after = 0;
+
+	l.names = calloc(l.cap, sizeof(*l.names));
+	assert_non_null(l.names);
+	open_rw(false);
+	assert_int_equal(gm_path_resolve(fs, "/big", 0, &dir), 0);
+	assert_int_equal(gm_fs_readdir(fs, dir, 0, list_cb, &l), 0);
+	assert_int_equal(l.n, 500);
+	first = l.n;
+	for (int i = 0; i < 2000; i++) {
+		char nm[32];
+
+		snprintf(nm, sizeof(nm), "e%05d", i);
+		if (i % 7)
+			continue;
+		assert_int_equal(gm_fs_unlink(fs, dir, nm), 0);
+		if (listed(&l, 0, nm))
+			removed_before++;
+		else
+			removed_after++;
+	}
+	assert_true(removed_before > 0 && removed_after > 0);
+	l.stop_after = 0;
+	assert_int_equal(gm_fs_readdir(fs, dir, l.last, list_cb, &l), 0);
+	/* no repeats */
+	for (size_t i = first; i < l.n; i++)
+		assert_false(listed(&l, 0, l.names[i]) && !listed(&l, i, l.names[i]));
+	for (size_t i = first; i < l.n; i++)
+		for (size_t j = 0; j < first; j++)
+			assert_string_not_equal(l.names[i], l.names[j]);
+	/* every survivor seen exactly once overall */
+	assert_int_equal(l.n, 2000 + 2 - removed_before - removed_after + removed_before);
+	for (int i = 0; i < 2000; i++) {
+		char nm[32];
+
+		snprintf(nm, sizeof(nm), "e%05d", i);
+		if (i % 7)
+			assert_true(listed(&l, 0, nm));
+		else if (!listed(&l, 0, nm))
+			continue;
+		else
+			assert_false(listed(&l, first, nm));   /* removed ones only in the first part */
+	}
+	close_checked();
+	free(l.names);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +359,8 @@ int main(void)
 		cmocka_unit_test(test_path_write_symlinks_stay_in_image),
 		cmocka_unit_test(test_path_write_mkdir_symlink_remove),
 		cmocka_unit_test(test_path_write_read_only_refused),
+		cmocka_unit_test(test_path_write_readdir_resume_after_unlink),
+		cmocka_unit_test(test_path_write_htree_grows),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);

@@ -187,6 +187,31 @@ static void test_policy_config_dhclient(void **s)
 	free(out);
 }
 
+/* ---- apt.conf ---- */
+static void test_policy_config_aptconf(void **s)
+{
+	const char *t = "// comment\nAPT::Periodic::Update-Package-Lists \"1\";\n"
+			"apt::periodic::unattended-upgrade  \"0\" ;\nAPT::Periodic::Unattended-Upgrade-X \"1\";";
+	char v[64], *out;
+	size_t olen;
+	int line;
+
+	(void)s;
+	assert_int_equal(gm_aptconf_get(t, strlen(t), "APT::Periodic::Unattended-Upgrade", v, sizeof(v),
+					&line), 1);
+	assert_string_equal(v, "0");
+	assert_int_equal(line, 3);
+	assert_int_equal(gm_aptconf_set(t, strlen(t), "APT::Periodic::Unattended-Upgrade", "1", &out,
+					&olen), 1);
+	assert_string_equal(out, "// comment\nAPT::Periodic::Update-Package-Lists \"1\";\n"
+				 "apt::periodic::unattended-upgrade  \"1\" ;\n"
+				 "APT::Periodic::Unattended-Upgrade-X \"1\";");
+	free(out);
+	assert_int_equal(gm_aptconf_set("", 0, "A::B", "1", &out, &olen), 1);
+	assert_string_equal(out, "A::B \"1\";\n");
+	free(out);
+}
+
 /* ---- accounts ---- */
 static int ed_nologin(const char *in, size_t len, const void *arg, char **out, size_t *outlen)
 {
@@ -340,6 +365,36 @@ static void test_policy_config_sysctl_edit_pure(void **s)
 	free(out);
 }
 
+/* a 1 MB line in a sysctl file, login.defs and passwd: passes through */
+static void test_policy_config_huge_lines(void **s)
+{
+	size_t n = 1 << 20, olen;
+	char *big = malloc(n + 1), *in, *out;
+
+	(void)s;
+	memset(big, 'x', n);
+	big[n] = '\0';
+	in = gm_strdupf("# %s\nkernel.a = 1\nvm.b = %s\n", big, big);
+	assert_int_equal(gm_sysctl_edit(in, strlen(in), "kernel.a", "2", &out, &olen), 1);
+	assert_int_equal(olen, strlen(in));
+	assert_non_null(strstr(out, "\nkernel.a = 2\nvm.b = x"));
+	free(out);
+	free(in);
+	in = gm_strdupf("MAIL_DIR %s\nENCRYPT_METHOD MD5\n", big);
+	assert_int_equal(gm_logindefs_set(in, strlen(in), "ENCRYPT_METHOD", "SHA512", &out, &olen), 1);
+	assert_string_equal(out + olen - strlen("ENCRYPT_METHOD SHA512\n"), "ENCRYPT_METHOD SHA512\n");
+	free(out);
+	free(in);
+	in = gm_strdupf("games:x:5:60:%s:/usr/games:/bin/sh\n", big);
+	assert_int_equal(gm_passwd_nologin(in, strlen(in), 1000, "/usr/sbin/nologin", &out, &olen,
+					   NULL, 0), 1);
+	assert_string_equal(out + olen - strlen(":/usr/games:/usr/sbin/nologin\n"),
+			    ":/usr/games:/usr/sbin/nologin\n");
+	free(out);
+	free(in);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,11 +408,13 @@ int main(void)
 		cmocka_unit_test(test_policy_config_ntp_chrony),
 		cmocka_unit_test(test_policy_config_ntp_timesyncd),
 		cmocka_unit_test(test_policy_config_dhclient),
+		cmocka_unit_test(test_policy_config_aptconf),
 		cmocka_unit_test(test_policy_config_accounts_passwd),
 		cmocka_unit_test(test_policy_config_accounts_shadow),
 		cmocka_unit_test(test_policy_config_sysctl_normalize),
 		cmocka_unit_test(test_policy_config_sysctl_precedence),
 		cmocka_unit_test(test_policy_config_sysctl_edit_pure),
+		cmocka_unit_test(test_policy_config_huge_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

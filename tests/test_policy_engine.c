@@ -50,7 +50,7 @@ static void test_policy_engine_builtins(void **s)
 			total += p->nrules;
 		gm_policy_free(p);
 	}
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 11);
 	/* gce-hardening is exactly its parts */
 	struct gm_policy *g = load("gce-hardening");
 	assert_int_equal(g->nrules, total);
@@ -103,6 +103,15 @@ static void test_policy_engine_syntax_errors(void **s)
 	assert_non_null(strstr(msg, "include cycle"));
 	assert_int_equal(parse_file(d, "k.policy", "include missing.policy\n", msg, sizeof(msg), NULL),
 			 -ENOENT);
+	/* rules that would undo each other */
+	assert_int_equal(parse_file(d, "m.policy", "include sysctl\nrule m.kptr\n  sysctl kernel/kptr_restrict=2\n",
+				    msg, sizeof(msg), NULL), -EINVAL);
+	assert_non_null(strstr(msg, "m.policy:2: rule m.kptr wants kernel/kptr_restrict 2, but rule "
+				    "sysctl.kptr-restrict"));
+	assert_int_equal(parse_file(d, "n.policy", "include ssh\nrule n\n  sshd permitrootlogin NO\n",
+				    msg, sizeof(msg), NULL), 0);
+	assert_int_equal(parse_file(d, "l.policy", "when-exists /x\n", msg, sizeof(msg), NULL), -EINVAL);
+	assert_non_null(strstr(msg, "l.policy:1: when-exists outside a rule"));
 	/* a good one: comments, CRLF, quotes with escapes, include by name */
 	assert_int_equal(parse_file(d, "ok.policy",
 				    "# mine\r\ndescription \"my \\\"site\\\" policy\"\r\ninclude console\r\n"
@@ -174,11 +183,20 @@ static void on_change(void *priv, const struct gm_rule_change *c)
 		 c->diff ? c->diff : "");
 }
 
+static const char *tp_run_path(const char *t, const char *rel)
+{
+	static char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", t, rel);
+	return p;
+}
+
 static char *make_tree(void)
 {
 	char *t = tp_tmpdir();
 
 	free(tp_run("cp -a '%s/../sample-root/.' '%s/'", tp_data(""), t));
+	tp_mkdirs(tp_run_path(t, "etc/apt/apt.conf.d"));
 	/* a symlinked /etc/default/grub, a CRLF ntp.conf, a timesyncd drop-in */
 	free(tp_run("cd '%s/etc/default' && mkdir -p ../../real && mv grub ../../real/ && "
 		    "ln -s ../../real/grub grub", t));
@@ -241,6 +259,10 @@ static void test_policy_engine_apply_tree(void **s)
 	char *grub = tp_get(t, "real/grub");
 	assert_non_null(strstr(grub, "\nGRUB_CMDLINE_LINUX=\"console=ttyS0,38400n8\"\n"));
 	free(grub);
+	char *apt = tp_get(t, "etc/apt/apt.conf.d/20auto-upgrades");
+	assert_string_equal(apt, "APT::Periodic::Update-Package-Lists \"1\";\n"
+				 "APT::Periodic::Unattended-Upgrade \"1\";\n");
+	free(apt);
 	char *ntp = tp_get(t, "etc/ntp.conf");
 	assert_string_equal(ntp, "server metadata.google.internal iburst\r\n");
 	free(ntp);
@@ -300,6 +322,35 @@ static void test_policy_engine_ssh_version(void **s)
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
+	gm_policy_free(p);
+	tp_rmrf(t);
+	free(t);
+}
+
+/* A Match block that overrides a passing setting makes it a WARN, and
+ * apply leaves the block alone. */
+static void test_policy_engine_match_warn(void **s)
+{
+	char *t = tp_tmpdir();
+	struct gm_root_dir r;
+	struct gm_policy *p = load("ssh");
+	struct results res = { 0 };
+	struct changes ch = { 0 };
+	struct gm_error err = { 0 };
+
+	(void)s;
+	tp_put(t, "etc/ssh/sshd_config", "PermitRootLogin no\nMatch User backup\n  PermitRootLogin yes\n");
+	gm_root_dir_init(&r, t);
+	assert_int_equal(gm_policy_check_root(p, &r.root, on_result, &res, &err), 0);
+	assert_non_null(strstr(res.last, "WARN ssh.permit-root-login /etc/ssh/sshd_config:1 "
+					  "PermitRootLogin no (/etc/ssh/sshd_config:1), but a Match block at "
+					  "/etc/ssh/sshd_config:3 sets it too"));
+	assert_int_equal(gm_policy_apply_root(p, &r.root, false, on_change, &ch, &err), 0);
+	char *c = tp_get(t, "etc/ssh/sshd_config");
+	assert_non_null(strstr(c, "Match User backup\n  PermitRootLogin yes\n"));
+	/* the new lines went before the Match */
+	assert_true(strstr(c, "ClientAliveInterval 420\n") < strstr(c, "Match User backup"));
+	free(c);
 	gm_policy_free(p);
 	tp_rmrf(t);
 	free(t);
@@ -375,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_policy_engine_diff),
 		cmocka_unit_test(test_policy_engine_apply_tree),
 		cmocka_unit_test(test_policy_engine_ssh_version),
+		cmocka_unit_test(test_policy_engine_match_warn),
 		cmocka_unit_test(test_policy_engine_file_actions),
 	};
 

@@ -142,6 +142,7 @@ static inline void tp_golden(const char *rel, const char *got, size_t len)
 }
 
 /* Runs a shell command, returns its stdout (malloc'd) or NULL. */
+static inline char *tp_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline char *tp_run(const char *fmt, ...)
 {
 	char cmd[8192], *out = NULL;
