@@ -545,6 +545,22 @@ def disk_cases():
     expect("ext4-longlines.img", ["apply", "check"], [0, 1],
            r"(?i)line|too long|sshd_config|sysctl|login\.defs|grub|passwd|chrony")
 
+    # Config files that once hung or broke apply (found by fuzzing): an
+    # sshd_config that Includes itself many times (k^16 walks), an Include
+    # argument with a stray CR (endless loop), an unquoted grub value with a
+    # quote in it (non-idempotent, broken quoting).
+    t = tree_copy("loops.tree")
+    with open(os.path.join(t, "etc/ssh/sshd_config"), "a") as f:
+        f.write("Include /etc/ssh/sshd_config\n" * 8 + "Include \r /etc/ssh/*\n")
+    with open(os.path.join(t, "etc/ssh/ssh_config"), "a") as f:
+        f.write("Include /etc/ssh/ssh_config /etc/ssh/ssh_config /etc/ssh/ssh_config\n")
+    with open(os.path.join(t, "etc/default/grub"), "a") as f:
+        f.write('GRUB_CMDLINE_LINUX=quiet"splash\n')
+    make_disk("ext4-config-loops.img", 64, tree=t)
+    shutil.rmtree(t)
+    expect("ext4-config-loops.img", ["apply"], [0, 1], r"(?i)grub|quot|GRUB_CMDLINE_LINUX|invalid")
+    expect("ext4-config-loops.img", ["check"], [0, 1])
+
     # Representative disk-level problems inside a valid tar.gz too.
     for n in ("ext4-zeroed-sb", "gpt-bad-crc"):
         write_gz(n + ".tar.gz", disk_sparse_member(p(n + ".img")) + end_of_tar())
