@@ -413,7 +413,7 @@ def disk_cases():
             crc = f.read(4)
             f.seek(hdr + 16)
             f.write(bytes(b ^ 0xFF for b in crc))
-    bad_image("gpt-bad-crc.img", r"(?i)gpt|crc|checksum|partition|no (usable )?file ?system|not an? ")
+    bad_image("gpt-bad-crc.img", r"(?i)gpt")
     make_disk("gpt-primary-bad.img", 64, "gpt")
     with open(p("gpt-primary-bad.img"), "r+b") as f:
         f.seek(512 + 16)
@@ -426,7 +426,7 @@ def disk_cases():
         f.write("BROKEN".encode("utf-16-le"))
         f.seek(size - 33 * 512 + 56)
         f.write("BROKEN".encode("utf-16-le"))
-    bad_image("gpt-bad-entries.img", r"(?i)gpt|crc|checksum|partition|no (usable )?file ?system|not an? ")
+    bad_image("gpt-bad-entries.img", r"(?i)gpt")
 
     # Foreign filesystems.
     for fs, mkfs, mib in (("xfs", ["mkfs.xfs", "-q", "-f"], 320),
