@@ -307,14 +307,14 @@ def container_cases():
     bad = bytearray(good)
     bad[-8] ^= 0xFF
     open(p("bad-crc.tar.gz"), "wb").write(bad)
-    # libarchive checks the gzip trailer only if the reader gets that far;
-    # it stops at the tar end-of-archive blocks (editor/tar_read.c).
-    no_trailer = "gzip trailer (CRC32, ISIZE) never verified: tar_read stops at the tar EOF blocks"
-    bad_image("bad-crc.tar.gz", r"(?i)crc|checksum|corrupt|integrity", known=no_trailer)
+    # libarchive checks the gzip trailer only if reading gets that far, and
+    # the tar reader stops at the end-of-archive blocks: editor/tar_read.c
+    # now inflates itself and reads the stream to its end.
+    bad_image("bad-crc.tar.gz", r"(?i)crc|checksum|integrity")
     bad = bytearray(good)
     bad[-3] ^= 0x01
     open(p("bad-isize.tar.gz"), "wb").write(bad)
-    bad_image("bad-isize.tar.gz", r"(?i)length|size|crc|checksum|corrupt|integrity", known=no_trailer)
+    bad_image("bad-isize.tar.gz", r"(?i)length|size|crc|checksum|integrity")
 
     # Tar structure.
     write_gz("no-disk-raw.tar.gz", regular_member("disk.img", b"x" * 1000) + end_of_tar())
