@@ -53,6 +53,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(argv[1], verbs[i].name))
 			return verbs[i].run(argc - 1, argv + 1);
-	gm_cli_error("unknown verb '%s' (see 'gcemount --help')", argv[1]);
-	return GM_EXIT_USAGE;
+	/* Not a verb: `gcemount -u MOUNTPOINT` or `gcemount [OPTIONS] IMAGE MOUNTPOINT`. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-u") || !strcmp(argv[i], "--unmount"))
+			return gm_cmd_unmount(argc, argv);
+	return gm_cmd_mount(argc, argv);
 }

@@ -77,7 +77,8 @@ static void compress_job(struct job *j, int level, z_stream *zs, bool *zs_ready)
 	zs->next_out = j->out;
 	zs->avail_out = (uInt)j->out_cap;
 	zr = deflate(zs, j->last ? Z_FINISH : Z_SYNC_FLUSH);
-	if ((j->last && zr != Z_STREAM_END) || (!j->last && zr != Z_OK) || zs->avail_in) {
+	if ((j->last && zr != Z_STREAM_END) || (!j->last && zr != Z_OK) || zs->avail_in ||
+	    !zs->avail_out) {   /* a full buffer may hide pending output */
 		j->rc = -EIO;   /* out_cap is deflateBound: cannot happen */
 		return;
 	}

@@ -30,6 +30,8 @@ struct gm_image {
 	struct gm_cache_state st;
 	struct gm_members ms;
 	struct gm_rangeset dirty;
+	gm_progress_fn progress;
+	void *progress_priv;
 };
 
 static int64_t mtime_ns(const struct stat *st)
@@ -98,12 +100,24 @@ static int save_clean(struct gm_image *img, const struct stat *src)
 	return gm_cache_state_save(img->cache, &img->st);
 }
 
+/* The kept content of member i exists with the recorded size. */
+static bool member_ok(const char *cache, size_t i, uint64_t size)
+{
+	char *p = gm_members_data_path(cache, i);
+	struct stat st;
+	bool ok = p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+
+	free(p);
+	return ok;
+}
+
 /* Opens <cache>/disk.raw and checks it against the state (and the manifest). */
 static int open_cached(struct gm_image *img, bool check_identity)
 {
 	char *dp = gm_path_join(img->cache, "disk.raw");
 	struct stat ds;
 	size_t disks = 0;
+	bool lost = false;
 	int fd;
 
 	if (!dp)
@@ -120,9 +134,14 @@ static int open_cached(struct gm_image *img, bool check_identity)
 		gm_members_free(&img->ms);
 		return -ESTALE;
 	}
-	for (size_t i = 0; i < img->ms.n; i++)
-		disks += img->ms.m[i].is_disk;
-	if (disks != 1 || img->ms.n != img->st.members) {
+	for (size_t i = 0; i < img->ms.n; i++) {
+		const struct gm_member *m = &img->ms.m[i];
+
+		disks += m->is_disk;
+		if (!m->is_disk && m->h.type == '0' && !member_ok(img->cache, i, m->h.size))
+			lost = true;   /* a kept member's content is missing: not usable */
+	}
+	if (disks != 1 || lost || img->ms.n != img->st.members) {
 		close(fd);
 		gm_members_free(&img->ms);
 		return -ESTALE;
@@ -276,6 +295,8 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 	}
 	img->fd = img->lock_fd = -1;
 	img->read_only = ro;
+	img->progress = o->progress;
+	img->progress_priv = o->progress_priv;
 	gm_rangeset_init(&img->dirty);
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat refuses it). */
 	src = open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -296,15 +317,22 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 	img->info.gzip = gz;
 	img->info.file_size = (uint64_t)st.st_size;
 	rc = gm_cache_dir(abs, o->cache_dir, &img->cache, err);
-	if (rc)
+	if (rc && !gz) {
+		/* a raw disk needs no cache: the cache lock only names the holder's
+		 * pid; the flock on the disk itself below still excludes others */
+		gm_error_clear(err);
+		rc = 0;
+	} else if (rc) {
 		goto fail;
-	rc = gm_cache_lock(img->cache, abs, false, &img->lock_fd, err);
-	if (rc == -EBUSY && ro) {
-		shared = true;
-		rc = gm_cache_lock(img->cache, abs, true, &img->lock_fd, err);
+	} else {
+		rc = gm_cache_lock(img->cache, abs, false, &img->lock_fd, err);
+		if (rc == -EBUSY && ro) {
+			shared = true;
+			rc = gm_cache_lock(img->cache, abs, true, &img->lock_fd, err);
+		}
+		if (rc)
+			goto fail;
 	}
-	if (rc)
-		goto fail;
 	if (!gz) {
 		img->fd = open(abs, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 		if (img->fd < 0) {
@@ -325,7 +353,7 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		if (rc)
 			goto fail;
 	}
-	if (ro && !shared)
+	if (ro && !shared && img->lock_fd >= 0)
 		gm_cache_lock_share(img->lock_fd);
 	close(src);
 	*out = img;
@@ -374,7 +402,8 @@ static int writeback_to(struct gm_image *img, const char *target, bool targz,
 		.disk_size = img->info.disk_size, .holes = o->holes,
 		.ms = img->info.container == GM_CONTAINER_TARGZ ? &img->ms : NULL,
 		.cache_dir = img->cache, .format = o->format ? o->format : GM_TAR_OLDGNU,
-		.mtime = gm_pack_mtime(),
+		.mtime = gm_pack_mtime(), .progress = img->progress,
+		.progress_priv = img->progress_priv,
 	};
 
 	if (a.format != GM_TAR_OLDGNU && a.format != GM_TAR_GNU)

@@ -6,6 +6,7 @@
 #include "editor/partition.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -76,6 +77,9 @@ static void probe_fstype(int fd, struct gm_partition *p, struct gm_partition_tab
 		add_problem(t, "partition %d: several filesystem signatures", p->number);
 out:
 	blkid_free_probe(pr);
+	/* libblkid leaves POSIX_FADV_RANDOM on the fd, which turns readahead
+	 * off for every later read of the disk; put the default back. */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
 }
 
 static uint16_t le16(const unsigned char *b) { return (uint16_t)(b[0] | b[1] << 8); }

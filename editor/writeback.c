@@ -187,8 +187,11 @@ int gm_pack_atomic(const struct gm_pack_args *a, struct gm_error *err)
 		rc = gm_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	bool have_owner = false;
+
 	if (stat(a->target, &st) == 0) {
 		mode = st.st_mode & 07777;
+		have_owner = true;
 	} else {
 		mode_t um = umask(0);
 
@@ -209,6 +212,12 @@ int gm_pack_atomic(const struct gm_pack_args *a, struct gm_error *err)
 				  a->image, a->target, strerror(errno));
 		free(tmp);
 		tmp = NULL;
+		goto out;
+	}
+	/* keep the owner of a replaced file where we may (root); else ours */
+	if (have_owner && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM) {
+		rc = gm_error_set(err, -errno, "%s: chown %s: %s", a->image, tmp, strerror(errno));
 		goto out;
 	}
 	if (fchmod(fd, mode) < 0) {
@@ -232,7 +241,11 @@ int gm_pack_atomic(const struct gm_pack_args *a, struct gm_error *err)
 		goto out;
 	}
 	if (a->targz) {
+		if (a->progress)
+			a->progress(a->progress_priv, "verify", 0, tar_bytes);
 		rc = gm_gzip_verify(fd, &vbytes, &vcrc);
+		if (a->progress)
+			a->progress(a->progress_priv, "verify", vbytes, tar_bytes);
 		if (!rc && (vbytes != tar_bytes || vcrc != crc))
 			rc = -EIO;
 		if (rc) {

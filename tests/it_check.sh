@@ -211,10 +211,14 @@ mkdir -p un; cp --sparse=always pax.raw un/disk.raw
 tar --format=oldgnu -Scf plain.tar -C un disk.raw
 check_json plain.tar 1
 expect_row plain.tar packaging.gzip "required FAIL"
-tar --format=oldgnu -ScJf plain.tar.xz -C un disk.raw
-check_json plain.tar.xz 1
-expect_row plain.tar.xz packaging.gzip "required FAIL"
-reason plain.tar.xz packaging.gzip | grep -q xz || fail "xz reason: $(reason plain.tar.xz packaging.gzip)"
+if command -v xz >/dev/null; then
+  tar --format=oldgnu -ScJf plain.tar.xz -C un disk.raw
+  check_json plain.tar.xz 1
+  expect_row plain.tar.xz packaging.gzip "required FAIL"
+  reason plain.tar.xz packaging.gzip | grep -q xz || fail "xz reason: $(reason plain.tar.xz packaging.gzip)"
+else
+  echo "SKIP-PART: no xz program: the xz'd tarball case did not run"
+fi
 
 # a raw disk is not what Compute Engine imports: FAIL required
 cp --sparse=always pax.raw plain.img

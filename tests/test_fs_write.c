@@ -93,6 +93,70 @@ static void test_fs_write_large_odd_chunks(void **state)
 	tfs_free(t);
 }
 
+/* The direct path for whole blocks (fs_write.c write_whole_blocks) against
+ * an in-memory model: appends, a gap past the end, overwrites of mapped
+ * blocks, writes straddling the end, and writes over an uninitialized
+ * extent (made by ext2fs_fallocate FORCE_UNINIT, as fallocate(2) would),
+ * which must take the ordinary path and read back what was written. */
+static void test_fs_write_direct_path_model(void **state)
+{
+	const size_t total = 24u << 20;
+	struct tfs *t = tfs_new(64, "", NULL);
+	unsigned char *model = calloc(1, total), *data = malloc(total), *back = malloc(total);
+	gm_ino_t ino = tfs_create(t, GM_ROOT_INO, "direct"), un;
+	struct { uint64_t off; size_t len; } w[] = {
+		{ 0, 1u << 20 },             /* append, aligned */
+		{ 3, (1u << 20) + 5 },       /* overwrite, unaligned both ends */
+		{ 5u << 20, 2u << 20 },      /* past the end: leaves a hole */
+		{ (3u << 20) + 100, 1u << 20 },   /* inside the hole: ordinary path */
+		{ (6u << 20) + 7, 4u << 20 },     /* straddles the end */
+		{ 4096 * 17, 4096 * 40 },    /* overwrite mapped blocks exactly */
+	};
+	uint64_t size = 0;
+	struct ext2_inode_large in;
+
+	(void)state;
+	assert_non_null(model);
+	assert_non_null(data);
+	assert_non_null(back);
+	fill(data, total, 99);
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		assert_int_equal(gm_fs_write(t->fs, ino, data + i * 4096, w[i].len, w[i].off),
+				 (ssize_t)w[i].len);
+		memcpy(model + w[i].off, data + i * 4096, w[i].len);
+		if (w[i].off + w[i].len > size)
+			size = w[i].off + w[i].len;
+	}
+	assert_int_equal(tfs_size(t, ino), size);
+	assert_int_equal(tfs_read(t, ino, back, size, 0), size);
+	assert_memory_equal(back, model, size);
+
+	/* An uninitialized extent (reads as zeros) then a big write over it. */
+	un = tfs_create(t, GM_ROOT_INO, "uninit");
+	tfs_inode(t, un, &in);
+	assert_int_equal(ext2fs_fallocate(t->fs->e2fs, EXT2_FALLOCATE_FORCE_UNINIT |
+					  EXT2_FALLOCATE_INIT_BEYOND_EOF, un,
+					  (struct ext2_inode *)&in, ~0ULL, 0, 256), 0);
+	in.i_size = 256 * 4096;
+	assert_int_equal(ext2fs_write_inode_full(t->fs->e2fs, un, (struct ext2_inode *)&in,
+						 sizeof(in)), 0);
+	assert_int_equal(gm_fs_write(t->fs, un, data, 128 * 4096, 64 * 4096), 128 * 4096);
+
+	tfs_close(t);
+	tfs_open_image(t);           /* from disk, not caches */
+	assert_int_equal(tfs_read(t, ino, back, size, 0), size);
+	assert_memory_equal(back, model, size);
+	memset(model, 0, 256 * 4096);
+	memcpy(model + 64 * 4096, data, 128 * 4096);
+	assert_int_equal(tfs_read(t, un, back, 256 * 4096, 0), 256 * 4096);
+	assert_memory_equal(back, model, 256 * 4096);
+	free(model);
+	free(data);
+	free(back);
+	tfs_fsck_clean(t);
+	tfs_free(t);
+}
+
 static void test_fs_write_sparse_holes(void **state)
 {
 	struct tfs *t = tfs_new(16, "", NULL);
@@ -343,6 +407,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fs_write_small_file_and_times),
 		cmocka_unit_test(test_fs_write_large_odd_chunks),
+		cmocka_unit_test(test_fs_write_direct_path_model),
 		cmocka_unit_test(test_fs_write_sparse_holes),
 		cmocka_unit_test(test_fs_write_truncate_down_and_up),
 		cmocka_unit_test(test_fs_write_setattr_fields),

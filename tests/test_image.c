@@ -4,6 +4,7 @@
  * the integration scripts use (tests/it_container.sh, it_writeback_safety.sh):
  *   test_image drive open IMG [opts]            print the info, close
  *   test_image drive write IMG OFF TEXT [opts]  mark dirty, pwrite, write back
+ *                                               (TEXT "@FILE": FILE's bytes)
  *   test_image drive repack IMG [opts]          write back with force
  *   test_image drive hold IMG [opts]            open, print "ready", sleep 60
  * opts: --ro --resume --discard --cache DIR --output OUT --gnu
@@ -25,15 +26,29 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "editor/image.h"
 
 /* ------------------------------------------------------------ the driver */
 
+/* With GM_TIMING set: one stderr line per stage change, with elapsed time. */
 static void progress_cb(void *priv, const char *stage, uint64_t done, uint64_t total)
 {
-	(void)priv; (void)stage; (void)done; (void)total;
+	static char last[16];
+	static struct timespec t0;
+	struct timespec t;
+
+	(void)priv; (void)done; (void)total;
+	if (!getenv("GM_TIMING") || !strncmp(last, stage, sizeof(last)))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!t0.tv_sec)
+		t0 = t;
+	fprintf(stderr, "timing: %.2f s: %s starts\n",
+		(double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9, stage);
+	snprintf(last, sizeof(last), "%s", stage);
 }
 
 static int drive(int argc, char **argv)
@@ -103,12 +118,26 @@ static int drive(int argc, char **argv)
 	} else if (!strcmp(cmd, "write") || !strcmp(cmd, "repack")) {
 		if (text) {
 			size_t n = strlen(text);
+			char *buf = NULL;
+
+			if (text[0] == '@') {   /* @FILE: the bytes of FILE */
+				FILE *f = fopen(text + 1, "rb");
+
+				buf = f ? malloc(64u << 20) : NULL;
+				n = buf ? fread(buf, 1, 64u << 20, f) : 0;
+				if (f)
+					fclose(f);
+				if (!buf)
+					return EIO;
+				text = buf;
+			}
 
 			rc = gm_image_mark_dirty(img, off, n);
 			if (!rc && sleep_dirty)
 				sleep((unsigned)sleep_dirty);
 			if (!rc && pwrite(gm_image_fd(img), text, n, (off_t)off) != (ssize_t)n)
 				rc = -errno;
+			free(buf);
 			if (rc) {
 				fprintf(stderr, "%s: write: %s\n", path, strerror(-rc));
 				return -rc;

@@ -1,0 +1,90 @@
+/* gmfuse.h — a FUSE (libfuse3, low level) view of one gm_fs.
+ *
+ * The fuse/ layer holds no format knowledge: every handler decodes its
+ * arguments, calls one editor function (editor/fs.h) and replies once.
+ * FUSE's root inode 1 is the filesystem's GM_ROOT_INO (2).
+ *
+ * Life cycle (the caller owns image, fs and any daemonising):
+ *   gm_fuse_mount()   checks the mount point and FUSE, creates the session
+ *                     and mounts (the kernel queues requests from then on);
+ *   gm_fuse_serve()   answers requests until the filesystem is unmounted
+ *                     (fusermount3 -u, umount) or gm_fuse_exit()/a signal;
+ *   gm_fuse_unmount() unmounts if still mounted and frees; accepts NULL.
+ * After gm_fuse_serve() returns the fs has been flushed (gm_fs_flush); the
+ * caller then closes it and writes the image back.
+ *
+ * Permissions. Without allow_other only the mounting user can reach the
+ * mount (the kernel enforces it) and may do anything inside, whatever the
+ * image's owners and modes say (a fakeroot view: it is their image); new
+ * files get the fs's default owner (gm_fs_opts: 0:0 or --owner). With
+ * allow_other the kernel applies normal permission checks
+ * (default_permissions) for everyone, and files created by a user other than
+ * the mounting one are owned by that user.
+ *
+ * Threads: one thread serves (fuse_session_loop); a mutex still guards every
+ * editor call, as libext2fs is not thread-safe.
+ */
+#ifndef GM_FUSE_H
+#define GM_FUSE_H
+
+#include <stdbool.h>
+
+#include "editor/error.h"
+#include "editor/fs.h"
+
+struct gm_fuse;
+
+struct gm_fuse_config {
+	const char *mountpoint;
+	const char *fsname;     /* shown in /proc/mounts (the image path) */
+	bool read_only;         /* -o ro */
+	bool allow_other;       /* -o allow_other (+ default_permissions) */
+	bool debug;             /* libfuse request tracing on stderr */
+	bool writeback_cache;   /* kernel write-back cache (default on) */
+};
+
+/* Why a mount failed, for the exit status and the user's hint. */
+enum gm_fuse_fail {
+	GM_FUSE_OK = 0,
+	GM_FUSE_NO_DEVICE,      /* /dev/fuse missing or not usable by the caller */
+	GM_FUSE_NO_FUSERMOUNT,  /* unprivileged and no usable setuid fusermount3 */
+	GM_FUSE_BAD_MOUNTPOINT, /* missing, not a directory, busy, no access */
+	GM_FUSE_MOUNT_FAILED,   /* mount(2)/fusermount3 refused, message says why */
+	GM_FUSE_INTERNAL,       /* out of memory and the like */
+};
+
+/* Checks that mountpoint and FUSE are usable by the caller without mounting
+ * (cheap: run it before opening a big image). Returns the failure class and
+ * one human line in err (no hint). */
+enum gm_fuse_fail gm_fuse_precheck(const char *mountpoint, bool allow_other,
+				   struct gm_error *err);
+
+/* Mounts fs on cfg->mountpoint. On failure returns the class and one line in
+ * err (libfuse's and fusermount3's own messages are captured, not printed).
+ * fs must outlive the handle. */
+enum gm_fuse_fail gm_fuse_mount(struct gm_fs *fs, const struct gm_fuse_config *cfg,
+				struct gm_fuse **out, struct gm_error *err);
+/* Serves until unmounted or asked to exit; installs SIGINT/SIGTERM/SIGHUP
+ * handlers for its duration (they end the session). Flushes the fs at the
+ * end. 0, or -errno when the session failed or the final flush failed (then
+ * err says why). */
+int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err);
+/* Number of editor errors answered to the kernel (EIO and the like are
+ * logged through the log hook); for the session summary. */
+unsigned long gm_fuse_errors(const struct gm_fuse *f);
+/* Unmounts (if still mounted) and frees. Accepts NULL. */
+void gm_fuse_unmount(struct gm_fuse *f);
+
+/* True if path (resolved) is a mount point in /proc/self/mountinfo. */
+bool gm_fuse_is_mountpoint(const char *path);
+/* Unmounts path: umount2() as root, else `fusermount3 -u` (its messages
+ * captured into err). lazy: detach now, finish when no longer busy.
+ * 0 or -errno (-EBUSY when still in use). */
+int gm_fuse_unmount_path(const char *path, bool lazy, struct gm_error *err);
+
+/* Optional hook for messages worth logging (editor failures other than the
+ * expected ENOENT/EEXIST/... answers). Called from the serving thread. */
+typedef void (*gm_fuse_log_fn)(void *priv, const char *msg);
+void gm_fuse_set_log(struct gm_fuse *f, gm_fuse_log_fn fn, void *priv);
+
+#endif

@@ -1,0 +1,167 @@
+/* orphans.c — which files are open, and the files unlinked (or renamed
+ * over) while open: moved to GM_FUSE_ORPHANS in the root directory, hidden
+ * from lookups and listings, and removed at their last close (or at the next
+ * session's start, after a crash). The kernel may still read them or write
+ * their cached pages back until then. Callers hold f->lock. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse/fuse_private.h"
+
+bool gm_fuse_hidden_name(gm_ino_t dir, const char *name)
+{
+	return dir == GM_ROOT_INO && !strcmp(name, GM_FUSE_ORPHANS);
+}
+
+static struct gm_fuse_open *open_find(struct gm_fuse *f, gm_ino_t ino)
+{
+	for (size_t i = 0; i < f->nopens; i++)
+		if (f->opens[i].ino == ino)
+			return &f->opens[i];
+	return NULL;
+}
+
+int gm_fuse_open_inc(struct gm_fuse *f, gm_ino_t ino)
+{
+	struct gm_fuse_open *o = open_find(f, ino), *n;
+
+	if (o) {
+		o->count++;
+		return 0;
+	}
+	if (f->nopens == f->capopens) {
+		size_t cap = f->capopens ? f->capopens * 2 : 64;
+
+		n = realloc(f->opens, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		f->opens = n;
+		f->capopens = cap;
+	}
+	f->opens[f->nopens++] = (struct gm_fuse_open){ .ino = ino, .count = 1 };
+	return 0;
+}
+
+static int orphan_dir(struct gm_fuse *f)
+{
+	int rc;
+
+	if (f->orphan_dir)
+		return 0;
+	rc = gm_fs_mkdir(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS, 0700, NULL, &f->orphan_dir);
+	if (rc == -EEXIST)
+		rc = gm_fs_lookup(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS, &f->orphan_dir);
+	return rc;
+}
+
+/* If dir/name is a file still open, moves it to the orphan directory (so
+ * its inode survives) and returns 1; 0 if nothing to do; -errno. */
+int gm_fuse_hide_if_open(struct gm_fuse *f, gm_ino_t dir, const char *name, gm_ino_t *hid_ino)
+{
+	struct gm_fuse_open *o;
+	char hname[32];
+	gm_ino_t ino;
+	int rc;
+
+	if (gm_fs_lookup(f->fs, dir, name, &ino) < 0)
+		return 0;
+	o = open_find(f, ino);
+	if (!o || o->count == 0)
+		return 0;
+	rc = orphan_dir(f);
+	if (rc < 0)
+		return rc;
+	snprintf(hname, sizeof(hname), "%u.%u", ino, o->hidden);
+	rc = gm_fs_rename(f->fs, dir, name, f->orphan_dir, hname, 0);
+	if (rc < 0)
+		return rc;
+	o->hidden++;
+	*hid_ino = ino;
+	return 1;
+}
+
+/* Puts back the last name gm_fuse_hide_if_open() moved away (a failed rename). */
+void gm_fuse_unhide(struct gm_fuse *f, gm_ino_t ino, gm_ino_t dir, const char *name)
+{
+	struct gm_fuse_open *o = open_find(f, ino);
+	char hname[32];
+
+	if (!o || !o->hidden)
+		return;
+	o->hidden--;
+	snprintf(hname, sizeof(hname), "%u.%u", ino, o->hidden);
+	if (gm_fs_rename(f->fs, f->orphan_dir, hname, dir, name, 0) < 0)
+		gm_fuse_logf(f, "cannot restore %s after a failed rename: %s", name,
+			     gm_fs_errmsg(f->fs));
+}
+
+int gm_fuse_open_dec(struct gm_fuse *f, gm_ino_t ino)
+{
+	struct gm_fuse_open *o = open_find(f, ino);
+	char hname[32];
+	int rc = 0;
+
+	if (!o || --o->count > 0)
+		return 0;
+	while (o->hidden) {
+		o->hidden--;
+		snprintf(hname, sizeof(hname), "%u.%u", ino, o->hidden);
+		if (gm_fs_unlink(f->fs, f->orphan_dir, hname) < 0)
+			rc = -EIO;
+	}
+	*o = f->opens[--f->nopens];
+	return rc;
+}
+
+struct purge {
+	char (*names)[256];
+	size_t n, cap;
+};
+
+static int purge_cb(void *priv, const char *name, size_t namelen, gm_ino_t ino,
+		    unsigned dtype, uint64_t next_off)
+{
+	struct purge *p = priv;
+
+	(void)ino; (void)dtype; (void)next_off;
+	if ((namelen == 1 && name[0] == '.') || (namelen == 2 && !memcmp(name, "..", 2)))
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		char (*n)[256] = realloc(p->names, cap * sizeof(*n));
+
+		if (!n)
+			return 1;
+		p->names = n;
+		p->cap = cap;
+	}
+	memcpy(p->names[p->n], name, namelen);
+	p->names[p->n++][namelen] = '\0';
+	return 0;
+}
+
+int gm_fuse_purge_orphans(struct gm_fuse *f)
+{
+	struct purge p = { 0 };
+	gm_ino_t dir;
+	int rc;
+
+	if (f->read_only)
+		return 0;
+	rc = gm_fs_lookup(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS, &dir);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = gm_fs_readdir(f->fs, dir, 0, purge_cb, &p);
+	for (size_t i = 0; rc == 0 && i < p.n; i++)
+		rc = gm_fs_unlink(f->fs, dir, p.names[i]);
+	if (rc == 0)
+		rc = gm_fs_rmdir(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS);
+	if (rc == 0)
+		f->orphan_dir = 0;
+	free(p.names);
+	return rc;
+}
