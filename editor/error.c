@@ -2,6 +2,7 @@
 #include "editor/error.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,9 +113,20 @@ int gm_errno_from_ext2(long errcode)
 	}
 }
 
+/* com_err knows libext2fs's messages only once its table is registered;
+ * without this every code prints as "Unknown code ext2 N". */
+static void register_ext2_messages(void)
+{
+	initialize_ext2_error_table();
+}
+
 const char *gm_ext2_strerror(long errcode)
 {
-	const char *s = error_message(errcode);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	const char *s;
+
+	pthread_once(&once, register_ext2_messages);
+	s = error_message(errcode);
 
 	return s ? s : "unknown libext2fs error";
 }

@@ -298,7 +298,8 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 	img->progress = o->progress;
 	img->progress_priv = o->progress_priv;
 	gm_rangeset_init(&img->dirty);
-	src = open(abs, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat refuses it). */
+	src = open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0) {
 		rc = gm_error_set(err, -errno, "%s: %s", path, strerror(errno));
 		goto fail;

@@ -342,8 +342,8 @@ int gm_partition_choose(const struct gm_partition_table *t, int requested,
 		if (t->n == 0)
 			return gm_error_set(err, -ENOENT, "no partitions%s%s", t->problems[0] ? ": " : "",
 					    t->problems);
-		return gm_error_set(err, -ENOENT, "no ext2/3/4 filesystem: %s; gcemount edits ext2/3/4 only",
-				    found);
+		return gm_error_set(err, -ENOENT, "no ext2/3/4 filesystem: %s%s%s%s; gcemount edits ext2/3/4 only",
+				    found, t->problems[0] ? " (" : "", t->problems, t->problems[0] ? ")" : "");
 	}
 	*out = best;
 	if (why && whylen) {

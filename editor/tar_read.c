@@ -11,11 +11,93 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "editor/cache.h"
 #include "editor/sparse.h"
 
 #define READ_BLOCK (1u << 20)
+
+/* The gzip layer, through zlib here rather than libarchive's filter: that
+ * one checks the trailer (CRC32, ISIZE) only if reading gets that far, and
+ * the tar reader stops at the end-of-archive blocks, so a corrupt image
+ * whose damage only the CRC shows was taken as good. gz_drain() reads the
+ * rest of the stream after the tar's end, trailer included. */
+struct gz_src {
+	int fd;
+	z_stream z;
+	unsigned char *in, *out;
+	uint64_t in_bytes;     /* compressed bytes read (progress) */
+	bool in_eof;
+	bool member_end;       /* a gzip member ended, its trailer verified */
+};
+
+static la_ssize_t gz_read(struct archive *ar, void *priv, const void **buf)
+{
+	struct gz_src *g = priv;
+
+	g->z.next_out = g->out;
+	g->z.avail_out = READ_BLOCK;
+	while (g->z.avail_out == READ_BLOCK) {
+		int zr;
+
+		if (g->z.avail_in == 0 && !g->in_eof) {
+			ssize_t n = read(g->fd, g->in, READ_BLOCK);
+
+			if (n < 0) {
+				archive_set_error(ar, errno, "read: %s", strerror(errno));
+				return -1;
+			}
+			g->in_eof = n == 0;
+			g->z.next_in = g->in;
+			g->z.avail_in = (uInt)n;
+			g->in_bytes += (uint64_t)n;
+		}
+		if (g->member_end) {
+			if (g->z.avail_in == 0 && g->in_eof)
+				break;                   /* end of the file */
+			if (inflateReset(&g->z) != Z_OK) {   /* another gzip member follows */
+				archive_set_error(ar, EINVAL, "gzip: cannot restart");
+				return -1;
+			}
+			g->member_end = false;
+		}
+		if (g->z.avail_in == 0 && g->in_eof) {
+			archive_set_error(ar, EINVAL, "truncated gzip input");
+			return -1;
+		}
+		zr = inflate(&g->z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END)
+			g->member_end = true;
+		else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			const char *m = g->z.msg ? g->z.msg : "corrupt data";
+
+			if (!strcmp(m, "incorrect data check"))
+				m = "CRC32 mismatch: the data is damaged";
+			else if (!strcmp(m, "incorrect length check"))
+				m = "length mismatch: the data is damaged";
+			archive_set_error(ar, EINVAL, "gzip: %s", m);
+			return -1;
+		}
+	}
+	*buf = g->out;
+	return (la_ssize_t)(READ_BLOCK - g->z.avail_out);
+}
+
+/* After the tar's end: the rest of the gzip stream must decompress and its
+ * trailer (CRC32, length) match. 0 or -EINVAL with the message in err. */
+static int gz_drain(struct gz_src *g, struct archive *ar, const char *image, struct gm_error *err)
+{
+	const void *buf;
+	la_ssize_t n;
+
+	while ((n = gz_read(ar, g, &buf)) > 0)
+		;
+	if (n < 0)
+		return gm_error_set(err, -EINVAL, "%s: corrupt gzip stream (%s)", image,
+				    archive_error_string(ar) ? archive_error_string(ar) : "?");
+	return 0;
+}
 
 static enum gm_tar_format format_of(int f)
 {
@@ -50,9 +132,11 @@ static char type_of(struct archive_entry *e)
 
 /* The disk.raw entry: checks, then sparse extraction. */
 static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
-			struct archive_entry *e, struct gm_image_info *info, struct gm_error *err)
+			struct archive_entry *e, const struct gz_src *g, struct gm_image_info *info,
+			struct gm_error *err)
 {
 	uint64_t size = (uint64_t)archive_entry_size(e), stored = 0, prev = 0, written = 0;
+	uint64_t data_end = 0;
 	int nsparse = archive_entry_sparse_reset(e), rc;
 	struct statvfs vfs;
 	la_int64_t off, eoff;
@@ -104,7 +188,14 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 			break;
 		if (r < ARCHIVE_WARN)
 			return gm_error_set(err, -EINVAL, "%s: truncated or corrupt (disk.raw data: %s)",
-					    a->image, archive_error_string(ar));
+					    a->image, archive_error_string(ar) ? archive_error_string(ar) :
+					    "unexpected end of data");
+		/* libarchive cleans the entry's map, not the data it reads by the
+		 * raw one: data blocks must come in order, without overlap. */
+		if (eoff >= 0 && (uint64_t)eoff < data_end)
+			return gm_error_set(err, -EINVAL,
+					    "%s: disk.raw sparse map is inconsistent (regions overlap or go "
+					    "backwards at %" PRId64 ")", a->image, (int64_t)eoff);
 		if (eoff < 0 || (uint64_t)eoff + len > size)
 			return gm_error_set(err, -EINVAL,
 					    "%s: disk.raw sparse map is inconsistent (data at %" PRId64
@@ -117,11 +208,15 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 			return gm_error_set(err, rc, "%s: writing the cache disk: %s", a->image,
 					    strerror(-rc));
 		written += len;
+		data_end = (uint64_t)eoff + len;
 		if (a->progress)
 			a->progress(a->progress_priv, "extract",
-				    (uint64_t)archive_filter_bytes(ar, -1), info->file_size);
+				    g->in_bytes, info->file_size);
 	}
-	(void)written;
+	if (written != stored)
+		return gm_error_set(err, -EINVAL,
+				    "%s: disk.raw sparse map is inconsistent (%" PRIu64 " bytes of data "
+				    "for a map of %" PRIu64 ")", a->image, written, stored);
 	info->tar_format = format_of(archive_format(ar));
 	info->disk_entry_sparse = nsparse > 0;
 	info->disk_size = size;
@@ -158,7 +253,8 @@ static int save_member(const struct gm_tar_read_args *a, struct archive *ar,
 			break;
 		if (r < ARCHIVE_WARN) {
 			rc = gm_error_set(err, -EINVAL, "%s: truncated or corrupt (member %s: %s)",
-					  a->image, archive_entry_pathname(e), archive_error_string(ar));
+					  a->image, archive_entry_pathname(e), archive_error_string(ar) ?
+					  archive_error_string(ar) : "unexpected end of data");
 			goto out;
 		}
 		if ((rc = gm_sparse_pwrite(fd, buf, len, (uint64_t)off, NULL))) {
@@ -181,7 +277,8 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	struct archive *ar = archive_read_new();
 	struct archive_entry *e;
 	char *mdir = gm_members_dir(a->cache_dir);
-	bool have_disk = false;
+	struct gz_src g = { 0 };
+	bool have_disk = false, z_ready = false;
 	int rc = 0, r;
 
 	if (!ar || !mdir) {
@@ -193,11 +290,19 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 				  strerror(errno));
 		goto out;
 	}
-	archive_read_support_filter_gzip(ar);
+	g.fd = a->image_fd;
+	g.in = malloc(READ_BLOCK);
+	g.out = malloc(READ_BLOCK);
+	if (!g.in || !g.out || inflateInit2(&g.z, 15 + 16) != Z_OK) {
+		rc = gm_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	z_ready = true;
+	archive_read_support_filter_none(ar);
 	archive_read_support_format_tar(ar);
 	archive_read_support_format_gnutar(ar);
 	if (lseek(a->image_fd, 0, SEEK_SET) < 0 ||
-	    archive_read_open_fd(ar, a->image_fd, READ_BLOCK) != ARCHIVE_OK) {
+	    archive_read_open(ar, &g, NULL, gz_read, NULL) != ARCHIVE_OK) {
 		const char *why = archive_error_string(ar);
 
 		if (why && strstr(why, "Unrecognized archive format"))
@@ -250,7 +355,7 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 				goto out;
 			}
 			have_disk = true;
-			if ((rc = extract_disk(a, ar, e, info, err)))
+			if ((rc = extract_disk(a, ar, e, &g, info, err)))
 				goto out;
 			h.name = "disk.raw";
 		} else if (!h.type) {
@@ -269,6 +374,8 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 		rc = gm_error_set(err, -EINVAL, "%s: no disk.raw in the archive", a->image);
 		goto out;
 	}
+	if ((rc = gz_drain(&g, ar, a->image, err)))
+		goto out;
 	info->members = (unsigned)ms->n;
 	rc = gm_members_save(a->cache_dir, ms);
 	if (rc)
@@ -277,6 +384,10 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 out:
 	if (ar)
 		archive_read_free(ar);
+	if (z_ready)
+		inflateEnd(&g.z);
+	free(g.in);
+	free(g.out);
 	free(mdir);
 	return rc;
 }

@@ -269,6 +269,9 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 
 		if ((rc = gm_root_read(c->r, target, &buf, &len)) == 0) {
 			rc = gm_grub_add_arg(buf, len, arg, &out, &outlen);
+			if (rc == -EINVAL)
+				gm_error_set(c->err, rc, "%s: GRUB_CMDLINE_LINUX has a quote or backslash "
+					     "outside quotes; fix it by hand", target);
 			if (rc == 1 && (rc = gm_act_write(c, target, out, outlen)) == 0)
 				rc = gm_act_summary(o, "%s: GRUB_CMDLINE_LINUX += %s (takes effect at the "
 						 "next update-grub)", target, arg);

@@ -150,17 +150,20 @@ struct kernel {
 
 static void load_initrd(struct gm_fs *fs, struct kernel *k)
 {
-	static const char *const pats[] = { "/boot/initrd.img-%s", "/boot/initramfs-%s.img",
-					    "/boot/initrd-%s", NULL };
+	/* prefix and suffix around the version (no format string from a table:
+	 * clang's -Wformat-nonliteral) */
+	static const char *const pats[][2] = { { "/boot/initrd.img-", "" },
+					       { "/boot/initramfs-", ".img" },
+					       { "/boot/initrd-", "" }, { NULL, NULL } };
 	char *buf = NULL;
 	size_t len;
 
 	k->initrd_read = true;
-	for (size_t i = 0; pats[i]; i++) {
+	for (size_t i = 0; pats[i][0]; i++) {
 		char path[256];
 		struct stat st;
 
-		snprintf(path, sizeof(path), pats[i], k->version);
+		snprintf(path, sizeof(path), "%s%s%s", pats[i][0], k->version, pats[i][1]);
 		if (gm_path_stat(fs, path, &st) == 0 && S_ISREG(st.st_mode)) {
 			snprintf(k->initrd, sizeof(k->initrd), "%s", path);
 			break;

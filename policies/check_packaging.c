@@ -33,7 +33,7 @@ enum gm_sniff gm_check_sniff_file(const char *path)
 {
 	unsigned char buf[512];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO must not block */
 
 	if (fd < 0)
 		return GM_SNIFF_UNKNOWN;

@@ -230,6 +230,7 @@ static int load_text(const char *name_or_path, const char *dir, char **text, cha
 		(*text)[got] = '\0';
 		if (strlen(*text) != got) {
 			free(*text);
+			*text = NULL;   /* the caller frees it too */
 			return gm_error_set(err, -EINVAL, "%s: not a policy file (NUL byte)", path);
 		}
 		/* one name per file, however it was spelled (cycles, diamonds) */
@@ -348,8 +349,10 @@ static int parse_action(struct pstate *st, struct gm_rule *r, int k, char **argv
 		} else {
 			a.value = join(argv, 2, argc);
 		}
-		if (a.value && !a.value[0])
+		if (a.value && !a.value[0]) {
+			free(a.value);
 			return gm_error_set(st->err, -EINVAL, "%s: sysctl %s: no value", where, argv[1]);
+		}
 		break;
 	}
 	case GM_ACT_LOGINDEFS: {

@@ -160,8 +160,12 @@ static int load_rec(struct gm_sshcfg *c, const struct gm_root *r, size_t fi, int
 			continue;
 		for (a = k.val; *(a = gm_skip_ws(a));) {
 			size_t n = gm_word_len(a);
-			char *pat = include_pattern(a, n), **m = NULL;
+			char *pat, **m = NULL;
 			int rc = 0;
+
+			if (!n)
+				break;   /* a stray '\r': no progress, the arguments end */
+			pat = include_pattern(a, n);
 
 			a += n;
 			if (!pat)
@@ -265,6 +269,7 @@ struct visit {
 	size_t ffile, fline;
 	int cond_found;
 	size_t cfile, cline;
+	size_t stack[MAX_DEPTH + 2];   /* files being walked: an Include cycle is cut */
 };
 
 static bool host_all(const char *v, size_t n)
@@ -298,6 +303,12 @@ static void walk(const struct gm_sshcfg *c, size_t fi, bool active_in, int depth
 
 	if (depth > MAX_DEPTH)
 		return;
+	/* a file that (indirectly) includes itself: without this, k such
+	 * Include lines cost k^MAX_DEPTH walks (found by fuzzing) */
+	for (int d = 0; d < depth; d++)
+		if (vs->stack[d] == fi)
+			return;
+	vs->stack[depth] = fi;
 	for (size_t li = 0; li < c->f[fi].lines.n; li++) {
 		struct kline k;
 
@@ -314,8 +325,11 @@ static void walk(const struct gm_sshcfg *c, size_t fi, bool active_in, int depth
 		if (gm_word_eq(k.key, k.keylen, "Include", true)) {
 			for (const char *a = k.val; *(a = gm_skip_ws(a));) {
 				size_t n = gm_word_len(a);
-				char *pat = include_pattern(a, n);
+				char *pat;
 
+				if (!n)
+					break;   /* a stray '\r': no progress, the arguments end */
+				pat = include_pattern(a, n);
 				a += n;
 				if (!pat)
 					continue;

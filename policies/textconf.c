@@ -312,6 +312,14 @@ int gm_grub_add_arg(const char *in, size_t len, const char *arg, char **out, siz
 	for (size_t i = first; i <= last && rc == 0; i++) {
 		if (!grub_assign(l.v[i].text, &a))
 			continue;
+		/* an unquoted value with a quote or backslash in it (a shell
+		 * syntax error such as x") cannot be rewritten safely (found by
+		 * fuzzing: the edit produced broken, ever-growing quoting) */
+		const char *q = a.quote ? NULL : strpbrk(a.val, "\"'\\");
+		if (q && q < a.val + a.vallen) {
+			rc = -EINVAL;
+			break;
+		}
 		nl = rewrite(l.v[i].text, &a, arg, i == last);
 		if (!nl)
 			rc = -ENOMEM;
