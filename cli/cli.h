@@ -71,6 +71,9 @@ int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_common *c,
 		  bool writable);
 
+/* The same with a progress sink of the caller's (fn may be NULL). */
+int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool writable,
+			 gm_progress_fn fn, void *priv, struct gm_image **img, struct gm_fs **fs);
 /* Maps a -errno from gm_image_open/gm_fs_open to an exit status. */
 int gm_cli_exit_for_open_error(int rc);
 

@@ -274,36 +274,7 @@ static void on_progress(void *priv, const char *stage, uint64_t done, uint64_t t
 /* gm_cli_open() with our own progress sink (terminal, status file, log). */
 static int open_image(struct mount_session *s, struct gm_image **img, struct gm_fs **fs)
 {
-	struct gm_image_opts io = { 0 };
-	struct gm_fs_opts fo = { 0 };
-	struct gm_error err = { 0 };
-	int rc;
-
-	io.cache_dir = s->cache;
-	io.read_only = s->fc.read_only;
-	io.recover = s->c.recover;
-	io.progress = on_progress;
-	io.progress_priv = s;
-	rc = gm_image_open(s->image, &io, img, &err);
-	if (rc < 0) {
-		gm_cli_error("%s", gm_error_msg(&err));
-		return gm_cli_exit_for_open_error(rc);
-	}
-	fo.partition = s->c.partition;
-	fo.read_only = s->fc.read_only;
-	fo.owner_set = s->c.owner_set;
-	fo.owner_uid = s->c.owner_uid;
-	fo.owner_gid = s->c.owner_gid;
-	rc = gm_fs_open(*img, &fo, fs, &err);
-	if (rc < 0) {
-		gm_cli_error("%s", gm_error_msg(&err));
-		gm_image_close(*img);
-		*img = NULL;
-		return rc == -EROFS ? GM_EXIT_FAIL : gm_cli_exit_for_open_error(rc);
-	}
-	if (!s->c.quiet && gm_fs_note(*fs)[0])
-		fprintf(stderr, "gcemount: %s\n", gm_fs_note(*fs));
-	return 0;
+	return gm_cli_open_progress(s->image, &s->c, !s->fc.read_only, on_progress, s, img, fs);
 }
 
 static int mount_error(enum gm_fuse_fail fail, const struct gm_error *err)

@@ -130,6 +130,13 @@ static void progress(void *priv, const char *stage, uint64_t done, uint64_t tota
 int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 		struct gm_image **img, struct gm_fs **fs)
 {
+	return gm_cli_open_progress(image, c, writable,
+				    !c->quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL, img, fs);
+}
+
+int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool writable,
+			 gm_progress_fn fn, void *priv, struct gm_image **img, struct gm_fs **fs)
+{
 	struct gm_image_opts io = { 0 };
 	struct gm_fs_opts fo = { 0 };
 	struct gm_error err = { 0 };
@@ -138,13 +145,15 @@ int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 	io.cache_dir = c->cache_dir;
 	io.read_only = !writable;
 	io.recover = c->recover;
-	if (!c->quiet && isatty(STDERR_FILENO))
-		io.progress = progress;
+	io.progress = fn;
+	io.progress_priv = priv;
 	rc = gm_image_open(image, &io, img, &err);
 	if (rc < 0) {
 		gm_cli_error("%s", gm_error_msg(&err));
 		return gm_cli_exit_for_open_error(rc);
 	}
+	if (!c->quiet && gm_image_info(*img)->note[0])
+		fprintf(stderr, "gcemount: %s: %s\n", image, gm_image_info(*img)->note);
 	fo.partition = c->partition;
 	fo.read_only = !writable;
 	fo.owner_set = c->owner_set;

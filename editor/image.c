@@ -1,6 +1,7 @@
 /* image.c — see image.h. The container logic: sniffing, cache reuse or
  * extraction (tar_read.c), the dirty state, write-back (writeback.c). */
 #include "editor/image.h"
+#include "editor/fsck.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -246,6 +247,7 @@ static int open_targz(struct gm_image *img, int src_fd, const struct stat *src,
 {
 	int rc = gm_cache_state_load(img->cache, &img->st);
 	bool reuse = false;
+	char *dp;
 
 	if (rc)
 		memset(&img->st, 0, sizeof(img->st));
@@ -258,6 +260,22 @@ static int open_targz(struct gm_image *img, int src_fd, const struct stat *src,
 				return gm_error_set(err, -EIO, "%s: the cache in %s is damaged and cannot "
 						    "be resumed (%s); rerun with --discard", img->path,
 						    img->cache, strerror(-rc));
+			/* A killed session leaves the filesystem as a crash leaves
+			 * it: repair it before anything builds on it. */
+			dp = gm_path_join(img->cache, "disk.raw");
+			if (!dp)
+				return gm_error_set(err, -ENOMEM, "%s: out of memory", img->path);
+			{
+				struct gm_error ferr = { 0 };
+
+				rc = gm_fsck_repair(img->fd, dp, img->info.disk_size, img->info.note,
+						    sizeof(img->info.note), &ferr);
+				free(dp);
+				if (rc)
+					return gm_error_set(err, rc, "%s: the saved edits cannot be resumed: "
+							    "%s; rerun with --discard", img->path,
+							    gm_error_msg(&ferr));
+			}
 			img->info.resumed = true;
 			img->persisted_dirty = true;
 			/* the dirty ranges are unknown now: treat the disk as changed */

@@ -73,6 +73,7 @@ struct gm_image_info {
 	uint64_t file_size;              /* size of the image file itself */
 	unsigned members;                /* tar members, disk.raw included */
 	bool resumed;                    /* edits from an interrupted session were kept */
+	char note[160];                  /* what opening did worth saying (e.g. a repair), or "" */
 };
 
 /* Opens path. On success *out owns the handle (close with gm_image_close).

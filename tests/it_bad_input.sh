@@ -9,8 +9,14 @@
 [ -x "$GM_BIN" ] || skip "no $GM_BIN"
 
 asan=""
+# Also the ASan build, when one exists that is not older than the binary
+# under test (a stale one would report bugs already fixed).
 if [ -x "$GM_TOP/build-asan/gcemount" ] && [ "$GM_BIN" != "$GM_TOP/build-asan/gcemount" ]; then
-  asan="$GM_TOP/build-asan/gcemount"
+  if [ "$GM_TOP/build-asan/gcemount" -nt "$GM_BIN" ]; then
+    asan="$GM_TOP/build-asan/gcemount"
+  else
+    note "build-asan/gcemount is older than $GM_BIN: not used (make asan rebuilds it)"
+  fi
 fi
 
 note "corpus"
@@ -112,16 +118,14 @@ expect_exit 0 gm ls s.tar.gz /
 kill_put
 expect_exit 6 gm cat s.tar.gz /etc/hostname
 expect_exit 0 gm repack --resume s.tar.gz
+# The cache holds what libext2fs had written when put was killed (a
+# directory entry, not the bitmaps it kept in memory): --resume must repair
+# it with e2fsck before writing back, and say so.
+grep -q 'e2fsck' last.err || fail "--resume did not say it checked the saved filesystem: $(cat last.err)"
+cat last.err
 [ "$(sha s.tar.gz)" != "$s_sha" ] || fail "--resume wrote nothing back"
 expect_exit 0 gm ls s.tar.gz /home/alice
 extract_disk s.tar.gz x
-# Known bug: the cache holds what libext2fs had written when put was killed
-# (a directory entry, not the inode bitmap or group descriptors it kept in
-# memory), and --resume writes that back as it is.
-if ! e2fsck -fn "$(fs_spec x/disk.raw)" >e2fsck.log 2>&1; then
-  if [ "${GM_BAD_STRICT:-0}" = 1 ]; then cat e2fsck.log >&2; fail "--resume wrote back a filesystem e2fsck finds damaged"; fi
-  echo "KNOWN: --resume after kill -9 wrote back a filesystem e2fsck -fn finds damaged:"
-  grep -E '^(Entry|Inode|Block|Free)' e2fsck.log | head -3 | sed 's/^/    /'
-fi
+e2fsck_clean x/disk.raw
 rm -rf x
 echo "ok"
