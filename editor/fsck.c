@@ -67,9 +67,12 @@ int gm_fsck_repair(int fd, const char *disk_path, uint64_t disk_size, char *note
 				  "and was not found");
 		goto out;
 	}
-	rc = gm_partition_probe(fd, disk_size, t, err);
-	if (rc)
+	/* No partition or filesystem gcemount could edit: nothing to repair
+	 * (opening the filesystem reports that, if anyone tries). */
+	if (gm_partition_probe(fd, disk_size, t, NULL)) {
+		rc = 0;
 		goto out;
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct gm_partition *p = &t->parts[i];
 		char spec[4096 + 64];
