@@ -92,10 +92,14 @@ asan check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -U_FORTIFY_SOURCE' check
 
-demo: deps all
+# deps first, then a fresh make: pkg-config's answers are read when the
+# Makefile is parsed, which on a fresh machine is before deps installed them.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(BUILD)/gcemount
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh $(BUILD)/gcemount
 
 # libFuzzer targets (clang). check-fuzz runs each for a bounded time.
