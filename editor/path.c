@@ -236,6 +236,19 @@ int gm_path_stat(struct gm_fs *fs, const char *path, struct stat *st)
 	return rc ? rc : gm_fs_getattr(fs, ino, st);
 }
 
+int gm_path_regular_stat(struct gm_fs *fs, gm_ino_t ino, const char *path, struct stat *st)
+{
+	int rc = gm_fs_getattr(fs, ino, st);
+
+	if (rc)
+		return rc;
+	if (S_ISDIR(st->st_mode))
+		return gm_fs_fail(fs, -EISDIR, "%s: is a directory", path);
+	if (!S_ISREG(st->st_mode))
+		return gm_fs_fail(fs, -EINVAL, "%s: not a regular file", path);
+	return 0;
+}
+
 int gm_path_read_file(struct gm_fs *fs, const char *path, size_t max, char **buf, size_t *len)
 {
 	struct stat st;
@@ -246,13 +259,9 @@ int gm_path_read_file(struct gm_fs *fs, const char *path, size_t max, char **buf
 
 	rc = gm_path_resolve(fs, path, 0, &ino);
 	if (!rc)
-		rc = gm_fs_getattr(fs, ino, &st);
+		rc = gm_path_regular_stat(fs, ino, path, &st);
 	if (rc)
 		return rc;
-	if (S_ISDIR(st.st_mode))
-		return gm_fs_fail(fs, -EISDIR, "%s: is a directory", path);
-	if (!S_ISREG(st.st_mode))
-		return gm_fs_fail(fs, -EINVAL, "%s: not a regular file", path);
 	if ((uint64_t)st.st_size > max || (uint64_t)st.st_size >= SIZE_MAX)
 		return gm_fs_fail(fs, -EFBIG, "%s: larger than %zu bytes", path, max);
 	size = (size_t)st.st_size;

@@ -20,4 +20,8 @@ struct gm_walk {
  * when an earlier one is); or another -errno. */
 int gm_path_walk(struct gm_fs *fs, const char *path, bool follow_last, struct gm_walk *w);
 
+/* Attributes of ino, which must be a regular file (path names it in the
+ * message otherwise). 0, -EISDIR, -EINVAL or the getattr error. */
+int gm_path_regular_stat(struct gm_fs *fs, gm_ino_t ino, const char *path, struct stat *st);
+
 #endif

@@ -51,13 +51,9 @@ int gm_path_write_file(struct gm_fs *fs, const char *path, const void *buf, size
 		bool same;
 
 		ino = w.ino;
-		rc = gm_fs_getattr(fs, ino, &st);
+		rc = gm_path_regular_stat(fs, ino, path, &st);
 		if (rc)
 			return rc;
-		if (S_ISDIR(st.st_mode))
-			return gm_fs_fail(fs, -EISDIR, "%s: is a directory", path);
-		if (!S_ISREG(st.st_mode))
-			return gm_fs_fail(fs, -EINVAL, "%s: not a regular file", path);
 		if ((uint64_t)st.st_size == len) {
 			rc = same_content(fs, ino, buf, len, &same);
 			if (rc)

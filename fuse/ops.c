@@ -698,7 +698,19 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const
 		fuse_lowlevel_notify_inval_inode(f->se, fino, -1, 0);
 }
 
-static void op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size)
+/* getxattr and listxattr share the protocol: size 0 asks for the length,
+ * anything else for the bytes. get is gm_fs_getxattr or list_names. */
+typedef ssize_t (*xattr_get_fn)(struct gm_fs *fs, gm_ino_t ino, const char *name, void *buf,
+				size_t size);
+
+static ssize_t list_names(struct gm_fs *fs, gm_ino_t ino, const char *name, void *buf, size_t size)
+{
+	(void)name;
+	return gm_fs_listxattr(fs, ino, buf, size);
+}
+
+static void reply_xattr_bytes(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size,
+			      xattr_get_fn get, const char *what)
 {
 	struct gm_fuse *f = lock_req(req);
 	gm_ino_t ino = to_gm(fino);
@@ -706,11 +718,11 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_
 	ssize_t n;
 
 	if (size && !(buf = malloc(size)))
-		return reply_err(f, req, -ENOMEM, "getxattr", ino);
-	n = gm_fs_getxattr(f->fs, ino, name, buf, size);
+		return reply_err(f, req, -ENOMEM, what, ino);
+	n = get(f->fs, ino, name, buf, size);
 	if (n < 0) {
 		free(buf);
-		return reply_err(f, req, (int)n, "getxattr", ino);
+		return reply_err(f, req, (int)n, what, ino);
 	}
 	unlock(f);
 	if (size)
@@ -720,26 +732,14 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_
 	free(buf);
 }
 
+static void op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size)
+{
+	reply_xattr_bytes(req, fino, name, size, gm_fs_getxattr, "getxattr");
+}
+
 static void op_listxattr(fuse_req_t req, fuse_ino_t fino, size_t size)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
-	char *buf = NULL;
-	ssize_t n;
-
-	if (size && !(buf = malloc(size)))
-		return reply_err(f, req, -ENOMEM, "listxattr", ino);
-	n = gm_fs_listxattr(f->fs, ino, buf, size);
-	if (n < 0) {
-		free(buf);
-		return reply_err(f, req, (int)n, "listxattr", ino);
-	}
-	unlock(f);
-	if (size)
-		fuse_reply_buf(req, buf, (size_t)n);
-	else
-		fuse_reply_xattr(req, (size_t)n);
-	free(buf);
+	reply_xattr_bytes(req, fino, NULL, size, list_names, "listxattr");
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t fino, const char *name)
