@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "fuse/gmfuse.h"
 
 const char gm_cli_common_help[] =
 	"  --cache DIR        cache directory (default $XDG_CACHE_HOME/gcemount)\n"
@@ -168,6 +169,16 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	}
 	if (!c->quiet && gm_fs_note(*fs)[0])
 		fprintf(stderr, "gcemount: %s\n", gm_fs_note(*fs));
+	/* Files a killed mount kept alive only because they were open. */
+	if (writable && gm_image_info(*img)->resumed && (rc = gm_fuse_drop_orphans(*fs)) < 0) {
+		gm_cli_error("%s: cannot remove the files a killed mount left unlinked: %s", image,
+			     strerror(-rc));
+		gm_fs_close(*fs, NULL);
+		gm_image_close(*img);
+		*fs = NULL;
+		*img = NULL;
+		return GM_EXIT_FAIL;
+	}
 	return 0;
 }
 

@@ -77,6 +77,12 @@ void gm_fuse_unmount(struct gm_fuse *f);
 
 /* True if path (resolved) is a mount point in /proc/self/mountinfo. */
 bool gm_fuse_is_mountpoint(const char *path);
+
+/* Removes the directory where a mount keeps files unlinked while still open
+ * (they die with their last close). A killed server leaves it behind; a
+ * resumed session without a mount (e.g. `repack --resume`) calls this. 0, or
+ * -errno. */
+int gm_fuse_drop_orphans(struct gm_fs *fs);
 /* Unmounts path: umount2() as root, else `fusermount3 -u` (its messages
  * captured into err). lazy: detach now, finish when no longer busy.
  * 0 or -errno (-EBUSY when still in use). */

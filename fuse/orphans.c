@@ -142,26 +142,36 @@ static int purge_cb(void *priv, const char *name, size_t namelen, gm_ino_t ino,
 	return 0;
 }
 
-int gm_fuse_purge_orphans(struct gm_fuse *f)
+int gm_fuse_drop_orphans(struct gm_fs *fs)
 {
 	struct purge p = { 0 };
 	gm_ino_t dir;
 	int rc;
 
-	if (f->read_only)
+	if (gm_fs_read_only(fs))
 		return 0;
-	rc = gm_fs_lookup(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS, &dir);
+	rc = gm_fs_lookup(fs, GM_ROOT_INO, GM_FUSE_ORPHANS, &dir);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0)
 		return rc;
-	rc = gm_fs_readdir(f->fs, dir, 0, purge_cb, &p);
+	rc = gm_fs_readdir(fs, dir, 0, purge_cb, &p);
 	for (size_t i = 0; rc == 0 && i < p.n; i++)
-		rc = gm_fs_unlink(f->fs, dir, p.names[i]);
+		rc = gm_fs_unlink(fs, dir, p.names[i]);
 	if (rc == 0)
-		rc = gm_fs_rmdir(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS);
+		rc = gm_fs_rmdir(fs, GM_ROOT_INO, GM_FUSE_ORPHANS);
+	free(p.names);
+	return rc;
+}
+
+int gm_fuse_purge_orphans(struct gm_fuse *f)
+{
+	int rc;
+
+	if (f->read_only)
+		return 0;
+	rc = gm_fuse_drop_orphans(f->fs);
 	if (rc == 0)
 		f->orphan_dir = 0;
-	free(p.names);
 	return rc;
 }

@@ -115,6 +115,25 @@ gm --discard image.tar.gz "$mp"
 gm -u "$mp"
 [ "$(sha image.tar.gz)" = "$s2" ] || fail "--discard session rewrote an unchanged image"
 
+note "kill -9 with a file unlinked while open, then repack --resume: no orphan left in the image"
+gm image.tar.gz "$mp"
+echo held > "$mp/held"; echo keep > "$mp/etc/resumed"
+sleep 60 < "$mp/held" & holder=$!
+sleep 0.2
+rm "$mp/held"; sync "$mp/etc/resumed"
+pid=$(sed -n 3p run/gcemount/*.status)
+kill -9 "$pid"; kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null || true
+sleep 0.3
+expect_exit 4 gm -u "$mp"
+expect_exit 0 gm repack --resume image.tar.gz
+extract_disk image.tar.gz xo
+e2fsck_clean xo/disk.raw
+debugfs -R 'ls -l /' "$(fs_spec xo/disk.raw)" 2>/dev/null | grep -q gcemount-orphans \
+  && fail "repack --resume left the orphan directory in the image"
+debugfs -R 'cat /etc/resumed' "$(fs_spec xo/disk.raw)" 2>/dev/null | grep -qx keep \
+  || fail "repack --resume lost the edit"
+rm -rf xo
+
 note "a ≥200 MiB file (raw disk): sha256 through the mount, debugfs, remount"
 make_disk raw.img "" 320 mbr
 gm raw.img "$mp"
