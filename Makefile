@@ -19,7 +19,7 @@ HARDEN_LD := -pie -Wl,-z,relro,-z,now
 GM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I. $(WARN) $(HARDEN) $(PKG_CFLAGS) -MMD -MP
 GM_LDFLAGS := $(HARDEN_LD)
 
-EDITOR_SRC   := $(sort $(wildcard editor/*.c))
+EDITOR_SRC   := $(sort $(wildcard editor/*.c editor/*/*.c))
 POLICIES_SRC := $(sort $(wildcard policies/*.c))
 FUSE_SRC     := $(sort $(wildcard fuse/*.c))
 CLI_SRC      := $(sort $(wildcard cli/*.c))

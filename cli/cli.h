@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "editor/fs.h"
-#include "editor/image.h"
+#include "editor/fs/fs.h"
+#include "editor/container/image.h"
 
 /* Exit statuses (documented in README.md and gcemount(1)). */
 enum {

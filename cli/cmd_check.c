@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "editor/partition.h"
+#include "editor/disk/partition.h"
 #include "policies/check.h"
 #include "policies/policy.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "editor/path.h"
+#include "editor/view/path.h"
 
 #define IO_CHUNK (1u << 20)
 

@@ -86,7 +86,7 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* The cache directory, as editor/image.c chooses it. */
+/* The cache directory, as editor/container/image.c chooses it. */
 static void cache_dir(const char *given, char *out, size_t size)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");

@@ -1,7 +1,7 @@
 /* gmfuse.h — a FUSE (libfuse3, low level) view of one gm_fs.
  *
  * The fuse/ layer holds no format knowledge: every handler decodes its
- * arguments, calls one editor function (editor/fs.h) and replies once.
+ * arguments, calls one editor function (editor/fs/fs.h) and replies once.
  * FUSE's root inode 1 is the filesystem's GM_ROOT_INO (2).
  *
  * Life cycle (the caller owns image, fs and any daemonising):
@@ -30,7 +30,7 @@
 #include <stdbool.h>
 
 #include "editor/error.h"
-#include "editor/fs.h"
+#include "editor/fs/fs.h"
 
 struct gm_fuse;
 

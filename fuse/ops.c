@@ -1,4 +1,4 @@
-/* ops.c — FUSE low-level handlers over editor/fs.h.
+/* ops.c — FUSE low-level handlers over editor/fs/fs.h.
  *
  * Each handler decodes its arguments, calls the editor (under f->lock) and
  * replies exactly once. Open-file tracking, which keeps files unlinked while

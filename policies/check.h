@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "editor/fs.h"
-#include "editor/image.h"
+#include "editor/fs/fs.h"
+#include "editor/container/image.h"
 #include "policies/policy.h"
 
 /* ---- the report (report.c) ---- */

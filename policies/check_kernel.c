@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "editor/path.h"
+#include "editor/view/path.h"
 #include "policies/check.h"
 
 #define CONFIG_MAX (8u << 20)

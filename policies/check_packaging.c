@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "editor/partition.h"
+#include "editor/disk/partition.h"
 #include "policies/check.h"
 
 #define GIB ((uint64_t)1 << 30)

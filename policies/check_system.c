@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "editor/path.h"
+#include "editor/view/path.h"
 #include "policies/check.h"
 
 #define CONF_MAX (1u << 20)

@@ -4,7 +4,7 @@
  *  lines.c    a text buffer as an array of lines (line endings kept), and a
  *             small unified diff
  *  root*.c    where files come from: struct gm_root is a tiny VFS with two
- *             implementations (an image filesystem through editor/path.h, a
+ *             implementations (an image filesystem through editor/view/path.h, a
  *             host directory for tests) and an overlay that records edits so
  *             that many rules compose and a dry run writes nothing
  *  sshd.c     sshd_config / ssh_config (first value wins, Include, Match/Host)

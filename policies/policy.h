@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "editor/error.h"
-#include "editor/fs.h"
+#include "editor/fs/fs.h"
 
 /* The levels Compute Engine's image guide uses. */
 enum gm_level {

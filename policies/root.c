@@ -1,4 +1,4 @@
-/* root.c — struct gm_root implementations: an image filesystem (editor/path.h),
+/* root.c — struct gm_root implementations: an image filesystem (editor/view/path.h),
  * a host directory (tests), and the overlay that records a run's edits. */
 #include <dirent.h>
 #include <errno.h>

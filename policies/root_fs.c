@@ -1,9 +1,9 @@
-/* root_fs.c — struct gm_root over an image filesystem (editor/path.h), and
+/* root_fs.c — struct gm_root over an image filesystem (editor/view/path.h), and
  * the public gm_policy_check / gm_policy_apply entry points on it. */
 #include <errno.h>
 #include <string.h>
 
-#include "editor/path.h"
+#include "editor/view/path.h"
 #include "policies/internal.h"
 
 /* ---------------- image filesystem ---------------- */

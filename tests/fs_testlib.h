@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "editor/fs_inode.h"
+#include "editor/fs/fs_inode.h"
 
 struct tfs {
 	char dir[PATH_MAX];

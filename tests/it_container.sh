@@ -1,5 +1,5 @@
 #!/bin/bash
-# The image container (editor/image.c): tar.gz in every format GCE users meet,
+# The image container (editor/container/image.c): tar.gz in every format GCE users meet,
 # sparse extraction, write-back checked by GNU tar AND Python tarfile, the
 # cache (reuse, dirty state, recovery), locks, and input validation.
 # Driven by build/tests/test_image's "drive" mode (see tests/test_image.c).

@@ -12,8 +12,8 @@
 #include <errno.h>
 #include <sys/sysmacros.h>
 
-#include "editor/fs_private.h"
-#include "editor/image.h"
+#include "editor/fs/fs_private.h"
+#include "editor/container/image.h"
 #include "tests/fixture.h"
 
 #define NMANY 5000

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "editor/gzout.h"
+#include "editor/container/gzout.h"
 
 static int compress_to(const unsigned char *data, size_t n, unsigned threads, size_t piece)
 {

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "editor/image.h"
+#include "editor/container/image.h"
 
 /* ------------------------------------------------------------ the driver */
 

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "editor/image.h"
-#include "editor/io_manager.h"
+#include "editor/container/image.h"
+#include "editor/disk/io_manager.h"
 #include "tests/fixture.h"
 
 static char tmpdir[4096];

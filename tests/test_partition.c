@@ -9,7 +9,7 @@
 
 #include <errno.h>
 
-#include "editor/partition.h"
+#include "editor/disk/partition.h"
 #include "tests/fixture.h"
 
 static char tmpdir[4096];

@@ -13,9 +13,9 @@
 #include <errno.h>
 #include <limits.h>
 
-#include "editor/fs.h"
-#include "editor/image.h"
-#include "editor/path.h"
+#include "editor/fs/fs.h"
+#include "editor/container/image.h"
+#include "editor/view/path.h"
 #include "tests/fixture.h"
 
 static char tmpdir[4096];

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "editor/tar_write.h"
+#include "editor/container/tar_write.h"
 
 static uint64_t num(const unsigned char *f, size_t w)
 {

@@ -308,7 +308,7 @@ def container_cases():
     bad[-8] ^= 0xFF
     open(p("bad-crc.tar.gz"), "wb").write(bad)
     # libarchive checks the gzip trailer only if reading gets that far, and
-    # the tar reader stops at the end-of-archive blocks: editor/tar_read.c
+    # the tar reader stops at the end-of-archive blocks: editor/container/tar_read.c
     # now inflates itself and reads the stream to its end.
     bad_image("bad-crc.tar.gz", r"(?i)crc|checksum|integrity")
     bad = bytearray(good)

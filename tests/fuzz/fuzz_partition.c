@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "editor/partition.h"
+#include "editor/disk/partition.h"
 #include "tests/fuzz/fuzz_common.h"
 
 static int fuzz_partition_one(const uint8_t *data, size_t n)

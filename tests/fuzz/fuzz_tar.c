@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "editor/image.h"
+#include "editor/container/image.h"
 #include "tests/fuzz/fuzz_common.h"
 
 #define FUZZ_TAR_MAX_DISK (1ULL << 47)   /* 128 TiB: over any Compute Engine disk */

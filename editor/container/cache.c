@@ -1,0 +1,286 @@
+/* cache.c — see cache.h. */
+#include "editor/container/cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *gm_path_join(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+int gm_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int mkdir_p(char *path)
+{
+	for (char *p = path + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+				int e = -errno;
+
+				*p = c;
+				return e;
+			}
+			*p = c;
+			if (!c)
+				return 0;
+		}
+	}
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+int gm_cache_dir(const char *abs_path, const char *root_opt, char **out, struct gm_error *err)
+{
+	const char *base = strrchr(abs_path, '/') ? strrchr(abs_path, '/') + 1 : abs_path;
+	char *root = NULL, *dir = NULL, safe[65];
+	size_t i;
+	int rc;
+
+	if (root_opt && *root_opt) {
+		root = strdup(root_opt);
+	} else if (getenv("XDG_CACHE_HOME") && getenv("XDG_CACHE_HOME")[0] == '/') {
+		rc = asprintf(&root, "%s/gcemount", getenv("XDG_CACHE_HOME"));
+		if (rc < 0)
+			root = NULL;
+	} else if (getenv("HOME") && getenv("HOME")[0] == '/') {
+		rc = asprintf(&root, "%s/.cache/gcemount", getenv("HOME"));
+		if (rc < 0)
+			root = NULL;
+	} else {
+		return gm_error_set(err, -ENOENT, "%s: no cache directory (set XDG_CACHE_HOME or HOME)",
+				    abs_path);
+	}
+	if (!root)
+		return gm_error_set(err, -ENOMEM, "out of memory");
+	for (i = 0; base[i] && i < sizeof(safe) - 1; i++) {
+		char c = base[i];
+
+		safe[i] = (c == '.' || c == '-' || c == '_' || (c >= '0' && c <= '9') ||
+			   (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ? c : '_';
+	}
+	safe[i] = '\0';
+	if (asprintf(&dir, "%s/%016" PRIx64 "-%s", root, fnv1a(abs_path), safe) < 0) {
+		free(root);
+		return gm_error_set(err, -ENOMEM, "out of memory");
+	}
+	rc = mkdir_p(dir);
+	if (rc) {
+		gm_error_set(err, rc, "%s: cannot create cache directory %s: %s", abs_path, dir,
+			     strerror(-rc));
+		free(root);
+		free(dir);
+		return rc;
+	}
+	free(root);
+	*out = dir;
+	return 0;
+}
+
+static long read_pid(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+int gm_cache_lock(const char *dir, const char *image, bool shared, int *fdp,
+		  struct gm_error *err)
+{
+	char *path = gm_path_join(dir, "lock"), buf[32];
+	int fd, rc = 0, n;
+
+	if (!path)
+		return gm_error_set(err, -ENOMEM, "out of memory");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = gm_error_set(err, -errno, "%s: cannot open lock %s: %s", image, path,
+				  strerror(errno));
+		goto out;
+	}
+	if (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		long pid = errno == EWOULDBLOCK ? read_pid(fd) : 0;
+
+		if (pid > 0)
+			rc = gm_error_set(err, -EBUSY, "%s: in use by another gcemount (pid %ld)",
+					  image, pid);
+		else
+			rc = gm_error_set(err, -EBUSY, "%s: in use by another gcemount", image);
+		close(fd);
+		goto out;
+	}
+	if (!shared) {
+		n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+		if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+			rc = gm_error_set(err, -errno, "%s: cannot write lock %s: %s", image, path,
+					  strerror(errno));
+			close(fd);
+			goto out;
+		}
+	}
+	*fdp = fd;
+out:
+	free(path);
+	return rc;
+}
+
+int gm_cache_lock_share(int fd)
+{
+	return flock(fd, LOCK_SH | LOCK_NB) < 0 ? -errno : 0;
+}
+
+static const char *status_name(enum gm_cache_status s)
+{
+	switch (s) {
+	case GM_CACHE_CLEAN: return "clean";
+	case GM_CACHE_DIRTY: return "dirty";
+	case GM_CACHE_STALE: return "stale";
+	default: return "none";
+	}
+}
+
+int gm_cache_state_load(const char *dir, struct gm_cache_state *st)
+{
+	char *path = gm_path_join(dir, "state"), line[256];
+	FILE *f;
+	unsigned seen = 0;
+
+	if (!path)
+		return -ENOMEM;
+	f = fopen(path, "re");
+	free(path);
+	if (!f)
+		return errno == ENOENT ? -ENOENT : -EINVAL;
+	memset(st, 0, sizeof(*st));
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '='), *v;
+		unsigned long long u;
+		long long s;
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		v = eq + 1;
+		v[strcspn(v, "\n")] = '\0';
+		u = strtoull(v, NULL, 10);
+		s = strtoll(v, NULL, 10);
+		if (!strcmp(line, "status")) {
+			st->status = !strcmp(v, "clean") ? GM_CACHE_CLEAN :
+				     !strcmp(v, "dirty") ? GM_CACHE_DIRTY :
+				     !strcmp(v, "stale") ? GM_CACHE_STALE : GM_CACHE_NONE;
+			seen |= 1;
+		} else if (!strcmp(line, "dev")) { st->dev = u;
+		} else if (!strcmp(line, "ino")) { st->ino = u;
+		} else if (!strcmp(line, "size")) { st->size = u;
+		} else if (!strcmp(line, "mtime_ns")) { st->mtime_ns = s;
+		} else if (!strcmp(line, "disk_size")) { st->disk_size = u;
+		} else if (!strcmp(line, "disk_mtime_ns")) { st->disk_mtime_ns = s;
+		} else if (!strcmp(line, "pid")) { st->pid = (long)s;
+		} else if (!strcmp(line, "since")) { st->since = s;
+		} else if (!strcmp(line, "tar_format")) { st->tar_format = (int)s;
+		} else if (!strcmp(line, "sparse")) { st->sparse = u != 0;
+		} else if (!strcmp(line, "data_bytes")) { st->data_bytes = u;
+		} else if (!strcmp(line, "members")) { st->members = (unsigned)u;
+		} else if (!strcmp(line, "end")) { seen |= 2;
+		}
+	}
+	fclose(f);
+	return seen == 3 ? 0 : -EINVAL;   /* a torn or foreign file: not trusted */
+}
+
+int gm_cache_state_save(const char *dir, const struct gm_cache_state *st)
+{
+	char *path = gm_path_join(dir, "state"), *tmp = gm_path_join(dir, "state.tmp");
+	FILE *f = NULL;
+	int rc = 0;
+
+	if (!path || !tmp) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	f = fopen(tmp, "we");
+	if (!f) {
+		rc = -errno;
+		goto out;
+	}
+	fprintf(f, "# gcemount cache state\nstatus=%s\ndev=%" PRIu64 "\nino=%" PRIu64
+		"\nsize=%" PRIu64 "\nmtime_ns=%" PRId64 "\ndisk_size=%" PRIu64
+		"\ndisk_mtime_ns=%" PRId64 "\npid=%ld\nsince=%" PRId64 "\ntar_format=%d"
+		"\nsparse=%d\ndata_bytes=%" PRIu64 "\nmembers=%u\nend=1\n",
+		status_name(st->status), st->dev, st->ino, st->size, st->mtime_ns,
+		st->disk_size, st->disk_mtime_ns, st->pid, st->since, st->tar_format,
+		st->sparse ? 1 : 0, st->data_bytes, st->members);
+	if (fflush(f) || ferror(f) || fsync(fileno(f)) < 0) {
+		rc = errno ? -errno : -EIO;
+		goto out;
+	}
+	if (fclose(f)) {
+		f = NULL;
+		rc = -errno;
+		goto out;
+	}
+	f = NULL;
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = gm_fsync_dir(dir);
+out:
+	if (f) {
+		fclose(f);
+		unlink(tmp);
+	}
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+int gm_cache_state_remove(const char *dir)
+{
+	char *path = gm_path_join(dir, "state");
+	int rc = 0;
+
+	if (!path)
+		return -ENOMEM;
+	if (unlink(path) < 0 && errno != ENOENT)
+		rc = -errno;
+	free(path);
+	return rc ? rc : gm_fsync_dir(dir);
+}

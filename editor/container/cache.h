@@ -1,0 +1,68 @@
+/* cache.h — the per-image cache directory, its state file and its lock.
+ *
+ * <root>/<key>/ where root is opts.cache_dir, $XDG_CACHE_HOME/gcemount or
+ * ~/.cache/gcemount, and key = 16 hex digits of a 64-bit FNV-1a hash of the
+ * image's absolute path + "-" + its (sanitised) basename.
+ *
+ * The state file is a small "key=value" text, replaced atomically (write a
+ * temp file, fsync, rename, fsync the directory) on every change.
+ */
+#ifndef GM_CACHE_H
+#define GM_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "editor/error.h"
+#include "editor/container/image.h"
+
+enum gm_cache_status {
+	GM_CACHE_NONE = 0,     /* no usable cache: extract */
+	GM_CACHE_CLEAN,        /* cache == source (identity recorded) */
+	GM_CACHE_DIRTY,        /* edits not written back to the source */
+	GM_CACHE_STALE,        /* edits exported elsewhere (--output): re-extract */
+};
+
+struct gm_cache_state {
+	enum gm_cache_status status;
+	/* identity of the source image */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	/* identity of the cache disk when clean (tamper/partial check) */
+	uint64_t disk_size;
+	int64_t disk_mtime_ns;
+	/* who dirtied it, when */
+	long pid;
+	int64_t since;
+	/* facts of the container, replayed into gm_image_info on reuse */
+	int tar_format;
+	bool sparse;
+	uint64_t data_bytes;
+	unsigned members;
+};
+
+/* Resolves <root>/<key> for abs_path (creating root and the key dir, mode
+ * 0700). *out is malloc'd. 0 or -errno with a message. */
+int gm_cache_dir(const char *abs_path, const char *root_opt, char **out, struct gm_error *err);
+
+/* flock()s <dir>/lock (LOCK_EX or LOCK_SH, non-blocking); on success writes
+ * our pid into it (exclusive only) and returns the fd in *fd. -EBUSY with
+ * "IMAGE: in use by another gcemount (pid N)" when held. */
+int gm_cache_lock(const char *dir, const char *image, bool shared, int *fd,
+		  struct gm_error *err);
+/* Turns a held exclusive lock into a shared one. 0 or -errno. */
+int gm_cache_lock_share(int fd);
+
+/* Loads <dir>/state. 0, -ENOENT (none), -EINVAL (unreadable: treat as none). */
+int gm_cache_state_load(const char *dir, struct gm_cache_state *st);
+/* Replaces <dir>/state atomically and durably. 0 or -errno. */
+int gm_cache_state_save(const char *dir, const struct gm_cache_state *st);
+/* Removes <dir>/state (durably). 0 or -errno. */
+int gm_cache_state_remove(const char *dir);
+
+/* Joins dir + "/" + name into a malloc'd string, or NULL. */
+char *gm_path_join(const char *dir, const char *name);
+/* fsync()s a directory. 0 or -errno. */
+int gm_fsync_dir(const char *dir);
+
+#endif

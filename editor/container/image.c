@@ -1,0 +1,531 @@
+/* image.c — see image.h. The container logic: sniffing, cache reuse or
+ * extraction (tar_read.c), the dirty state, write-back (writeback.c). */
+#include "editor/container/image.h"
+#include "editor/disk/fsck.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "editor/container/cache.h"
+#include "editor/container/members.h"
+#include "editor/container/tar_read.h"
+#include "editor/container/writeback.h"
+
+struct gm_image {
+	char *path;            /* absolute */
+	char *cache;           /* <cache>/<key> */
+	int fd;                /* the disk */
+	int lock_fd;
+	bool read_only;
+	bool persisted_dirty;  /* the state file says dirty */
+	struct gm_image_info info;
+	struct gm_cache_state st;
+	struct gm_members ms;
+	struct gm_rangeset dirty;
+	gm_progress_fn progress;
+	void *progress_priv;
+};
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+	size_t n = strlen(s), k = strlen(suf);
+
+	return n >= k && !strcasecmp(s + n - k, suf);
+}
+
+static bool targz_name(const char *p)
+{
+	return ends_with(p, ".tar.gz") || ends_with(p, ".tgz");
+}
+
+static void set_identity(struct gm_cache_state *st, const struct stat *src)
+{
+	st->dev = (uint64_t)src->st_dev;
+	st->ino = (uint64_t)src->st_ino;
+	st->size = (uint64_t)src->st_size;
+	st->mtime_ns = mtime_ns(src);
+}
+
+static bool same_identity(const struct gm_cache_state *st, const struct stat *src)
+{
+	return st->dev == (uint64_t)src->st_dev && st->ino == (uint64_t)src->st_ino &&
+	       st->size == (uint64_t)src->st_size && st->mtime_ns == mtime_ns(src);
+}
+
+static void info_from_state(struct gm_image *img)
+{
+	img->info.tar_format = (enum gm_tar_format)img->st.tar_format;
+	img->info.disk_entry_sparse = img->st.sparse;
+	img->info.disk_size = img->st.disk_size;
+	img->info.disk_data_bytes = img->st.data_bytes;
+	img->info.members = img->st.members;
+}
+
+static void state_from_info(struct gm_image *img)
+{
+	img->st.tar_format = (int)img->info.tar_format;
+	img->st.sparse = img->info.disk_entry_sparse;
+	img->st.disk_size = img->info.disk_size;
+	img->st.data_bytes = img->info.disk_data_bytes;
+	img->st.members = img->info.members;
+}
+
+/* Records the cache disk's identity and saves a clean state. */
+static int save_clean(struct gm_image *img, const struct stat *src)
+{
+	struct stat ds;
+
+	if (fstat(img->fd, &ds) < 0)
+		return -errno;
+	img->st.status = GM_CACHE_CLEAN;
+	set_identity(&img->st, src);
+	img->st.disk_size = (uint64_t)ds.st_size;
+	img->st.disk_mtime_ns = mtime_ns(&ds);
+	img->st.pid = 0;
+	img->st.since = 0;
+	state_from_info(img);
+	return gm_cache_state_save(img->cache, &img->st);
+}
+
+/* The kept content of member i exists with the recorded size. */
+static bool member_ok(const char *cache, size_t i, uint64_t size)
+{
+	char *p = gm_members_data_path(cache, i);
+	struct stat st;
+	bool ok = p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+
+	free(p);
+	return ok;
+}
+
+/* Opens <cache>/disk.raw and checks it against the state (and the manifest). */
+static int open_cached(struct gm_image *img, bool check_identity)
+{
+	char *dp = gm_path_join(img->cache, "disk.raw");
+	struct stat ds;
+	size_t disks = 0;
+	bool lost = false;
+	int fd;
+
+	if (!dp)
+		return -ENOMEM;
+	fd = open(dp, (img->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	free(dp);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &ds) < 0 || !S_ISREG(ds.st_mode) ||
+	    (uint64_t)ds.st_size != img->st.disk_size ||
+	    (check_identity && mtime_ns(&ds) != img->st.disk_mtime_ns) ||
+	    gm_members_load(img->cache, &img->ms)) {
+		close(fd);
+		gm_members_free(&img->ms);
+		return -ESTALE;
+	}
+	for (size_t i = 0; i < img->ms.n; i++) {
+		const struct gm_member *m = &img->ms.m[i];
+
+		disks += m->is_disk;
+		if (!m->is_disk && m->h.type == '0' && !member_ok(img->cache, i, m->h.size))
+			lost = true;   /* a kept member's content is missing: not usable */
+	}
+	if (disks != 1 || lost || img->ms.n != img->st.members) {
+		close(fd);
+		gm_members_free(&img->ms);
+		return -ESTALE;
+	}
+	img->fd = fd;
+	info_from_state(img);
+	return 0;
+}
+
+static void clear_members_dir(const char *cache)
+{
+	char *md = gm_members_dir(cache);
+	DIR *d = md ? opendir(md) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(d), de->d_name, 0);
+	if (d)
+		closedir(d);
+	free(md);
+}
+
+static int extract(struct gm_image *img, int src_fd, const struct stat *src,
+		   const struct gm_image_opts *o, struct gm_error *err)
+{
+	struct gm_tar_read_args a = {
+		.image = img->path, .image_fd = src_fd, .cache_dir = img->cache,
+		.progress = o->progress, .progress_priv = o->progress_priv,
+	};
+	char *dp = gm_path_join(img->cache, "disk.raw");
+	int rc;
+
+	if (!dp)
+		return gm_error_set(err, -ENOMEM, "out of memory");
+	rc = gm_cache_state_remove(img->cache);
+	if (rc) {
+		gm_error_set(err, rc, "%s: cannot reset the cache state in %s: %s", img->path,
+			     img->cache, strerror(-rc));
+		goto out;
+	}
+	gm_members_free(&img->ms);
+	clear_members_dir(img->cache);
+	unlink(dp);
+	img->fd = open(dp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (img->fd < 0) {
+		rc = gm_error_set(err, -errno, "%s: cannot create %s: %s", img->path, dp,
+				  strerror(errno));
+		goto out;
+	}
+	a.disk_fd = img->fd;
+	rc = gm_tar_extract(&a, &img->ms, &img->info, err);
+	if (rc)
+		goto out;
+	if (fsync(img->fd) < 0) {
+		rc = gm_error_set(err, -errno, "%s: fsync %s: %s", img->path, dp, strerror(errno));
+		goto out;
+	}
+	rc = save_clean(img, src);
+	if (rc)
+		gm_error_set(err, rc, "%s: cannot save the cache state in %s: %s", img->path,
+			     img->cache, strerror(-rc));
+	if (!rc && img->read_only) {
+		/* reopen read-only so no write can slip through */
+		int ro = open(dp, O_RDONLY | O_CLOEXEC);
+
+		if (ro < 0) {
+			rc = gm_error_set(err, -errno, "%s: %s: %s", img->path, dp, strerror(errno));
+			goto out;
+		}
+		close(img->fd);
+		img->fd = ro;
+	}
+out:
+	if (rc && img->fd >= 0) {
+		close(img->fd);
+		img->fd = -1;
+		unlink(dp);
+		gm_members_free(&img->ms);
+	}
+	free(dp);
+	return rc;
+}
+
+static int refuse_dirty(struct gm_image *img, const struct stat *src, struct gm_error *err)
+{
+	char when[64] = "unknown time";
+	time_t t = (time_t)img->st.since;
+	struct tm tm;
+
+	if (t && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return gm_error_set(err, -EAGAIN,
+			    "%s: unsaved edits from an interrupted session (pid %ld, %s) are in the "
+			    "cache%s; rerun with --resume to write them back or --discard to drop them",
+			    img->path, img->st.pid, when,
+			    same_identity(&img->st, src) ? "" : " (and the image changed since)");
+}
+
+static int open_targz(struct gm_image *img, int src_fd, const struct stat *src,
+		      const struct gm_image_opts *o, bool shared, struct gm_error *err)
+{
+	int rc = gm_cache_state_load(img->cache, &img->st);
+	bool reuse = false;
+	char *dp;
+
+	if (rc)
+		memset(&img->st, 0, sizeof(img->st));
+	if (img->st.status == GM_CACHE_DIRTY) {
+		if (o->recover == GM_RECOVER_REFUSE)
+			return refuse_dirty(img, src, err);
+		if (o->recover == GM_RECOVER_RESUME) {
+			rc = open_cached(img, false);
+			if (rc)
+				return gm_error_set(err, -EIO, "%s: the cache in %s is damaged and cannot "
+						    "be resumed (%s); rerun with --discard", img->path,
+						    img->cache, strerror(-rc));
+			/* A killed session leaves the filesystem as a crash leaves
+			 * it: repair it before anything builds on it. */
+			dp = gm_path_join(img->cache, "disk.raw");
+			if (!dp)
+				return gm_error_set(err, -ENOMEM, "%s: out of memory", img->path);
+			{
+				struct gm_error ferr = { 0 };
+
+				rc = gm_fsck_repair(img->fd, dp, img->info.disk_size, img->info.note,
+						    sizeof(img->info.note), &ferr);
+				free(dp);
+				if (rc)
+					return gm_error_set(err, rc, "%s: the saved edits cannot be resumed: "
+							    "%s; rerun with --discard", img->path,
+							    gm_error_msg(&ferr));
+			}
+			img->info.resumed = true;
+			img->persisted_dirty = true;
+			/* the dirty ranges are unknown now: treat the disk as changed */
+			return gm_rangeset_add(&img->dirty, 0, img->info.disk_size ? img->info.disk_size : 1);
+		}
+	} else if (img->st.status == GM_CACHE_CLEAN && same_identity(&img->st, src)) {
+		reuse = open_cached(img, true) == 0;
+	}
+	if (reuse)
+		return 0;
+	if (shared)
+		return gm_error_set(err, -EBUSY, "%s: in use by another gcemount and not yet "
+				    "extracted", img->path);
+	return extract(img, src_fd, src, o, err);
+}
+
+int gm_image_open(const char *path, const struct gm_image_opts *opts,
+		  struct gm_image **out, struct gm_error *err)
+{
+	static const struct gm_image_opts none;
+	const struct gm_image_opts *o = opts ? opts : &none;
+	struct gm_image *img;
+	unsigned char magic[2] = { 0 };
+	char abs[PATH_MAX];
+	struct stat st;
+	bool ro = o->read_only, gz, shared = false;
+	int src = -1, rc;
+
+	if (!realpath(path, abs))
+		return gm_error_set(err, -errno, "%s: %s", path, strerror(errno));
+	img = calloc(1, sizeof(*img));
+	if (!img || !(img->path = strdup(abs))) {
+		free(img);
+		return gm_error_set(err, -ENOMEM, "out of memory");
+	}
+	img->fd = img->lock_fd = -1;
+	img->read_only = ro;
+	img->progress = o->progress;
+	img->progress_priv = o->progress_priv;
+	gm_rangeset_init(&img->dirty);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat refuses it). */
+	src = open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (src < 0) {
+		rc = gm_error_set(err, -errno, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(src, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = gm_error_set(err, -EINVAL, "%s: not a regular file", path);
+		goto fail;
+	}
+	gz = pread(src, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+	if (!gz && targz_name(abs)) {
+		rc = gm_error_set(err, -EINVAL, "%s: not gzip-compressed (named like a tar.gz)", path);
+		goto fail;
+	}
+	img->info.container = gz ? GM_CONTAINER_TARGZ : GM_CONTAINER_RAW;
+	img->info.gzip = gz;
+	img->info.file_size = (uint64_t)st.st_size;
+	rc = gm_cache_dir(abs, o->cache_dir, &img->cache, err);
+	if (rc && !gz) {
+		/* a raw disk needs no cache: the cache lock only names the holder's
+		 * pid; the flock on the disk itself below still excludes others */
+		gm_error_clear(err);
+		rc = 0;
+	} else if (rc) {
+		goto fail;
+	} else {
+		rc = gm_cache_lock(img->cache, abs, false, &img->lock_fd, err);
+		if (rc == -EBUSY && ro) {
+			shared = true;
+			rc = gm_cache_lock(img->cache, abs, true, &img->lock_fd, err);
+		}
+		if (rc)
+			goto fail;
+	}
+	if (!gz) {
+		img->fd = open(abs, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		if (img->fd < 0) {
+			rc = gm_error_set(err, -errno, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (flock(img->fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+			rc = gm_error_set(err, -EBUSY, "%s: in use by another program (locked)", path);
+			goto fail;
+		}
+		img->info.disk_size = (uint64_t)st.st_size;
+		img->info.disk_data_bytes = (uint64_t)st.st_blocks * 512;
+		img->info.members = 0;
+	} else {
+		if (!shared)
+			gm_pack_clean_temps(abs);
+		rc = open_targz(img, src, &st, o, shared, err);
+		if (rc)
+			goto fail;
+	}
+	if (ro && !shared && img->lock_fd >= 0)
+		gm_cache_lock_share(img->lock_fd);
+	close(src);
+	*out = img;
+	return 0;
+fail:
+	if (src >= 0)
+		close(src);
+	gm_image_close(img);
+	return rc;
+}
+
+int gm_image_fd(const struct gm_image *img) { return img->fd; }
+uint64_t gm_image_disk_size(const struct gm_image *img) { return img->info.disk_size; }
+const char *gm_image_path(const struct gm_image *img) { return img->path; }
+const struct gm_image_info *gm_image_info(const struct gm_image *img) { return &img->info; }
+bool gm_image_read_only(const struct gm_image *img) { return img->read_only; }
+bool gm_image_dirty(const struct gm_image *img) { return img->dirty.n > 0; }
+const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img) { return &img->dirty; }
+
+int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
+{
+	int rc;
+
+	if (img->read_only)
+		return -EROFS;
+	if (img->info.container == GM_CONTAINER_TARGZ && !img->persisted_dirty) {
+		struct gm_cache_state st = img->st;
+
+		st.status = GM_CACHE_DIRTY;
+		st.pid = (long)getpid();
+		st.since = (int64_t)time(NULL);
+		rc = gm_cache_state_save(img->cache, &st);
+		if (rc)
+			return rc;
+		img->st = st;
+		img->persisted_dirty = true;
+	}
+	return gm_rangeset_add(&img->dirty, off, len ? len : 1);
+}
+
+static int writeback_to(struct gm_image *img, const char *target, bool targz,
+			const struct gm_writeback_opts *o, struct gm_error *err)
+{
+	struct gm_pack_args a = {
+		.image = img->path, .target = target, .targz = targz, .disk_fd = img->fd,
+		.disk_size = img->info.disk_size, .holes = o->holes,
+		.ms = img->info.container == GM_CONTAINER_TARGZ ? &img->ms : NULL,
+		.cache_dir = img->cache, .format = o->format ? o->format : GM_TAR_OLDGNU,
+		.mtime = gm_pack_mtime(), .progress = img->progress,
+		.progress_priv = img->progress_priv,
+	};
+
+	if (a.format != GM_TAR_OLDGNU && a.format != GM_TAR_GNU)
+		return gm_error_set(err, -EINVAL, "%s: can only write oldgnu or gnu tar, not %s",
+				    img->path, gm_tar_format_name(a.format));
+	if (img->info.disk_size % 512 && targz)
+		return gm_error_set(err, -EINVAL, "%s: disk size is not a multiple of 512",
+				    img->path);
+	return gm_pack_atomic(&a, err);
+}
+
+int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opts,
+		       struct gm_error *err)
+{
+	static const struct gm_writeback_opts none;
+	const struct gm_writeback_opts *o = opts ? opts : &none;
+	char abs_out[PATH_MAX];
+	bool to_self;
+	struct stat st;
+	int rc;
+
+	if (fsync(img->fd) < 0)
+		return gm_error_set(err, -errno, "%s: fsync: %s", img->path, strerror(errno));
+	to_self = !o->output || (realpath(o->output, abs_out) && !strcmp(abs_out, img->path));
+	if (img->info.container == GM_CONTAINER_RAW) {
+		if (to_self) {
+			gm_rangeset_clear(&img->dirty);
+			return 0;
+		}
+		return writeback_to(img, o->output, targz_name(o->output), o, err);
+	}
+	if (to_self && !gm_image_dirty(img) && !o->force)
+		return 0;
+	if (to_self && img->read_only)
+		return gm_error_set(err, -EROFS, "%s: opened read-only", img->path);
+	rc = writeback_to(img, to_self ? img->path : o->output, to_self || targz_name(o->output),
+			  o, err);
+	if (rc)
+		return rc;
+	if (to_self) {
+		if (stat(img->path, &st) < 0)
+			return gm_error_set(err, -errno, "%s: %s", img->path, strerror(errno));
+		img->info.file_size = (uint64_t)st.st_size;
+		img->info.tar_format = o->format == GM_TAR_GNU ? GM_TAR_GNU : GM_TAR_OLDGNU;
+		img->info.gzip = true;
+		rc = save_clean(img, &st);
+		if (rc)
+			return gm_error_set(err, rc, "%s: written, but the cache state could not be "
+					    "saved: %s", img->path, strerror(-rc));
+		img->persisted_dirty = false;
+		img->info.resumed = false;
+		gm_rangeset_clear(&img->dirty);
+	} else if (img->persisted_dirty) {
+		/* the edits live in the output now; the image itself lacks them, so a
+		 * later open of it must extract afresh */
+		struct gm_cache_state s = img->st;
+
+		s.status = GM_CACHE_STALE;
+		rc = gm_cache_state_save(img->cache, &s);
+		if (rc)
+			return gm_error_set(err, rc, "%s: cannot save the cache state: %s", img->path,
+					    strerror(-rc));
+		img->st = s;
+		img->persisted_dirty = false;
+	}
+	return 0;
+}
+
+void gm_image_close(struct gm_image *img)
+{
+	if (!img)
+		return;
+	if (img->fd >= 0)
+		close(img->fd);
+	if (img->lock_fd >= 0)
+		close(img->lock_fd);
+	gm_members_free(&img->ms);
+	gm_rangeset_free(&img->dirty);
+	free(img->cache);
+	free(img->path);
+	free(img);
+}
+
+enum gm_tar_format gm_tar_format_from_name(const char *name)
+{
+	if (!strcmp(name, "oldgnu"))
+		return GM_TAR_OLDGNU;
+	if (!strcmp(name, "gnu"))
+		return GM_TAR_GNU;
+	if (!strcmp(name, "pax") || !strcmp(name, "posix"))
+		return GM_TAR_PAX;
+	if (!strcmp(name, "ustar"))
+		return GM_TAR_USTAR;
+	return GM_TAR_UNKNOWN;
+}
+
+const char *gm_tar_format_name(enum gm_tar_format f)
+{
+	switch (f) {
+	case GM_TAR_OLDGNU: return "oldgnu";
+	case GM_TAR_GNU: return "gnu";
+	case GM_TAR_PAX: return "pax";
+	case GM_TAR_USTAR: return "ustar";
+	case GM_TAR_OTHER: return "other";
+	default: return "unknown";
+	}
+}

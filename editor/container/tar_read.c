@@ -1,0 +1,393 @@
+/* tar_read.c — see tar_read.h. */
+#include "editor/container/tar_read.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "editor/container/cache.h"
+#include "editor/container/sparse.h"
+
+#define READ_BLOCK (1u << 20)
+
+/* The gzip layer, through zlib here rather than libarchive's filter: that
+ * one checks the trailer (CRC32, ISIZE) only if reading gets that far, and
+ * the tar reader stops at the end-of-archive blocks, so a corrupt image
+ * whose damage only the CRC shows was taken as good. gz_drain() reads the
+ * rest of the stream after the tar's end, trailer included. */
+struct gz_src {
+	int fd;
+	z_stream z;
+	unsigned char *in, *out;
+	uint64_t in_bytes;     /* compressed bytes read (progress) */
+	bool in_eof;
+	bool member_end;       /* a gzip member ended, its trailer verified */
+};
+
+static la_ssize_t gz_read(struct archive *ar, void *priv, const void **buf)
+{
+	struct gz_src *g = priv;
+
+	g->z.next_out = g->out;
+	g->z.avail_out = READ_BLOCK;
+	while (g->z.avail_out == READ_BLOCK) {
+		int zr;
+
+		if (g->z.avail_in == 0 && !g->in_eof) {
+			ssize_t n = read(g->fd, g->in, READ_BLOCK);
+
+			if (n < 0) {
+				archive_set_error(ar, errno, "read: %s", strerror(errno));
+				return -1;
+			}
+			g->in_eof = n == 0;
+			g->z.next_in = g->in;
+			g->z.avail_in = (uInt)n;
+			g->in_bytes += (uint64_t)n;
+		}
+		if (g->member_end) {
+			if (g->z.avail_in == 0 && g->in_eof)
+				break;                   /* end of the file */
+			if (inflateReset(&g->z) != Z_OK) {   /* another gzip member follows */
+				archive_set_error(ar, EINVAL, "gzip: cannot restart");
+				return -1;
+			}
+			g->member_end = false;
+		}
+		if (g->z.avail_in == 0 && g->in_eof) {
+			archive_set_error(ar, EINVAL, "truncated gzip input");
+			return -1;
+		}
+		zr = inflate(&g->z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END)
+			g->member_end = true;
+		else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			const char *m = g->z.msg ? g->z.msg : "corrupt data";
+
+			if (!strcmp(m, "incorrect data check"))
+				m = "CRC32 mismatch: the data is damaged";
+			else if (!strcmp(m, "incorrect length check"))
+				m = "length mismatch: the data is damaged";
+			archive_set_error(ar, EINVAL, "gzip: %s", m);
+			return -1;
+		}
+	}
+	*buf = g->out;
+	return (la_ssize_t)(READ_BLOCK - g->z.avail_out);
+}
+
+/* After the tar's end: the rest of the gzip stream must decompress and its
+ * trailer (CRC32, length) match. 0 or -EINVAL with the message in err. */
+static int gz_drain(struct gz_src *g, struct archive *ar, const char *image, struct gm_error *err)
+{
+	const void *buf;
+	la_ssize_t n;
+
+	while ((n = gz_read(ar, g, &buf)) > 0)
+		;
+	if (n < 0)
+		return gm_error_set(err, -EINVAL, "%s: corrupt gzip stream (%s)", image,
+				    archive_error_string(ar) ? archive_error_string(ar) : "?");
+	return 0;
+}
+
+static enum gm_tar_format format_of(int f)
+{
+	switch (f) {
+	case ARCHIVE_FORMAT_TAR_GNUTAR: return GM_TAR_OLDGNU;   /* "ustar  \0": gnu == oldgnu */
+	case ARCHIVE_FORMAT_TAR_USTAR: return GM_TAR_USTAR;
+	case ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE:
+	case ARCHIVE_FORMAT_TAR_PAX_RESTRICTED: return GM_TAR_PAX;
+	default: return GM_TAR_OTHER;
+	}
+}
+
+static bool is_disk_name(const char *n)
+{
+	return n && (!strcmp(n, "disk.raw") || !strcmp(n, "./disk.raw"));
+}
+
+static char type_of(struct archive_entry *e)
+{
+	if (archive_entry_hardlink(e))
+		return '1';
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG: return '0';
+	case AE_IFDIR: return '5';
+	case AE_IFLNK: return '2';
+	case AE_IFCHR: return '3';
+	case AE_IFBLK: return '4';
+	case AE_IFIFO: return '6';
+	default: return 0;
+	}
+}
+
+/* The disk.raw entry: checks, then sparse extraction. */
+static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
+			struct archive_entry *e, const struct gz_src *g, struct gm_image_info *info,
+			struct gm_error *err)
+{
+	uint64_t size = (uint64_t)archive_entry_size(e), stored = 0, prev = 0, written = 0;
+	uint64_t data_end = 0;
+	int nsparse = archive_entry_sparse_reset(e), rc;
+	struct statvfs vfs;
+	la_int64_t off, eoff;
+	la_int64_t olen;
+
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+		return gm_error_set(err, -EINVAL, "%s: disk.raw is not a regular file", a->image);
+	if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0)
+		return gm_error_set(err, -EINVAL, "%s: disk.raw has no size", a->image);
+	if (size % 512)
+		return gm_error_set(err, -EINVAL,
+				    "%s: disk.raw size %" PRIu64 " is not a multiple of 512", a->image, size);
+	if (size > GM_TAR_MAX_DISK)
+		return gm_error_set(err, -EINVAL,
+				    "%s: disk.raw claims %" PRIu64 " bytes (more than 2 TiB): refusing",
+				    a->image, size);
+	if (nsparse > 0) {
+		while (archive_entry_sparse_next(e, &off, &olen) == ARCHIVE_OK) {
+			if (off < 0 || olen < 0 || (uint64_t)off < prev ||
+			    (uint64_t)off + (uint64_t)olen > size)
+				return gm_error_set(err, -EINVAL,
+						    "%s: disk.raw sparse map is inconsistent (region %" PRId64
+						    "+%" PRId64 " in a %" PRIu64 "-byte disk)",
+						    a->image, (int64_t)off, (int64_t)olen, size);
+			prev = (uint64_t)off + (uint64_t)olen;
+			stored += (uint64_t)olen;
+		}
+	} else {
+		stored = size;
+	}
+	/* (a plain entry's zero blocks are skipped, so only a sparse map tells
+	 * what the cache really needs; a plain one meets ENOSPC while writing) */
+	if (nsparse > 0 && statvfs(a->cache_dir, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < stored)
+		return gm_error_set(err, -ENOSPC,
+				    "%s: disk.raw holds %" PRIu64 " bytes of data but the cache %s has only %"
+				    PRIu64 " bytes free", a->image, stored, a->cache_dir,
+				    (uint64_t)vfs.f_bavail * vfs.f_frsize);
+	if (ftruncate(a->disk_fd, (off_t)size) < 0)
+		return gm_error_set(err, -errno, "%s: cannot size the cache disk: %s", a->image,
+				    strerror(errno));
+	for (;;) {
+		const void *buf;
+		size_t len;
+		uint64_t w;
+		int r = archive_read_data_block(ar, &buf, &len, &eoff);
+
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			return gm_error_set(err, -EINVAL, "%s: truncated or corrupt (disk.raw data: %s)",
+					    a->image, archive_error_string(ar) ? archive_error_string(ar) :
+					    "unexpected end of data");
+		/* libarchive cleans the entry's map, not the data it reads by the
+		 * raw one: data blocks must come in order, without overlap. */
+		if (eoff >= 0 && (uint64_t)eoff < data_end)
+			return gm_error_set(err, -EINVAL,
+					    "%s: disk.raw sparse map is inconsistent (regions overlap or go "
+					    "backwards at %" PRId64 ")", a->image, (int64_t)eoff);
+		if (eoff < 0 || (uint64_t)eoff + len > size)
+			return gm_error_set(err, -EINVAL,
+					    "%s: disk.raw sparse map is inconsistent (data at %" PRId64
+					    " beyond the %" PRIu64 "-byte disk)", a->image, (int64_t)eoff, size);
+		rc = gm_sparse_pwrite(a->disk_fd, buf, len, (uint64_t)eoff, &w);
+		if (rc == -ENOSPC)
+			return gm_error_set(err, rc, "%s: no space left in the cache %s", a->image,
+					    a->cache_dir);
+		if (rc)
+			return gm_error_set(err, rc, "%s: writing the cache disk: %s", a->image,
+					    strerror(-rc));
+		written += len;
+		data_end = (uint64_t)eoff + len;
+		if (a->progress)
+			a->progress(a->progress_priv, "extract",
+				    g->in_bytes, info->file_size);
+	}
+	if (written != stored)
+		return gm_error_set(err, -EINVAL,
+				    "%s: disk.raw sparse map is inconsistent (%" PRIu64 " bytes of data "
+				    "for a map of %" PRIu64 ")", a->image, written, stored);
+	info->tar_format = format_of(archive_format(ar));
+	info->disk_entry_sparse = nsparse > 0;
+	info->disk_size = size;
+	info->disk_data_bytes = stored;
+	return 0;
+}
+
+/* Any other member: its content (regular files) into members/<i>. */
+static int save_member(const struct gm_tar_read_args *a, struct archive *ar,
+		       struct archive_entry *e, size_t idx, struct gm_error *err)
+{
+	char *path = gm_members_data_path(a->cache_dir, idx);
+	int fd, rc = 0;
+
+	if (!path)
+		return gm_error_set(err, -ENOMEM, "out of memory");
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = gm_error_set(err, -errno, "%s: cannot create %s: %s", a->image, path,
+				  strerror(errno));
+		goto out;
+	}
+	if (ftruncate(fd, archive_entry_size(e)) < 0) {
+		rc = gm_error_set(err, -errno, "%s: %s: %s", a->image, path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		int r = archive_read_data_block(ar, &buf, &len, &off);
+
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			rc = gm_error_set(err, -EINVAL, "%s: truncated or corrupt (member %s: %s)",
+					  a->image, archive_entry_pathname(e), archive_error_string(ar) ?
+					  archive_error_string(ar) : "unexpected end of data");
+			goto out;
+		}
+		if ((rc = gm_sparse_pwrite(fd, buf, len, (uint64_t)off, NULL))) {
+			gm_error_set(err, rc, "%s: writing %s: %s", a->image, path, strerror(-rc));
+			goto out;
+		}
+	}
+	if (fsync(fd) < 0)
+		rc = gm_error_set(err, -errno, "%s: %s: %s", a->image, path, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
+		   struct gm_image_info *info, struct gm_error *err)
+{
+	struct archive *ar = archive_read_new();
+	struct archive_entry *e;
+	char *mdir = gm_members_dir(a->cache_dir);
+	struct gz_src g = { 0 };
+	bool have_disk = false, z_ready = false;
+	int rc = 0, r;
+
+	if (!ar || !mdir) {
+		rc = gm_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (mkdir(mdir, 0700) < 0 && errno != EEXIST) {
+		rc = gm_error_set(err, -errno, "%s: cannot create %s: %s", a->image, mdir,
+				  strerror(errno));
+		goto out;
+	}
+	g.fd = a->image_fd;
+	g.in = malloc(READ_BLOCK);
+	g.out = malloc(READ_BLOCK);
+	if (!g.in || !g.out || inflateInit2(&g.z, 15 + 16) != Z_OK) {
+		rc = gm_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	z_ready = true;
+	archive_read_support_filter_none(ar);
+	archive_read_support_format_tar(ar);
+	archive_read_support_format_gnutar(ar);
+	if (lseek(a->image_fd, 0, SEEK_SET) < 0 ||
+	    archive_read_open(ar, &g, NULL, gz_read, NULL) != ARCHIVE_OK) {
+		const char *why = archive_error_string(ar);
+
+		if (why && strstr(why, "Unrecognized archive format"))
+			rc = gm_error_set(err, -EINVAL, "%s: not a tar archive inside the gzip", a->image);
+		else
+			rc = gm_error_set(err, -EINVAL, "%s: truncated or corrupt gzip stream (%s)",
+					  a->image, why ? why : "unexpected end of data");
+		goto out;
+	}
+	for (size_t idx = 0; ; idx++) {
+		struct gm_tar_hdr h = { 0 };
+		const char *name;
+
+		r = archive_read_next_header(ar, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			const char *why = archive_error_string(ar) ? archive_error_string(ar) : "?";
+
+			if (idx == 0)
+				rc = gm_error_set(err, -EINVAL, "%s: not a tar archive inside the gzip (%s)",
+						  a->image, why);
+			else
+				rc = gm_error_set(err, -EINVAL, "%s: truncated or corrupt archive (%s)",
+						  a->image, why);
+			goto out;
+		}
+		name = archive_entry_pathname(e);
+		if (!name) {
+			rc = gm_error_set(err, -EINVAL, "%s: member %zu has an unreadable name",
+					  a->image, idx);
+			goto out;
+		}
+		h.name = name;
+		h.type = type_of(e);
+		h.mode = archive_entry_perm(e) & 07777;
+		h.uid = (uint64_t)archive_entry_uid(e);
+		h.gid = (uint64_t)archive_entry_gid(e);
+		h.uname = archive_entry_uname(e);
+		h.gname = archive_entry_gname(e);
+		h.mtime = archive_entry_mtime(e);
+		h.size = h.type == '0' ? (uint64_t)archive_entry_size(e) : 0;
+		h.linkname = h.type == '1' ? archive_entry_hardlink(e) :
+			     h.type == '2' ? archive_entry_symlink(e) : NULL;
+		h.devmajor = (uint32_t)archive_entry_rdevmajor(e);
+		h.devminor = (uint32_t)archive_entry_rdevminor(e);
+		if (is_disk_name(name)) {
+			if (have_disk) {
+				rc = gm_error_set(err, -EINVAL, "%s: two disk.raw members", a->image);
+				goto out;
+			}
+			have_disk = true;
+			if ((rc = extract_disk(a, ar, e, &g, info, err)))
+				goto out;
+			h.name = "disk.raw";
+		} else if (!h.type) {
+			rc = gm_error_set(err, -EINVAL, "%s: member %s has an unsupported type",
+					  a->image, name);
+			goto out;
+		} else if (h.type == '0' && (rc = save_member(a, ar, e, ms->n, err))) {
+			goto out;
+		}
+		if ((rc = gm_members_add(ms, &h, is_disk_name(name)))) {
+			gm_error_set(err, rc, "out of memory");
+			goto out;
+		}
+	}
+	if (!have_disk) {
+		rc = gm_error_set(err, -EINVAL, "%s: no disk.raw in the archive", a->image);
+		goto out;
+	}
+	if ((rc = gz_drain(&g, ar, a->image, err)))
+		goto out;
+	info->members = (unsigned)ms->n;
+	rc = gm_members_save(a->cache_dir, ms);
+	if (rc)
+		gm_error_set(err, rc, "%s: cannot save the member list in %s: %s", a->image,
+			     a->cache_dir, strerror(-rc));
+out:
+	if (ar)
+		archive_read_free(ar);
+	if (z_ready)
+		inflateEnd(&g.z);
+	free(g.in);
+	free(g.out);
+	free(mdir);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/* tar_read.h — reading a (gzip'd) tar image with libarchive.
+ *
+ * Extracts disk.raw into an already open cache file, sparse: holes of the tar
+ * entry stay holes and all-zero 4 KiB blocks are never written. Every other
+ * member is recorded in the members manifest, its content saved under
+ * <cache>/<key>/members/. libarchive's ARCHIVE_* codes stop here: the caller
+ * gets 0 or -errno and one line in err naming the image.
+ */
+#ifndef GM_TAR_READ_H
+#define GM_TAR_READ_H
+
+#include "editor/error.h"
+#include "editor/container/image.h"
+#include "editor/container/members.h"
+
+struct gm_tar_read_args {
+	const char *image;        /* for messages */
+	int image_fd;             /* the tarball, positioned anywhere */
+	const char *cache_dir;    /* <cache>/<key> */
+	int disk_fd;              /* cache disk.raw, empty, opened read-write */
+	gm_progress_fn progress;
+	void *progress_priv;
+};
+
+/* Fills ms (members, disk.raw slot included) and info (tar_format,
+ * disk_entry_sparse, disk_size, disk_data_bytes, members). 0, -EINVAL (not a
+ * gzip'd tar / no or two disk.raw / bad size or sparse map), -ENOSPC, -EIO,
+ * -ENOMEM. */
+int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
+		   struct gm_image_info *info, struct gm_error *err);
+
+#endif

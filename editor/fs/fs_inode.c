@@ -1,0 +1,360 @@
+/* fs_inode.c — see fs_inode.h. */
+#include "editor/clock.h"
+#include "editor/fs/fs_inode.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#define GM_LARGE_EXTRA ((__u16)(sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE))
+
+int gm_fsi_writable(struct gm_fs *fs)
+{
+	if (fs->read_only || !(fs->e2fs->flags & EXT2_FLAG_RW))
+		return gm_fs_fail(fs, -EROFS, "the filesystem is open read-only");
+	return 0;
+}
+
+int gm_fsi_check_name(struct gm_fs *fs, const char *name)
+{
+	size_t len;
+
+	if (!name || !*name)
+		return gm_fs_fail(fs, -EINVAL, "empty file name");
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return gm_fs_fail(fs, -EINVAL, "'%s' cannot be created or removed", name);
+	if (strchr(name, '/'))
+		return gm_fs_fail(fs, -EINVAL, "file name contains '/'");
+	len = strlen(name);
+	if (len > EXT2_NAME_LEN)
+		return gm_fs_fail(fs, -ENAMETOOLONG, "file name is %zu bytes (max %d)", len,
+				  EXT2_NAME_LEN);
+	return 0;
+}
+
+int gm_fsi_read(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode)
+{
+	errcode_t rc;
+
+	if (ino == 0 || ino > fs->e2fs->super->s_inodes_count)
+		return gm_fs_fail(fs, -EINVAL, "inode %u out of range", ino);
+	memset(inode, 0, sizeof(*inode));
+	rc = ext2fs_read_inode_full(fs->e2fs, ino, (struct ext2_inode *)inode, sizeof(*inode));
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "read inode");
+	if (inode->i_links_count == 0)
+		return gm_fs_fail(fs, -ENOENT, "inode %u is not in use", ino);
+	return 0;
+}
+
+int gm_fsi_write(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode)
+{
+	errcode_t rc;
+
+	rc = ext2fs_write_inode_full(fs->e2fs, ino, (struct ext2_inode *)inode, sizeof(*inode));
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "write inode");
+	return 0;
+}
+
+int gm_fsi_dir_editable(struct gm_fs *fs, gm_ino_t dir, struct ext2_inode_large *out)
+{
+	struct ext2_inode_large inode;
+	int rc;
+
+	rc = gm_fsi_read(fs, dir, &inode);
+	if (rc)
+		return rc;
+	if (!LINUX_S_ISDIR(inode.i_mode))
+		return gm_fs_fail(fs, -ENOTDIR, "inode %u is not a directory", dir);
+	if (inode.i_flags & EXT4_ENCRYPT_FL)
+		return gm_fs_fail(fs, -EOPNOTSUPP,
+				  "directory %u is encrypted (fscrypt): names cannot be edited "
+				  "without the key", dir);
+	if (inode.i_flags & EXT4_CASEFOLD_FL)
+		return gm_fs_fail(fs, -EOPNOTSUPP,
+				  "directory %u is casefolded: editing it is not supported", dir);
+	if (out)
+		*out = inode;
+	return 0;
+}
+
+/* Does the inode have room for the 32-bit field at byte offset off? */
+static bool has_field(const struct ext2_inode_large *inode, size_t off)
+{
+	return EXT2_GOOD_OLD_INODE_SIZE + (size_t)inode->i_extra_isize >= off + sizeof(__u32);
+}
+
+static __u32 encode_extra(const struct timespec *ts)
+{
+	int64_t sec = ts->tv_sec;
+	__u32 epoch = (__u32)(((sec - (int32_t)sec) >> 32) & EXT4_EPOCH_MASK);
+
+	return epoch | ((__u32)ts->tv_nsec << EXT4_EPOCH_BITS);
+}
+
+void gm_fsi_set_time(struct ext2_inode_large *inode, unsigned which, const struct timespec *ts)
+{
+	__u32 lo = (__u32)(int32_t)ts->tv_sec, extra = encode_extra(ts);
+
+	if (which & GM_T_ATIME) {
+		inode->i_atime = lo;
+		if (has_field(inode, offsetof(struct ext2_inode_large, i_atime_extra)))
+			inode->i_atime_extra = extra;
+	}
+	if (which & GM_T_MTIME) {
+		inode->i_mtime = lo;
+		if (has_field(inode, offsetof(struct ext2_inode_large, i_mtime_extra)))
+			inode->i_mtime_extra = extra;
+	}
+	if (which & GM_T_CTIME) {
+		inode->i_ctime = lo;
+		if (has_field(inode, offsetof(struct ext2_inode_large, i_ctime_extra)))
+			inode->i_ctime_extra = extra;
+	}
+	if ((which & GM_T_CRTIME) &&
+	    has_field(inode, offsetof(struct ext2_inode_large, i_crtime_extra))) {
+		inode->i_crtime = lo;
+		inode->i_crtime_extra = extra;
+	}
+}
+
+void gm_fsi_touch(struct ext2_inode_large *inode, unsigned which)
+{
+	struct timespec now;
+
+	gm_clock_now(&now);
+	gm_fsi_set_time(inode, which, &now);
+}
+
+int gm_fsi_touch_ino(struct gm_fs *fs, gm_ino_t ino, unsigned which)
+{
+	struct ext2_inode_large inode;
+	int rc;
+
+	rc = gm_fsi_read(fs, ino, &inode);
+	if (rc)
+		return rc;
+	gm_fsi_touch(&inode, which);
+	return gm_fsi_write(fs, ino, &inode);
+}
+
+void gm_fsi_set_uid(struct ext2_inode_large *inode, uid_t uid)
+{
+	inode->i_uid = (__u16)uid;
+	ext2fs_set_i_uid_high(*inode, (__u16)(uid >> 16));
+}
+
+void gm_fsi_set_gid(struct ext2_inode_large *inode, gid_t gid)
+{
+	inode->i_gid = (__u16)gid;
+	ext2fs_set_i_gid_high(*inode, (__u16)(gid >> 16));
+}
+
+int gm_fsi_ftype(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return EXT2_FT_REG_FILE;
+	case S_IFDIR: return EXT2_FT_DIR;
+	case S_IFCHR: return EXT2_FT_CHRDEV;
+	case S_IFBLK: return EXT2_FT_BLKDEV;
+	case S_IFIFO: return EXT2_FT_FIFO;
+	case S_IFSOCK: return EXT2_FT_SOCK;
+	case S_IFLNK: return EXT2_FT_SYMLINK;
+	default: return EXT2_FT_UNKNOWN;
+	}
+}
+
+int gm_fsi_new(struct gm_fs *fs, gm_ino_t dir, mode_t mode, const struct gm_creds *creds,
+	       gm_ino_t *ino_out, struct ext2_inode_large *inode)
+{
+	ext2_filsys e2 = fs->e2fs;
+	size_t isize = EXT2_INODE_SIZE(e2->super);
+	ext2_ino_t ino;
+	char *buf = NULL;
+	errcode_t rc;
+	int ret;
+
+	rc = ext2fs_new_inode(e2, dir, (int)mode, NULL, &ino);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "allocate an inode");
+	memset(inode, 0, sizeof(*inode));
+	inode->i_mode = (__u16)mode;
+	gm_fsi_set_uid(inode, creds ? creds->uid : fs->owner.uid);
+	gm_fsi_set_gid(inode, creds ? creds->gid : fs->owner.gid);
+	inode->i_links_count = 1;
+	if (isize > EXT2_GOOD_OLD_INODE_SIZE)
+		inode->i_extra_isize = GM_LARGE_EXTRA;
+	gm_fsi_touch(inode, GM_T_ATIME | GM_T_MTIME | GM_T_CTIME | GM_T_CRTIME);
+	if (S_ISREG(mode) && ext2fs_has_feature_extents(e2->super)) {
+		ext2_extent_handle_t h;
+
+		/* Opening an extent handle on an empty inode writes the header
+		 * into i_block and sets EXT4_EXTENTS_FL (in memory only). */
+		rc = ext2fs_extent_open2(e2, ino, (struct ext2_inode *)inode, &h);
+		if (rc)
+			return gm_fs_fail_ext2(fs, rc, "initialise extent tree");
+		ext2fs_extent_free(h);
+	}
+	/* A whole zeroed on-disk inode: no stale in-inode xattrs of a former
+	 * owner of this slot survive. */
+	rc = ext2fs_get_memzero(isize, &buf);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "allocate an inode");
+	memcpy(buf, inode, isize < sizeof(*inode) ? isize : sizeof(*inode));
+	rc = ext2fs_write_inode_full(e2, ino, (struct ext2_inode *)buf, (int)isize);
+	ext2fs_free_mem(&buf);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "write new inode");
+	ext2fs_inode_alloc_stats2(e2, ino, +1, S_ISDIR(mode));
+	ret = 0;
+	*ino_out = ino;
+	return ret;
+}
+
+int gm_fsi_add_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t ino, int ftype)
+{
+	errcode_t rc;
+
+	rc = ext2fs_link(fs->e2fs, dir, name, ino, ftype);
+	if (rc == EXT2_ET_DIR_NO_SPACE) {
+		rc = ext2fs_expand_dir(fs->e2fs, dir);
+		if (rc)
+			return gm_fs_fail_ext2(fs, rc, "expand directory");
+		rc = ext2fs_link(fs->e2fs, dir, name, ino, ftype);
+	}
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "add directory entry");
+	return gm_fsi_touch_ino(fs, dir, GM_T_MTIME | GM_T_CTIME);
+}
+
+int gm_fsi_remove_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t ino)
+{
+	errcode_t rc;
+
+	rc = ext2fs_unlink(fs->e2fs, dir, name, ino, 0);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "remove directory entry");
+	return gm_fsi_touch_ino(fs, dir, GM_T_MTIME | GM_T_CTIME);
+}
+
+struct retarget {
+	const char *name;
+	int len;
+	ext2_ino_t ino;
+	int ftype;
+	bool filetype;
+	bool done;
+};
+
+static int retarget_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
+		       int blocksize, char *buf, void *priv)
+{
+	struct retarget *r = priv;
+
+	(void)dir; (void)entry; (void)offset; (void)blocksize; (void)buf;
+	if (d->inode == 0 || ext2fs_dirent_name_len(d) != r->len ||
+	    memcmp(d->name, r->name, (size_t)r->len) != 0)
+		return 0;
+	d->inode = r->ino;
+	if (r->filetype)
+		ext2fs_dirent_set_file_type(d, r->ftype);
+	r->done = true;
+	return DIRENT_CHANGED | DIRENT_ABORT;
+}
+
+int gm_fsi_retarget_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t ino,
+			  int ftype)
+{
+	struct retarget r = {
+		.name = name, .len = (int)strlen(name), .ino = ino, .ftype = ftype,
+		.filetype = ext2fs_has_feature_filetype(fs->e2fs->super),
+	};
+	errcode_t rc;
+
+	rc = ext2fs_dir_iterate2(fs->e2fs, dir, 0, NULL,
+				 retarget_cb, &r);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "update directory entry");
+	if (!r.done)
+		return gm_fs_fail(fs, -ENOENT, "entry '%s' vanished from directory %u", name, dir);
+	return 0;
+}
+
+int gm_fsi_free(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode)
+{
+	ext2_filsys e2 = fs->e2fs;
+	errcode_t rc;
+	int ret;
+
+	/* Drops this inode's reference to a shared xattr block (freeing the
+	 * block when it was the last) and writes the inode. */
+	rc = ext2fs_free_ext_attr(e2, ino, inode);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "release extended attribute block");
+	if (ext2fs_inode_has_valid_blocks2(e2, (struct ext2_inode *)inode)) {
+		rc = ext2fs_punch(e2, ino, (struct ext2_inode *)inode, NULL, 0, ~0ULL);
+		if (rc)
+			return gm_fs_fail_ext2(fs, rc, "free data blocks");
+		/* punch wrote a short inode; re-read the full one. */
+		rc = ext2fs_read_inode_full(e2, ino, (struct ext2_inode *)inode, sizeof(*inode));
+		if (rc)
+			return gm_fs_fail_ext2(fs, rc, "read inode");
+	}
+	inode->i_links_count = 0;
+	{
+		struct timespec now;
+
+		gm_clock_now(&now);
+		inode->i_dtime = (__u32)now.tv_sec;
+	}
+	ret = gm_fsi_write(fs, ino, inode);
+	if (ret)
+		return ret;
+	ext2fs_inode_alloc_stats2(e2, ino, -1, LINUX_S_ISDIR(inode->i_mode));
+	return 0;
+}
+
+int gm_fsi_drop_link(struct gm_fs *fs, gm_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	int rc;
+
+	rc = gm_fsi_read(fs, ino, &inode);
+	if (rc)
+		return rc;
+	if (LINUX_S_ISDIR(inode.i_mode))
+		inode.i_links_count = 0;    /* its name and its own "." */
+	else
+		inode.i_links_count--;
+	if (inode.i_links_count == 0)
+		return gm_fsi_free(fs, ino, &inode);
+	gm_fsi_touch(&inode, GM_T_CTIME);
+	return gm_fsi_write(fs, ino, &inode);
+}
+
+int gm_fsi_dir_nlink(struct gm_fs *fs, gm_ino_t dir, int delta)
+{
+	struct ext2_inode_large inode;
+	int rc;
+
+	rc = gm_fsi_read(fs, dir, &inode);
+	if (rc)
+		return rc;
+	if (inode.i_links_count == 1)
+		return 0;   /* dir_nlink: beyond counting, stays 1 */
+	if (delta > 0) {
+		if (inode.i_links_count + 1 >= EXT2_LINK_MAX) {
+			if (!ext2fs_has_feature_dir_nlink(fs->e2fs->super))
+				return gm_fs_fail(fs, -EMLINK, "directory %u has too many "
+						  "subdirectories", dir);
+			inode.i_links_count = 1;
+		} else {
+			inode.i_links_count++;
+		}
+	} else if (inode.i_links_count > 2) {
+		inode.i_links_count--;
+	}
+	gm_fsi_touch(&inode, GM_T_CTIME);
+	return gm_fsi_write(fs, dir, &inode);
+}
