@@ -11,6 +11,7 @@ source "$GM_TOP/tests/lib.sh"
 command -v setpriv >/dev/null || skip "no setpriv"
 [ -u /usr/bin/fusermount3 ] || skip "no setuid fusermount3"
 
+devfuse_lock
 old_mode=$(stat -c %a /dev/fuse)
 u=$(mktemp -d /tmp/gm-user.XXXXXX)
 chmod 0755 "$u"; chown 65534:65534 "$u"

@@ -80,6 +80,15 @@ PY
 
 gm() { "$GM_BIN" "$@"; }
 
+# devfuse_lock: a test that changes /dev/fuse's mode holds this machine-wide
+# lock for its whole run (fd 9), so two test runs at once (two checkouts, or
+# make check beside make asan) never record each other's temporary 0666 as
+# "the old mode" and leave the device open to everyone.
+devfuse_lock() {
+  exec 9>"${TMPDIR:-/tmp}/gcemount-devfuse.lock"
+  flock 9
+}
+
 # expect_exit N CMD...: runs CMD, asserts its exit status is N; stderr kept in last.err
 expect_exit() {
   local want=$1; shift
