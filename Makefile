@@ -5,7 +5,7 @@ BUILD   ?= build
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 
-PKGS := ext2fs com_err fdisk blkid libarchive fuse3 zlib
+PKGS := ext2fs com_err fdisk blkid libarchive fuse3 zlib libisal
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -18,6 +18,9 @@ const char gm_cli_common_help[] =
 	"  --format F         tar format of the result: oldgnu (default) or gnu\n"
 	"  --no-sparsify      keep free filesystem blocks as data\n"
 	"  --resume|--discard keep / drop edits left by an interrupted session\n"
+	"  --no-splice        recompress the whole image (default: reuse the\n"
+	"                     original's compressed blocks where nothing changed)\n"
+	"  --fast             faster compression of what is recompressed, larger output\n"
 	"  -q, --quiet        no progress output\n";
 
 void gm_cli_error(const char *fmt, ...)
@@ -91,6 +94,12 @@ int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg)
 		return 1;
 	case GM_OPT_DISCARD:
 		c->recover = GM_RECOVER_DISCARD;
+		return 1;
+	case GM_OPT_NO_SPLICE:
+		c->no_splice = true;
+		return 1;
+	case GM_OPT_FAST:
+		c->fast = true;
 		return 1;
 	case 'q':
 		c->quiet = true;
@@ -203,6 +212,9 @@ int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_co
 		wo.format = c->format ? c->format : GM_TAR_OLDGNU;
 		wo.holes = &holes;
 		wo.force = c->force_writeback;
+		wo.resparsify = c->force_writeback;   /* repack: holes everywhere */
+		wo.no_splice = c->no_splice;
+		wo.fast = c->fast;
 		if (gm_image_writeback(img, &wo, &err) < 0) {
 			gm_cli_error("%s", gm_error_msg(&err));
 			status = GM_EXIT_WRITEBACK;

@@ -171,6 +171,7 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 {
 	struct gm_tar_read_args a = {
 		.image = img->path, .image_fd = src_fd, .cache_dir = img->cache,
+		.want_index = !img->read_only,
 		.progress = o->progress, .progress_priv = o->progress_priv,
 	};
 	char *dp = gm_path_join(img->cache, "disk.raw");
@@ -422,6 +423,10 @@ static int writeback_to(struct gm_image *img, const char *target, bool targz,
 		.cache_dir = img->cache, .format = o->format ? o->format : GM_TAR_OLDGNU,
 		.mtime = gm_pack_mtime(), .progress = img->progress,
 		.progress_priv = img->progress_priv,
+		.changed = &img->dirty, .resparsify = o->resparsify, .no_splice = o->no_splice,
+		.level = o->fast ? 1 : 6, .stats = o->stats,
+		.save_maps = targz && img->info.container == GM_CONTAINER_TARGZ &&
+			     !strcmp(target, img->path),
 	};
 
 	if (a.format != GM_TAR_OLDGNU && a.format != GM_TAR_GNU)

@@ -104,6 +104,19 @@ struct gm_writeback_opts {
 	 * the filesystem); written as holes. NULL or empty: none. */
 	const struct gm_rangeset *holes;
 	bool force;                    /* write even if nothing changed */
+	/* Compression (docs/performance.md): by default the original's deflate
+	 * blocks are reused where the tar stream is unchanged (the splice). */
+	bool resparsify;               /* free blocks become holes everywhere (repack) */
+	bool no_splice;                /* compress everything anew */
+	bool fast;                     /* a faster, larger deflate for what is compressed */
+	struct gm_writeback_stats *stats;   /* may be NULL: filled on success */
+};
+
+/* What a write-back did (for tests and the benchmark). */
+struct gm_writeback_stats {
+	uint64_t tar_bytes;            /* uncompressed size of the new tar stream */
+	uint64_t copied_bytes;         /* of which the splice copied from the original */
+	uint64_t out_bytes;            /* size of the new file */
 };
 
 /* Writes the image back: for a tar.gz, a new sparse old-GNU (or GNU) tar.gz

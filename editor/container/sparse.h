@@ -27,6 +27,20 @@ bool gm_is_zero(const void *p, size_t n);
 int gm_sparse_scan(int fd, uint64_t size, struct gm_rangeset *out,
 		   gm_progress_fn progress, void *priv);
 
+/* out = changed widened to the 4 KiB grid, clipped to [0, size). 0 or
+ * -ENOMEM. */
+int gm_sparse_widen(const struct gm_rangeset *changed, uint64_t size, struct gm_rangeset *out);
+
+/* The data map of a new disk.raw (the sparsify semantics, the same for
+ * the splice and the full write-back; docs/performance.md):
+ *   keep == NULL: the data regions of fd (gm_sparse_scan) minus holes;
+ *   else: keep (the original's map) outside changed, and inside changed
+ *   (widened to 4 KiB, clipped to size) the data regions of fd minus holes.
+ * out is replaced. 0 or -errno. */
+int gm_sparse_plan_map(int fd, uint64_t size, const struct gm_rangeset *keep,
+		       const struct gm_rangeset *changed, const struct gm_rangeset *holes,
+		       struct gm_rangeset *out, gm_progress_fn progress, void *priv);
+
 /* map -= holes, each hole rounded inward to 4 KiB. 0 or -ENOMEM. */
 int gm_sparse_subtract(struct gm_rangeset *map, const struct gm_rangeset *holes);
 

@@ -1,0 +1,260 @@
+/* gzip_index.c — see gzip_index.h. */
+#include "editor/container/gzip_index.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define IN_BUF (256u << 10)
+#define OUT_BUF (256u << 10)
+#define MAGIC "gcemount-gzindex-1\n"
+#define MAX_POINTS (1u << 26)
+
+int gm_gzindex_add(struct gm_gzindex *ix, const struct gm_gzpoint *pt)
+{
+	if (ix->n == ix->cap) {
+		size_t cap = ix->cap ? ix->cap * 2 : 1024;
+		struct gm_gzpoint *np = realloc(ix->p, cap * sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		ix->p = np;
+		ix->cap = cap;
+	}
+	ix->p[ix->n++] = *pt;
+	return 0;
+}
+
+void gm_gzindex_free(struct gm_gzindex *ix)
+{
+	if (!ix)
+		return;
+	free(ix->p);
+	memset(ix, 0, sizeof(*ix));
+}
+
+uint32_t gm_gzindex_crc_between(const struct gm_gzpoint *a, const struct gm_gzpoint *b)
+{
+	/* crc(A||B) = combine(crc(A), 0, |B|) ^ crc(B) */
+	return (uint32_t)(b->crc ^ crc32_combine(a->crc, 0, (z_off_t)(b->uoff - a->uoff)));
+}
+
+static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+int gm_gzindex_stamp(int fd, struct gm_gzindex *ix)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	ix->file_size = (uint64_t)st.st_size;
+	memset(ix->tail, 0, sizeof(ix->tail));
+	if (st.st_size >= 8 && pread_full(fd, ix->tail, 8, (uint64_t)st.st_size - 8) != 8)
+		return -EIO;
+	return 0;
+}
+
+bool gm_gzindex_matches(const struct gm_gzindex *ix, int fd)
+{
+	struct gm_gzindex now = { 0 };
+
+	return ix->n && gm_gzindex_stamp(fd, &now) == 0 && now.file_size == ix->file_size &&
+	       !memcmp(now.tail, ix->tail, sizeof(now.tail));
+}
+
+int gm_gzindex_build(int fd, atomic_bool *stop, struct gm_gzindex *out)
+{
+	unsigned char *in = malloc(IN_BUF), *ob = malloc(OUT_BUF);
+	struct gm_gzindex ix = { 0 };
+	uint64_t pos = 0, base = 0;      /* file offset of next read; uoff of the member */
+	uint64_t last_cbit = UINT64_MAX;
+	uint32_t member = 0;
+	bool eof = false, ended = false;
+	z_stream zs;
+	int rc = 0, zr;
+
+	memset(&zs, 0, sizeof(zs));
+	if (!in || !ob || inflateInit2(&zs, 31) != Z_OK) {
+		free(in);
+		free(ob);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (stop && atomic_load(stop)) {
+			rc = -ECANCELED;
+			goto out;
+		}
+		if (zs.avail_in == 0 && !eof) {
+			ssize_t n = pread_full(fd, in, IN_BUF, pos);
+
+			if (n < 0) {
+				rc = (int)n;
+				goto out;
+			}
+			eof = n == 0;
+			pos += (uint64_t)n;
+			zs.next_in = in;
+			zs.avail_in = (uInt)n;
+		}
+		if (ended) {
+			if (zs.avail_in == 0 && eof)
+				break;
+			base += zs.total_out;
+			member++;
+			if (inflateReset(&zs) != Z_OK) {
+				rc = -EINVAL;
+				goto out;
+			}
+			ended = false;
+		}
+		if (zs.avail_in == 0 && eof) {
+			rc = -EINVAL;            /* truncated */
+			goto out;
+		}
+		zs.next_out = ob;
+		zs.avail_out = OUT_BUF;
+		zr = inflate(&zs, Z_BLOCK);
+		if (zr == Z_STREAM_END) {
+			ended = true;
+			continue;
+		}
+		if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			rc = zr == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
+			goto out;
+		}
+		if (zs.data_type & 128) {
+			struct gm_gzpoint pt = {
+				.cbit = (pos - zs.avail_in) * 8 - (uint64_t)(zs.data_type & 7),
+				.uoff = base + zs.total_out, .crc = (uint32_t)zs.adler,
+				.member = member, .end = (zs.data_type & 64) ? 1 : 0,
+			};
+
+			if (pt.cbit != last_cbit) {
+				if (ix.n >= MAX_POINTS) {
+					rc = -EINVAL;
+					goto out;
+				}
+				if ((rc = gm_gzindex_add(&ix, &pt)))
+					goto out;
+				last_cbit = pt.cbit;
+			}
+		}
+	}
+	ix.members = member + 1;
+	ix.usize = base + zs.total_out;
+	rc = gm_gzindex_stamp(fd, &ix);
+out:
+	inflateEnd(&zs);
+	free(in);
+	free(ob);
+	if (rc)
+		gm_gzindex_free(&ix);
+	else
+		*out = ix;
+	return rc;
+}
+
+int gm_gzindex_save(const char *path, const struct gm_gzindex *ix)
+{
+	char *tmp = NULL;
+	FILE *f = NULL;
+	int rc = 0;
+
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		return -ENOMEM;
+	f = fopen(tmp, "we");
+	if (!f) {
+		rc = -errno;
+		goto out;
+	}
+	fputs(MAGIC, f);
+	fwrite(&ix->file_size, sizeof(ix->file_size), 1, f);
+	fwrite(&ix->usize, sizeof(ix->usize), 1, f);
+	fwrite(&ix->members, sizeof(ix->members), 1, f);
+	fwrite(ix->tail, 1, sizeof(ix->tail), f);
+	fwrite(&ix->n, sizeof(ix->n), 1, f);
+	if (ix->n)
+		fwrite(ix->p, sizeof(*ix->p), ix->n, f);
+	if (fflush(f) || ferror(f) || fsync(fileno(f)) < 0) {
+		rc = errno ? -errno : -EIO;
+		goto out;
+	}
+	rc = fclose(f) ? -errno : 0;
+	f = NULL;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+out:
+	if (f)
+		fclose(f);
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int gm_gzindex_load(const char *path, struct gm_gzindex *out)
+{
+	struct gm_gzindex ix = { 0 };
+	char magic[sizeof(MAGIC) - 1];
+	FILE *f = fopen(path, "re");
+	size_t n = 0;
+	int rc = -EINVAL;
+
+	if (!f)
+		return errno == ENOENT ? -ENOENT : -errno;
+	if (fread(magic, 1, sizeof(magic), f) != sizeof(magic) || memcmp(magic, MAGIC, sizeof(magic)) ||
+	    fread(&ix.file_size, sizeof(ix.file_size), 1, f) != 1 ||
+	    fread(&ix.usize, sizeof(ix.usize), 1, f) != 1 ||
+	    fread(&ix.members, sizeof(ix.members), 1, f) != 1 ||
+	    fread(ix.tail, 1, sizeof(ix.tail), f) != sizeof(ix.tail) ||
+	    fread(&n, sizeof(n), 1, f) != 1 || n == 0 || n > MAX_POINTS)
+		goto out;
+	ix.p = malloc(n * sizeof(*ix.p));
+	if (!ix.p) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ix.cap = n;
+	if (fread(ix.p, sizeof(*ix.p), n, f) != n || fgetc(f) != EOF)
+		goto out;
+	ix.n = n;
+	for (size_t i = 1; i < n; i++) {
+		const struct gm_gzpoint *a = &ix.p[i - 1], *b = &ix.p[i];
+
+		if (b->cbit <= a->cbit || b->uoff < a->uoff || b->member < a->member ||
+		    b->member > a->member + 1 || (b->member == a->member && a->end))
+			goto out;
+	}
+	if (ix.p[n - 1].uoff > ix.usize || ix.p[n - 1].cbit > ix.file_size * 8 ||
+	    ix.p[n - 1].member >= ix.members)
+		goto out;
+	rc = 0;
+out:
+	fclose(f);
+	if (rc)
+		gm_gzindex_free(&ix);
+	else
+		*out = ix;
+	return rc;
+}
