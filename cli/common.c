@@ -213,7 +213,7 @@ int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_co
 		wo.holes = &holes;
 		wo.force = c->force_writeback;
 		wo.resparsify = c->force_writeback;   /* repack: holes everywhere */
-		wo.no_splice = c->no_splice;
+		wo.no_splice = c->no_splice || c->force_writeback;   /* repack: the full path */
 		wo.fast = c->fast;
 		if (gm_image_writeback(img, &wo, &err) < 0) {
 			gm_cli_error("%s", gm_error_msg(&err));

@@ -2,6 +2,7 @@
 #include "editor/container/gzout.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -59,8 +60,12 @@ struct gm_gzout {
 	bool finished;
 };
 
+/* write(2) in full; every 64 MiB the kernel is asked to start writing
+ * what came before, so the caller's final fsync waits for little. */
 static int write_all(int fd, const void *p, size_t n)
 {
+	static _Thread_local uint64_t since;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
 
@@ -70,6 +75,11 @@ static int write_all(int fd, const void *p, size_t n)
 			return -errno;
 		p = (const char *)p + w;
 		n -= (size_t)w;
+		since += (uint64_t)w;
+	}
+	if (since >= (64u << 20)) {
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		since = 0;
 	}
 	return 0;
 }

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #define WINDOW 32768u
 #define IO_BUF (1u << 20)
@@ -165,5 +167,118 @@ int gm_splice_write(struct gm_gzout *g, const struct gm_tarplan *pl, int old_fd,
 	if (!rc)
 		rc = put_new(g, pl, buf, cur, pl->size);
 	free(buf);
+	return rc;
+}
+
+/* Inflates the new file from index point p until the stream reaches
+ * uncompressed offset b (or its end when b is the plan's size), comparing
+ * every byte with the plan. */
+static int verify_from(int fd, const struct gm_gzpoint *p, uint64_t b,
+		       const struct gm_tarplan *pl, unsigned char *in, unsigned char *out,
+		       unsigned char *want)
+{
+	uint64_t pos = p->cbit / 8, u = p->uoff;
+	size_t dl = u < WINDOW ? (size_t)u : WINDOW;
+	z_stream zs;
+	int rc = 0, zr = Z_OK;
+
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, -15) != Z_OK)
+		return -ENOMEM;
+	if (p->cbit % 8) {
+		unsigned char c;
+
+		if (pread(fd, &c, 1, (off_t)pos) != 1) {
+			rc = -EIO;
+			goto out;
+		}
+		inflatePrime(&zs, (int)(8 - p->cbit % 8), c >> (p->cbit % 8));
+		pos++;
+	}
+	if (dl && ((rc = gm_tarplan_read(pl, u - dl, want, dl)) ||
+		   inflateSetDictionary(&zs, want, (uInt)dl) != Z_OK)) {
+		rc = rc ? rc : -EIO;
+		goto out;
+	}
+	while (u < b && zr != Z_STREAM_END) {
+		ssize_t n = pread(fd, in, IO_BUF, (off_t)pos);
+
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+		pos += (uint64_t)n;
+		zs.next_in = in;
+		zs.avail_in = (uInt)n;
+		for (;;) {
+			size_t got;
+
+			zs.next_out = out;
+			zs.avail_out = IO_BUF;
+			zr = inflate(&zs, Z_NO_FLUSH);
+			if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+				rc = -EIO;
+				goto out;
+			}
+			got = IO_BUF - zs.avail_out;
+			if (got > pl->size - u) {
+				rc = -EIO;          /* more data than the plan */
+				goto out;
+			}
+			if (got && ((rc = gm_tarplan_read(pl, u, want, got)) || memcmp(out, want, got))) {
+				rc = rc ? rc : -EIO;
+				goto out;
+			}
+			u += got;
+			if (zr == Z_STREAM_END || u >= b || (!zs.avail_in && zs.avail_out))
+				break;          /* done, or more input needed */
+		}
+	}
+	if (u < b || (b == pl->size && zr != Z_STREAM_END))
+		rc = -EIO;
+out:
+	inflateEnd(&zs);
+	return rc;
+}
+
+int gm_splice_verify(int fd, const struct gm_gzindex *newix, const struct gm_tarplan *pl,
+		     const struct gm_gzindex *oldix, const struct gm_splice *sp)
+{
+	unsigned char *in = malloc(IO_BUF), *out = malloc(IO_BUF), *want = malloc(IO_BUF);
+	uint64_t a = 0;
+	int rc = 0;
+
+	if (!in || !out || !want) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; !rc && i <= sp->n; i++) {
+		uint64_t b = pl->size, next = pl->size;
+		size_t k;
+
+		if (i < sp->n) {   /* the copy's interior: all but its first and last block */
+			const struct gm_splice_op *op = &sp->op[i];
+			const struct gm_gzpoint *f = &oldix->p[op->from], *t = &oldix->p[op->to];
+
+			b = op->t_start + (f[1].uoff - f[0].uoff);
+			next = op->t_end - (t[0].uoff - t[-1].uoff);
+			if (next <= b) {
+				continue;       /* one block: checked with the next range */
+			}
+		}
+		/* the last index point at or before a */
+		for (k = newix->n; k > 0 && newix->p[k - 1].uoff > a; k--)
+			;
+		if (k == 0) {
+			rc = -EIO;
+			break;
+		}
+		rc = verify_from(fd, &newix->p[k - 1], b, pl, in, out, want);
+		a = next;
+	}
+out:
+	free(in);
+	free(out);
+	free(want);
 	return rc;
 }

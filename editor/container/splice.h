@@ -43,6 +43,15 @@ int gm_splice_plan(const struct gm_tarplan *pl, const struct gm_gzindex *ix,
  * 0 or -errno. */
 int gm_splice_write(struct gm_gzout *g, const struct gm_tarplan *pl, int old_fd,
 		    const struct gm_gzindex *ix, const struct gm_splice *sp);
+/* Checks a spliced file fd against the plan without inflating what was
+ * copied: everything deflated anew, each junction and the first and last
+ * block of every copy are inflated (zlib, from the nearest point of the new
+ * file's index newix, primed with the plan's preceding 32 KiB) and compared
+ * byte for byte with the plan, and the stream must end where the plan does.
+ * The copied interiors are the original's blocks as they were (their CRCs
+ * from its index). 0 or -EIO (a difference), -ENOMEM. */
+int gm_splice_verify(int fd, const struct gm_gzindex *newix, const struct gm_tarplan *pl,
+		     const struct gm_gzindex *oldix, const struct gm_splice *sp);
 void gm_splice_free(struct gm_splice *sp);   /* accepts NULL */
 
 #endif

@@ -20,6 +20,8 @@
 #include "editor/container/sparse.h"
 #include "editor/container/srcmap.h"
 
+#define FLUSH_EVERY (64u << 20)
+
 /* The gzip layer: ISA-L (inflate.c) rather than libarchive's filter, which
  * checks the trailer (CRC32, ISIZE) only if reading gets that far while the
  * tar reader stops at the end-of-archive blocks, so a corrupt image whose
@@ -142,7 +144,7 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 			struct gm_srcmap *sm, struct gm_error *err)
 {
 	uint64_t size = (uint64_t)archive_entry_size(e), stored = 0, prev = 0, written = 0;
-	uint64_t data_end = 0;
+	uint64_t data_end = 0, flushed = 0, flushed_off = 0;
 	int nsparse = archive_entry_sparse_reset(e), rc;
 	struct statvfs vfs;
 	la_int64_t off, eoff;
@@ -220,6 +222,14 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 			return gm_error_set(err, rc, "out of memory");
 		written += len;
 		data_end = (uint64_t)eoff + len;
+		/* start writing the cache out now, so the fsync that ends the
+		 * extraction has little left to wait for */
+		if (written - flushed >= FLUSH_EVERY) {
+			sync_file_range(a->disk_fd, (off_t)flushed_off, (off_t)(data_end - flushed_off),
+					SYNC_FILE_RANGE_WRITE);
+			flushed = written;
+			flushed_off = data_end;
+		}
 		if (a->progress)
 			a->progress(a->progress_priv, "extract",
 				    gm_inflate_in_bytes(g->z), info->file_size);
