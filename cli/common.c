@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -233,6 +234,7 @@ int gm_cli_preflight(const char *image, const struct gm_cli_common *c, bool writ
 {
 	struct gm_output_target t;
 	struct gm_error err = { 0 };
+	struct stat st;
 	bool raw;
 
 	if (c->recover == GM_RECOVER_RESUME && !writable) {
@@ -257,10 +259,9 @@ int gm_cli_preflight(const char *image, const struct gm_cli_common *c, bool writ
 	/* a raw disk is edited in place even with --output; a tar.gz is replaced
 	 * in place unless --output says elsewhere */
 	raw = gm_sniff_file(image) != GM_SNIFF_GZIP;
-	if ((raw || !c->output) &&
+	if ((raw || !c->output) && stat(image, &st) == 0 && S_ISREG(st.st_mode) &&
 	    gm_output_check_in_place(image, raw, raw ? "a raw disk is edited in place" :
-				     "give --output FILE to write the result elsewhere", &err) < 0 &&
-	    access(image, F_OK) == 0) {
+				     "give --output FILE to write the result elsewhere", &err) < 0) {
 		gm_cli_error("%s", gm_error_msg(&err));
 		return GM_EXIT_WRITEBACK;
 	}
