@@ -418,7 +418,7 @@ int gm_gzip_verify(int fd, uint64_t *in_bytes, uint32_t *crc_out)
 
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
-	if ((rc = gm_inflate_new(fd, &z)))
+	if ((rc = gm_inflate_new(fd, NULL, 0, &z)))
 		return rc;
 	while ((n = gm_inflate_read(z, &p)) > 0)
 		total += (uint64_t)n;

@@ -17,13 +17,15 @@ struct gm_inflate {
 	int fd;
 	struct inflate_state st;
 	unsigned char *in, *out;
+	const unsigned char *head;
+	size_t head_len;
 	uint64_t in_bytes, out_bytes;
 	unsigned members;
 	bool in_eof, member_end, done;
 	char msg[128];
 };
 
-int gm_inflate_new(int fd, struct gm_inflate **out)
+int gm_inflate_new(int fd, const void *head, size_t head_len, struct gm_inflate **out)
 {
 	struct gm_inflate *z = calloc(1, sizeof(*z));
 
@@ -36,6 +38,8 @@ int gm_inflate_new(int fd, struct gm_inflate **out)
 		return -ENOMEM;
 	}
 	z->fd = fd;
+	z->head = head;
+	z->head_len = head ? head_len : 0;
 	isal_inflate_init(&z->st);
 	z->st.crc_flag = ISAL_GZIP;
 	*out = z;
@@ -52,6 +56,13 @@ static int refill(struct gm_inflate *z)
 {
 	ssize_t n;
 
+	if (z->head_len) {          /* what the caller read from the stream first */
+		z->st.next_in = (uint8_t *)z->head;
+		z->st.avail_in = (uint32_t)z->head_len;
+		z->in_bytes += z->head_len;
+		z->head_len = 0;
+		return 0;
+	}
 	do
 		n = read(z->fd, z->in, IN_BUF);
 	while (n < 0 && errno == EINTR);

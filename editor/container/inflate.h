@@ -17,14 +17,16 @@
 
 struct gm_inflate;
 
-/* Reads fd from its current offset. 0 or -ENOMEM. */
-int gm_inflate_new(int fd, struct gm_inflate **out);
+/* Reads head (head_len bytes already taken from a stream; may be NULL),
+ * then fd from its current offset. head must outlive the reader. 0 or
+ * -ENOMEM. */
+int gm_inflate_new(int fd, const void *head, size_t head_len, struct gm_inflate **out);
 /* Next piece of output: *buf valid until the next call. Returns its length,
  * 0 at the end of the last member (every trailer checked), -EINVAL for
  * corrupt, truncated or trailing data, -EIO (read error); the reason is
  * gm_inflate_errmsg(). */
 ssize_t gm_inflate_read(struct gm_inflate *z, const unsigned char **buf);
-/* Compressed bytes read so far, uncompressed bytes handed out so far. */
+/* Compressed bytes read so far (head included), uncompressed bytes handed out so far. */
 uint64_t gm_inflate_in_bytes(const struct gm_inflate *z);
 uint64_t gm_inflate_out_bytes(const struct gm_inflate *z);
 /* Members completed so far. */

@@ -328,11 +328,12 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	}
 	gm_srcmap_remove(a->cache_dir);
 	gz_index_remove(a->cache_dir);
-	if (lseek(a->image_fd, 0, SEEK_SET) < 0 || (rc = gm_inflate_new(a->image_fd, &g.z))) {
+	if ((!a->head_len && lseek(a->image_fd, 0, SEEK_SET) < 0) ||
+	    (rc = gm_inflate_new(a->image_fd, a->head, a->head_len, &g.z))) {
 		rc = gm_error_set(err, rc ? rc : -errno, "%s: %s", a->image, strerror(rc ? -rc : errno));
 		goto out;
 	}
-	if (a->want_index) {
+	if (a->want_index && !a->head_len) {
 		ij.fd = a->image_fd;
 		atomic_init(&ij.stop, false);
 		ij.started = pthread_create(&ij.th, NULL, index_main, &ij) == 0;
@@ -421,6 +422,8 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 			     a->cache_dir, strerror(-rc));
 		goto out;
 	}
+	if (a->head)
+		info->file_size = gm_inflate_in_bytes(g.z);   /* a stream: its size is known only now */
 	/* the splice's maps; without them a write-back takes the full path */
 	sm.tar_size = gm_inflate_out_bytes(g.z);
 	if (gm_srcmap_save(a->cache_dir, &sm))

@@ -1,11 +1,10 @@
-/* writeback.c — see writeback.h. */
+/* writeback.c — see writeback.h. The bytes of the new image; where they go
+ * (temp file and rename, or a stream) is output.c's. */
 #include "editor/container/writeback.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "editor/container/cache.h"
+#include "editor/container/output.h"
 #include "editor/clock.h"
 #include "editor/container/gzout.h"
 #include "editor/container/sparse.h"
@@ -21,8 +21,6 @@
 #include "editor/container/srcmap.h"
 #include "editor/container/tar_write.h"
 #include "editor/container/tarplan.h"
-
-#define TEMP_TAG ".gcemount-"
 
 int64_t gm_pack_mtime(void)
 {
@@ -116,8 +114,9 @@ static int make_plan(const struct gm_pack_args *a, const struct source *src,
 /* Compresses the plan into fd: spliced from the original where at least
  * half of the new stream can be copied, else deflated anew on all cores. */
 static int write_targz(const struct gm_pack_args *a, const struct source *src,
-		       const struct gm_tarplan *pl, int fd, struct gm_gzindex *newix,
-		       uint64_t *tar_bytes, uint32_t *crc, bool *verified)
+		       const struct gm_tarplan *pl, int fd, bool rereadable,
+		       struct gm_gzindex *newix, uint64_t *tar_bytes, uint32_t *crc,
+		       bool *verified)
 {
 	struct gm_gzindex own = GM_GZINDEX_INIT;
 	struct gm_splice sp = { 0 };
@@ -140,7 +139,7 @@ static int write_targz(const struct gm_pack_args *a, const struct source *src,
 		rc = gm_gzout_finish(g, tar_bytes, crc, &out_bytes);
 	/* a spliced file is checked where it was written anew (splice.h); the
 	 * full path's file is inflated whole by the caller */
-	if (!rc && sp.n) {
+	if (!rc && sp.n && rereadable) {
 		if (a->progress)
 			a->progress(a->progress_priv, "verify", 0, 1);
 		rc = gm_splice_verify(fd, newix, pl, &src->ix, &sp);
@@ -158,15 +157,14 @@ out:
 	return rc;
 }
 
-/* After a write-back onto the source itself: the maps of the new file. */
+/* After a write-back onto the source itself: the maps of the new file
+ * (newix stamped with it). */
 static void save_maps(const struct gm_pack_args *a, const struct gm_tarplan *pl,
-		      struct gm_gzindex *newix, int fd)
+		      const struct gm_gzindex *newix)
 {
 	char *ixp = gm_path_join(a->cache_dir, "gzindex");
 
-	newix->members = 1;
-	newix->usize = pl->size;
-	if (ixp && gm_gzindex_stamp(fd, newix) == 0 && gm_gzindex_save(ixp, newix) == 0 &&
+	if (ixp && gm_gzindex_save(ixp, newix) == 0 &&
 	    gm_srcmap_save(a->cache_dir, &pl->map) == 0) {
 		free(ixp);
 		return;
@@ -187,46 +185,32 @@ static void drop_maps(const char *cache_dir)
 	gm_srcmap_remove(cache_dir);
 }
 
-static char *temp_template(const char *target)
+/* Write errors: what the image and the output are left as. */
+static int write_failed(const struct gm_pack_args *a, const struct gm_output *o, int rc,
+			struct gm_error *err)
 {
-	char *d = strdup(target), *b = strdup(target), *t = NULL;
-
-	if (d && b && asprintf(&t, "%s/.%s" TEMP_TAG "XXXXXX", dirname(d), basename(b)) < 0)
-		t = NULL;
-	free(d);
-	free(b);
-	return t;
+	if (!gm_output_rereadable(o))
+		return gm_error_set(err, rc, "%s: writing to %s: %s; the output is incomplete",
+				    a->image, gm_output_name(o), strerror(-rc));
+	if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG)
+		return gm_error_set(err, rc, "%s: no space left writing %s (%s); the image is "
+				    "unchanged", a->image, a->target->path, strerror(-rc));
+	return gm_error_set(err, rc, "%s: writing %s: %s; the image is unchanged", a->image,
+			    gm_output_name(o), strerror(-rc));
 }
 
-int gm_pack_atomic(const struct gm_pack_args *a, struct gm_error *err)
+int gm_pack(const struct gm_pack_args *a, struct gm_error *err)
 {
 	struct source src = { .fd = -1 };
 	struct gm_tarplan pl = { 0 };
 	struct gm_gzindex newix = GM_GZINDEX_INIT;
 	struct gm_rangeset map = GM_RANGESET_INIT;
+	struct gm_output *o = NULL;
 	bool onto_source = a->save_maps && a->targz && a->ms && a->cache_dir, verified = false;
-	char *tmp = temp_template(a->target), *dir = NULL;
 	uint64_t tar_bytes = 0, vbytes = 0;
 	uint32_t crc = 0, vcrc = 0;
-	struct stat st;
-	int fd = -1, rc;
-	mode_t mode;
+	int rc;
 
-	if (!tmp) {
-		rc = gm_error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	bool have_owner = false;
-
-	if (stat(a->target, &st) == 0) {
-		mode = st.st_mode & 07777;
-		have_owner = true;
-	} else {
-		mode_t um = umask(0);
-
-		umask(um);
-		mode = 0644 & ~um;
-	}
 	if (a->targz) {
 		source_load(a, &src);
 		rc = make_plan(a, &src, &pl);
@@ -239,112 +223,49 @@ int gm_pack_atomic(const struct gm_pack_args *a, struct gm_error *err)
 		gm_error_set(err, rc, "%s: scanning the cache disk: %s", a->image, strerror(-rc));
 		goto out;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = gm_error_set(err, -errno, "%s: cannot create a temp file beside %s: %s",
-				  a->image, a->target, strerror(errno));
-		free(tmp);
-		tmp = NULL;
+	if ((rc = gm_output_open(a->target, a->image, &o, err)))
 		goto out;
-	}
-	/* keep the owner of a replaced file where we may (root); else ours */
-	if (have_owner && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
-	    fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM) {
-		rc = gm_error_set(err, -errno, "%s: chown %s: %s", a->image, tmp, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, mode) < 0) {
-		rc = gm_error_set(err, -errno, "%s: chmod %s: %s", a->image, tmp, strerror(errno));
-		goto out;
-	}
 	if (a->targz)
-		rc = write_targz(a, &src, &pl, fd, onto_source ? &newix : NULL, &tar_bytes, &crc,
-				 &verified);
+		rc = write_targz(a, &src, &pl, gm_output_fd(o), gm_output_rereadable(o),
+				 onto_source ? &newix : NULL, &tar_bytes, &crc, &verified);
 	else
-		rc = gm_sparse_copy(a->disk_fd, fd, a->disk_size, &map);
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG) {
-		gm_error_set(err, rc, "%s: no space left writing %s (%s); the image is unchanged",
-			     a->image, a->target, strerror(-rc));
-		goto out;
-	}
+		rc = gm_sparse_copy(a->disk_fd, gm_output_fd(o), a->disk_size, &map);
 	if (rc) {
-		gm_error_set(err, rc, "%s: writing %s: %s; the image is unchanged", a->image, tmp,
-			     strerror(-rc));
+		write_failed(a, o, rc, err);
 		goto out;
 	}
-	if (a->targz && !verified) {
+	if (a->targz && !verified && gm_output_rereadable(o)) {
 		if (a->progress)
 			a->progress(a->progress_priv, "verify", 0, tar_bytes);
-		rc = gm_gzip_verify(fd, &vbytes, &vcrc);
+		rc = gm_gzip_verify(gm_output_fd(o), &vbytes, &vcrc);
 		if (a->progress)
 			a->progress(a->progress_priv, "verify", vbytes, tar_bytes);
 		if (!rc && (vbytes != tar_bytes || vcrc != crc))
 			rc = -EIO;
 		if (rc) {
 			gm_error_set(err, rc, "%s: the written %s does not read back (%s); the image "
-				     "is unchanged", a->image, tmp, strerror(-rc));
+				     "is unchanged", a->image, gm_output_name(o), strerror(-rc));
 			goto out;
 		}
 	}
-	if (onto_source)
-		drop_maps(a->cache_dir);   /* they describe the file about to be replaced */
-	if (rename(tmp, a->target) < 0) {
-		rc = gm_error_set(err, -errno, "%s: rename %s to %s: %s; the image is unchanged",
-				  a->image, tmp, a->target, strerror(errno));
-		goto out;
+	if (onto_source) {
+		/* the maps describe the file about to be replaced: gone first, the
+		 * new file's after the rename */
+		newix.members = 1;
+		newix.usize = pl.size;
+		if (gm_gzindex_stamp(gm_output_fd(o), &newix))
+			onto_source = false;
+		drop_maps(a->cache_dir);
 	}
-	free(tmp);
-	tmp = NULL;
-	dir = strdup(a->target);
-	if (!dir || (rc = gm_fsync_dir(dirname(dir)))) {
-		gm_error_set(err, rc ? rc : -ENOMEM, "%s: fsync of the directory of %s failed",
-			     a->image, a->target);
-		goto out;
-	}
-	if (onto_source)
-		save_maps(a, &pl, &newix, fd);
+	rc = gm_output_commit(o, err);
+	o = NULL;
+	if (!rc && onto_source)
+		save_maps(a, &pl, &newix);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp && fd >= 0)
-		unlink(tmp);
+	gm_output_abort(o);
 	gm_rangeset_free(&map);
 	gm_tarplan_free(&pl);
 	gm_gzindex_free(&newix);
 	source_free(&src);
-	free(tmp);
-	free(dir);
 	return rc;
-}
-
-int gm_pack_clean_temps(const char *path)
-{
-	char *d = strdup(path), *b = strdup(path), *prefix = NULL;
-	DIR *dh = NULL;
-	struct dirent *de;
-	int n = 0;
-
-	if (!d || !b || asprintf(&prefix, ".%s" TEMP_TAG, basename(b)) < 0) {
-		prefix = NULL;
-		goto out;
-	}
-	dh = opendir(dirname(d));
-	if (!dh)
-		goto out;
-	while ((de = readdir(dh))) {
-		size_t pl = strlen(prefix);
-
-		if (!strncmp(de->d_name, prefix, pl) && strlen(de->d_name) == pl + 6 &&
-		    unlinkat(dirfd(dh), de->d_name, 0) == 0)
-			n++;
-	}
-out:
-	if (dh)
-		closedir(dh);
-	free(d);
-	free(b);
-	free(prefix);
-	return n;
 }
