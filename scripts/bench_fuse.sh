@@ -70,7 +70,7 @@ for k in 1 2 3; do
     3) what="FUSE: create + stat $files small files"; unit=s ;;
   esac
   if [ $unit = mibs ]; then
-    python3 -c "import sys; g,f,s=map(float,sys.argv[1:]); print(f'| {sys.argv[4]} | {s/g:.0f} MiB/s | fuse2fs {s/f:.0f} MiB/s | {f/g:.2f}× (target ≥ 1×) | |')" "$g" "$f" "$size" "$what"
+    python3 -c "import sys; g,f,s=map(float,sys.argv[1:4]); print(f'| {sys.argv[4]} | {s/g:.0f} MiB/s | fuse2fs {s/f:.0f} MiB/s | {f/g:.2f}× (target ≥ 1×) | |')" "$g" "$f" "$size" "$what"
   else
     python3 -c "import sys; g,f=map(float,sys.argv[1:3]); print(f'| {sys.argv[3]} | {g:.2f} s | fuse2fs {f:.2f} s | {f/g:.2f}× (target ≥ 1×) | |')" "$g" "$f" "$what"
   fi
