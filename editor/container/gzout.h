@@ -18,7 +18,10 @@
 
 struct gm_gzout;
 
-/* threads: compressing threads (0 = as many as CPUs, at most 8). 0 or -errno. */
+/* level: zlib's 0-9, or GM_GZOUT_FAST (ISA-L's level 1: several times
+ * faster, larger). threads: compressing threads (0 = as many as CPUs, at
+ * most 8). 0 or -errno. */
+#define GM_GZOUT_FAST 100
 int gm_gzout_new(int fd, int level, unsigned threads, struct gm_gzout **out);
 /* Appends len bytes of input. 0 or -errno (the write error, e.g. -ENOSPC). */
 int gm_gzout_write(struct gm_gzout *g, const void *buf, size_t len);

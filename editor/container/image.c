@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "editor/container/cache.h"
+#include "editor/container/gzout.h"
 #include "editor/container/members.h"
 #include "editor/container/output.h"
 #include "editor/container/sniff.h"
@@ -586,7 +587,7 @@ static int writeback_to(struct gm_image *img, const struct gm_output_target *t, 
 		.progress_priv = img->progress_priv,
 		.changed = &img->dirty, .resparsify = o->resparsify,
 		.no_splice = o->no_splice || img->stream,   /* no source file to copy from */
-		.level = o->fast ? 1 : 6, .stats = o->stats,
+		.level = o->fast ? GM_GZOUT_FAST : 6, .stats = o->stats,
 		.save_maps = targz && img->info.container == GM_CONTAINER_TARGZ && !img->stream &&
 			     t->kind == GM_OUTPUT_REPLACE && !strcmp(t->path, img->path),
 	};
