@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "editor/container/sparse.h"
+
 #define IN_BUF (256u << 10)
 #define OUT_BUF (256u << 10)
 #define MAGIC "gcemount-gzindex-1\n"
@@ -44,24 +46,6 @@ uint32_t gm_gzindex_crc_between(const struct gm_gzpoint *a, const struct gm_gzpo
 	return (uint32_t)(b->crc ^ crc32_combine(a->crc, 0, (z_off_t)(b->uoff - a->uoff)));
 }
 
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (ssize_t)done;
-}
-
 int gm_gzindex_stamp(int fd, struct gm_gzindex *ix)
 {
 	struct stat st;
@@ -70,7 +54,7 @@ int gm_gzindex_stamp(int fd, struct gm_gzindex *ix)
 		return -errno;
 	ix->file_size = (uint64_t)st.st_size;
 	memset(ix->tail, 0, sizeof(ix->tail));
-	if (st.st_size >= 8 && pread_full(fd, ix->tail, 8, (uint64_t)st.st_size - 8) != 8)
+	if (st.st_size >= 8 && gm_pread_full(fd, ix->tail, 8, (uint64_t)st.st_size - 8) != 8)
 		return -EIO;
 	return 0;
 }
@@ -106,7 +90,7 @@ int gm_gzindex_build(int fd, atomic_bool *stop, struct gm_gzindex *out)
 			goto out;
 		}
 		if (zs.avail_in == 0 && !eof) {
-			ssize_t n = pread_full(fd, in, IN_BUF, pos);
+			ssize_t n = gm_pread_full(fd, in, IN_BUF, pos);
 
 			if (n < 0) {
 				rc = (int)n;

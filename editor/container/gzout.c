@@ -14,6 +14,7 @@
 
 #include "editor/container/bits.h"
 #include "editor/container/inflate.h"
+#include "editor/container/sparse.h"
 
 #define CHUNK (1u << 20)
 #define SUB (128u << 10)              /* a block boundary every 128 KiB (index) */
@@ -512,24 +513,6 @@ void gm_gzout_set_index(struct gm_gzout *g, struct gm_gzindex *ix)
 	g->ix = ix;
 }
 
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (ssize_t)done;
-}
-
 /* Appends nbits (<= 57) bits of v to the stream at the pending partial
  * byte, writing the bytes completed. */
 static int put_bits(struct gm_gzout *g, uint64_t v, unsigned nbits)
@@ -681,7 +664,7 @@ int gm_gzout_copy(struct gm_gzout *g, int src_fd, const struct gm_gzpoint *from,
 		if (endbit > to->cbit)
 			endbit = to->cbit;
 		nbytes = (size_t)((endbit + 7) / 8 - byte0);
-		got = pread_full(src_fd, g->copy_in, nbytes, byte0);
+		got = gm_pread_full(src_fd, g->copy_in, nbytes, byte0);
 		if (got != (ssize_t)nbytes)
 			return g->err = got < 0 ? (int)got : -EIO;
 		if (clear >= pos && clear < endbit)   /* the member's final block is final no more */

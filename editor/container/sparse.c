@@ -19,7 +19,7 @@ bool gm_is_zero(const void *p, size_t n)
 	return n <= 16 || memcmp(c, c + 16, n - 16) == 0;
 }
 
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
+ssize_t gm_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
@@ -44,7 +44,7 @@ static int scan_region(int fd, uint64_t off, uint64_t end, unsigned char *buf,
 {
 	while (off < end) {
 		size_t want = end - off < SCAN_BUF ? (size_t)(end - off) : SCAN_BUF;
-		ssize_t got = pread_full(fd, buf, want, off);
+		ssize_t got = gm_pread_full(fd, buf, want, off);
 		int rc;
 
 		if (got < 0)
@@ -255,7 +255,7 @@ int gm_sparse_copy(int src, int dst, uint64_t size, const struct gm_rangeset *ma
 
 		while (off < end) {
 			size_t want = end - off < SCAN_BUF ? (size_t)(end - off) : SCAN_BUF;
-			ssize_t got = pread_full(src, buf, want, off);
+			ssize_t got = gm_pread_full(src, buf, want, off);
 
 			if (got <= 0) {
 				rc = got < 0 ? (int)got : -EIO;

@@ -12,11 +12,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "editor/container/image.h"
 #include "editor/rangeset.h"
 
 #define GM_SPARSE_BLOCK 4096u
+
+/* pread() until len bytes, the end of the file or an error: the bytes
+ * read, or -errno. */
+ssize_t gm_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 /* True when all n bytes of p are zero. */
 bool gm_is_zero(const void *p, size_t n);

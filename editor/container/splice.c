@@ -2,6 +2,7 @@
 #include "editor/container/splice.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -179,6 +180,7 @@ static int verify_from(int fd, const struct gm_gzpoint *p, uint64_t b,
 {
 	uint64_t pos = p->cbit / 8, u = p->uoff;
 	size_t dl = u < WINDOW ? (size_t)u : WINDOW;
+	bool to_end = b == pl->size;      /* then through the end of the stream */
 	z_stream zs;
 	int rc = 0, zr = Z_OK;
 
@@ -200,7 +202,7 @@ static int verify_from(int fd, const struct gm_gzpoint *p, uint64_t b,
 		rc = rc ? rc : -EIO;
 		goto out;
 	}
-	while (u < b && zr != Z_STREAM_END) {
+	while (zr != Z_STREAM_END && (u < b || to_end)) {
 		ssize_t n = pread(fd, in, IO_BUF, (off_t)pos);
 
 		if (n <= 0) {
@@ -230,11 +232,11 @@ static int verify_from(int fd, const struct gm_gzpoint *p, uint64_t b,
 				goto out;
 			}
 			u += got;
-			if (zr == Z_STREAM_END || u >= b || (!zs.avail_in && zs.avail_out))
+			if (zr == Z_STREAM_END || (u >= b && !to_end) || (!zs.avail_in && zs.avail_out))
 				break;          /* done, or more input needed */
 		}
 	}
-	if (u < b || (b == pl->size && zr != Z_STREAM_END))
+	if (u < b || (to_end && (zr != Z_STREAM_END || u != pl->size)))
 		rc = -EIO;
 out:
 	inflateEnd(&zs);
