@@ -62,6 +62,17 @@ bool gm_gzindex_matches(const struct gm_gzindex *ix, int fd);
 int gm_gzindex_save(const char *path, const struct gm_gzindex *ix);
 int gm_gzindex_load(const char *path, struct gm_gzindex *ix);
 
+/* The index built in a background thread (beside the extraction, and on
+ * while the session works), saved to path when it completes. */
+struct gm_gzindex_job;
+/* Starts indexing fd (duplicated: the caller may close its own). 0 or
+ * -errno (then no job: the index is built later when needed). */
+int gm_gzindex_job_start(int fd, const char *path, struct gm_gzindex_job **out);
+/* wait: lets the build complete and saves it; else stops it. Joins the
+ * thread and frees the job. Returns 0 when the index was saved. Accepts
+ * NULL (-ENOENT). */
+int gm_gzindex_job_finish(struct gm_gzindex_job *j, bool wait);
+
 /* CRC-32 of the uncompressed bytes between points a and b (a <= b, same
  * member). */
 uint32_t gm_gzindex_crc_between(const struct gm_gzpoint *a, const struct gm_gzpoint *b);

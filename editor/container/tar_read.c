@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <pthread.h>
-#include <stdatomic.h>
 
 #include "editor/container/cache.h"
 #include "editor/container/gzip_index.h"
@@ -67,44 +65,6 @@ static void gz_index_remove(const char *cache_dir)
 	if (path)
 		unlink(path);
 	free(path);
-}
-
-/* The block index of the original, built by zlib beside the ISA-L pass. */
-struct index_job {
-	pthread_t th;
-	bool started;
-	int fd;
-	atomic_bool stop;
-	struct gm_gzindex ix;
-	int rc;
-};
-
-static void *index_main(void *arg)
-{
-	struct index_job *j = arg;
-
-	j->rc = gm_gzindex_build(j->fd, &j->stop, &j->ix);
-	return NULL;
-}
-
-/* Joins the index thread (stopping it first unless keep) and saves the
- * index when it was built. Never fails the extraction: a missing index is
- * built again when a write-back needs it. */
-static void index_finish(struct index_job *j, const char *cache_dir, bool keep)
-{
-	char *path;
-
-	if (!j->started)
-		return;
-	if (!keep)
-		atomic_store(&j->stop, true);
-	pthread_join(j->th, NULL);
-	j->started = false;
-	path = gm_path_join(cache_dir, "gzindex");
-	if (keep && !j->rc && path)
-		gm_gzindex_save(path, &j->ix);
-	free(path);
-	gm_gzindex_free(&j->ix);
 }
 
 static enum gm_tar_format format_of(int f)
@@ -313,7 +273,8 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	char *mdir = gm_members_dir(a->cache_dir);
 	struct gz_src g = { 0 };
 	struct gm_srcmap sm = GM_SRCMAP_INIT;
-	struct index_job ij = { .started = false };
+	struct gm_gzindex_job *ij = NULL;
+	char *ixpath = gm_path_join(a->cache_dir, "gzindex");
 	bool have_disk = false;
 	int rc = 0, r;
 
@@ -333,11 +294,9 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 		rc = gm_error_set(err, rc ? rc : -errno, "%s: %s", a->image, strerror(rc ? -rc : errno));
 		goto out;
 	}
-	if (a->want_index && !a->head_len) {
-		ij.fd = a->image_fd;
-		atomic_init(&ij.stop, false);
-		ij.started = pthread_create(&ij.th, NULL, index_main, &ij) == 0;
-	}
+	/* the block index, by zlib in a second thread (gzip_index.h) */
+	if (a->want_index && !a->head_len && ixpath)
+		gm_gzindex_job_start(a->image_fd, ixpath, &ij);
 	archive_read_support_filter_none(ar);
 	archive_read_support_format_tar(ar);
 	archive_read_support_format_gnutar(ar);
@@ -428,9 +387,16 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	sm.tar_size = gm_inflate_out_bytes(g.z);
 	if (gm_srcmap_save(a->cache_dir, &sm))
 		gm_srcmap_remove(a->cache_dir);
-	index_finish(&ij, a->cache_dir, true);
+	if (a->index_job) {
+		*a->index_job = ij;        /* the caller lets it finish */
+		ij = NULL;
+	} else {
+		gm_gzindex_job_finish(ij, true);
+		ij = NULL;
+	}
 out:
-	index_finish(&ij, a->cache_dir, false);
+	gm_gzindex_job_finish(ij, false);
+	free(ixpath);
 	if (ar)
 		archive_read_free(ar);
 	gm_inflate_free(g.z);

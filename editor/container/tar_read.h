@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "editor/error.h"
+#include "editor/container/gzip_index.h"
 #include "editor/container/image.h"
 #include "editor/container/members.h"
 
@@ -26,6 +27,9 @@ struct gm_tar_read_args {
 	const char *cache_dir;    /* <cache>/<key> */
 	int disk_fd;              /* cache disk.raw, empty, opened read-write */
 	bool want_index;          /* also build <cache>/gzindex (zlib, a second thread) */
+	/* with want_index: non-NULL gets the running job (the caller finishes
+	 * it, gzip_index.h); NULL: the extraction waits for it */
+	struct gm_gzindex_job **index_job;
 	gm_progress_fn progress;
 	void *progress_priv;
 };
