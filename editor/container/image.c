@@ -185,7 +185,7 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 {
 	struct gm_tar_read_args a = {
 		.image = img->path, .image_fd = src_fd, .cache_dir = img->cache,
-		.want_index = !img->read_only && !head, .index_job = &img->index_job,
+		.want_index = !head, .index_job = &img->index_job,
 		.head = head ? head->p : NULL, .head_len = head ? head->len : 0,
 		.progress = o->progress, .progress_priv = o->progress_priv,
 	};
@@ -685,7 +685,9 @@ void gm_image_close(struct gm_image *img)
 {
 	if (!img)
 		return;
-	gm_gzindex_job_finish(img->index_job, false);
+	/* the block index of a first open is kept for the next write-back,
+	 * whichever session makes it */
+	gm_gzindex_job_finish(img->index_job, true);
 	if (img->fd >= 0)
 		close(img->fd);
 	if (img->stream && img->cache)
