@@ -66,6 +66,15 @@ med() {
   printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 # rss CMD...: peak RSS of one run, in MiB (GNU time)
+# medout CMD...: like med, but CMD prints the seconds to count itself
+medout() {
+  local ts=() i
+  for ((i = 0; i < runs; i++)); do
+    [ -n "${PRE:-}" ] && eval "$PRE" >/dev/null 2>&1
+    ts+=("$("$@" 2>/dev/null | tail -1)")
+  done
+  printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.0f", $1/1024}'; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}')" "$1" "$2"; }
 rows=()
@@ -83,6 +92,7 @@ echo "== apply gce-hardening --output (cold: no cache; warm: the image opened be
 apply() { "$gm" apply -q "$img" gce-hardening --output "$work/out.tar.gz"; }
 PRE="rm -rf '$XDG_CACHE_HOME'" t_cold=$(med apply)
 PRE="rm -rf '$XDG_CACHE_HOME'; '$gm' ls -q '$img' / " t_warm=$(med apply)
+unset PRE
 rm -rf "$XDG_CACHE_HOME"; r_cold=$(rss "$gm" apply -q "$img" gce-hardening --output "$work/out.tar.gz")
 s_out=$(stat -c %s "$work/out.tar.gz")
 "$gm" ls -q "$img" / >/dev/null; r_warm=$(rss "$gm" apply -q "$img" gce-hardening --output "$work/out.tar.gz")
@@ -112,16 +122,23 @@ fi
 echo "== mount, first ls (cold) vs tar -xSzf + fuse2fs + ls"
 t_mount=na t_mount2=na
 if [ -e /dev/fuse ]; then
-  mountls() { "$gm" -q "$img" "$mp" && ls "$mp/etc" >/dev/null; local rc=$?; "$gm" -u -q "$mp"; return $rc; }
-  PRE="rm -rf '$XDG_CACHE_HOME'" t_mount=$(med mountls)
+  # (until the listing is there; the unmount is not counted)
+  mountls() {
+    local t0 t1; t0=$(now)
+    "$gm" -q "$img" "$mp" && ls "$mp/etc" >/dev/null; t1=$(now)
+    "$gm" -u -q "$mp"; python3 -c "print($t1 - $t0)"
+  }
+  PRE="rm -rf '$XDG_CACHE_HOME'" t_mount=$(medout mountls)
   mountls2() {
+    local t0 t1; t0=$(now)
     rm -rf "$work/q"; mkdir -p "$work/q"; tar -xSzf "$img" -C "$work/q" &&
     fuse2fs "$work/q/disk.raw" "$mp" -o ro,fakeroot,offset=1048576 && ls "$mp/etc" >/dev/null
-    local rc=$?; umount "$mp" 2>/dev/null; rm -rf "$work/q"; return $rc
+    t1=$(now); umount "$mp" 2>/dev/null; rm -rf "$work/q"; python3 -c "print($t1 - $t0)"
   }
-  [ "$(id -u)" = 0 ] && command -v fuse2fs >/dev/null && t_mount2=$(med mountls2)
+  [ "$(id -u)" = 0 ] && command -v fuse2fs >/dev/null && t_mount2=$(medout mountls2)
 fi
 PRE="rm -rf '$XDG_CACHE_HOME'" t_ls=$(med "$gm" ls -q "$img" /etc)
+unset PRE
 echo "   mount+ls $t_mount s, tar+fuse2fs $t_mount2 s, gcemount ls $t_ls s"
 
 echo "== repack (full path) vs tar -Sczf and tar -Sc | pigz"

@@ -28,6 +28,7 @@ struct gm_gzpoint {
 	uint32_t crc;       /* CRC-32 of the member's data before uoff */
 	uint32_t member;    /* member number, from 0 */
 	uint32_t end;       /* 1: end of the member's final block */
+	uint32_t zero;      /* 0 (the saved file has no padding bytes) */
 };
 
 struct gm_gzindex {
