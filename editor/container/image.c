@@ -185,7 +185,7 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 {
 	struct gm_tar_read_args a = {
 		.image = img->path, .image_fd = src_fd, .cache_dir = img->cache,
-		.want_index = !head, .index_job = &img->index_job,
+		.want_index = !head && !o->no_index, .index_job = &img->index_job,
 		.head = head ? head->p : NULL, .head_len = head ? head->len : 0,
 		.progress = o->progress, .progress_priv = o->progress_priv,
 	};
