@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "editor/container/cache.h"
 #include "editor/container/sparse.h"
 
 #define IN_BUF (256u << 10)
@@ -160,19 +161,10 @@ out:
 	return rc;
 }
 
-int gm_gzindex_save(const char *path, const struct gm_gzindex *ix)
+static int fill_index(FILE *f, const void *arg)
 {
-	char *tmp = NULL;
-	FILE *f = NULL;
-	int rc = 0;
+	const struct gm_gzindex *ix = arg;
 
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "we");
-	if (!f) {
-		rc = -errno;
-		goto out;
-	}
 	fputs(MAGIC, f);
 	fwrite(&ix->file_size, sizeof(ix->file_size), 1, f);
 	fwrite(&ix->usize, sizeof(ix->usize), 1, f);
@@ -181,20 +173,21 @@ int gm_gzindex_save(const char *path, const struct gm_gzindex *ix)
 	fwrite(&ix->n, sizeof(ix->n), 1, f);
 	if (ix->n)
 		fwrite(ix->p, sizeof(*ix->p), ix->n, f);
-	if (fflush(f) || ferror(f) || fsync(fileno(f)) < 0) {
-		rc = errno ? -errno : -EIO;
-		goto out;
+	return 0;
+}
+
+int gm_gzindex_save(const char *path, const struct gm_gzindex *ix)
+{
+	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+	int rc;
+
+	if (!slash) {
+		free(dir);
+		return dir ? -EINVAL : -ENOMEM;
 	}
-	rc = fclose(f) ? -errno : 0;
-	f = NULL;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-out:
-	if (f)
-		fclose(f);
-	if (rc)
-		unlink(tmp);
-	free(tmp);
+	*slash = '\0';
+	rc = gm_file_replace(dir, slash + 1, fill_index, ix);
+	free(dir);
 	return rc;
 }
 

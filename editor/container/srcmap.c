@@ -98,21 +98,10 @@ void gm_srcmap_free(struct gm_srcmap *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int gm_srcmap_save(const char *dir, const struct gm_srcmap *s)
+static int fill_srcmap(FILE *f, const void *arg)
 {
-	char *path = gm_path_join(dir, "srcmap"), *tmp = gm_path_join(dir, "srcmap.tmp");
-	FILE *f = NULL;
-	int rc = 0;
+	const struct gm_srcmap *s = arg;
 
-	if (!path || !tmp) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	f = fopen(tmp, "we");
-	if (!f) {
-		rc = -errno;
-		goto out;
-	}
 	fprintf(f, "gcemount-srcmap 1 %d %" PRIu64 " %zu %zu\n", s->gnu_sparse ? 1 : 0,
 		s->tar_size, s->nr, s->nm);
 	for (size_t i = 0; i < s->nr; i++)
@@ -120,22 +109,12 @@ int gm_srcmap_save(const char *dir, const struct gm_srcmap *s)
 			s->r[i].toff);
 	for (size_t i = 0; i < s->nm; i++)
 		fprintf(f, "m %" PRIu64 "\n", s->member_toff[i]);
-	if (fflush(f) || ferror(f) || fsync(fileno(f)) < 0) {
-		rc = errno ? -errno : -EIO;
-		goto out;
-	}
-	rc = fclose(f) ? -errno : 0;
-	f = NULL;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-out:
-	if (f)
-		fclose(f);
-	if (rc && tmp)
-		unlink(tmp);
-	free(path);
-	free(tmp);
-	return rc;
+	return 0;
+}
+
+int gm_srcmap_save(const char *dir, const struct gm_srcmap *s)
+{
+	return gm_file_replace(dir, "srcmap", fill_srcmap, s);
 }
 
 int gm_srcmap_load(const char *dir, struct gm_srcmap *out)
