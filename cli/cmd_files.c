@@ -117,8 +117,33 @@ static int need_args(int argc, int want_min, int want_max, const char *usage)
 
 struct ls_state {
 	bool longfmt;
+	bool mounts;
 	struct name_list names;
 };
+
+#define LS_OPT_MOUNTS 2000
+
+/* `ls --mounts`: which partition serves which mount point. */
+static void print_mounts(const struct gm_view *v)
+{
+	printf("%-16s %-9s %-8s %-10s %s\n", "MOUNTPOINT", "PARTITION", "FSTYPE", "SIZE", "SOURCE / NOTE");
+	for (size_t i = 0; i < gm_view_nmounts(v); i++) {
+		const struct gm_mount *m = gm_view_mount(v, i);
+		char part[16], sz[32];
+
+		if (m->partition > 0)
+			snprintf(part, sizeof(part), "%d", m->partition);
+		else
+			snprintf(part, sizeof(part), "%s", m->partition == 0 ? "disk" : "-");
+		if (m->partition >= 0)
+			gm_human_size(m->size, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "-");
+		printf("%-16s %-9s %-8s %-10s %s%s%s%s\n", m->path, part, m->fstype[0] ? m->fstype : "-", sz,
+		       m->source, m->kind == GM_MOUNT_FAT ? " (read-only)" : "",
+		       m->note[0] ? ": not mounted: " : "", m->note);
+	}
+}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -182,6 +207,8 @@ static int ls_own(int opt, const char *arg, void *priv)
 	(void)arg;
 	if (opt == 'l')
 		s->longfmt = true;
+	else if (opt == LS_OPT_MOUNTS)
+		s->mounts = true;
 	else if (opt == 'a')
 		s->names.dots = s->names.hidden = true;
 	else
@@ -191,7 +218,9 @@ static int ls_own(int opt, const char *arg, void *priv)
 
 int gm_cmd_ls(int argc, char **argv)
 {
-	static const char usage[] = "usage: gcemount ls [-l] [-a] [OPTIONS] IMAGE [PATH]";
+	static const char usage[] = "usage: gcemount ls [-l] [-a] [OPTIONS] IMAGE [PATH]\n"
+				    "       gcemount ls --mounts [OPTIONS] IMAGE   (which partition serves which mount point)";
+	static const struct option extra[] = { { "mounts", no_argument, NULL, LS_OPT_MOUNTS } };
 	struct gm_cli_common c = { 0 };
 	struct ls_state s = { 0 };
 	struct gm_image *img = NULL;
@@ -203,15 +232,19 @@ int gm_cmd_ls(int argc, char **argv)
 	int rc, status;
 
 	c.quiet = true;
-	rc = parse(argc, argv, usage, "laqh", NULL, 0, &c, ls_own, &s);
+	rc = parse(argc, argv, usage, "laqh", extra, 1, &c, ls_own, &s);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
-	if ((rc = need_args(argc, 1, 2, usage)))
+	if ((rc = need_args(argc, 1, s.mounts ? 1 : 2, usage)))
 		return rc;
 	path = optind + 1 < argc ? argv[optind + 1] : "/";
 	status = gm_cli_open(argv[optind], &c, false, &img, &v);
 	if (status)
 		return status;
+	if (s.mounts) {
+		print_mounts(v);
+		goto out;
+	}
 	rc = gm_path_resolve(v, path, 0, &ino);
 	if (rc == 0)
 		rc = gm_view_getattr(v, ino, &st);

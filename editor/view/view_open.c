@@ -462,7 +462,7 @@ int gm_view_open(struct gm_image *img, const struct gm_view_opts *opts, struct g
 	}
 	if (!gm_partition_is_ext(root)) {
 		rc = refuse(v, root, opts->root > 0 ? "root, as --root says" :
-			    root->role == GM_ROLE_ROOT ? "root" : "the largest, probably the root", err);
+			    root->role == GM_ROLE_ROOT ? "root" : "probably root", err);
 		goto fail;
 	}
 	rc = open_ext(v, opts, root, &m.fs, err);
