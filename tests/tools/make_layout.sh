@@ -44,12 +44,12 @@ root_tree() {   # a copy of the sample system at $work/root
   printf 'CONFIG_GVE=m\n' >> "$r/boot/config-6.1.0-13-amd64"
 }
 
-esp() {   # esp START_SECTOR SECTORS DISTRO STUB_UUID [mkfs.vfat options]
-  local start=$1 secs=$2 distro=$3 uuid=$4 img="$out@@$(( $1 * 512 ))"; shift 4
+esp() {   # esp START_SECTOR SECTORS DISTRO STUB_UUID GRUB_DIR [mkfs.vfat options]
+  local start=$1 secs=$2 distro=$3 uuid=$4 gdir=$5 img="$out@@$(( $1 * 512 ))"; shift 5
   mkfs.vfat "$@" -S 512 -n UEFI -i "$ESP_VOLID" --offset="$start" "$out" $(( secs / 2 )) >/dev/null 2>&1
   printf 'MZ fake shim+grub for tests\n' > "$work/BOOTX64.EFI"
-  printf 'search.fs_uuid %s root\nset prefix=($root)'"'"'/boot/grub'"'"'\nconfigfile $prefix/grub.cfg\n' \
-    "$uuid" > "$work/grub.cfg"
+  printf 'search.fs_uuid %s root\nset prefix=($root)'"'"'%s'"'"'\nconfigfile $prefix/grub.cfg\n' \
+    "$uuid" "$gdir" > "$work/grub.cfg"
   MTOOLS_SKIP_CHECK=1 mmd -i "$img" ::/EFI ::/EFI/BOOT "::/EFI/$distro"
   MTOOLS_SKIP_CHECK=1 mcopy -i "$img" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
   MTOOLS_SKIP_CHECK=1 mcopy -i "$img" "$work/grub.cfg" "::/EFI/$distro/grub.cfg"
@@ -84,7 +84,7 @@ EOF2
     "$ROOT_PARTUUID" > "$work/root/boot/grub/grub.cfg"
   end=$(sfdisk -d "$out" | sed -n "s|^${out}1 : start= *262144, size= *\([0-9]*\).*|\1|p")
   ext4 262144 "$end" "$work/root" "$ROOT_UUID" root
-  esp 8192 253952 debian "$ROOT_UUID" -F 16
+  esp 8192 253952 debian "$ROOT_UUID" /boot/grub -F 16
   bios_boot
   ;;
 ubuntu)
@@ -145,7 +145,7 @@ EOF2
   end=$(sfdisk -d "$out" | sed -n "s|^${out}1 : start= *489472, size= *\([0-9]*\).*|\1|p")
   ext4 489472 "$end" "$work/root" "$ROOT_UUID" cloudimg-rootfs
   ext4 227328 262144 "$work/boot" "$BOOT_UUID" BOOT
-  esp 10240 217088 ubuntu "$BOOT_UUID" -F 32 -s 1
+  esp 10240 217088 ubuntu "$BOOT_UUID" /grub -F 32 -s 1
   bios_boot
   ;;
 xfs)
@@ -157,7 +157,7 @@ EOF2
   truncate -s 600M "$work/xfs.img"
   mkfs.xfs -q -f "$work/xfs.img"
   dd if="$work/xfs.img" of="$out" bs=1M seek=201 conv=notrunc,sparse status=none
-  esp 2048 409600 redhat "$ROOT_UUID" -F 16
+  esp 2048 409600 redhat "$ROOT_UUID" /boot/grub2 -F 16
   ;;
 lvm)
   sfdisk -q "$out" <<EOF2
@@ -167,7 +167,7 @@ ${out}2 : start=411648, type=$T_LVM, uuid=$ROOT_PARTUUID
 EOF2
   size=$(sfdisk -d "$out" | sed -n "s|^${out}2 : start= *411648, size= *\([0-9]*\).*|\1|p")
   python3 "$top/tests/tools/lvm_label.py" "$out" $(( 411648 * 512 )) $(( size * 512 )) rootvg
-  esp 2048 409600 redhat "$ROOT_UUID" -F 16
+  esp 2048 409600 redhat "$ROOT_UUID" /boot/grub2 -F 16
   ;;
 luks)
   sfdisk -q "$out" <<EOF2
@@ -179,7 +179,7 @@ EOF2
   cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
     --key-file "$work/key" "$work/luks.img"
   dd if="$work/luks.img" of="$out" bs=1M seek=201 conv=notrunc,sparse status=none
-  esp 2048 409600 redhat "$ROOT_UUID" -F 16
+  esp 2048 409600 redhat "$ROOT_UUID" /boot/grub2 -F 16
   ;;
 *) echo "make_layout.sh: unknown layout $layout" >&2; exit 64 ;;
 esac
