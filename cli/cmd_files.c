@@ -18,7 +18,7 @@
 
 #define IO_CHUNK (1u << 20)
 
-/* Directory entry names collected by gm_fs_readdir (ls, rm -r). */
+/* Directory entry names collected by gm_view_readdir (ls, rm -r). */
 struct name_list {
 	char **v;
 	size_t n, cap;

@@ -313,7 +313,7 @@ static int serve(struct mount_session *s, int ready_fd)
 		goto tell;
 	s->fc.mountpoint = s->mountpoint;
 	s->fc.fsname = s->image;
-	fail = gm_fuse_mount(gm_view_root_fs(v), &s->fc, &fu, &err);
+	fail = gm_fuse_mount(v, &s->fc, &fu, &err);
 	if (fail != GM_FUSE_OK) {
 		status = mount_error(fail, &err);
 		gm_view_close(v, NULL);
@@ -772,7 +772,7 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	raw = gm_image_info(img)->container == GM_CONTAINER_RAW;
 	s.fc.mountpoint = s.mountpoint;
 	s.fc.fsname = s.image;
-	fail = gm_fuse_mount(gm_view_root_fs(v), &s.fc, &fu, &err);
+	fail = gm_fuse_mount(v, &s.fc, &fu, &err);
 	if (fail != GM_FUSE_OK) {
 		status = mount_error(fail, &err);
 		gm_view_close(v, NULL);

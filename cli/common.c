@@ -189,7 +189,7 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	if (!c->quiet && gm_view_note(*v)[0])
 		fprintf(stderr, "gcemount: %s\n", gm_view_note(*v));
 	/* Files a killed mount kept alive only because they were open. */
-	if (writable && gm_image_info(*img)->resumed && (rc = gm_fuse_drop_orphans(gm_view_root_fs(*v))) < 0) {
+	if (writable && gm_image_info(*img)->resumed && (rc = gm_fuse_drop_orphans(*v)) < 0) {
 		gm_cli_error("%s: cannot remove the files a killed mount left unlinked: %s", image,
 			     strerror(-rc));
 		gm_view_close(*v, NULL);

@@ -32,6 +32,13 @@ gm_vino_t gm_view_member_root(const struct gm_view *v, gm_vino_t ino)
 	return gm_vino(i, v->mem[i].root);
 }
 
+gm_vino_t gm_view_mount_root(const struct gm_view *v, size_t i)
+{
+	if (i >= v->n || (v->mem[i].m.kind != GM_MOUNT_EXT && v->mem[i].m.kind != GM_MOUNT_FAT))
+		return 0;
+	return gm_vino(i, v->mem[i].root);
+}
+
 int gm_view_fail(struct gm_view *v, int code, const char *fmt, ...)
 {
 	va_list ap;

@@ -36,6 +36,8 @@ typedef uint64_t gm_vino_t;
 
 struct gm_view;
 
+#define GM_VIEW_MAX_MOUNTS 32
+
 struct gm_view_opts {
 	int partition;        /* >0: that partition alone */
 	int root;             /* >0: the root filesystem is that partition */
@@ -85,6 +87,8 @@ struct gm_fs *gm_view_root_fs(const struct gm_view *v);
 /* The root inode of the view, and of the member filesystem holding ino. */
 gm_vino_t gm_view_root(const struct gm_view *v);
 gm_vino_t gm_view_member_root(const struct gm_view *v, gm_vino_t ino);
+/* The root inode of mount table row i (0 when the row is not mounted). */
+gm_vino_t gm_view_mount_root(const struct gm_view *v, size_t i);
 /* Index in the mount table of the member holding ino. */
 size_t gm_view_member_of(const struct gm_view *v, gm_vino_t ino);
 

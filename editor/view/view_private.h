@@ -6,7 +6,7 @@
 #include "editor/fs/fat.h"
 #include "editor/view/view.h"
 
-#define GM_VIEW_MAX_MEMBERS 32
+#define GM_VIEW_MAX_MEMBERS GM_VIEW_MAX_MOUNTS
 
 struct gm_member {
 	struct gm_mount m;            /* the public row */
