@@ -330,6 +330,9 @@ static int walk_region(struct gm_fat *f, unsigned char *buf, uint64_t pos, uint6
 			      lfn_utf8(l->name, name, sizeof(name))))
 				memcpy(name, sfn, sizeof(sfn));
 			l->active = false;
+			/* blanks and dots only ("  . ", "..x" with spaces): no usable name */
+			if (!name[0] || !strcmp(name, ".") || !strcmp(name, ".."))
+				continue;
 			rc = fn(f, priv, name, sfn, e, (pos + at + i) / DENT + 2, *slot);
 			if (rc)
 				return rc;
