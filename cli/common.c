@@ -72,20 +72,14 @@ int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg)
 		c->cache_dir = arg;
 		return 1;
 	case GM_OPT_PARTITION:
-		n = strtol(arg, &end, 10);
-		if (*arg == '\0' || *end || n < 1 || n > 128) {
-			gm_cli_error("--partition: '%s' is not a partition number (1-128)", arg);
-			return -1;
-		}
-		c->partition = (int)n;
-		return 1;
 	case GM_OPT_ROOT:
 		n = strtol(arg, &end, 10);
 		if (*arg == '\0' || *end || n < 1 || n > 128) {
-			gm_cli_error("--root: '%s' is not a partition number (1-128)", arg);
+			gm_cli_error("--%s: '%s' is not a partition number (1-128)",
+				     opt == GM_OPT_ROOT ? "root" : "partition", arg);
 			return -1;
 		}
-		c->root = (int)n;
+		*(opt == GM_OPT_ROOT ? &c->root : &c->partition) = (int)n;
 		return 1;
 	case GM_OPT_OWNER:
 		if (parse_owner(arg, &c->owner_uid, &c->owner_gid) < 0) {

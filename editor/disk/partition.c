@@ -36,18 +36,13 @@ static void add_problem(struct gm_partition_table *t, const char *fmt, ...)
 
 static void add_problem(struct gm_partition_table *t, const char *fmt, ...)
 {
-	size_t used = strlen(t->problems);
+	char one[192];
 	va_list ap;
 
-	if (used + 3 >= sizeof(t->problems))
-		return;
-	if (used) {
-		memcpy(t->problems + used, "; ", 3);
-		used += 2;
-	}
 	va_start(ap, fmt);
-	vsnprintf(t->problems + used, sizeof(t->problems) - used, fmt, ap);
+	vsnprintf(one, sizeof(one), fmt, ap);
 	va_end(ap);
+	gm_note_append(t->problems, sizeof(t->problems), "%s", one);
 }
 
 static bool is_ext(const char *fstype)

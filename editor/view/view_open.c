@@ -17,18 +17,13 @@
 
 void gm_view_note_add(struct gm_view *v, const char *fmt, ...)
 {
-	size_t used = strlen(v->note);
+	char one[256];
 	va_list ap;
 
-	if (used + 3 >= sizeof(v->note))
-		return;
-	if (used) {
-		memcpy(v->note + used, "; ", 3);
-		used += 2;
-	}
 	va_start(ap, fmt);
-	vsnprintf(v->note + used, sizeof(v->note) - used, fmt, ap);
+	vsnprintf(one, sizeof(one), fmt, ap);
 	va_end(ap);
+	gm_note_append(v->note, sizeof(v->note), "%s", one);
 }
 
 int gm_view_add_member(struct gm_view *v, const struct gm_member *m)
