@@ -30,8 +30,12 @@ static void row(struct gm_check_report *rep, const char *id, enum gm_level level
 	struct gm_rule_result r;
 	va_list ap;
 
-	(void)source;
 	memset(&r, 0, sizeof(r));
+#ifdef GM_SOURCE_GCEMOUNT   /* rows carry their source (policy.h) */
+	r.source = source;
+#else
+	(void)source;
+#endif
 	r.id = id;
 	r.level = level;
 	r.status = st;

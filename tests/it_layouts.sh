@@ -124,6 +124,11 @@ for img in r l k; do
     || fail "$img: the refusal is not in the report"
 done
 gm ls --partition 1 r.raw /EFI/BOOT | grep -qx BOOTX64.EFI || fail "--partition N opens the ESP alone"
+gm check --json --partition 1 r.raw > esp.json || true
+jq -e '.results[] | select(.id == "packaging.ext4") | .reason | test("partition 1 is vfat")' esp.json >/dev/null \
+  || fail "check of the ESP alone"
+expect_exit 1 gm put --partition 1 r.raw f1 /x
+grep -q 'reads FAT but never writes it' last.err || fail "put on the ESP alone"
 
 note "FUSE: /boot and /boot/efi populated in a mount of the Ubuntu layout"
 if [ -c /dev/fuse ] && [ -r /dev/fuse ] && command -v fusermount3 >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -18,6 +18,14 @@ const struct gm_mount *gm_view_mount(const struct gm_view *v, size_t i) { return
 struct gm_fs *gm_view_root_fs(const struct gm_view *v) { return v->mem[0].fs; }
 gm_vino_t gm_view_root(const struct gm_view *v) { return gm_vino(0, v->mem[0].root); }
 
+const struct gm_partition *gm_view_root_partition(const struct gm_view *v)
+{
+	const struct gm_partition *p = v->mem[0].fs ? gm_fs_partition(v->mem[0].fs) :
+				       gm_partition_find(&v->table, v->mem[0].m.partition);
+
+	return p ? p : &v->table.parts[0];
+}
+
 size_t gm_view_member_of(const struct gm_view *v, gm_vino_t ino)
 {
 	size_t i = (size_t)(ino >> GM_VINO_SHIFT);

@@ -82,8 +82,10 @@ const struct gm_partition_table *gm_view_partition_table(const struct gm_view *v
 /* The mount table: n rows, the root first. */
 size_t gm_view_nmounts(const struct gm_view *v);
 const struct gm_mount *gm_view_mount(const struct gm_view *v, size_t i);
-/* The root filesystem's ext handle and partition (never NULL). */
+/* The root filesystem's ext handle (NULL when a FAT partition is opened
+ * alone), and its partition (never NULL). */
 struct gm_fs *gm_view_root_fs(const struct gm_view *v);
+const struct gm_partition *gm_view_root_partition(const struct gm_view *v);
 /* The root inode of the view, and of the member filesystem holding ino. */
 gm_vino_t gm_view_root(const struct gm_view *v);
 gm_vino_t gm_view_member_root(const struct gm_view *v, gm_vino_t ino);
