@@ -19,7 +19,8 @@
 #define IN_BUF (256u << 10)
 #define OUT_BUF (256u << 10)
 #define MAGIC "gcemount-gzindex-1\n"
-#define MAX_POINTS (1u << 26)
+#define MAX_POINTS (1u << 21)          /* 64 MiB of points: more is refused */
+#define MIN_SPACING (32u << 10)         /* uncompressed bytes between kept points */
 
 int gm_gzindex_add(struct gm_gzindex *ix, const struct gm_gzpoint *pt)
 {
@@ -71,6 +72,11 @@ bool gm_gzindex_matches(const struct gm_gzindex *ix, int fd)
 	       !memcmp(now.tail, ix->tail, sizeof(now.tail));
 }
 
+static int add_point(struct gm_gzindex *ix, const struct gm_gzpoint *pt)
+{
+	return ix->n >= MAX_POINTS ? -E2BIG : gm_gzindex_add(ix, pt);
+}
+
 /* zlib's own check value is turned off (inflateValidate): ISA-L's CRC is
  * several times faster, and zlib would otherwise spend a fifth of the pass
  * on it. The trailers are checked here against it. */
@@ -95,7 +101,8 @@ int gm_gzindex_build(int fd, atomic_bool *stop, struct gm_gzindex *out)
 	uint64_t pos = 0, base = 0;      /* file offset of next read; uoff of the member */
 	uint64_t last_cbit = UINT64_MAX;
 	uint32_t member = 0, crc = 0;
-	bool eof = false, ended = false;
+	struct gm_gzpoint pending;
+	bool eof = false, ended = false, have_pending = false;
 	z_stream zs;
 	int rc = 0, zr;
 
@@ -160,15 +167,24 @@ int gm_gzindex_build(int fd, atomic_bool *stop, struct gm_gzindex *out)
 				.uoff = base + zs.total_out, .crc = crc,
 				.member = member, .end = (zs.data_type & 64) ? 1 : 0,
 			};
+			bool first = !ix.n || ix.p[ix.n - 1].member != member;
 
-			if (pt.cbit != last_cbit) {
-				if (ix.n >= MAX_POINTS) {
-					rc = -EINVAL;
+			if (pt.cbit == last_cbit)
+				continue;
+			last_cbit = pt.cbit;
+			/* Boundaries closer than MIN_SPACING are skipped (a copy spans
+			 * several blocks as well as one; tiny or empty blocks would only
+			 * cost memory), but never a member's first one, its end, or the
+			 * start of its final block (whose BFINAL bit a copy clears). */
+			if (pt.end && have_pending && (rc = add_point(&ix, &pending)))
+				goto out;
+			have_pending = false;
+			if (first || pt.end || pt.uoff - ix.p[ix.n - 1].uoff >= MIN_SPACING) {
+				if ((rc = add_point(&ix, &pt)))
 					goto out;
-				}
-				if ((rc = gm_gzindex_add(&ix, &pt)))
-					goto out;
-				last_cbit = pt.cbit;
+			} else {
+				pending = pt;
+				have_pending = true;
 			}
 		}
 	}
