@@ -91,7 +91,10 @@ static const struct gm_creds *creds_for(struct gm_fuse *f, fuse_req_t req, struc
 	return c;
 }
 
-static int fill_entry(struct gm_fuse *f, gm_ino_t ino, struct fuse_entry_param *e)
+/* The entry dir/name -> ino for the kernel (noting where directories and
+ * symlinks are, for symlinks.c). */
+static int fill_entry(struct gm_fuse *f, gm_ino_t dir, const char *name, gm_ino_t ino,
+		      struct fuse_entry_param *e)
 {
 	int rc;
 
@@ -99,17 +102,23 @@ static int fill_entry(struct gm_fuse *f, gm_ino_t ino, struct fuse_entry_param *
 	rc = gm_fs_getattr(f->fs, ino, &e->attr);
 	if (rc < 0)
 		return rc;
-	e->attr.st_ino = ino;
+	if (S_ISDIR(e->attr.st_mode) || S_ISLNK(e->attr.st_mode)) {
+		rc = gm_fuse_names_note(f, ino, dir, name, S_ISDIR(e->attr.st_mode));
+		if (rc < 0)
+			return rc;
+	}
+	gm_fuse_present(f, ino, &e->attr);
 	e->ino = to_fuse(ino);
 	e->attr_timeout = GM_FUSE_TIMEOUT;
 	e->entry_timeout = GM_FUSE_TIMEOUT;
 	return 0;
 }
 
-static void reply_entry(struct gm_fuse *f, fuse_req_t req, gm_ino_t ino, const char *op)
+static void reply_entry(struct gm_fuse *f, fuse_req_t req, gm_ino_t dir, const char *name,
+			gm_ino_t ino, const char *op)
 {
 	struct fuse_entry_param e;
-	int rc = fill_entry(f, ino, &e);
+	int rc = fill_entry(f, dir, name, ino, &e);
 
 	if (rc < 0)
 		return reply_err(f, req, rc, op, ino);
@@ -123,8 +132,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct gm_fuse *f = userdata;
 	unsigned want = FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
-			FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ASYNC_READ;
+			FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_ASYNC_READ;
 
+	/* A contained link's text depends on where the link is: asked anew
+	 * at every use (a rename may move it). */
+	if (!f->contain_links)
+		want |= FUSE_CAP_CACHE_SYMLINKS;
+	else
+		conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
 	if (f->writeback_cache && !f->read_only)
 		want |= FUSE_CAP_WRITEBACK_CACHE;
 	conn->want |= want & conn->capable;
@@ -161,7 +176,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (rc < 0)
 		return reply_err(f, req, rc, "lookup", dir);
-	reply_entry(f, req, ino, "lookup");
+	reply_entry(f, req, dir, name, ino, "lookup");
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -187,8 +202,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *f
 	rc = gm_fs_getattr(f->fs, ino, &st);
 	if (rc < 0)
 		return reply_err(f, req, rc, "getattr", ino);
+	gm_fuse_present(f, ino, &st);
 	unlock(f);
-	st.st_ino = ino;
 	fuse_reply_attr(req, &st, GM_FUSE_TIMEOUT);
 }
 
@@ -208,11 +223,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
 		sa.valid |= GM_SET_UID;
-		sa.uid = attr->st_uid;
+		sa.uid = gm_fuse_uid_in(f, attr->st_uid);
 	}
 	if (to_set & FUSE_SET_ATTR_GID) {
 		sa.valid |= GM_SET_GID;
-		sa.gid = attr->st_gid;
+		sa.gid = gm_fuse_gid_in(f, attr->st_gid);
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		sa.valid |= GM_SET_SIZE;
@@ -233,8 +248,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 	rc = sa.valid ? gm_fs_setattr(f->fs, ino, &sa, &st) : gm_fs_getattr(f->fs, ino, &st);
 	if (rc < 0)
 		return reply_err(f, req, rc, "setattr", ino);
+	gm_fuse_present(f, ino, &st);
 	unlock(f);
-	st.st_ino = ino;
 	fuse_reply_attr(req, &st, GM_FUSE_TIMEOUT);
 }
 
@@ -245,11 +260,10 @@ static void op_readlink(fuse_req_t req, fuse_ino_t fino)
 	char buf[PATH_MAX + 1];
 	ssize_t n;
 
-	n = gm_fs_readlink(f->fs, ino, buf, sizeof(buf) - 1);
+	n = gm_fuse_link_target(f, ino, buf, sizeof(buf));
 	if (n < 0)
 		return reply_err(f, req, (int)n, "readlink", ino);
 	unlock(f);
-	buf[n] = '\0';
 	fuse_reply_readlink(req, buf);
 }
 
@@ -264,7 +278,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		gm_fs_mknod(f->fs, dir, name, mode, rdev, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "mknod", dir);
-	reply_entry(f, req, ino, "mknod");
+	reply_entry(f, req, dir, name, ino, "mknod");
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -278,7 +292,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		gm_fs_mkdir(f->fs, dir, name, mode & 07777, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "mkdir", dir);
-	reply_entry(f, req, ino, "mkdir");
+	reply_entry(f, req, dir, name, ino, "mkdir");
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -292,7 +306,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 		gm_fs_symlink(f->fs, dir, name, link, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "symlink", dir);
-	reply_entry(f, req, ino, "symlink");
+	reply_entry(f, req, dir, name, ino, "symlink");
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const char *newname)
@@ -304,7 +318,7 @@ static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const
 	rc = gm_fuse_hidden_name(dir, newname) ? -EPERM : gm_fs_link(f->fs, ino, dir, newname);
 	if (rc < 0)
 		return reply_err(f, req, rc, "link", ino);
-	reply_entry(f, req, ino, "link");
+	reply_entry(f, req, dir, newname, ino, "link");
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -326,12 +340,16 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent);
+	gm_ino_t dir = to_gm(parent), ino = 0;
 	int rc;
 
-	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_fs_rmdir(f->fs, dir, name);
+	if (gm_fuse_hidden_name(dir, name))
+		rc = -ENOENT;
+	else if ((rc = gm_fs_lookup(f->fs, dir, name, &ino)) == 0)
+		rc = gm_fs_rmdir(f->fs, dir, name);
 	if (rc < 0)
 		return reply_err(f, req, rc, "rmdir", dir);
+	gm_fuse_names_forget(f, ino);
 	unlock(f);
 	fuse_reply_err(req, 0);
 }
@@ -340,24 +358,22 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent), ndir = to_gm(newparent), src, hid = 0;
+	gm_ino_t dir = to_gm(parent), ndir = to_gm(newparent), src = 0, dst = 0, hid = 0;
+	struct stat sst;
 	int rc = 0;
 
 	if (gm_fuse_hidden_name(dir, name) || gm_fuse_hidden_name(ndir, newname))
 		return reply_err(f, req, -EPERM, "rename", dir);
+	if (gm_fs_lookup(f->fs, dir, name, &src) < 0)
+		src = 0;
+	if (gm_fs_lookup(f->fs, ndir, newname, &dst) < 0)
+		dst = 0;
 	/* A file replaced while open must outlive the rename (not for
-	 * RENAME_EXCHANGE, which deletes nothing, nor a rename onto itself). */
-	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
-	    gm_fs_lookup(f->fs, dir, name, &src) == 0) {
-		gm_ino_t dst;
-
-		struct stat sst;
-
-		/* A directory cannot replace a file: let the rename say so. */
-		if (gm_fs_lookup(f->fs, ndir, newname, &dst) == 0 && dst != src &&
-		    gm_fs_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
-			rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
-	}
+	 * RENAME_EXCHANGE, which deletes nothing, nor a rename onto itself);
+	 * a directory cannot replace a file: let the rename say so. */
+	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) && src && dst && dst != src &&
+	    gm_fs_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
+		rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
 	if (rc >= 0)
 		rc = gm_fs_rename(f->fs, dir, name, ndir, newname, flags);
 	if (rc < 0) {
@@ -365,6 +381,13 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			gm_fuse_unhide(f, hid, ndir, newname);
 		return reply_err(f, req, rc, "rename", dir);
 	}
+	if (dst && dst != src) {
+		if (flags & RENAME_EXCHANGE)
+			gm_fuse_names_moved(f, dst, dir, name);
+		else
+			gm_fuse_names_forget(f, dst);
+	}
+	gm_fuse_names_moved(f, src, ndir, newname);
 	unlock(f);
 	fuse_reply_err(req, 0);
 }
@@ -400,7 +423,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		gm_fs_mknod(f->fs, dir, name, S_IFREG | (mode & 07777), 0,
 			    creds_for(f, req, &c), &ino);
 	if (rc == 0)
-		rc = fill_entry(f, ino, &e);
+		rc = fill_entry(f, dir, name, ino, &e);
 	if (rc == 0)
 		rc = gm_fuse_open_inc(f, ino);
 	if (rc < 0)
@@ -573,7 +596,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off, 
 				memset(&ep, 0, sizeof(ep));
 				ep.attr.st_ino = e->ino;
 				ep.attr.st_mode = DTTOIF(e->dtype);
-			} else if ((rc = fill_entry(f, e->ino, &ep)) < 0) {
+			} else if ((rc = fill_entry(f, d.dir, e->name, e->ino, &ep)) < 0) {
 				break;
 			}
 			n = fuse_add_direntry_plus(req, buf + used, size - used, e->name, &ep,
@@ -634,22 +657,21 @@ static void op_statfs(fuse_req_t req, fuse_ino_t fino)
  * (it must be: it would force default_permissions). Do what the VFS does
  * for a local filesystem: the ACL's owner/group-or-mask/other permissions
  * become the mode, and an ACL that says no more than the mode is not kept
- * (cp -a and tar --acls set ACLs instead of calling chmod). Linux xattr ABI:
- * le32 version 2, then { le16 tag, le16 perm, le32 id } entries. */
+ * (cp -a and tar --acls set ACLs instead of calling chmod). value is as
+ * stored (ids mapped in). */
 static int set_acl_access(struct gm_fuse *f, gm_ino_t ino, const void *value, size_t size,
 			  int flags)
 {
 	const unsigned char *p = value;
-	unsigned user = 0, group = 0, mask = 0, other = 0, n, extra = 0;
+	unsigned user = 0, group = 0, mask = 0, other = 0, extra = 0;
 	bool has_mask = false;
 	struct gm_setattr sa = { .valid = GM_SET_MODE };
 	struct stat st;
-	int rc;
+	int rc, n = gm_fuse_acl_check(value, size);
 
-	if (size < 4 || (size - 4) % 8 || p[0] != 2 || p[1] || p[2] || p[3])
-		return -EINVAL;
-	n = (unsigned)((size - 4) / 8);
-	for (unsigned i = 0; i < n; i++) {
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
 		const unsigned char *e = p + 4 + 8 * i;
 		unsigned tag = e[0] | e[1] << 8, perm = (e[2] | e[3] << 8) & 7;
 
@@ -680,21 +702,32 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const
 {
 	struct gm_fuse *f = lock_req(req);
 	gm_ino_t ino = to_gm(fino);
+	bool acl = gm_fuse_is_acl(name), access = acl && !strcmp(name, "system.posix_acl_access");
+	void *copy = NULL;
 	int rc;
 
-	bool acl = !strcmp(name, "system.posix_acl_access");
-
-	if (acl)
+	if (acl) {
+		/* ACL entries name users and groups: stored as chown would. */
+		if ((rc = gm_fuse_acl_check(value, size)) < 0)
+			return reply_err(f, req, rc, "setxattr", ino);
+		if (!(copy = malloc(size)))
+			return reply_err(f, req, -ENOMEM, "setxattr", ino);
+		memcpy(copy, value, size);
+		gm_fuse_acl_map(f, copy, size, false);
+		value = copy;
+	}
+	if (access)
 		rc = set_acl_access(f, ino, value, size, flags);
 	else
 		rc = gm_fs_setxattr(f->fs, ino, name, value, size, flags);
+	free(copy);
 	if (rc < 0)
 		return reply_err(f, req, rc, "setxattr", ino);
 	unlock(f);
 	fuse_reply_err(req, 0);
 	/* The mode changed behind the kernel's attribute cache (attributes
 	 * only: takes no inode lock, safe from the serving thread). */
-	if (acl)
+	if (access)
 		fuse_lowlevel_notify_inval_inode(f->se, fino, -1, 0);
 }
 
@@ -724,6 +757,8 @@ static void reply_xattr_bytes(fuse_req_t req, fuse_ino_t fino, const char *name,
 		free(buf);
 		return reply_err(f, req, (int)n, what, ino);
 	}
+	if (size && name && gm_fuse_is_acl(name))
+		gm_fuse_acl_map(f, buf, (size_t)n, true);
 	unlock(f);
 	if (size)
 		fuse_reply_buf(req, buf, (size_t)n);
