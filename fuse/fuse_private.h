@@ -83,15 +83,16 @@ void gm_fuse_acl_map(const struct gm_fuse *f, void *value, size_t size, bool out
 /* Turns the image's attributes of ino into what the kernel is shown. */
 void gm_fuse_present(const struct gm_fuse *f, gm_ino_t ino, struct stat *st);
 
-/* fuse/names.c: the kernel's parent and name of directories and symlinks.
- * note: records ino seen as parent/name (-EIO for a directory already seen
- * in another directory: a damaged image); forget: a removed directory. */
+/* fuse/names.c: the (parent, name) pairs of directories and symlinks the
+ * kernel was given. note: ino seen as parent/name (-EIO for a directory
+ * already seen in another directory: a damaged image); gone: that name was
+ * removed; moved: renamed. */
 int gm_fuse_names_note(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const char *name,
 		       bool dir);
-void gm_fuse_names_forget(struct gm_fuse *f, gm_ino_t ino);
-/* ino (if known) is now parent/name (a rename). */
-void gm_fuse_names_moved(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const char *name);
-/* 0 if unknown. */
+void gm_fuse_names_gone(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const char *name);
+void gm_fuse_names_moved(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const char *name,
+			 gm_ino_t newparent, const char *newname);
+/* The directory of ino's only known name; 0 if none or several. */
 gm_ino_t gm_fuse_names_parent(const struct gm_fuse *f, gm_ino_t ino);
 /* Names from the root down to dir (pointers into the table, valid until the
  * next change): *n of them. -EIO if a directory on the way is unknown. */

@@ -324,15 +324,17 @@ static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent), hid;
+	gm_ino_t dir = to_gm(parent), hid, ino = 0;
 	int rc;
 
 	if (gm_fuse_hidden_name(dir, name))
 		rc = -ENOENT;
-	else if ((rc = gm_fuse_hide_if_open(f, dir, name, &hid)) == 0)
+	else if ((rc = gm_fuse_hide_if_open(f, dir, name, &hid)) == 0 &&
+		 (rc = gm_fs_lookup(f->fs, dir, name, &ino)) == 0)
 		rc = gm_fs_unlink(f->fs, dir, name);
 	if (rc < 0)
 		return reply_err(f, req, rc, "unlink", dir);
+	gm_fuse_names_gone(f, ino, dir, name);
 	unlock(f);
 	fuse_reply_err(req, 0);
 }
@@ -349,7 +351,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = gm_fs_rmdir(f->fs, dir, name);
 	if (rc < 0)
 		return reply_err(f, req, rc, "rmdir", dir);
-	gm_fuse_names_forget(f, ino);
+	gm_fuse_names_gone(f, ino, dir, name);
 	unlock(f);
 	fuse_reply_err(req, 0);
 }
@@ -383,11 +385,12 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (dst && dst != src) {
 		if (flags & RENAME_EXCHANGE)
-			gm_fuse_names_moved(f, dst, dir, name);
+			gm_fuse_names_moved(f, dst, ndir, newname, dir, name);
 		else
-			gm_fuse_names_forget(f, dst);
+			gm_fuse_names_gone(f, dst, ndir, newname);
 	}
-	gm_fuse_names_moved(f, src, ndir, newname);
+	if (dst != src)
+		gm_fuse_names_moved(f, src, dir, name, ndir, newname);
 	unlock(f);
 	fuse_reply_err(req, 0);
 }

@@ -81,9 +81,11 @@ PY
 echo tmp > "$mp/unlinked"; rm "$mp/unlinked"
 [ ! -e "$mp/unlinked" ] || fail "unlink"
 
-note "a file unlinked while open stays readable and writable"
+note "a file unlinked while open stays readable and writable, with nlink 0"
 exec 7<>"$mp/openfile"; echo before >&7; rm "$mp/openfile"; echo after >&7
 [ "$(cat /proc/self/fd/7)" = $'before\nafter' ] || fail "open-unlinked content"
+# pjdfstest unlink/14.t: fstat of an open, unlinked file says nlink 0
+[ "$(stat -L -c %h /proc/self/fd/7)" = 0 ] || fail "nlink of an open-unlinked file: $(stat -L -c %h /proc/self/fd/7)"
 exec 7>&-
 [ -z "$(ls -A "$mp" | grep gcemount-orphans)" ] || fail "orphan directory visible"
 
