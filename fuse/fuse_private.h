@@ -51,6 +51,20 @@ struct gm_fuse {
 
 extern const struct fuse_lowlevel_ops gm_fuse_ops;
 
+/* fuse/ops.c: shared by the handlers. lock_req takes f->lock; reply_err
+ * replies -rc (logging unexpected errors) and releases it. */
+gm_ino_t gm_fuse_to_gm(fuse_ino_t ino);
+struct gm_fuse *gm_fuse_lock_req(fuse_req_t req);
+void gm_fuse_unlock(struct gm_fuse *f);
+void gm_fuse_reply_err(struct gm_fuse *f, fuse_req_t req, int rc, const char *op, gm_ino_t ino);
+
+/* fuse/xattr_ops.c */
+void gm_fuse_op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const char *value,
+			 size_t size, int flags);
+void gm_fuse_op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size);
+void gm_fuse_op_listxattr(fuse_req_t req, fuse_ino_t fino, size_t size);
+void gm_fuse_op_removexattr(fuse_req_t req, fuse_ino_t fino, const char *name);
+
 /* fuse/orphans.c */
 bool gm_fuse_hidden_name(gm_ino_t dir, const char *name);
 int gm_fuse_open_inc(struct gm_fuse *f, gm_ino_t ino);
