@@ -436,6 +436,15 @@ int gm_mount_parse_o(struct gm_fuse_config *fc, const char *arg)
 	return 0;
 }
 
+bool gm_mount_refuse_stdio(const char *image, const struct gm_cli_common *c, const char *what)
+{
+	if (strcmp(image, "-") && !(c->output && !strcmp(c->output, "-")))
+		return false;
+	gm_cli_error("-: %s reads an image file and writes a file: standard input and "
+		     "output are for the verbs (ls, cat, put, rm, repack, apply, check)", what);
+	return true;
+}
+
 void gm_mount_paths(struct gm_mount_session *s, const char *image)
 {
 	gm_mount_absolute(image, s->image, sizeof(s->image));
@@ -497,6 +506,8 @@ static int parse_mount_args(struct gm_mount_session *s, int argc, char **argv)
 			mount_usage(stderr);
 		return GM_EXIT_USAGE;
 	}
+	if (gm_mount_refuse_stdio(argv[optind], &s->c, "a mount"))
+		return GM_EXIT_USAGE;
 	gm_mount_paths(s, argv[optind]);
 	/* /dev/fd/N is a descriptor, not a place: resolving it would name
 	 * /dev/fuse. */

@@ -213,6 +213,8 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	char *argv[] = { (char *)script, NULL };
 	struct run r = { .argv = argv, .script = true };
 
+	if (gm_mount_refuse_stdio(image, c, "apply --run mounts the image: it"))
+		return GM_EXIT_USAGE;
 	s.c = *c;
 	s.fc.writeback_cache = true;
 	gm_mount_paths(&s, image);
@@ -272,6 +274,8 @@ int gm_cmd_shell(int argc, char **argv)
 		shell_usage(stderr);
 		return GM_EXIT_USAGE;
 	}
+	if (gm_mount_refuse_stdio(argv[optind], &s.c, "shell mounts the image: it"))
+		return GM_EXIT_USAGE;
 	gm_mount_paths(&s, argv[optind++]);
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;

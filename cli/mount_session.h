@@ -31,6 +31,9 @@ struct gm_mount_session {
 void gm_mount_absolute(const char *in, char *out, size_t size);
 /* The cache directory, as editor/container/image.c chooses it. */
 void gm_mount_cache_dir(const char *given, char *out, size_t size);
+/* "-" as the image or --output: a mount needs files. Says so (what: "a
+ * mount", "shell", ...) and returns true. */
+bool gm_mount_refuse_stdio(const char *image, const struct gm_cli_common *c, const char *what);
 /* Fills s->image, s->cache, s->output from image and s->c (made absolute). */
 void gm_mount_paths(struct gm_mount_session *s, const char *image);
 /* Parses one -o argument into fc; prints and returns -1 on an unknown one. */

@@ -596,13 +596,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off, 
 		if (plus) {
 			struct fuse_entry_param ep;
 
-			if (dot) {
-				/* nodeid 0: attributes not given, no lookup counted. */
+			/* nodeid 0 (attributes not given, no lookup counted) for
+			 * the dots, and for an entry that cannot be given: the
+			 * kernel looks it up, and that lookup says why. */
+			if (dot || fill_entry(f, d.dir, e->name, e->ino, &ep) < 0) {
 				memset(&ep, 0, sizeof(ep));
 				ep.attr.st_ino = e->ino;
 				ep.attr.st_mode = DTTOIF(e->dtype);
-			} else if ((rc = fill_entry(f, d.dir, e->name, e->ino, &ep)) < 0) {
-				break;
 			}
 			n = fuse_add_direntry_plus(req, buf + used, size - used, e->name, &ep,
 						   (off_t)e->next_off);

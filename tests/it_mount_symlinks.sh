@@ -139,4 +139,16 @@ gm -q -o symlinks=raw image.tar.gz "$mp"
 [ "$(readlink "$mp/etc/climb")" = "../../../../../../../$c/hostfile" ] || fail "raw: climb"
 gm -q -u "$mp"
 check_host raw
+
+note "a damaged image with a directory in two places: the second is refused"
+mkdir -p dtree/a/d dtree/b dtree/etc; echo imagehost > dtree/etc/hostname
+ln -s /etc/hostname dtree/a/d/l
+make_disk d2.raw dtree 64 bare
+debugfs -w -R 'link /a/d /b/d' d2.raw 2>/dev/null
+gm -q -o ro d2.raw "$mp"
+[ "$(cat "$mp/a/d/l")" = imagehost ] || fail "link under the first name"
+if ls "$mp/b/d" >/dev/null 2>&1; then fail "a directory's second name was let in"; fi
+[ "$(readlink "$mp/a/d/l")" = ../../etc/hostname ] || fail "readlink after the refusal: $(readlink "$mp/a/d/l")"
+[ "$(ls "$mp/b")" = d ] || fail "listing the second parent must still work: $(ls "$mp/b")"
+gm -q -u "$mp"
 echo ok
