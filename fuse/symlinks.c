@@ -43,7 +43,8 @@ struct queue {
 	size_t off;
 };
 
-static bool next_comp(struct queue *q, char *comp, bool *last)
+/* 1 with the next component in comp, 0 at the end, -ENAMETOOLONG. */
+static int next_comp(struct queue *q, char *comp, bool *last)
 {
 	const char *p = q->buf + q->off, *e;
 	size_t len;
@@ -51,16 +52,16 @@ static bool next_comp(struct queue *q, char *comp, bool *last)
 	while (*p == '/')
 		p++;
 	if (!*p)
-		return false;
+		return 0;
 	e = strchrnul(p, '/');
 	len = (size_t)(e - p);
 	if (len > NAME_MAX)
-		len = NAME_MAX;     /* the lookup fails on it anyway */
+		return -ENAMETOOLONG;
 	memcpy(comp, p, len);
 	comp[len] = '\0';
 	q->off = (size_t)(e - q->buf);
 	*last = !e[strspn(e, "/")];
-	return true;
+	return 1;
 }
 
 /* Puts target in front of what is left of q. */
@@ -126,7 +127,7 @@ static int resolve(struct gm_fuse *f, struct pos *p, struct queue *q, struct are
 	bool last;
 	int rc;
 
-	while (next_comp(q, comp, &last)) {
+	while ((rc = next_comp(q, comp, &last)) > 0) {
 		struct stat st;
 		gm_ino_t ino;
 		ssize_t n;
@@ -176,7 +177,7 @@ static int resolve(struct gm_fuse *f, struct pos *p, struct queue *q, struct are
 		if ((rc = push(p, a, comp, ino)) < 0)
 			return rc;
 	}
-	return 0;
+	return rc;
 }
 
 /* How a stored target may be shown without rewriting: 1 as stored at any

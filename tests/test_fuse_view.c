@@ -62,7 +62,8 @@ static int setup_all(void **state)
 		  "ln -s /etc/ tree/trail; ln -s loopb tree/loopa; ln -s loopa tree/loopb; "
 		  "ln -s /loopa/y tree/loopy; ln -s /nonexistent/../../etc/passwd tree/missing; "
 		  "ln -s /a/b/c tree/deep/x/y/sib; ln -s ./../.././etc/passwd tree/a/b/dots; "
-		  "ln -s /etc/hostname tree/hard1; ln -s ../x tree/a/hardrel; ln -s sub/x tree/a/desc"))
+		  "ln -s /etc/hostname tree/hard1; ln -s ../x tree/a/hardrel; ln -s sub/x tree/a/desc; "
+		  "ln -s /$(printf 'a%%.0s' $(seq 300))/x tree/longcomp"))
 		return -1;
 	/* Hard-linked symlinks (mke2fs -d does not make them): debugfs. */
 	if (fx_make_disk("disk.raw", "tree", 32, "mbr", "") ||
@@ -149,6 +150,7 @@ static void test_fuse_view_broken_paths_never_climb(void **state)
 	expect_link("/a/b/mid", "../../etc/passwd/shadow");
 	expect_link("/missing", "nonexistent/etc/passwd");
 	expect_link_err("/loopy", -ELOOP);
+	expect_link_err("/longcomp", -ENAMETOOLONG);
 }
 
 static void test_fuse_view_hard_linked_rewrite_refused(void **state)
