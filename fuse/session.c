@@ -458,6 +458,7 @@ unsigned long gm_fuse_errors(const struct gm_fuse *f)
 static struct fuse_session *sig_se;
 static const char *sig_argv[6];
 static volatile sig_atomic_t sig_count;
+static volatile sig_atomic_t sig_child;   /* the unmounting child, to reap */
 
 static void on_signal(int sig)
 {
@@ -476,17 +477,21 @@ static void on_signal(int sig)
 		execv(sig_argv[0], (char *const *)sig_argv);
 		_exit(127);
 	}
+	if (pid > 0)
+		sig_child = pid;
 	if (pid < 0 && sig_se)
 		fuse_session_exit(sig_se);
 }
 
+/* Reaps only our own unmounting child: the caller's children (shell's
+ * command) are the caller's to wait for. */
 static void reap_children(int sig)
 {
 	int saved = errno;
 
 	(void)sig;
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	if (sig_child > 0 && waitpid(sig_child, NULL, WNOHANG) > 0)
+		sig_child = 0;
 	errno = saved;
 }
 
@@ -498,6 +503,7 @@ int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err)
 
 	sig_se = f->se;
 	sig_count = 0;
+	sig_child = 0;
 	sig_argv[0] = NULL;
 	/* A launcher's /dev/fd/N mount is the launcher's to unmount: a signal
 	 * ends the session at once. */
@@ -512,6 +518,7 @@ int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err)
 	}
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGCHLD);   /* sig_child is set before it is reaped */
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup);
 	if (f->sigint_to_child)
@@ -520,6 +527,7 @@ int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err)
 	sa.sa_handler = f->sigint_to_child ? SIG_IGN : SIG_DFL;
 	sigaction(SIGQUIT, f->sigint_to_child ? &sa : NULL, &old_quit);
 	sa.sa_handler = reap_children;
+	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, &old_chld);
 	sa.sa_handler = SIG_IGN;
@@ -534,6 +542,9 @@ int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err)
 	sigaction(SIGHUP, &old_hup, NULL);
 	sigaction(SIGCHLD, &old_chld, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
+	if (sig_child > 0)
+		waitpid(sig_child, NULL, 0);
+	sig_child = 0;
 	sig_se = NULL;
 	if (rc < 0)
 		gm_error_set(err, rc, "FUSE session failed: %s", strerror(-rc));
