@@ -248,9 +248,9 @@ static void on_progress(void *priv, const char *stage, uint64_t done, uint64_t t
 }
 
 /* gm_cli_open() with our own progress sink (terminal, status file, log). */
-int gm_mount_open_image(struct gm_mount_session *s, struct gm_image **img, struct gm_fs **fs)
+int gm_mount_open_image(struct gm_mount_session *s, struct gm_image **img, struct gm_view **v)
 {
-	return gm_cli_open_progress(s->image, &s->c, !s->fc.read_only, on_progress, s, img, fs);
+	return gm_cli_open_progress(s->image, &s->c, !s->fc.read_only, on_progress, s, img, v);
 }
 
 int gm_mount_error(const struct gm_error *err)
@@ -266,7 +266,7 @@ int gm_mount_error(const struct gm_error *err)
 static int serve(struct gm_mount_session *s, int ready_fd)
 {
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	struct gm_fuse *fu = NULL;
 	struct gm_error err = { 0 };
 	enum gm_fuse_fail fail;
@@ -284,14 +284,14 @@ static int serve(struct gm_mount_session *s, int ready_fd)
 		goto tell;
 	}
 	gm_mount_status_write(s, "mounting", -1, "opening");
-	status = gm_mount_open_image(s, &img, &fs);
+	status = gm_mount_open_image(s, &img, &v);
 	if (status)
 		goto tell;
 	s->fc.fsname = s->image;
-	fail = gm_fuse_mount(fs, &s->fc, &fu, &err);
+	fail = gm_fuse_mount(v, &s->fc, &fu, &err);
 	if (fail != GM_FUSE_OK) {
 		status = gm_mount_error(&err);
-		gm_fs_close(fs, NULL);
+		gm_view_close(v, NULL);
 		gm_image_close(img);
 		img = NULL;
 		goto tell;
@@ -345,7 +345,7 @@ tell:
 	gm_mount_status_write(s, "writing", -1, "writing back");
 	gm_mount_logf(s, "session ended; %s", changed ? "writing the image back" :
 	      "nothing changed: the image is not rewritten");
-	status = gm_cli_finish(img, fs, &s->c, !s->fc.read_only);
+	status = gm_cli_finish(img, v, &s->c, !s->fc.read_only);
 	if (status == GM_EXIT_OK && rc < 0)
 		status = GM_EXIT_WRITEBACK;
 	if (status == GM_EXIT_OK) {

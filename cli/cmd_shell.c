@@ -130,7 +130,7 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 {
 	struct gm_error err = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	struct gm_fuse *fu = NULL;
 	enum gm_fuse_fail fail;
 	const char *tmp = getenv("TMPDIR");
@@ -155,14 +155,14 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 		status = gm_mount_error(&err);
 		goto out;
 	}
-	status = gm_mount_open_image(s, &img, &fs);
+	status = gm_mount_open_image(s, &img, &v);
 	if (status)
 		goto out;
 	raw = gm_image_info(img)->container == GM_CONTAINER_RAW;
-	fail = gm_fuse_mount(fs, &s->fc, &fu, &err);
+	fail = gm_fuse_mount(v, &s->fc, &fu, &err);
 	if (fail != GM_FUSE_OK) {
 		status = gm_mount_error(&err);
-		gm_fs_close(fs, NULL);
+		gm_view_close(v, NULL);
 		gm_image_close(img);
 		goto out;
 	}
@@ -177,7 +177,7 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 	if (pid < 0) {
 		gm_cli_error("fork: %s", strerror(errno));
 		gm_fuse_unmount(fu);
-		gm_fs_close(fs, NULL);
+		gm_view_close(v, NULL);
 		gm_image_close(img);
 		status = GM_EXIT_FAIL;
 		goto out;
@@ -188,7 +188,7 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 	code = wait_status(pid);
 	gm_fuse_unmount(fu);
 	if (code == 0 && rc == 0) {
-		status = gm_cli_finish(img, fs, &s->c, writable);
+		status = gm_cli_finish(img, v, &s->c, writable);
 		goto out;
 	}
 	if (code != 0)
@@ -197,7 +197,7 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 	else
 		gm_cli_error("the FUSE session failed: nothing written back, %s is untouched",
 			     s->image);
-	gm_fs_close(fs, NULL);
+	gm_view_close(v, NULL);
 	gm_image_close(img);
 	if (writable)
 		discard_edits(s, raw);

@@ -49,7 +49,7 @@ void gm_mount_logf(struct gm_mount_session *s, const char *fmt, ...)
 /* gm_fuse_set_log() hook; priv is the session. */
 void gm_mount_log_hook(void *priv, const char *msg);
 /* gm_cli_open() with the session's progress sink. */
-int gm_mount_open_image(struct gm_mount_session *s, struct gm_image **img, struct gm_fs **fs);
+int gm_mount_open_image(struct gm_mount_session *s, struct gm_image **img, struct gm_view **v);
 /* Prints "cannot mount: <err>; without FUSE use ..." and returns
  * GM_EXIT_NOFUSE. */
 int gm_mount_error(const struct gm_error *err);

@@ -95,7 +95,7 @@ void gm_fuse_acl_map(const struct gm_fuse *f, void *value, size_t size, bool out
 	}
 }
 
-void gm_fuse_present(const struct gm_fuse *f, gm_ino_t ino, struct stat *st)
+void gm_fuse_present(const struct gm_fuse *f, gm_vino_t ino, struct stat *st)
 {
 	unsigned hidden = gm_fuse_hidden_links(f, ino);
 
@@ -104,6 +104,8 @@ void gm_fuse_present(const struct gm_fuse *f, gm_ino_t ino, struct stat *st)
 	st->st_gid = gm_fuse_gid_out(f, st->st_gid);
 	if (hidden)
 		st->st_nlink = st->st_nlink > hidden ? st->st_nlink - hidden : 0;
-	if (ino == GM_ROOT_INO && f->orphan_dir && st->st_nlink > 2)
+	/* A filesystem's root (the view's, /boot's) with its orphan directory. */
+	if ((ino & GM_VINO_LOCAL_MASK) == GM_ROOT_INO && f->fs &&
+	    f->orphan_dir[gm_view_member_of(f->fs, ino)] && st->st_nlink > 2)
 		st->st_nlink--;
 }

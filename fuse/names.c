@@ -17,23 +17,23 @@
 #include "fuse/fuse_private.h"
 
 struct gm_fuse_link {
-	gm_ino_t parent;
+	gm_vino_t parent;
 	char *name;
 };
 
 struct gm_fuse_name {
-	gm_ino_t ino;       /* 0: empty slot */
+	gm_vino_t ino;       /* 0: empty slot */
 	bool dir;
 	unsigned n, cap;    /* pairs: at most one for a directory */
 	struct gm_fuse_link *links;
 };
 
-static size_t slot_of(const struct gm_fuse *f, gm_ino_t ino)
+static size_t slot_of(const struct gm_fuse *f, gm_vino_t ino)
 {
-	return (size_t)(ino * 2654435761u) & (f->capnames - 1);
+	return (size_t)((ino ^ ino >> GM_VINO_SHIFT) * 2654435761u) & (f->capnames - 1);
 }
 
-static struct gm_fuse_name *find(const struct gm_fuse *f, gm_ino_t ino)
+static struct gm_fuse_name *find(const struct gm_fuse *f, gm_vino_t ino)
 {
 	if (!f->capnames)
 		return NULL;
@@ -68,7 +68,7 @@ static int grow(struct gm_fuse *f)
 	return 0;
 }
 
-static struct gm_fuse_name *insert(struct gm_fuse *f, gm_ino_t ino)
+static struct gm_fuse_name *insert(struct gm_fuse *f, gm_vino_t ino)
 {
 	size_t i;
 
@@ -88,7 +88,7 @@ static void clear(struct gm_fuse_name *e)
 	e->n = 0;
 }
 
-static struct gm_fuse_link *pair(struct gm_fuse_name *e, gm_ino_t parent, const char *name)
+static struct gm_fuse_link *pair(struct gm_fuse_name *e, gm_vino_t parent, const char *name)
 {
 	for (unsigned i = 0; i < e->n; i++)
 		if (e->links[i].parent == parent && !strcmp(e->links[i].name, name))
@@ -96,7 +96,7 @@ static struct gm_fuse_link *pair(struct gm_fuse_name *e, gm_ino_t parent, const 
 	return NULL;
 }
 
-static int add(struct gm_fuse_name *e, gm_ino_t parent, const char *name)
+static int add(struct gm_fuse_name *e, gm_vino_t parent, const char *name)
 {
 	char *copy = strdup(name);
 
@@ -117,12 +117,12 @@ static int add(struct gm_fuse_name *e, gm_ino_t parent, const char *name)
 	return 0;
 }
 
-int gm_fuse_names_note(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const char *name,
+int gm_fuse_names_note(struct gm_fuse *f, gm_vino_t ino, gm_vino_t parent, const char *name,
 		       bool dir)
 {
 	struct gm_fuse_name *e;
 
-	if (!f->contain_links || ino == GM_ROOT_INO)
+	if (!f->contain_links || ino == gm_fuse_root_vino)
 		return 0;
 	e = find(f, ino);
 	if (!e && !(e = insert(f, ino)))
@@ -134,9 +134,10 @@ int gm_fuse_names_note(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const c
 		return 0;
 	if (dir && e->n) {
 		if (e->links[0].parent != parent) {
-			gm_fuse_logf(f, "directory inode %u has names in two directories (%u and "
-				     "%u): a damaged image (e2fsck it); refused", ino,
-				     e->links[0].parent, parent);
+			gm_fuse_logf(f, "directory inode %llu has names in two directories (%llu "
+				     "and %llu): a damaged image (e2fsck it); refused",
+				     (unsigned long long)ino, (unsigned long long)e->links[0].parent,
+				     (unsigned long long)parent);
 			return -EIO;
 		}
 		clear(e);   /* another spelling of the same name (casefolding) */
@@ -144,7 +145,7 @@ int gm_fuse_names_note(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const c
 	return add(e, parent, name);
 }
 
-void gm_fuse_names_gone(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const char *name)
+void gm_fuse_names_gone(struct gm_fuse *f, gm_vino_t ino, gm_vino_t parent, const char *name)
 {
 	struct gm_fuse_name *e = find(f, ino);
 	struct gm_fuse_link *l = e ? pair(e, parent, name) : NULL;
@@ -155,8 +156,8 @@ void gm_fuse_names_gone(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const 
 	*l = e->links[--e->n];
 }
 
-void gm_fuse_names_moved(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const char *name,
-			 gm_ino_t newparent, const char *newname)
+void gm_fuse_names_moved(struct gm_fuse *f, gm_vino_t ino, gm_vino_t parent, const char *name,
+			 gm_vino_t newparent, const char *newname)
 {
 	struct gm_fuse_name *e = find(f, ino);
 	struct gm_fuse_link *l = e ? pair(e, parent, name) : NULL;
@@ -175,19 +176,19 @@ void gm_fuse_names_moved(struct gm_fuse *f, gm_ino_t ino, gm_ino_t parent, const
 	l->parent = newparent;
 }
 
-gm_ino_t gm_fuse_names_parent(const struct gm_fuse *f, gm_ino_t ino)
+gm_vino_t gm_fuse_names_parent(const struct gm_fuse *f, gm_vino_t ino)
 {
 	const struct gm_fuse_name *e = find(f, ino);
 
 	return e && e->n == 1 ? e->links[0].parent : 0;
 }
 
-int gm_fuse_names_path(const struct gm_fuse *f, gm_ino_t dir, const char **comps,
+int gm_fuse_names_path(const struct gm_fuse *f, gm_vino_t dir, const char **comps,
 		       size_t max, size_t *n)
 {
 	size_t k = 0;
 
-	while (dir != GM_ROOT_INO) {
+	while (dir != gm_fuse_root_vino) {
 		const struct gm_fuse_name *e = find(f, dir);
 
 		if (!e || !e->dir || e->n != 1)

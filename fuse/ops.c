@@ -18,14 +18,19 @@
 
 #include "fuse/fuse_private.h"
 
-gm_ino_t gm_fuse_to_gm(fuse_ino_t ino)
+/* FUSE_ROOT_ID (1) is the view's root (set at mount): ext4's root inode 2,
+ * or 1 for a FAT partition opened alone; no other view inode is 1 (ext4
+ * numbers start at 1 for the bad-block inode, never handed out). */
+gm_vino_t gm_fuse_root_vino = GM_ROOT_INO;
+
+gm_vino_t gm_fuse_to_gm(fuse_ino_t ino)
 {
-	return ino == FUSE_ROOT_ID ? GM_ROOT_INO : (gm_ino_t)ino;
+	return ino == FUSE_ROOT_ID ? gm_fuse_root_vino : (gm_vino_t)ino;
 }
 
-static fuse_ino_t to_fuse(gm_ino_t ino)
+static fuse_ino_t to_fuse(gm_vino_t ino)
 {
-	return ino == GM_ROOT_INO ? FUSE_ROOT_ID : (fuse_ino_t)ino;
+	return ino == gm_fuse_root_vino ? FUSE_ROOT_ID : (fuse_ino_t)ino;
 }
 
 struct gm_fuse *gm_fuse_lock_req(fuse_req_t req)
@@ -68,13 +73,14 @@ static bool expected_error(int rc)
 }
 
 /* Replies -rc; call with the lock held (reads the editor's message). */
-void gm_fuse_reply_err(struct gm_fuse *f, fuse_req_t req, int rc, const char *op, gm_ino_t ino)
+void gm_fuse_reply_err(struct gm_fuse *f, fuse_req_t req, int rc, const char *op, gm_vino_t ino)
 {
 	if (rc >= 0 || rc < -4095)
 		rc = -EIO;
 	if (!expected_error(rc)) {
 		f->errors++;
-		gm_fuse_logf(f, "%s (inode %u): %s: %s", op, ino, strerror(-rc), gm_fs_errmsg(f->fs));
+		gm_fuse_logf(f, "%s (inode %llu): %s: %s", op, (unsigned long long)ino, strerror(-rc),
+			     gm_view_errmsg(f->fs));
 	}
 	gm_fuse_unlock(f);
 	fuse_reply_err(req, -rc);
@@ -95,13 +101,13 @@ static const struct gm_creds *creds_for(struct gm_fuse *f, fuse_req_t req, struc
 
 /* The entry dir/name -> ino for the kernel (noting where directories and
  * symlinks are, for symlinks.c). */
-static int fill_entry(struct gm_fuse *f, gm_ino_t dir, const char *name, gm_ino_t ino,
+static int fill_entry(struct gm_fuse *f, gm_vino_t dir, const char *name, gm_vino_t ino,
 		      struct fuse_entry_param *e)
 {
 	int rc;
 
 	memset(e, 0, sizeof(*e));
-	rc = gm_fs_getattr(f->fs, ino, &e->attr);
+	rc = gm_view_getattr(f->fs, ino, &e->attr);
 	if (rc < 0)
 		return rc;
 	if (S_ISDIR(e->attr.st_mode) || S_ISLNK(e->attr.st_mode)) {
@@ -116,8 +122,8 @@ static int fill_entry(struct gm_fuse *f, gm_ino_t dir, const char *name, gm_ino_
 	return 0;
 }
 
-static void reply_entry(struct gm_fuse *f, fuse_req_t req, gm_ino_t dir, const char *name,
-			gm_ino_t ino, const char *op)
+static void reply_entry(struct gm_fuse *f, fuse_req_t req, gm_vino_t dir, const char *name,
+			gm_vino_t ino, const char *op)
 {
 	struct fuse_entry_param e;
 	int rc = fill_entry(f, dir, name, ino, &e);
@@ -156,18 +162,18 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	pthread_mutex_lock(&f->lock);
 	if (gm_fuse_purge_orphans(f) < 0)
 		gm_fuse_logf(f, "cannot remove %s left by an earlier session: %s",
-			     GM_FUSE_ORPHANS, gm_fs_errmsg(f->fs));
+			     GM_FUSE_ORPHANS, gm_view_errmsg(f->fs));
 	pthread_mutex_unlock(&f->lock);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t dir = gm_fuse_to_gm(parent), ino;
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino;
 	struct fuse_entry_param e;
 	int rc;
 
-	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_fs_lookup(f->fs, dir, name, &ino);
+	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_view_lookup(f->fs, dir, name, &ino);
 	if (rc == -ENOENT) {
 		/* Negative entry, cached as long as the positive ones. */
 		gm_fuse_unlock(f);
@@ -196,12 +202,12 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 static void op_getattr(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	struct stat st;
 	int rc;
 
 	(void)fi;
-	rc = gm_fs_getattr(f->fs, ino, &st);
+	rc = gm_view_getattr(f->fs, ino, &st);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "getattr", ino);
 	gm_fuse_present(f, ino, &st);
@@ -213,7 +219,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 		       struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	struct gm_setattr sa = { 0 };
 	struct stat st;
 	int rc;
@@ -247,7 +253,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 		sa.valid |= GM_SET_MTIME;
 		sa.mtime = attr->st_mtim;
 	}
-	rc = sa.valid ? gm_fs_setattr(f->fs, ino, &sa, &st) : gm_fs_getattr(f->fs, ino, &st);
+	rc = sa.valid ? gm_view_setattr(f->fs, ino, &sa, &st) : gm_view_getattr(f->fs, ino, &st);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "setattr", ino);
 	gm_fuse_present(f, ino, &st);
@@ -258,7 +264,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 static void op_readlink(fuse_req_t req, fuse_ino_t fino)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	char buf[PATH_MAX + 1];
 	ssize_t n;
 
@@ -272,12 +278,12 @@ static void op_readlink(fuse_req_t req, fuse_ino_t fino)
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t dir = gm_fuse_to_gm(parent), ino;
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
-		gm_fs_mknod(f->fs, dir, name, mode, rdev, creds_for(f, req, &c), &ino);
+		gm_view_mknod(f->fs, dir, name, mode, rdev, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "mknod", dir);
 	reply_entry(f, req, dir, name, ino, "mknod");
@@ -286,12 +292,12 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t dir = gm_fuse_to_gm(parent), ino;
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
-		gm_fs_mkdir(f->fs, dir, name, mode & 07777, creds_for(f, req, &c), &ino);
+		gm_view_mkdir(f->fs, dir, name, mode & 07777, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "mkdir", dir);
 	reply_entry(f, req, dir, name, ino, "mkdir");
@@ -300,12 +306,12 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t dir = gm_fuse_to_gm(parent), ino;
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
-		gm_fs_symlink(f->fs, dir, name, link, creds_for(f, req, &c), &ino);
+		gm_view_symlink(f->fs, dir, name, link, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "symlink", dir);
 	reply_entry(f, req, dir, name, ino, "symlink");
@@ -314,10 +320,10 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const char *newname)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino), dir = gm_fuse_to_gm(newparent);
+	gm_vino_t ino = gm_fuse_to_gm(fino), dir = gm_fuse_to_gm(newparent);
 	int rc;
 
-	rc = gm_fuse_hidden_name(dir, newname) ? -EPERM : gm_fs_link(f->fs, ino, dir, newname);
+	rc = gm_fuse_hidden_name(dir, newname) ? -EPERM : gm_view_link(f->fs, ino, dir, newname);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "link", ino);
 	reply_entry(f, req, dir, newname, ino, "link");
@@ -326,14 +332,14 @@ static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t dir = gm_fuse_to_gm(parent), hid, ino = 0;
+	gm_vino_t dir = gm_fuse_to_gm(parent), hid, ino = 0;
 	int rc;
 
 	if (gm_fuse_hidden_name(dir, name))
 		rc = -ENOENT;
 	else if ((rc = gm_fuse_hide_if_open(f, dir, name, &hid)) == 0 &&
-		 (rc = gm_fs_lookup(f->fs, dir, name, &ino)) == 0)
-		rc = gm_fs_unlink(f->fs, dir, name);
+		 (rc = gm_view_lookup(f->fs, dir, name, &ino)) == 0)
+		rc = gm_view_unlink(f->fs, dir, name);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "unlink", dir);
 	gm_fuse_names_gone(f, ino, dir, name);
@@ -344,13 +350,13 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t dir = gm_fuse_to_gm(parent), ino = 0;
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino = 0;
 	int rc;
 
 	if (gm_fuse_hidden_name(dir, name))
 		rc = -ENOENT;
-	else if ((rc = gm_fs_lookup(f->fs, dir, name, &ino)) == 0)
-		rc = gm_fs_rmdir(f->fs, dir, name);
+	else if ((rc = gm_view_lookup(f->fs, dir, name, &ino)) == 0)
+		rc = gm_view_rmdir(f->fs, dir, name);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "rmdir", dir);
 	gm_fuse_names_gone(f, ino, dir, name);
@@ -362,24 +368,24 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t dir = gm_fuse_to_gm(parent), ndir = gm_fuse_to_gm(newparent), src = 0, dst = 0, hid = 0;
+	gm_vino_t dir = gm_fuse_to_gm(parent), ndir = gm_fuse_to_gm(newparent), src = 0, dst = 0, hid = 0;
 	struct stat sst;
 	int rc = 0;
 
 	if (gm_fuse_hidden_name(dir, name) || gm_fuse_hidden_name(ndir, newname))
 		return gm_fuse_reply_err(f, req, -EPERM, "rename", dir);
-	if (gm_fs_lookup(f->fs, dir, name, &src) < 0)
+	if (gm_view_lookup(f->fs, dir, name, &src) < 0)
 		src = 0;
-	if (gm_fs_lookup(f->fs, ndir, newname, &dst) < 0)
+	if (gm_view_lookup(f->fs, ndir, newname, &dst) < 0)
 		dst = 0;
 	/* A file replaced while open must outlive the rename (not for
 	 * RENAME_EXCHANGE, which deletes nothing, nor a rename onto itself);
 	 * a directory cannot replace a file: let the rename say so. */
 	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) && src && dst && dst != src &&
-	    gm_fs_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
+	    gm_view_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
 		rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
 	if (rc >= 0)
-		rc = gm_fs_rename(f->fs, dir, name, ndir, newname, flags);
+		rc = gm_view_rename(f->fs, dir, name, ndir, newname, flags);
 	if (rc < 0) {
 		if (hid)
 			gm_fuse_unhide(f, hid, ndir, newname);
@@ -400,11 +406,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void op_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	int rc = 0;
 
 	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY)
-		rc = gm_fs_truncate(f->fs, ino, 0);
+		rc = gm_view_truncate(f->fs, ino, 0);
 	if (rc == 0)
 		rc = gm_fuse_open_inc(f, ino);
 	if (rc < 0)
@@ -419,13 +425,13 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t dir = gm_fuse_to_gm(parent), ino = 0;
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino = 0;
 	struct fuse_entry_param e;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
-		gm_fs_mknod(f->fs, dir, name, S_IFREG | (mode & 07777), 0,
+		gm_view_mknod(f->fs, dir, name, S_IFREG | (mode & 07777), 0,
 			    creds_for(f, req, &c), &ino);
 	if (rc == 0)
 		rc = fill_entry(f, dir, name, ino, &e);
@@ -443,13 +449,13 @@ static void op_read(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	ssize_t n;
 
 	(void)fi;
 	if (size > GM_FUSE_MAX_IO)
 		size = GM_FUSE_MAX_IO;
-	n = gm_fs_read(f->fs, ino, f->iobuf, size, (uint64_t)off);
+	n = gm_view_read(f->fs, ino, f->iobuf, size, (uint64_t)off);
 	if (n < 0)
 		return gm_fuse_reply_err(f, req, (int)n, "read", ino);
 	/* The reply copies the buffer before the lock is released. */
@@ -461,11 +467,11 @@ static void op_write(fuse_req_t req, fuse_ino_t fino, const char *buf, size_t si
 		     struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	ssize_t n;
 
 	(void)fi;
-	n = gm_fs_write(f->fs, ino, buf, size, (uint64_t)off);
+	n = gm_view_write(f->fs, ino, buf, size, (uint64_t)off);
 	if (n < 0)
 		return gm_fuse_reply_err(f, req, (int)n, "write", ino);
 	gm_fuse_unlock(f);
@@ -481,7 +487,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_release(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	int rc;
 
 	(void)fi;
@@ -498,7 +504,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t fino, int datasync, struct fuse_
 	int rc;
 
 	(void)datasync; (void)fi;
-	rc = gm_fs_flush(f->fs);
+	rc = gm_view_flush(f->fs);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "fsync", gm_fuse_to_gm(fino));
 	gm_fuse_unlock(f);
@@ -522,7 +528,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* Directory entries gathered for one readdir reply. */
 struct rd_ent {
-	gm_ino_t ino;
+	gm_vino_t ino;
 	unsigned dtype;
 	uint64_t next_off;
 	char name[256];
@@ -530,7 +536,7 @@ struct rd_ent {
 
 struct rd {
 	fuse_req_t req;
-	gm_ino_t dir;
+	gm_vino_t dir;
 	bool plus;
 	size_t room, used;
 	struct rd_ent *ents;
@@ -538,7 +544,7 @@ struct rd {
 	int err;
 };
 
-static int rd_collect(void *priv, const char *name, size_t namelen, gm_ino_t ino,
+static int rd_collect(void *priv, const char *name, size_t namelen, gm_vino_t ino,
 		      unsigned dtype, uint64_t next_off)
 {
 	struct rd *d = priv;
@@ -583,7 +589,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off, 
 	size_t used = 0;
 	int rc;
 
-	rc = gm_fs_readdir(f->fs, d.dir, (uint64_t)off, rd_collect, &d);
+	rc = gm_view_readdir(f->fs, d.dir, (uint64_t)off, rd_collect, &d);
 	if (rc == 0)
 		rc = d.err;
 	if (rc == 0 && !(buf = malloc(size ? size : 1)))
@@ -651,7 +657,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t fino)
 	struct statvfs sv;
 	int rc;
 
-	rc = gm_fs_statfs(f->fs, &sv);
+	rc = gm_view_statfs(f->fs, gm_fuse_to_gm(fino), &sv);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "statfs", gm_fuse_to_gm(fino));
 	gm_fuse_unlock(f);

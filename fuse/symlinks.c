@@ -32,7 +32,7 @@
 /* The resolved position: names from the root, and each one's inode. */
 struct pos {
 	const char *names[MAX_COMPS];
-	gm_ino_t inos[MAX_COMPS];
+	gm_vino_t inos[MAX_COMPS];
 	size_t n;
 	bool broken;          /* a missing or non-directory component was met */
 };
@@ -100,7 +100,7 @@ static const char *arena_copy(struct arena *a, const char *s)
 	return p;
 }
 
-static int push(struct pos *p, struct arena *a, const char *name, gm_ino_t ino)
+static int push(struct pos *p, struct arena *a, const char *name, gm_vino_t ino)
 {
 	const char *copy;
 
@@ -114,9 +114,9 @@ static int push(struct pos *p, struct arena *a, const char *name, gm_ino_t ino)
 	return 0;
 }
 
-static gm_ino_t cur_ino(const struct pos *p)
+static gm_vino_t cur_ino(const struct pos *p)
 {
-	return p->n ? p->inos[p->n - 1] : GM_ROOT_INO;
+	return p->n ? p->inos[p->n - 1] : gm_fuse_root_vino;
 }
 
 /* Resolves the components in q from p, inside the image (see the top). */
@@ -129,7 +129,7 @@ static int resolve(struct gm_fuse *f, struct pos *p, struct queue *q, struct are
 
 	while ((rc = next_comp(q, comp, &last)) > 0) {
 		struct stat st;
-		gm_ino_t ino;
+		gm_vino_t ino;
 		ssize_t n;
 
 		if (!strcmp(comp, "."))
@@ -144,19 +144,19 @@ static int resolve(struct gm_fuse *f, struct pos *p, struct queue *q, struct are
 				return rc;
 			continue;
 		}
-		rc = gm_fs_lookup(f->fs, cur_ino(p), comp, &ino);
+		rc = gm_view_lookup(f->fs, cur_ino(p), comp, &ino);
 		if (rc == -ENOENT || (rc == 0 && gm_fuse_hidden_name(cur_ino(p), comp))) {
 			p->broken = true;
 			if ((rc = push(p, a, comp, 0)) < 0)
 				return rc;
 			continue;
 		}
-		if (rc < 0 || (rc = gm_fs_getattr(f->fs, ino, &st)) < 0)
+		if (rc < 0 || (rc = gm_view_getattr(f->fs, ino, &st)) < 0)
 			return rc;
 		if (S_ISLNK(st.st_mode) && !last) {
 			if (++hops > MAX_HOPS)
 				return -ELOOP;
-			n = gm_fs_readlink(f->fs, ino, target, sizeof(target) - 1);
+			n = gm_view_readlink(f->fs, ino, target, sizeof(target) - 1);
 			if (n < 0)
 				return (int)n;
 			if (n == 0 || memchr(target, '\0', (size_t)n)) {
@@ -228,7 +228,7 @@ struct rewrite {
 
 /* Resolves the stored target in r->q (of a link in directory parent, k
  * deep, named r->dcomps) and writes the descending form into out. */
-static ssize_t rewrite(struct gm_fuse *f, struct rewrite *r, gm_ino_t parent, size_t k,
+static ssize_t rewrite(struct gm_fuse *f, struct rewrite *r, gm_vino_t parent, size_t k,
 		       char *out, size_t size)
 {
 	size_t common = 0, used = 0, len = strlen(r->q.buf);
@@ -241,7 +241,7 @@ static ssize_t rewrite(struct gm_fuse *f, struct rewrite *r, gm_ino_t parent, si
 	r->pos.broken = false;
 	if (r->q.buf[0] != '/') {
 		/* Start in the link's directory: its names and inodes. */
-		gm_ino_t dir = parent;
+		gm_vino_t dir = parent;
 
 		r->pos.n = k;
 		for (size_t i = k; i-- > 0;) {
@@ -275,16 +275,16 @@ static ssize_t rewrite(struct gm_fuse *f, struct rewrite *r, gm_ino_t parent, si
 	return (ssize_t)used;
 }
 
-ssize_t gm_fuse_link_target(struct gm_fuse *f, gm_ino_t ino, char *out, size_t size)
+ssize_t gm_fuse_link_target(struct gm_fuse *f, gm_vino_t ino, char *out, size_t size)
 {
 	struct rewrite *r;
 	size_t k, up;
-	gm_ino_t parent;
+	gm_vino_t parent;
 	struct stat st;
 	ssize_t n;
 	int kind, rc;
 
-	n = gm_fs_readlink(f->fs, ino, out, size - 1);
+	n = gm_view_readlink(f->fs, ino, out, size - 1);
 	if (n < 0)
 		return n;
 	if ((size_t)n >= size - 1 || memchr(out, '\0', (size_t)n))
@@ -293,12 +293,12 @@ ssize_t gm_fuse_link_target(struct gm_fuse *f, gm_ino_t ino, char *out, size_t s
 	kind = f->contain_links ? classify(out, &up) : 1;
 	if (kind == 1)
 		return n;
-	if ((rc = gm_fs_getattr(f->fs, ino, &st)) < 0)
+	if ((rc = gm_view_getattr(f->fs, ino, &st)) < 0)
 		return rc;
 	if (st.st_nlink > 1) {
-		gm_fuse_logf(f, "symlink inode %u has %lu names (maybe at different depths) and "
+		gm_fuse_logf(f, "symlink inode %llu has %lu names (maybe at different depths) and "
 			     "its target %s leaves its directory: not followed (-o symlinks=raw "
-			     "shows it)", ino, (unsigned long)st.st_nlink, out);
+			     "shows it)", (unsigned long long)ino, (unsigned long)st.st_nlink, out);
 		return -EACCES;
 	}
 	r = malloc(sizeof(*r));
@@ -306,7 +306,8 @@ ssize_t gm_fuse_link_target(struct gm_fuse *f, gm_ino_t ino, char *out, size_t s
 		return -ENOMEM;
 	parent = gm_fuse_names_parent(f, ino);
 	if (!parent || gm_fuse_names_path(f, parent, r->dcomps, MAX_COMPS, &k) < 0) {
-		gm_fuse_logf(f, "symlink inode %u: its directory is unknown: not followed", ino);
+		gm_fuse_logf(f, "symlink inode %llu: its directory is unknown: not followed",
+			     (unsigned long long)ino);
 		free(r);
 		return -EIO;
 	}

@@ -13,7 +13,7 @@
  * become the mode, and an ACL that says no more than the mode is not kept
  * (cp -a and tar --acls set ACLs instead of calling chmod). value is as
  * stored (ids mapped in). */
-static int set_acl_access(struct gm_fuse *f, gm_ino_t ino, const void *value, size_t size,
+static int set_acl_access(struct gm_fuse *f, gm_vino_t ino, const void *value, size_t size,
 			  int flags)
 {
 	const unsigned char *p = value;
@@ -38,16 +38,16 @@ static int set_acl_access(struct gm_fuse *f, gm_ino_t ino, const void *value, si
 		default: return -EINVAL;
 		}
 	}
-	rc = gm_fs_getattr(f->fs, ino, &st);
+	rc = gm_view_getattr(f->fs, ino, &st);
 	if (rc < 0)
 		return rc;
 	sa.mode = (st.st_mode & 07000) | user << 6 | (has_mask ? mask : group) << 3 | other;
-	rc = gm_fs_setattr(f->fs, ino, &sa, NULL);
+	rc = gm_view_setattr(f->fs, ino, &sa, NULL);
 	if (rc < 0)
 		return rc;
 	if (extra || (has_mask && mask != group))
-		return gm_fs_setxattr(f->fs, ino, "system.posix_acl_access", value, size, flags);
-	rc = gm_fs_removexattr(f->fs, ino, "system.posix_acl_access");
+		return gm_view_setxattr(f->fs, ino, "system.posix_acl_access", value, size, flags);
+	rc = gm_view_removexattr(f->fs, ino, "system.posix_acl_access");
 	return rc == -ENODATA ? 0 : rc;
 }
 
@@ -55,7 +55,7 @@ void gm_fuse_op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, cons
 			size_t size, int flags)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	bool acl = gm_fuse_is_acl(name), access = acl && !strcmp(name, "system.posix_acl_access");
 	void *copy = NULL;
 	int rc;
@@ -73,7 +73,7 @@ void gm_fuse_op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, cons
 	if (access)
 		rc = set_acl_access(f, ino, value, size, flags);
 	else
-		rc = gm_fs_setxattr(f->fs, ino, name, value, size, flags);
+		rc = gm_view_setxattr(f->fs, ino, name, value, size, flags);
 	free(copy);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "setxattr", ino);
@@ -86,21 +86,21 @@ void gm_fuse_op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, cons
 }
 
 /* getxattr and listxattr share the protocol: size 0 asks for the length,
- * anything else for the bytes. get is gm_fs_getxattr or list_names. */
-typedef ssize_t (*xattr_get_fn)(struct gm_fs *fs, gm_ino_t ino, const char *name, void *buf,
+ * anything else for the bytes. get is gm_view_getxattr or list_names. */
+typedef ssize_t (*xattr_get_fn)(struct gm_view *fs, gm_vino_t ino, const char *name, void *buf,
 				size_t size);
 
-static ssize_t list_names(struct gm_fs *fs, gm_ino_t ino, const char *name, void *buf, size_t size)
+static ssize_t list_names(struct gm_view *fs, gm_vino_t ino, const char *name, void *buf, size_t size)
 {
 	(void)name;
-	return gm_fs_listxattr(fs, ino, buf, size);
+	return gm_view_listxattr(fs, ino, buf, size);
 }
 
 static void reply_xattr_bytes(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size,
 			      xattr_get_fn get, const char *what)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	char *buf = NULL;
 	ssize_t n;
 
@@ -123,7 +123,7 @@ static void reply_xattr_bytes(fuse_req_t req, fuse_ino_t fino, const char *name,
 
 void gm_fuse_op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size)
 {
-	reply_xattr_bytes(req, fino, name, size, gm_fs_getxattr, "getxattr");
+	reply_xattr_bytes(req, fino, name, size, gm_view_getxattr, "getxattr");
 }
 
 void gm_fuse_op_listxattr(fuse_req_t req, fuse_ino_t fino, size_t size)
@@ -134,10 +134,10 @@ void gm_fuse_op_listxattr(fuse_req_t req, fuse_ino_t fino, size_t size)
 void gm_fuse_op_removexattr(fuse_req_t req, fuse_ino_t fino, const char *name)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_ino_t ino = gm_fuse_to_gm(fino);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	int rc;
 
-	rc = gm_fs_removexattr(f->fs, ino, name);
+	rc = gm_view_removexattr(f->fs, ino, name);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "removexattr", ino);
 	gm_fuse_unlock(f);

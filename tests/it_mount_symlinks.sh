@@ -140,6 +140,23 @@ gm -q -o symlinks=raw image.tar.gz "$mp"
 gm -q -u "$mp"
 check_host raw
 
+note "a whole image (Ubuntu layout: /boot and /boot/efi on their own partitions): links cross them inside"
+if command -v mkfs.vfat >/dev/null && command -v mcopy >/dev/null; then
+  bash "$GM_TOP/tests/tools/make_layout.sh" ubuntu u.raw >/dev/null || fail "make_layout.sh ubuntu"
+  gm -q u.raw "$mp"
+  ln -s /etc/hostname "$mp/boot/hn"
+  ln -s ../../../../etc/hostname "$mp/boot/grub/up"
+  ln -s /boot/grub/grub.cfg "$mp/etc/gcfg"
+  [ "$(readlink "$mp/boot/hn")" = ../etc/hostname ] || fail "/boot/hn: $(readlink "$mp/boot/hn")"
+  [ "$(readlink "$mp/boot/grub/up")" = ../../etc/hostname ] || fail "/boot/grub/up: $(readlink "$mp/boot/grub/up")"
+  [ "$(readlink "$mp/etc/gcfg")" = ../boot/grub/grub.cfg ] || fail "/etc/gcfg: $(readlink "$mp/etc/gcfg")"
+  [ "$(cat "$mp/boot/hn")" = "$(cat "$mp/etc/hostname")" ] || fail "read across /boot"
+  grep -q menuentry "$mp/etc/gcfg" || fail "read into /boot"
+  gm -q -u "$mp"
+else
+  note "(skipped: no mkfs.vfat/mtools)"
+fi
+
 note "a damaged image with a directory in two places: the second is refused"
 mkdir -p dtree/a/d dtree/b dtree/etc; echo imagehost > dtree/etc/hostname
 ln -s /etc/hostname dtree/a/d/l

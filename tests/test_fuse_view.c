@@ -1,7 +1,7 @@
 /* test_fuse_view.c — what the FUSE layer shows the kernel, without a mount:
  * symlink targets kept inside the mount (fuse/symlinks.c over the names the
  * kernel was given, fuse/names.c), the owner view (fuse/ids.c) and ACL id
- * mapping. A struct gm_fuse is filled by hand over a real image. */
+ * mapping. A struct gm_fuse is filled by hand over a real image's view. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,28 +13,28 @@
 
 #include "editor/container/image.h"
 #include "editor/fs/fs.h"
-#include "editor/view/path.h"
+#include "editor/view/view.h"
 #include "fuse/fuse_private.h"
 #include "tests/fixture.h"
 
 static char tmpdir[4096];
 static struct gm_image *img;
-static struct gm_fs *fs;
+static struct gm_view *fs;
 static struct gm_fuse fu;
 
 /* Tells the names table what the kernel would have looked up on the way
  * to path (every directory, and the last component). */
-static gm_ino_t walk(const char *path)
+static gm_vino_t walk(const char *path)
 {
 	char buf[PATH_MAX], *save = NULL;
-	gm_ino_t dir = GM_ROOT_INO, ino = GM_ROOT_INO;
+	gm_vino_t dir = gm_view_root(fs), ino = dir;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		struct stat st;
 
-		assert_int_equal(gm_fs_lookup(fs, dir, c, &ino), 0);
-		assert_int_equal(gm_fs_getattr(fs, ino, &st), 0);
+		assert_int_equal(gm_view_lookup(fs, dir, c, &ino), 0);
+		assert_int_equal(gm_view_getattr(fs, ino, &st), 0);
 		if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
 			assert_int_equal(gm_fuse_names_note(&fu, ino, dir, c, S_ISDIR(st.st_mode)), 0);
 		dir = ino;
@@ -45,7 +45,7 @@ static gm_ino_t walk(const char *path)
 static int setup_all(void **state)
 {
 	struct gm_image_opts io = { .read_only = true };
-	struct gm_fs_opts fo = { .read_only = true };
+	struct gm_view_opts vo = { .read_only = true };
 	struct gm_error err = { 0 };
 
 	(void)state;
@@ -73,12 +73,13 @@ static int setup_all(void **state)
 		  "debugfs -w -f dbg.cmds 'disk.raw?offset=%llu' && "
 		  "e2fsck -fn 'disk.raw?offset=%llu'", FX_PART_OFFSET, FX_PART_OFFSET))
 		return -1;
-	if (gm_image_open("disk.raw", &io, &img, &err) || gm_fs_open(img, &fo, &fs, &err)) {
+	if (gm_image_open("disk.raw", &io, &img, &err) || gm_view_open(img, &vo, &fs, &err)) {
 		fprintf(stderr, "open: %s\n", gm_error_msg(&err));
 		return -1;
 	}
 	fu.fs = fs;
 	fu.contain_links = true;
+	gm_fuse_root_vino = gm_view_root(fs);
 	return 0;
 }
 
@@ -86,7 +87,7 @@ static int teardown_all(void **state)
 {
 	(void)state;
 	gm_fuse_names_free(&fu);
-	gm_fs_close(fs, NULL);
+	gm_view_close(fs, NULL);
 	gm_image_close(img);
 	fx_leave_tmpdir(tmpdir);
 	return 0;
@@ -161,8 +162,8 @@ static void test_fuse_view_hard_linked_rewrite_refused(void **state)
 
 static void test_fuse_view_rename_and_raw(void **state)
 {
-	gm_ino_t up = walk("/a/b/c/up"), c = walk("/a/b/c"), deep = walk("/deep/x/y");
-	gm_ino_t a = walk("/a"), b = walk("/a/b");
+	gm_vino_t up = walk("/a/b/c/up"), c = walk("/a/b/c"), deep = walk("/deep/x/y");
+	gm_vino_t a = walk("/a"), b = walk("/a/b");
 	char out[PATH_MAX];
 
 	/* the directory moves one level deeper (/deep/x/y/c): as stored fits */
@@ -171,10 +172,10 @@ static void test_fuse_view_rename_and_raw(void **state)
 	assert_string_equal(out, "../../../../etc/passwd");
 	gm_fuse_names_moved(&fu, c, deep, "c", b, "c");
 	/* a link moved to the root */
-	gm_fuse_names_moved(&fu, up, c, "up", GM_ROOT_INO, "up");
+	gm_fuse_names_moved(&fu, up, c, "up", gm_fuse_root_vino, "up");
 	assert_true(gm_fuse_link_target(&fu, up, out, sizeof(out)) > 0);
 	assert_string_equal(out, "etc/passwd");
-	gm_fuse_names_moved(&fu, up, GM_ROOT_INO, "up", c, "up");
+	gm_fuse_names_moved(&fu, up, gm_fuse_root_vino, "up", c, "up");
 	/* two names known for one link: its directory is unknown */
 	assert_int_equal(gm_fuse_names_note(&fu, up, a, "up-too", false), 0);
 	assert_int_equal(gm_fuse_names_parent(&fu, up), 0);
@@ -188,7 +189,7 @@ static void test_fuse_view_rename_and_raw(void **state)
 
 static void test_fuse_view_directory_in_two_places(void **state)
 {
-	gm_ino_t b = walk("/a/b"), deep = walk("/deep");
+	gm_vino_t b = walk("/a/b"), deep = walk("/deep");
 
 	assert_int_equal(gm_fuse_names_note(&fu, b, deep, "b", true), -EIO);
 	/* another spelling in the same directory is the same name */
