@@ -121,7 +121,9 @@ int gm_cmd_check(int argc, char **argv);     /* check: cli/cmd_check.c */
  * the program name) and `gcemount -u MOUNTPOINT`. */
 int gm_cmd_mount(int argc, char **argv);
 int gm_cmd_unmount(int argc, char **argv);
-/* `gcemount apply IMAGE --run SCRIPT` (cli/cmd_mount.c): mount, run SCRIPT
+/* `gcemount shell IMAGE [-- CMD...]` (cli/cmd_shell.c). */
+int gm_cmd_shell(int argc, char **argv);
+/* `gcemount apply IMAGE --run SCRIPT` (cli/cmd_shell.c): mount, run SCRIPT
  * with the mount point as $1 and in GCEMOUNT_ROOT, unmount and write back;
  * a non-zero exit of SCRIPT aborts and writes nothing. Returns exit status. */
 int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_common *c);
