@@ -355,9 +355,9 @@ int gm_cache_state_save(const char *dir, const struct gm_cache_state *st)
 	return gm_file_replace(dir, "state", fill_state, st);
 }
 
-int gm_cache_state_remove(const char *dir)
+int gm_file_remove(const char *dir, const char *name)
 {
-	char *path = gm_path_join(dir, "state");
+	char *path = gm_path_join(dir, name);
 	int rc = 0;
 
 	if (!path)
@@ -365,5 +365,12 @@ int gm_cache_state_remove(const char *dir)
 	if (unlink(path) < 0 && errno != ENOENT)
 		rc = -errno;
 	free(path);
+	return rc;
+}
+
+int gm_cache_state_remove(const char *dir)
+{
+	int rc = gm_file_remove(dir, "state");
+
 	return rc ? rc : gm_fsync_dir(dir);
 }

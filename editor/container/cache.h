@@ -76,6 +76,8 @@ char *gm_path_join(const char *dir, const char *name);
  * fsync'd. The old file stays on any failure. 0 or -errno. */
 int gm_file_replace(const char *dir, const char *name, int (*fill)(FILE *f, const void *arg),
 		    const void *arg);
+/* Removes <dir>/<name>; a missing file is no error. 0 or -errno. */
+int gm_file_remove(const char *dir, const char *name);
 /* fsync()s a directory. 0 or -errno. */
 int gm_fsync_dir(const char *dir);
 

@@ -170,13 +170,5 @@ out:
 
 int gm_srcmap_remove(const char *dir)
 {
-	char *path = gm_path_join(dir, "srcmap");
-	int rc = 0;
-
-	if (!path)
-		return -ENOMEM;
-	if (unlink(path) < 0 && errno != ENOENT)
-		rc = -errno;
-	free(path);
-	return rc;
+	return gm_file_remove(dir, "srcmap");
 }

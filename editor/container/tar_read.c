@@ -58,15 +58,6 @@ static int gz_drain(struct gz_src *g, struct archive *ar, const char *image, str
 	return 0;
 }
 
-static void gz_index_remove(const char *cache_dir)
-{
-	char *path = gm_path_join(cache_dir, "gzindex");
-
-	if (path)
-		unlink(path);
-	free(path);
-}
-
 static enum gm_tar_format format_of(int f)
 {
 	switch (f) {
@@ -288,7 +279,7 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 		goto out;
 	}
 	gm_srcmap_remove(a->cache_dir);
-	gz_index_remove(a->cache_dir);
+	gm_file_remove(a->cache_dir, "gzindex");
 	if ((!a->head_len && lseek(a->image_fd, 0, SEEK_SET) < 0) ||
 	    (rc = gm_inflate_new(a->image_fd, a->head, a->head_len, &g.z))) {
 		rc = gm_error_set(err, rc ? rc : -errno, "%s: %s", a->image, strerror(rc ? -rc : errno));

@@ -157,6 +157,12 @@ out:
 	return rc;
 }
 
+static void drop_maps(const char *cache_dir)
+{
+	gm_file_remove(cache_dir, "gzindex");
+	gm_srcmap_remove(cache_dir);
+}
+
 /* After a write-back onto the source itself: the maps of the new file
  * (newix stamped with it). */
 static void save_maps(const struct gm_pack_args *a, const struct gm_tarplan *pl,
@@ -169,20 +175,8 @@ static void save_maps(const struct gm_pack_args *a, const struct gm_tarplan *pl,
 		free(ixp);
 		return;
 	}
-	if (ixp)
-		unlink(ixp);
-	gm_srcmap_remove(a->cache_dir);
 	free(ixp);
-}
-
-static void drop_maps(const char *cache_dir)
-{
-	char *ixp = gm_path_join(cache_dir, "gzindex");
-
-	if (ixp)
-		unlink(ixp);
-	free(ixp);
-	gm_srcmap_remove(cache_dir);
+	drop_maps(a->cache_dir);
 }
 
 /* Write errors: what the image and the output are left as. */
