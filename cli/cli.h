@@ -38,7 +38,6 @@ struct gm_cli_common {
 	bool force_writeback;      /* write back even with no change (repack) */
 	bool no_splice;            /* --no-splice: compress everything anew */
 	bool fast;                 /* --fast: faster deflate, larger output */
-	bool quick_look;           /* ls, cat: no block index for a later splice */
 };
 
 /* getopt_long options shared by the verbs, and their parser: returns 1 if

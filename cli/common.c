@@ -325,7 +325,6 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	io.recover = c->recover;
 	io.progress = fn;
 	io.progress_priv = priv;
-	io.no_index = c->quick_look;
 	if (!strcmp(image, "-") && !c->quiet)
 		fprintf(stderr, "gcemount: -: reading the image from standard input (not seekable: "
 			"it is copied into the cache first)\n");

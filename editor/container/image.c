@@ -40,7 +40,6 @@ struct gm_image {
 	struct gm_rangeset dirty;
 	gm_progress_fn progress;
 	void *progress_priv;
-	struct gm_gzindex_job *index_job;   /* the block index still being built */
 };
 
 static int64_t mtime_ns(const struct stat *st)
@@ -185,7 +184,6 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 {
 	struct gm_tar_read_args a = {
 		.image = img->path, .image_fd = src_fd, .cache_dir = img->cache,
-		.want_index = !head && !o->no_index, .index_job = &img->index_job,
 		.head = head ? head->p : NULL, .head_len = head ? head->len : 0,
 		.progress = o->progress, .progress_priv = o->progress_priv,
 	};
@@ -644,9 +642,6 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 	}
 	/* a stream is always a tar.gz; a file by its name (a raw copy otherwise) */
 	targz = to_self || t.kind == GM_OUTPUT_STREAM || targz_name(t.path);
-	/* the splice needs the original's block index: let its build finish */
-	gm_gzindex_job_finish(img->index_job, true);
-	img->index_job = NULL;
 	rc = writeback_to(img, &t, targz, o, err);
 	if (rc)
 		return rc;
@@ -685,9 +680,6 @@ void gm_image_close(struct gm_image *img)
 {
 	if (!img)
 		return;
-	/* the block index of a first open is kept for the next write-back,
-	 * whichever session makes it */
-	gm_gzindex_job_finish(img->index_job, true);
 	if (img->fd >= 0)
 		close(img->fd);
 	if (img->stream && img->cache)

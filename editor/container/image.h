@@ -66,11 +66,6 @@ struct gm_image_opts {
 	enum gm_recover recover;
 	gm_progress_fn progress;
 	void *progress_priv;
-	/* A quick look (ls, cat): no gzip block index is built. By default a
-	 * first open of a tar.gz also indexes its deflate blocks (zlib, in a
-	 * second thread; closing waits for it) so that a later write-back can
-	 * splice (docs/performance.md). */
-	bool no_index;
 };
 
 /* Facts about the container, for `check` and messages. */

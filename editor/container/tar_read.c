@@ -14,11 +14,16 @@
 
 #include "editor/container/cache.h"
 #include "editor/container/gzip_index.h"
+#include "editor/container/gzpoints.h"
 #include "editor/container/inflate.h"
 #include "editor/container/sparse.h"
 #include "editor/container/srcmap.h"
 
 #define FLUSH_EVERY (64u << 20)
+/* Access points (gzpoints.h): one per MiB of the tar stream, fewer for a
+ * large disk (at most about MAX_POINTS of them, 32 KiB each). */
+#define POINT_SPACING (1u << 20)
+#define MAX_POINTS 2048u
 
 /* The gzip layer: ISA-L (inflate.c) rather than libarchive's filter, which
  * checks the trailer (CRC32, ISIZE) only if reading gets that far while the
@@ -134,6 +139,8 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 				    "%s: disk.raw holds %" PRIu64 " bytes of data but the cache %s has only %"
 				    PRIu64 " bytes free", a->image, stored, a->cache_dir,
 				    (uint64_t)vfs.f_bavail * vfs.f_frsize);
+	if (stored / MAX_POINTS > POINT_SPACING)
+		gm_inflate_set_spacing(g->z, stored / MAX_POINTS);
 	if (ftruncate(a->disk_fd, (off_t)size) < 0)
 		return gm_error_set(err, -errno, "%s: cannot size the cache disk: %s", a->image,
 				    strerror(errno));
@@ -264,9 +271,8 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	char *mdir = gm_members_dir(a->cache_dir);
 	struct gz_src g = { 0 };
 	struct gm_srcmap sm = GM_SRCMAP_INIT;
-	struct gm_gzindex_job *ij = NULL;
-	char *ixpath = gm_path_join(a->cache_dir, "gzindex");
-	bool have_disk = false;
+	struct gm_gzpoints ap = { .fd = -1 };
+	bool have_disk = false, points = false;
 	int rc = 0, r;
 
 	if (!ar || !mdir) {
@@ -280,14 +286,15 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	}
 	gm_srcmap_remove(a->cache_dir);
 	gm_file_remove(a->cache_dir, "gzindex");
+	gm_gzpoints_remove(a->cache_dir);
 	if ((!a->head_len && lseek(a->image_fd, 0, SEEK_SET) < 0) ||
 	    (rc = gm_inflate_new(a->image_fd, a->head, a->head_len, &g.z))) {
 		rc = gm_error_set(err, rc ? rc : -errno, "%s: %s", a->image, strerror(rc ? -rc : errno));
 		goto out;
 	}
-	/* the block index, by zlib in a second thread (gzip_index.h) */
-	if (a->want_index && !a->head_len && ixpath)
-		gm_gzindex_job_start(a->image_fd, ixpath, &ij);
+	/* access points for a later splice (a stream cannot be spliced) */
+	if (!a->head_len && gm_gzpoints_begin(a->cache_dir, &ap) == 0)
+		points = gm_inflate_set_points(g.z, POINT_SPACING, gm_gzpoints_add, &ap) == 0;
 	archive_read_support_filter_none(ar);
 	archive_read_support_format_tar(ar);
 	archive_read_support_format_gnutar(ar);
@@ -378,16 +385,10 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	sm.tar_size = gm_inflate_out_bytes(g.z);
 	if (gm_srcmap_save(a->cache_dir, &sm))
 		gm_srcmap_remove(a->cache_dir);
-	if (a->index_job) {
-		*a->index_job = ij;        /* the caller lets it finish */
-		ij = NULL;
-	} else {
-		gm_gzindex_job_finish(ij, true);
-		ij = NULL;
-	}
+	else if (points)
+		gm_gzpoints_commit(a->cache_dir, &ap, a->image_fd, sm.tar_size, gm_inflate_members(g.z));
 out:
-	gm_gzindex_job_finish(ij, false);
-	free(ixpath);
+	gm_gzpoints_abort(a->cache_dir, &ap);
 	if (ar)
 		archive_read_free(ar);
 	gm_inflate_free(g.z);
