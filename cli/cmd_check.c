@@ -20,22 +20,32 @@
 static void check_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gcemount check [--json] [--policy NAME]... [OPTIONS] IMAGE\n"
+		"usage: gcemount check [--format FMT] [--fail-on LEVEL] [--policy NAME]...\n"
+		"                      [--skip RULE]... [OPTIONS] IMAGE\n"
 		"Reports whether IMAGE meets Compute Engine's image requirements: packaging,\n"
 		"kernel options, system services, and the rules of policy gce-hardening (or of\n"
 		"each --policy NAME|FILE given). Never writes to IMAGE.\n\n"
-		"  --json             machine-readable report (schema in docs/check.md)\n"
+		"  --format FMT       table (default), json, junit or sarif (docs/check.md)\n"
+		"  --json             the same as --format json\n"
+		"  --fail-on LEVEL    exit 1 when a row at or above LEVEL fails: required\n"
+		"                     (default), strongly-recommended, recommended, optional\n"
 		"  --policy NAME      check the rules of this policy (repeatable)\n"
+		"  --skip RULE        report rules matching RULE (a glob) as SKIP (repeatable)\n"
 		"  --cache DIR        cache directory (default $XDG_CACHE_HOME/gcemount)\n"
 		"  --partition N      check partition N (default: the only ext2/3/4 one)\n"
 		"  -q, --quiet        no progress output\n\n"
-		"Exit status: 0 every required check passes, 1 a required check fails,\n"
+		"Exit status: 0 no check at or above the --fail-on level fails, 1 one does,\n"
 		"2 the image cannot be read, 3 image locked, 64 usage.\n");
 }
 
-static int emit(const struct gm_check_report *rep, const char *image, bool json)
+enum fmt { FMT_TABLE, FMT_JSON, FMT_JUNIT, FMT_SARIF };
+
+static int emit(const struct gm_check_report *rep, const char *image, enum fmt f)
 {
-	char *out = json ? gm_check_report_json(rep, image) : gm_check_report_table(rep, image);
+	char *out = f == FMT_JSON ? gm_check_report_json(rep, image)
+		    : f == FMT_JUNIT ? gm_check_report_junit(rep, image)
+		    : f == FMT_SARIF ? gm_check_report_sarif(rep, image)
+		    : gm_check_report_table(rep, image);
 
 	if (!out) {
 		gm_cli_error("out of memory rendering the report");
@@ -75,7 +85,7 @@ static bool raw_unreadable(struct gm_image *img)
 }
 
 static int run_policies(struct gm_fs *fs, const char *const *names, size_t n, bool defaulted,
-			struct gm_check_report *rep)
+			const char *const *skip, size_t nskip, struct gm_check_report *rep)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct gm_policy *p = NULL;
@@ -93,6 +103,7 @@ static int run_policies(struct gm_fs *fs, const char *const *names, size_t n, bo
 				     "policy %s could not be loaded: %s", names[i], gm_error_msg(&err));
 			continue;
 		}
+		gm_policy_skip(p, skip, nskip);
 		rc = gm_policy_check(p, fs, gm_check_report_collect, rep, &err);
 		if (rc < 0)
 			gm_check_add(rep, "policy.check", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
@@ -107,6 +118,8 @@ int gm_cmd_check(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "policy", required_argument, NULL, 'p' },
+		{ "skip", required_argument, NULL, 's' },
+		{ "fail-on", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		GM_CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -114,7 +127,10 @@ int gm_cmd_check(int argc, char **argv)
 	struct gm_cli_common c = { 0 };
 	const char *policies[MAX_POLICIES] = { "gce-hardening" };
 	size_t npolicies = 0;
-	bool json = false;
+	const char *skip[MAX_POLICIES * 4];
+	size_t nskip = 0;
+	enum fmt json = FMT_TABLE;
+	int fail_on = GM_LEVEL_REQUIRED;
 	struct gm_image_opts io = { 0 };
 	struct gm_fs_opts fo = { 0 };
 	struct gm_error err = { 0 };
@@ -129,7 +145,35 @@ int gm_cmd_check(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
-			json = true;
+			json = FMT_JSON;
+			break;
+		case GM_OPT_FORMAT:
+			if (!strcmp(optarg, "table"))
+				json = FMT_TABLE;
+			else if (!strcmp(optarg, "json"))
+				json = FMT_JSON;
+			else if (!strcmp(optarg, "junit"))
+				json = FMT_JUNIT;
+			else if (!strcmp(optarg, "sarif"))
+				json = FMT_SARIF;
+			else {
+				gm_cli_error("check: --format %s: want table, json, junit or sarif", optarg);
+				return GM_EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			if ((fail_on = gm_level_parse(optarg)) < 0) {
+				gm_cli_error("check: --fail-on %s: want required, strongly-recommended, "
+					     "recommended or optional", optarg);
+				return GM_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			if (nskip == sizeof(skip) / sizeof(skip[0])) {
+				gm_cli_error("check: too many --skip options");
+				return GM_EXIT_USAGE;
+			}
+			skip[nskip++] = optarg;
 			break;
 		case 'p':
 			if (npolicies == MAX_POLICIES) {
@@ -173,6 +217,7 @@ int gm_cmd_check(int argc, char **argv)
 	if (!c.quiet && isatty(STDERR_FILENO))
 		io.progress = check_progress;
 	gm_check_report_init(&rep);
+	rep.fail_on = (enum gm_level)fail_on;
 	gm_check_report_group(&rep, "packaging");
 	rc = gm_image_open(image, &io, &img, &err);
 	if (rc < 0) {
@@ -224,13 +269,14 @@ int gm_cmd_check(int argc, char **argv)
 		gm_check_report_group(&rep, "system");
 		gm_check_system(fs, &rep);
 		if (npolicies == 0) {
-			status = run_policies(fs, policies, 1, true, &rep);
+			status = run_policies(fs, policies, 1, true, skip, nskip, &rep);
 		} else {
-			status = run_policies(fs, policies, npolicies, false, &rep);
+			status = run_policies(fs, policies, npolicies, false, skip, nskip, &rep);
 		}
 		if (status)
 			goto out;
 	}
+	gm_check_report_skip(&rep, skip, nskip);
 	status = emit(&rep, image, json);
 out:
 	if (fs && gm_fs_close(fs, &err) < 0)

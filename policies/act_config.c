@@ -10,125 +10,77 @@
 
 #include "policies/actions.h"
 
-/* ---------------- ssh ---------------- */
-static const char *const ssh_defaults[][3] = {
-	/* kind, key, OpenSSH's default */
-	{ "s", "PermitRootLogin", "prohibit-password" }, { "s", "PasswordAuthentication", "yes" },
-	{ "s", "PermitTunnel", "no" }, { "s", "AllowTcpForwarding", "yes" },
-	{ "s", "X11Forwarding", "no" }, { "s", "ClientAliveInterval", "0" },
-	{ "s", "HostbasedAuthentication", "no" }, { "s", "PermitEmptyPasswords", "no" },
-	{ "c", "ForwardAgent", "no" }, { "c", "ForwardX11", "no" },
-	{ "c", "HostbasedAuthentication", "no" }, { "c", "ServerAliveInterval", "0" },
-	{ "c", "StrictHostKeyChecking", "ask" },
-};
-
-static int ssh_version(struct ctx *c, enum gm_ssh_kind kind)
-{
-	int *v = &c->ssh_version[kind == GM_SSH_CLIENT];
-	char *buf;
-	size_t len;
-
-	if (*v >= 0)
-		return *v;
-	*v = 0;
-	if (gm_root_read(c->r, "/var/lib/dpkg/status", &buf, &len) == 0) {
-		*v = gm_openssh_version(buf, len,
-					kind == GM_SSH_SERVER ? "openssh-server" : "openssh-client");
-		free(buf);
-	}
-	return *v;
-}
-
-int gm_act_ssh(struct ctx *c, const struct gm_action *a, struct outcome *o)
-{
-	enum gm_ssh_kind kind = a->kind == GM_ACT_SSHD ? GM_SSH_SERVER : GM_SSH_CLIENT;
-	const char *main = kind == GM_SSH_SERVER ? SSHD_CONFIG : SSH_CONFIG;
-	const char *key = a->argv[1], *want = a->value;
-	struct gm_sshcfg *cfg = NULL;
-	struct gm_ssh_found f;
-	struct gm_error lerr = { 0 };
-	char why[300];
-	int rc = gm_sshcfg_load(c->r, kind, main, &cfg, &lerr);
-
-	if (rc == -ENOENT && !gm_root_exists(c->r, main, true)) {
-		gm_act_say(o, GM_STATUS_NA, "no %s in the image", main);
-		return 0;
-	}
-	if (rc < 0)
-		return gm_error_set(c->err, rc, "%s", gm_error_msg(&lerr));
-	if (!gm_ssh_setting_ok(kind, key, want, ssh_version(c, kind), why, sizeof(why))) {
-		gm_act_say(o, GM_STATUS_WARN, "not written: %s", why);
-		if (c->apply)
-			rc = gm_act_summary(o, "skipped %s %s: %s", key, want, why);
-		goto out;
-	}
-	if (gm_sshcfg_get(cfg, key, &f)) {
-		snprintf(o->file, sizeof(o->file), "%s", f.file);
-		o->line = f.line;
-	} else {
-		snprintf(o->file, sizeof(o->file), "%s", main);
-	}
-	if (!c->apply) {
-		if (f.file && !strcasecmp(f.value, want))
-			gm_act_say(o, GM_STATUS_PASS, "%s %s (%s:%d)", key, f.value, f.file, f.line);
-		else if (f.file)
-			gm_act_say(o, GM_STATUS_FAIL, "%s is %s at %s:%d, want %s", key, f.value, f.file,
-			    f.line, want);
-		else {
-			const char *def = NULL;
-			for (size_t i = 0; i < sizeof(ssh_defaults) / sizeof(ssh_defaults[0]); i++)
-				if (ssh_defaults[i][0][0] == (kind == GM_SSH_SERVER ? 's' : 'c') &&
-				    !strcasecmp(ssh_defaults[i][1], key))
-					def = ssh_defaults[i][2];
-			if (def && !strcasecmp(def, want))
-				gm_act_say(o, GM_STATUS_PASS, "%s not set; OpenSSH's default is %s", key, def);
-			else
-				gm_act_say(o, GM_STATUS_FAIL, "%s not set (default %s), want %s", key,
-				    def ? def : "unknown", want);
-		}
-		if (o->status == GM_STATUS_PASS && f.conditional_line) {
-			gm_act_say(o, GM_STATUS_WARN, "%s %s (%s:%d), but a %s block at %s:%d sets it too",
-			    key, f.file ? f.value : "(default)", f.file ? f.file : main,
-			    f.file ? f.line : 0, kind == GM_SSH_SERVER ? "Match" : "Host/Match",
-			    f.cfile, f.conditional_line);
-		}
-		goto out;
-	}
-	char old[256];
-	snprintf(old, sizeof(old), "%s", f.file ? f.value : "");
-	rc = gm_sshcfg_set(cfg, key, want);
-	if (rc == -EDEADLK)
-		rc = gm_error_set(c->err, rc, "%s: could not make %s %s effective", main, key, want);
-	if (rc <= 0)
-		goto out;
-	gm_sshcfg_get(cfg, key, &f);
-	for (size_t i = 0; i < gm_sshcfg_nfiles(cfg); i++) {
-		char *buf;
-		size_t len;
-		bool changed;
-		const char *path = gm_sshcfg_file(cfg, i, &buf, &len, &changed);
-
-		if (!path) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if (changed && (rc = gm_act_write(c, path, buf, len)) < 0)
-			goto out;
-	}
-	if (old[0])
-		rc = gm_act_summary(o, "%s:%d: %s %s (was %s)", f.file, f.line, key, want, old);
-	else
-		rc = gm_act_summary(o, "%s:%d: %s %s", f.file, f.line, key, want);
-out:
-	gm_sshcfg_free(cfg);
-	return rc < 0 ? rc : 0;
-}
-
 /* ---------------- sysctl ---------------- */
+/* How the kernel combines net.ipv4.conf.all.X with an interface's own X
+ * (include/linux/inetdevice.h, for a host: forwarding off). */
+static const struct {
+	const char *name;
+	char how;   /* '|' IN_DEV_ORCONF, '&' IN_DEV_ANDCONF, 'M' IN_DEV_MAXCONF */
+} if_keys[] = {
+	{ "send_redirects", '|' }, { "accept_redirects", '|' }, { "secure_redirects", '|' },
+	{ "log_martians", '|' }, { "accept_source_route", '&' }, { "rp_filter", 'M' },
+};
+/* The interfaces a Compute Engine VM has: ens4 (predictable names), eth0
+ * (net.ifnames=0, as older images boot). */
+static const char *const vm_ifaces[] = { "ens4", "eth0" };
+
+/* For a net.ipv4.conf.all.X key: the value interface ifc gets (its own
+ * setting, by name or glob, else what "default" gives a new interface),
+ * combined with all as the kernel does. 0 with *bad when the combination is
+ * not what the action wants; ifkey/iff say which setting decides. */
+static int iface_check(struct ctx *c, const struct gm_action *a, const char *allval,
+		       char *why, size_t whylen, char *fixkey, size_t fixlen)
+{
+	char nk[256];
+	const char *x;
+	char how = 0;
+
+	gm_sysctl_normalize(a->argv[1], nk, sizeof(nk));
+	if (strncmp(nk, "net.ipv4.conf.all.", 18))
+		return 0;
+	x = nk + 18;
+	for (size_t i = 0; i < sizeof(if_keys) / sizeof(if_keys[0]); i++)
+		if (!strcmp(x, if_keys[i].name))
+			how = if_keys[i].how;
+	if (!how)
+		return 0;
+	for (size_t i = 0; i < sizeof(vm_ifaces) / sizeof(vm_ifaces[0]); i++) {
+		char k[300], dk[300], comb[32];
+		struct gm_sysctl_found f, d;
+		struct gm_error e = { 0 };
+		long av = strtol(allval, NULL, 10), iv;
+
+		snprintf(k, sizeof(k), "net.ipv4.conf.%s.%s", vm_ifaces[i], x);
+		snprintf(dk, sizeof(dk), "net.ipv4.conf.default.%s", x);
+		if (gm_sysctl_get(c->r, k, &f, &e) == 1) {
+			iv = strtol(f.value, NULL, 10);
+		} else if (gm_sysctl_get(c->r, dk, &d, &e) == 1) {
+			continue;   /* the default row judges what new interfaces get */
+		} else {
+			continue;   /* the kernel's default: judged by the default row too */
+		}
+		long v = how == '|' ? (av || iv) : how == '&' ? (av && iv) : (av > iv ? av : iv);
+		snprintf(comb, sizeof(comb), "%ld", v);
+		if (gm_act_judge(a, comb, false) != GM_STATUS_FAIL)
+			continue;
+		int n = snprintf(why, whylen, "%.80s = %.40s at %.200s:%d%s", k, f.value, f.file, f.line,
+				 f.glob ? " (a glob)" : "");
+		if (n > 0 && (size_t)n < whylen)
+			snprintf(why + n, whylen - (size_t)n, ": the kernel uses %s the interface's value, "
+				 "so %.40s is effectively %ld on %s, want %.40s",
+				 how == 'M' ? "the larger of all and" : how == '|' ? "all OR" : "all AND",
+				 x, v, vm_ifaces[i], a->value);
+		snprintf(fixkey, fixlen, "%s", k);
+		return 1;
+	}
+	return 0;
+}
+
 int gm_act_sysctl(struct ctx *c, const struct gm_action *a, struct outcome *o)
 {
 	struct gm_sysctl_found f;
-	int rc = gm_sysctl_get(c->r, a->argv[1], &f, c->err);
+	char why[512], fixkey[300];
+	int rc = gm_sysctl_get(c->r, a->argv[1], &f, c->err), bad;
 
 	if (rc < 0)
 		return rc;
@@ -136,13 +88,14 @@ int gm_act_sysctl(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		snprintf(o->file, sizeof(o->file), "%s", f.file);
 		o->line = f.line;
 	}
+	enum gm_status j = rc ? gm_act_judge(a, f.value, false) : GM_STATUS_FAIL;
+	bad = rc && j != GM_STATUS_FAIL &&
+	      iface_check(c, a, f.value, why, sizeof(why), fixkey, sizeof(fixkey));
 	if (!c->apply) {
-		char w[256], v[256];
-		/* compare with blanks squeezed */
-		snprintf(w, sizeof(w), "%s", a->value);
-		snprintf(v, sizeof(v), "%s", f.value);
-		if (rc && !strcmp(v, w))
-			gm_act_say(o, GM_STATUS_PASS, "%s = %s (%s:%d%s)", a->argv[1], f.value, f.file,
+		if (bad)
+			gm_act_say(o, GM_STATUS_FAIL, "%s", why);
+		else if (rc && j != GM_STATUS_FAIL)
+			gm_act_say(o, j, "%s = %s (%s:%d%s)", a->argv[1], f.value, f.file,
 			    f.line, f.glob ? ", by a glob" : "");
 		else if (rc)
 			gm_act_say(o, GM_STATUS_FAIL, "%s = %s at %s:%d, want %s", a->argv[1], f.value,
@@ -154,27 +107,39 @@ int gm_act_sysctl(struct ctx *c, const struct gm_action *a, struct outcome *o)
 	}
 	char old[300];
 	snprintf(old, sizeof(old), "%s", rc ? f.value : "");
-	rc = gm_sysctl_set(c->r, a->argv[1], a->value, SYSCTL_DROPIN, c->err);
-	if (rc <= 0)
-		return rc;
-	gm_sysctl_get(c->r, a->argv[1], &f, c->err);
-	if (old[0])
-		rc = gm_act_summary(o, "%s:%d: %s = %s (was %s)", f.file, f.line, a->argv[1], a->value,
-				 old);
-	else
-		rc = gm_act_summary(o, "%s:%d: %s = %s", f.file, f.line, a->argv[1], a->value);
-	return rc < 0 ? rc : 0;
+	if (rc && j == GM_STATUS_PASS && !bad)
+		return 0;   /* an accepted value stays */
+	if (!(rc && j == GM_STATUS_PASS)) {
+		rc = gm_sysctl_set(c->r, a->argv[1], a->value, SYSCTL_DROPIN, c->err);
+		if (rc < 0)
+			return rc;
+		gm_sysctl_get(c->r, a->argv[1], &f, c->err);
+		if (old[0])
+			rc = gm_act_summary(o, "%s:%d: %s = %s (was %s)", f.file, f.line, a->argv[1],
+					    a->value, old);
+		else
+			rc = gm_act_summary(o, "%s:%d: %s = %s", f.file, f.line, a->argv[1], a->value);
+		if (rc < 0)
+			return rc;
+	}
+	/* interfaces whose own setting overrides all (by name or by a glob) */
+	for (int pass = 0; pass < 4; pass++) {
+		gm_sysctl_get(c->r, a->argv[1], &f, c->err);
+		if (!iface_check(c, a, f.value, why, sizeof(why), fixkey, sizeof(fixkey)))
+			return 0;
+		if ((rc = gm_sysctl_set(c->r, fixkey, a->value, SYSCTL_DROPIN, c->err)) < 0)
+			return rc;
+		gm_sysctl_get(c->r, fixkey, &f, c->err);
+		if ((rc = gm_act_summary(o, "%s:%d: %s = %s", f.file, f.line, fixkey, a->value)) < 0)
+			return rc;
+	}
+	return gm_error_set(c->err, -EDEADLK, "%s: interfaces still override it", a->argv[1]);
 }
 
 /* ---------------- login.defs ---------------- */
 static bool accepted(const struct gm_action *a, const char *v)
 {
-	if (!strcmp(v, a->value))
-		return true;
-	for (char **p = a->accept; p && *p; p++)
-		if (!strcmp(v, *p))
-			return true;
-	return false;
+	return gm_act_judge(a, v, false) == GM_STATUS_PASS;
 }
 
 int gm_act_logindefs(struct ctx *c, const struct gm_action *a, struct outcome *o)

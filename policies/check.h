@@ -37,9 +37,11 @@ struct gm_check_report {
 	char **strs;                  /* owned strings (ids, descriptions) */
 	size_t nstrs, capstrs;
 	int oom;                      /* an allocation failed; rows may be missing */
+	enum gm_level fail_on;        /* gate: a FAIL at or above this level fails
+				       * (check --fail-on; default required) */
 };
 
-#define GM_CHECK_SCHEMA_VERSION 1
+#define GM_CHECK_SCHEMA_VERSION 2
 
 void gm_check_report_init(struct gm_check_report *rep);
 void gm_check_report_free(struct gm_check_report *rep);   /* accepts NULL */
@@ -55,18 +57,27 @@ int gm_check_add(struct gm_check_report *rep, const char *id, enum gm_level leve
 void gm_check_report_collect(void *priv, const struct gm_rule_result *r);
 
 struct gm_check_counts {
-	unsigned pass, fail, warn, na;
+	unsigned pass, fail, warn, na, skip, waived;
 	unsigned required_fail;       /* FAIL rows of level required */
+	unsigned gate_fail;           /* FAIL rows at or above rep->fail_on */
 };
 void gm_check_report_counts(const struct gm_check_report *rep, struct gm_check_counts *c);
-/* True when no row of level required has status FAIL. */
+/* True when no row at or above rep->fail_on has status FAIL. */
 bool gm_check_report_ok(const struct gm_check_report *rep);
+/* Rows whose id matches a glob become SKIP ("skipped on the command line"). */
+void gm_check_report_skip(struct gm_check_report *rep, const char *const *globs, size_t n);
+/* The source of a row: its own, else derived from the id (check's rows). */
+const char *gm_check_row_source(const struct gm_rule_result *r);
 
 /* Renders the report (malloc'd, NUL-terminated; caller frees; NULL on OOM).
  * The table: one row per line (rule, level, status, reason with file:line),
  * then the summary line. The JSON: the stable schema of docs/check.md. */
 char *gm_check_report_table(const struct gm_check_report *rep, const char *image);
 char *gm_check_report_json(const struct gm_check_report *rep, const char *image);
+/* JUnit XML (one testcase per row; FAIL rows carry a failure) and SARIF
+ * 2.1.0 (one result per FAIL row, located at the file inside the image). */
+char *gm_check_report_junit(const struct gm_check_report *rep, const char *image);
+char *gm_check_report_sarif(const struct gm_check_report *rep, const char *image);
 /* The summary line alone ("12 passed, ... : image meets the requirements"). */
 void gm_check_report_summary(const struct gm_check_report *rep, char *buf, size_t len);
 

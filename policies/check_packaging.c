@@ -147,12 +147,11 @@ static void add_size_rows(struct gm_check_report *rep, uint64_t size)
 			     "1 GiB (the guide: 'multiple of 1 GB'; Compute Engine's GB are 2^30 bytes)",
 			     size, (double)size / (double)GIB);
 	if (size > 100 * GIB)
-		gm_check_add(rep, "packaging.disk-size-limit", GM_LEVEL_RECOMMENDED, GM_STATUS_WARN,
-			     NULL, 0, "disk.raw is %" PRIu64 " GiB, over 100 GiB: every disk made from "
-			     "the image is at least that big; shrink the filesystem and the disk",
-			     size / GIB);
+		gm_check_add(rep, "packaging.disk-size-limit", GM_LEVEL_REQUIRED, GM_STATUS_FAIL,
+			     NULL, 0, "disk.raw is %" PRIu64 " GiB, over the guide's 100 GB limit for an "
+			     "imported image; shrink the filesystem and the disk", size / GIB);
 	else
-		gm_check_add(rep, "packaging.disk-size-limit", GM_LEVEL_RECOMMENDED, GM_STATUS_PASS,
+		gm_check_add(rep, "packaging.disk-size-limit", GM_LEVEL_REQUIRED, GM_STATUS_PASS,
 			     NULL, 0, "disk.raw is at most 100 GiB");
 }
 
@@ -225,7 +224,7 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 		gm_check_add(rep, "packaging.disk-raw", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0,
 			     "not a tarball: the file itself is the disk");
 		add_size_rows(rep, gm_image_disk_size(img));
-		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_RECOMMENDED, GM_STATUS_NA, NULL, 0,
+		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_STRONGLY_RECOMMENDED, GM_STATUS_NA, NULL, 0,
 			     "not a tarball");
 		return;
 	}
@@ -244,11 +243,11 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 		     "contains disk.raw");
 	add_size_rows(rep, in->disk_size);
 	if (in->disk_entry_sparse)
-		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_RECOMMENDED, GM_STATUS_PASS, NULL, 0,
+		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_STRONGLY_RECOMMENDED, GM_STATUS_PASS, NULL, 0,
 			     "disk.raw is a sparse entry: %.1f MiB of %.1f MiB stored as data",
 			     (double)in->disk_data_bytes / (double)MIB, (double)in->disk_size / (double)MIB);
 	else
-		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_RECOMMENDED, GM_STATUS_WARN, NULL, 0,
+		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_STRONGLY_RECOMMENDED, GM_STATUS_WARN, NULL, 0,
 			     "disk.raw is stored whole, not as a sparse entry: pack it with 'tar -S' "
 			     "(gcemount repack writes sparse entries)");
 }

@@ -135,10 +135,33 @@ struct gm_ssh_found {
 	int line;          /* 1-based */
 	int conditional_line; /* >0: a Match/Host block (in file cfile) also sets it */
 	const char *cfile;
+	bool in_match;     /* the value comes from a Match block matching the connection */
+	bool cmdline;      /* the value comes from sshd's command line (-o) */
 };
 /* The unconditional effective value (server: outside Match; client: for
  * every host, i.e. top level, "Host *" or "Match all"). 1 found, 0 not set. */
 int gm_sshcfg_get(const struct gm_sshcfg *c, const char *key, struct gm_ssh_found *f);
+/* sshd: a connection, as `sshd -T -C user=,host=,addr=,laddr=,lport=` takes
+ * it; the two gcemount judges the server for (sshd_match.c). */
+struct gm_ssh_conn {
+	const char *user, *host, *addr, *laddr;
+	int lport;
+};
+extern const struct gm_ssh_conn gm_ssh_conn_user, gm_ssh_conn_root;
+enum gm_ssh_match { GM_SSH_MATCH_NO, GM_SSH_MATCH_YES, GM_SSH_MATCH_UNKNOWN };
+/* The arguments of a Match line for conn (NULL: only "all" is decided). */
+enum gm_ssh_match gm_ssh_match_eval(const char *args, size_t n, const struct gm_ssh_conn *conn);
+/* Server: the value of key for conn, as sshd applies it: the first value in
+ * a Match block matching conn beats the first global one (command-line -o
+ * options, see gm_sshcfg_add_cmdline, come before the global ones).
+ * f->in_match says it came from a Match block; conditional_line names a
+ * block gcemount cannot decide (Group, ...) or, with conn NULL, any other
+ * block. Client: as gm_sshcfg_get. keys: one name or "A|B" aliases. */
+int gm_sshcfg_get_conn(const struct gm_sshcfg *c, const char *key, const struct gm_ssh_conn *conn,
+		       struct gm_ssh_found *f);
+/* Options sshd gets on its command line (-o Key=Value), origin FILE:LINE. */
+int gm_sshcfg_add_cmdline(struct gm_sshcfg *c, const char *key, const char *value,
+			  const char *file, int line);
 /* Makes value effective: fixes the effective occurrence in place, or inserts
  * a line in the main file where it is unconditional (after a commented
  * default, before the first Match/Host, or into the "Host *" block for the
@@ -156,6 +179,17 @@ int gm_openssh_version(const char *dpkg_status, size_t len, const char *pkg);
  * filled when not. version 0 (unknown): only values no version accepts. */
 bool gm_ssh_setting_ok(enum gm_ssh_kind kind, const char *key, const char *value, int version,
 		       char *why, size_t whylen);
+
+/* ---- cmdline.c ---- */
+/* Each "-o Key=Value" of a command line: fn(priv, key, value); count or -errno. */
+typedef int (*gm_sshd_opt_fn)(void *priv, const char *key, const char *value);
+int gm_sshd_cmdline_opts(const char *s, size_t n, gm_sshd_opt_fn fn, void *priv);
+/* Removes every -o KEY=... from the lines starting with prefix ("SSHD_OPTS="
+ * or "ExecStart="); 1 changed, 0 nothing to drop. */
+int gm_cmdline_drop_opt(const char *in, size_t len, const char *prefix, const char *key,
+			char **out, size_t *outlen);
+/* A shell assignment NAME=value (last wins): 1 found (value unquoted), 0 not. */
+int gm_shell_var(const char *in, size_t len, const char *name, char *val, size_t vsz, int *line);
 
 /* ---- sysctl.c ---- */
 void gm_sysctl_normalize(const char *key, char *out, size_t outlen);
@@ -234,7 +268,8 @@ struct gm_action {
 	int argc;
 	char **argv;     /* argv[0] is the action keyword */
 	char *value;     /* sshd/ssh/sysctl/login-defs: the value (rest joined) */
-	char **accept;   /* login-defs ... accept V...: NULL-terminated or NULL */
+	char **accept;   /* ... accept V...: values that pass too (NULL-terminated or NULL) */
+	char **warn;     /* ... warn V...: values reported WARN, not FAIL (or NULL) */
 	mode_t mode;     /* file */
 	uid_t uid;
 	gid_t gid;
@@ -246,6 +281,14 @@ struct gm_rule {
 	char *description;
 	char *origin;    /* "FILE:LINE" of the rule line */
 	char **when;     /* when-exists PATH...: N/A unless one exists (or NULL) */
+	char *source;    /* GM_SOURCE_* (source keyword, or the file's default) */
+	char *note;      /* note "...": said with a WARN of this rule */
+	bool advice;     /* advice: a failure is a WARN (a project preference
+			  * stricter than the guide, never a FAIL) */
+	bool skip;       /* matched a --skip glob */
+	char *waive_reason;  /* waive RULE "reason": the rule is not run */
+	char *waive_origin;  /* "FILE:LINE" of the waive line */
+	char *override_origin; /* "FILE:LINE" of an override of its value */
 	struct gm_action *act;
 	size_t nact;
 };
