@@ -253,116 +253,6 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-/* ---------------- ntp ---------------- */
-static const char *const ntp_files[] = {
-	"/etc/ntp.conf", "/etc/ntpsec/ntp.conf", "/etc/chrony/chrony.conf", "/etc/chrony.conf",
-};
-
-int gm_act_ntp(struct ctx *c, const struct gm_action *a, struct outcome *o)
-{
-	const char *server = a->argv[1];
-	char **drop = NULL;
-	int rc = 0, seen = 0, bad = 0;
-	char detail[400] = "";
-
-	for (size_t i = 0; i < sizeof(ntp_files) / sizeof(ntp_files[0]) + 1 && rc >= 0; i++) {
-		bool timesyncd = i == sizeof(ntp_files) / sizeof(ntp_files[0]);
-		const char *p = timesyncd ? "/etc/systemd/timesyncd.conf" : ntp_files[i];
-		char *buf, *out = NULL, list[256];
-		size_t len, outlen;
-		bool set = false;
-
-		rc = gm_root_read(c->r, p, &buf, &len);
-		if (rc == -ENOENT) {
-			rc = 0;
-			continue;
-		}
-		if (rc < 0) {
-			gm_error_set(c->err, rc, "%s: %s", p, strerror(-rc));
-			break;
-		}
-		seen++;
-		if (timesyncd)
-			gm_timesyncd_get(buf, len, list, sizeof(list), &set);
-		else
-			gm_ntpconf_servers(buf, len, list, sizeof(list));
-		if (strcmp(list, server)) {
-			bad++;
-			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s%s: %s",
-				 detail[0] ? "; " : "", p, list[0] ? list : "(none)");
-			if (!o->file[0])
-				snprintf(o->file, sizeof(o->file), "%s", p);
-		}
-		if (c->apply) {
-			rc = timesyncd ? gm_timesyncd_set(buf, len, server, false, &out, &outlen)
-				       : gm_ntpconf_set(buf, len, server, &out, &outlen);
-			if (rc == 1 && (rc = gm_act_write(c, p, out, outlen)) == 0)
-				rc = gm_act_summary(o, "%s: only %s (was %s)", p, server,
-						 list[0] ? list : "none");
-		}
-		free(buf);
-		free(out);
-	}
-	/* chrony's conf.d and sources.d would add servers back */
-	for (size_t g = 0; g < 2 && rc >= 0; g++) {
-		rc = gm_root_glob_sorted(c->r, g ? "/etc/chrony/sources.d/*.sources"
-						 : "/etc/chrony/conf.d/*.conf", &drop, NULL);
-		for (char **p = drop; rc >= 0 && p && *p; p++) {
-			char *buf, *out = NULL, list[256];
-			size_t len, outlen;
-
-			if (gm_root_read(c->r, *p, &buf, &len) < 0)
-				continue;
-			if (gm_ntpconf_servers(buf, len, list, sizeof(list)) > 0) {
-				bad++;
-				snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-					 "%s%s adds %s", detail[0] ? "; " : "", *p, list);
-				if (c->apply && (rc = gm_ntpconf_set(buf, len, NULL, &out, &outlen)) == 1 &&
-				    (rc = gm_act_write(c, *p, out, outlen)) == 0)
-					rc = gm_act_summary(o, "%s: server/pool lines removed", *p);
-			}
-			free(buf);
-			free(out);
-		}
-		gm_strv_free(drop);
-		drop = NULL;
-	}
-	/* timesyncd drop-ins would add servers back */
-	if (rc >= 0 && (rc = gm_root_glob_sorted(c->r, "/etc/systemd/timesyncd.conf.d/*.conf",
-						 &drop, NULL)) == 0) {
-		for (char **p = drop; *p && rc >= 0; p++) {
-			char *buf, *out = NULL, list[256];
-			size_t len, outlen;
-			bool set;
-
-			if (gm_root_read(c->r, *p, &buf, &len) < 0)
-				continue;
-			gm_timesyncd_get(buf, len, list, sizeof(list), &set);
-			if (set) {
-				bad++;
-				snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-					 "%s%s sets NTP=%s", detail[0] ? "; " : "", *p, list);
-			}
-			if (c->apply && set &&
-			    (rc = gm_timesyncd_set(buf, len, server, true, &out, &outlen)) == 1 &&
-			    (rc = gm_act_write(c, *p, out, outlen)) == 0)
-				rc = gm_act_summary(o, "%s: NTP= removed", *p);
-			free(buf);
-			free(out);
-		}
-	}
-	gm_strv_free(drop);
-	if (rc < 0)
-		return rc;
-	if (!seen)
-		gm_act_say(o, GM_STATUS_NA, "no ntp.conf, chrony.conf or timesyncd.conf in the image");
-	else if (bad)
-		gm_act_say(o, GM_STATUS_FAIL, "servers other than %s: %s", server, detail);
-	else
-		gm_act_say(o, GM_STATUS_PASS, "only %s", server);
-	return 0;
-}
-
 /* ---------------- dhclient ---------------- */
 int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
 {
@@ -397,33 +287,24 @@ int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
 int gm_act_aptconf(struct ctx *c, const struct gm_action *a, struct outcome *o)
 {
 	const char *key = a->argv[1], *want = a->argv[2];
-	char **files = NULL, val[256], where[256] = "", target[300];
-	size_t n = 0;
+	char val[256], where[256] = "", target[300];
 	int rc, line = 0;
 
 	if (!gm_root_exists(c->r, "/etc/apt/apt.conf.d", true)) {
 		gm_act_say(o, GM_STATUS_NA, "no /etc/apt/apt.conf.d (not an apt system)");
 		return 0;
 	}
-	if ((rc = gm_root_glob_sorted(c->r, "/etc/apt/apt.conf.d/*", &files, &n)) < 0)
+	struct gm_apt_found af;
+	rc = gm_apt_effective(c->r, key, &af, where, sizeof(where));
+	if (rc < 0)
 		return gm_error_set(c->err, rc, "/etc/apt/apt.conf.d: %s", strerror(-rc));
-	val[0] = '\0';
-	for (size_t i = 0; i <= n; i++) {
-		const char *p = i < n ? files[i] : "/etc/apt/apt.conf";
-		char *buf, v[256];
-		size_t len;
-		int ln;
-
-		if (gm_root_read(c->r, p, &buf, &len) < 0)
-			continue;
-		if (gm_aptconf_get(buf, len, key, v, sizeof(v), &ln) > 0) {
-			snprintf(val, sizeof(val), "%s", v);
-			snprintf(where, sizeof(where), "%s", p);
-			line = ln;
-		}
-		free(buf);
+	snprintf(val, sizeof(val), "%s", rc ? af.value : "");
+	line = af.line;
+	/* apt's own default when nothing sets it */
+	if (!rc && !strcasecmp(key, "APT::Periodic::Enable") && !strcmp(want, "1")) {
+		gm_act_say(o, GM_STATUS_PASS, "%s not set: apt's default is \"1\"", key);
+		return 0;
 	}
-	gm_strv_free(files);
 	snprintf(o->file, sizeof(o->file), "%s", where);
 	o->line = line;
 	if (where[0] && !strcmp(val, want)) {

@@ -54,5 +54,6 @@ int gm_act_symlink(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_timezone(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_nologin(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_lockroot(struct ctx *c, const struct gm_action *a, struct outcome *o);
+int gm_act_pamhash(struct ctx *c, const struct gm_action *a, struct outcome *o);
 
 #endif

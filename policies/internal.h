@@ -240,8 +240,21 @@ int gm_timesyncd_set(const char *in, size_t len, const char *server, bool drop,
 int gm_dhclient_request(const char *in, size_t len, const char *option, char **out,
 			size_t *outlen);
 
-/* apt.conf: flat `KEY "VALUE";` lines; the last wins (1 found / 0 not);
- * set edits the last one in place or appends one. */
+/* apt.conf (aptconf.c): the last assignment of KEY, in any syntax apt
+ * takes (nested scopes, comments, #clear); 1 found / 0 not. set edits that
+ * value in place, or appends a flat `KEY "VALUE";` line. */
+struct gm_apt_found {
+	char value[256];
+	int line;
+	size_t off, len;   /* the value's bytes (inside the quotes) */
+	bool quoted;
+};
+int gm_aptconf_find(const char *in, size_t len, const char *key, struct gm_apt_found *f);
+struct gm_root;
+/* In an image: /etc/apt/apt.conf.d/ in name order (the names apt ignores,
+ * *.bak, *.dpkg-old, ..., skipped), then /etc/apt/apt.conf. 1 found, 0 not. */
+int gm_apt_effective(const struct gm_root *r, const char *key, struct gm_apt_found *f, char *file,
+		     size_t flen);
 int gm_aptconf_get(const char *in, size_t len, const char *key, char *value, size_t vlen,
 		   int *line);
 int gm_aptconf_set(const char *in, size_t len, const char *key, const char *value, char **out,
@@ -256,11 +269,18 @@ int gm_passwd_nologin(const char *in, size_t len, unsigned long uid_min, const c
 /* shadow: "!" prefixed to root's hash unless it starts with '!' or '*'. */
 int gm_shadow_lock(const char *in, size_t len, const char *user, char **out, size_t *outlen);
 
+/* PAM: the hash pam_unix uses for new passwords (the last of md5, sha512,
+ * yescrypt, ... on the "password ... pam_unix.so" line): 1 with method ("" =
+ * none given) and its line, 0 no such line. set: that one method (1 changed). */
+int gm_pam_unix_hash(const char *in, size_t len, char *method, size_t mlen, int *line);
+int gm_pam_unix_set_hash(const char *in, size_t len, const char *method, char **out,
+			 size_t *outlen);
+
 /* ---- parse.c ---- */
 enum gm_action_kind {
 	GM_ACT_SSHD, GM_ACT_SSH, GM_ACT_SYSCTL, GM_ACT_LOGINDEFS, GM_ACT_GRUB, GM_ACT_NTP,
 	GM_ACT_REMOVE, GM_ACT_EMPTY, GM_ACT_FILE, GM_ACT_SYMLINK, GM_ACT_NOLOGIN,
-	GM_ACT_LOCKROOT, GM_ACT_TIMEZONE, GM_ACT_DHCLIENT, GM_ACT_APTCONF,
+	GM_ACT_LOCKROOT, GM_ACT_TIMEZONE, GM_ACT_DHCLIENT, GM_ACT_APTCONF, GM_ACT_PAMHASH,
 };
 
 struct gm_action {

@@ -47,6 +47,7 @@ static const struct {
 	{ "timezone", GM_ACT_TIMEZONE, 1, 1 },
 	{ "dhclient-request", GM_ACT_DHCLIENT, 1, 1 },
 	{ "apt-conf", GM_ACT_APTCONF, 2, 2 },
+	{ "password-hash", GM_ACT_PAMHASH, 1, -1 },
 };
 
 static const char *const level_names[] = { "required", "strongly-recommended", "recommended",
@@ -370,10 +371,11 @@ static int parse_action(struct pstate *st, struct gm_rule *r, int k, char **argv
 	a.kind = actions[k].kind;
 	a.argc = argc;
 	if (a.kind == GM_ACT_SSHD || a.kind == GM_ACT_SSH || a.kind == GM_ACT_SYSCTL ||
-	    a.kind == GM_ACT_LOGINDEFS) {
+	    a.kind == GM_ACT_LOGINDEFS || a.kind == GM_ACT_PAMHASH) {
 		/* VALUE [accept V...] [warn V...]: the value words end at the first
 		 * keyword (argc is cut there) */
-		int first = a.kind == GM_ACT_SYSCTL && argc >= 2 && strchr(argv[1], '=') ? 2 : 3;
+		int first = a.kind == GM_ACT_PAMHASH ||
+			    (a.kind == GM_ACT_SYSCTL && argc >= 2 && strchr(argv[1], '=')) ? 2 : 3;
 		int end = argc;
 
 		for (int i = first; i < argc; i++)
@@ -411,6 +413,9 @@ static int parse_action(struct pstate *st, struct gm_rule *r, int k, char **argv
 	case GM_ACT_SSH:
 	case GM_ACT_LOGINDEFS:
 		a.value = join(argv, 2, argc);
+		break;
+	case GM_ACT_PAMHASH:
+		a.value = join(argv, 1, argc);
 		break;
 	case GM_ACT_SYSCTL: {
 		char *eq = strchr(argv[1], '=');
@@ -725,6 +730,7 @@ static int do_override(struct gm_rule *r, const struct pending *pd, struct gm_er
 		case GM_ACT_SSHD:
 		case GM_ACT_SSH:
 		case GM_ACT_SYSCTL:
+		case GM_ACT_PAMHASH:
 		case GM_ACT_LOGINDEFS: {
 			char *c = strdup(v);
 			if (!c) {
