@@ -271,7 +271,7 @@ static void judge_one(const struct gm_sshcfg *cfg, enum gm_ssh_kind kind, const 
 	else
 		snprintf(v->reason, sizeof(v->reason), "%s is %s%s at %s:%d%s, want %s", key, have, who,
 			 f.file, f.line, how, a->value);
-	if (v->status == GM_STATUS_PASS && f.conditional_line && !conn) {
+	if (v->status == GM_STATUS_PASS && f.conditional_line) {
 		v->status = GM_STATUS_WARN;
 		char at[200];
 		if (f.file)
@@ -328,8 +328,8 @@ static void judge(const struct gm_sshcfg *cfg, enum gm_ssh_kind kind, const stru
 	for (size_t i = 0; i < n; i++) {
 		struct verdict v;
 
-		if (root_only && conns[i] == &gm_ssh_conn_user)
-			continue;
+		if (root_only && conns[i] != &gm_ssh_conn_root)
+			continue;   /* only root's connections can log in as root */
 		judge_one(cfg, kind, a, a->argv[1], conns[i], &v);
 		if (v.status == GM_STATUS_PASS && wants_no_password(kind, a) && conns[i])
 			pam_password(cfg, conns[i], &v);

@@ -126,6 +126,11 @@ int gm_cmdline_drop_opt(const char *in, size_t len, const char *prefix, const ch
 		if (!cmd)
 			continue;
 		n = strlen(cmd);
+		/* a quoted shell value (SSHD_OPTS="..."): the words inside */
+		if ((*cmd == '"' || *cmd == '\'') && strchr(cmd + 1, *cmd)) {
+			n = (size_t)(strchr(cmd + 1, *cmd) - cmd - 1);
+			cmd++;
+		}
 		nl = malloc(strlen(t) + 1);
 		if (!nl) {
 			rc = -ENOMEM;
@@ -160,8 +165,13 @@ int gm_cmdline_drop_opt(const char *in, size_t len, const char *prefix, const ch
 			}
 		}
 		if (dropped) {
-			memcpy(nl + keep, cmd + copied, n - copied);
-			keep += n - copied;
+			size_t rest = strlen(cmd) - copied;   /* the closing quote and after */
+			/* no blank left at the start of the value */
+			if (keep == (size_t)(cmd - t))
+				while (rest && (cmd[copied] == ' ' || cmd[copied] == '\t'))
+					copied++, rest--;
+			memcpy(nl + keep, cmd + copied, rest);
+			keep += rest;
 			nl[keep] = '\0';
 			/* SSHD_OPTS="" stays a valid assignment; "-o" alone is left as is */
 			rc = gm_lines_replace(&l, li, nl);
