@@ -175,15 +175,16 @@ int gm_aptconf_set(const char *in, size_t len, const char *key, const char *valu
 		if (!strcmp(f.value, value))
 			return 0;
 		/* the value token replaced, everything else byte for byte */
-		o = malloc(len + strlen(value) + 3);
+		o = malloc(len + strlen(value) + 4);
 		if (!o)
 			return -ENOMEM;
 		memcpy(o, in, f.off);
 		size_t k = f.off;
 		k += (size_t)sprintf(o + k, f.quoted ? "%s" : "\"%s\"", value);
 		memcpy(o + k, in + f.off + f.len, len - f.off - f.len);
-		*out = o;
 		*outlen = k + len - f.off - f.len;
+		o[*outlen] = '\0';
+		*out = o;
 		return 1;
 	}
 	struct gm_lines l;
