@@ -224,7 +224,34 @@ int gm_logindefs_set(const char *in, size_t len, const char *key, const char *va
  * keeping its quoting; replaces a different value of the same parameter
  * (console=ttyS0,... for the same device). */
 int gm_grub_has_arg(const char *in, size_t len, const char *arg, int *line);
+/* Kernel arguments: the part that must be unique ("console=ttyS0" of
+ * "console=ttyS0,38400n8", "foo=" of "foo=bar"); whether the blank-separated
+ * words of s[0..n) hold arg. */
+size_t gm_karg_param_len(const char *arg, size_t n);
+bool gm_karg_has(const char *s, size_t n, const char *arg);
 int gm_grub_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+/* grubcfg.c: a generated grub.cfg, BLS entries, /etc/kernel/cmdline.
+ * gm_grubcfg_default: the entry GRUB boots by default (env: grubenv's
+ * "name=value" strings, NULL-terminated, or NULL); 1 found (title, the line
+ * of its linux command, its arguments), 0 none. The editors add arg (a
+ * different value of the same parameter removed) to every kernel line but
+ * recovery entries', or drop the word arg; 1 changed, 0 nothing to do,
+ * -EINVAL a kernel line with quoting (nothing changed). */
+struct gm_grub_entry {
+	char def[256];     /* the default as set (after grubenv), "0" when unset */
+	int defline;       /* line of that `set default`, 0 none */
+	char title[160];
+	int line;          /* 1-based line of the linux command */
+	char cmdline[1024];
+};
+int gm_grubcfg_default(const char *in, size_t len, const char *const *env,
+		       struct gm_grub_entry *out);
+int gm_grubcfg_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+int gm_grubcfg_drop_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+int gm_bls_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+int gm_kernel_cmdline_add_arg(const char *in, size_t len, const char *arg, char **out,
+			      size_t *outlen);
+
 /* ntp.conf / chrony.conf: the only server/pool lines become "server S iburst";
  * server NULL (a chrony conf.d / sources.d file): every server/pool line goes. */
 int gm_ntpconf_servers(const char *in, size_t len, char *list, size_t listlen);

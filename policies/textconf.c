@@ -169,7 +169,7 @@ static bool self_ref(const char *s, size_t n)
 
 /* the parameter part that must be unique: "console=ttyS0" of
  * "console=ttyS0,38400n8", "foo=" of "foo=bar", the word itself otherwise */
-static size_t param_len(const char *arg, size_t n)
+size_t gm_karg_param_len(const char *arg, size_t n)
 {
 	const char *eq = memchr(arg, '=', n);
 
@@ -182,7 +182,7 @@ static size_t param_len(const char *arg, size_t n)
 	return (size_t)(eq - arg) + 1;
 }
 
-static bool has_token(const char *s, size_t n, const char *arg)
+bool gm_karg_has(const char *s, size_t n, const char *arg)
 {
 	size_t an = strlen(arg);
 
@@ -215,7 +215,7 @@ int gm_grub_has_arg(const char *in, size_t len, const char *arg, int *line)
 		if (!grub_assign(l.v[i].text, &a))
 			continue;
 		inner(&a, &s, &n);
-		if (has_token(s, n, arg))
+		if (gm_karg_has(s, n, arg))
 			has = 1;
 		else if (!self_ref(s, n))
 			has = 0;
@@ -231,7 +231,7 @@ int gm_grub_has_arg(const char *in, size_t len, const char *arg, int *line)
 static char *rewrite(const char *t, const struct gassign *a, const char *arg, bool add)
 {
 	const char *s;
-	size_t n, pl = param_len(arg, strlen(arg)), k = 0, lead = 0, trail;
+	size_t n, pl = gm_karg_param_len(arg, strlen(arg)), k = 0, lead = 0, trail;
 	char *kept, *nl, q;
 
 	inner(a, &s, &n);
@@ -244,7 +244,7 @@ static char *rewrite(const char *t, const struct gassign *a, const char *arg, bo
 			i++;
 		while (i + w < n && s[i + w] != ' ' && s[i + w] != '\t')
 			w++;
-		if (w && param_len(s + i, w) == pl && !memcmp(s + i, arg, pl) &&
+		if (w && gm_karg_param_len(s + i, w) == pl && !memcmp(s + i, arg, pl) &&
 		    (pl == w || s[i + pl - 1] == '=' || s[i + pl] == ',')) {
 			i += w;
 			continue;   /* dropped with the blanks before it */

@@ -1,0 +1,234 @@
+/* act_boot.c — the grub-cmdline action: a kernel argument on the command
+ * line the boot loader will use at the next boot, and for kernels installed
+ * later.
+ *
+ * At first boot: the default entry of grub.cfg (/boot/grub/grub.cfg,
+ * /boot/grub2/grub.cfg; grubenv's saved_entry/next_entry honoured), and BLS
+ * entries (/boot/loader/entries/ *.conf, their options line). For later:
+ * /etc/kernel/cmdline (kernel-install) and /etc/default/grub with
+ * /etc/default/grub.d/NAME.cfg (update-grub: GRUB_CMDLINE_LINUX, or
+ * GRUB_CMDLINE_LINUX_DEFAULT for the normal entries). Paths go through
+ * struct gm_root, so a separate /boot partition is seen where the view
+ * mounts it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policies/actions.h"
+
+static const char *const grub_cfgs[] = { "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg" };
+
+/* grubenv "name=value" lines (NULL-terminated, free with gm_strv_free). */
+static char **read_env(const struct gm_root *r, const char *cfg)
+{
+	char path[256], *buf, **v;
+	size_t len, n = 0;
+	const char *slash = strrchr(cfg, '/');
+	struct gm_lines l;
+
+	snprintf(path, sizeof(path), "%.*s/grubenv", (int)(slash - cfg), cfg);
+	if (gm_root_read(r, path, &buf, &len) < 0)
+		return NULL;
+	if (gm_lines_parse(&l, buf, len) < 0) {
+		free(buf);
+		return NULL;
+	}
+	free(buf);
+	v = calloc(l.n + 1, sizeof(*v));
+	for (size_t i = 0; v && i < l.n; i++)
+		if (l.v[i].text[0] != '#' && strchr(l.v[i].text, '='))
+			v[n++] = strdup(l.v[i].text);
+	gm_lines_free(&l);
+	return v;
+}
+
+/* /etc/default/grub then grub.d/ *.cfg, as update-grub sources them: the
+ * argument is in GRUB_CMDLINE_LINUX or GRUB_CMDLINE_LINUX_DEFAULT. Returns
+ * 1 yes, 0 no, -1 no /etc/default/grub. target: the file to edit. */
+static int default_grub_has(struct ctx *c, const char *arg, char *target, size_t tlen)
+{
+	char **drop = NULL, *all = NULL;
+	size_t ndrop = 0, alllen = 0;
+	int line, has = -1;
+
+	if (!gm_root_exists(c->r, "/etc/default/grub", true))
+		return -1;
+	snprintf(target, tlen, "/etc/default/grub");
+	if (gm_root_glob_sorted(c->r, "/etc/default/grub.d/*.cfg", &drop, &ndrop) < 0)
+		ndrop = 0;
+	for (size_t i = 0; i <= ndrop; i++) {
+		const char *p = i == 0 ? "/etc/default/grub" : drop[i - 1];
+		char *buf, *t;
+		size_t len;
+
+		if (gm_root_read(c->r, p, &buf, &len) < 0)
+			continue;
+		if (gm_grub_has_arg(buf, len, arg, &line) >= 0 && line)
+			snprintf(target, tlen, "%s", p);
+		t = realloc(all, alllen + len + 2);
+		if (!t) {
+			free(buf);
+			break;
+		}
+		all = t;
+		memcpy(all + alllen, buf, len);
+		alllen += len;
+		if (len && buf[len - 1] != '\n')
+			all[alllen++] = '\n';
+		free(buf);
+	}
+	has = gm_grub_has_arg(all ? all : "", alllen, arg, &line) > 0;
+	if (!has && all) {
+		char v[1024];
+		if (gm_shell_var(all, alllen, "GRUB_CMDLINE_LINUX_DEFAULT", v, sizeof(v), NULL) > 0 &&
+		    gm_karg_has(v, strlen(v), arg))
+			has = 1;
+	}
+	free(all);
+	gm_strv_free(drop);
+	return has;
+}
+
+typedef int (*edit_fn)(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+
+static int edit_file(struct ctx *c, const char *path, edit_fn fn, const char *arg,
+		     struct outcome *o, const char *what)
+{
+	char *buf, *out = NULL;
+	size_t len, outlen;
+	int rc = gm_root_read(c->r, path, &buf, &len);
+
+	if (rc < 0)
+		return gm_error_set(c->err, rc, "%s: %s", path, strerror(-rc));
+	rc = fn(buf, len, arg, &out, &outlen);
+	if (rc == -EINVAL)
+		gm_error_set(c->err, rc, "%s: a kernel command line with quotes or backslashes; "
+			     "add %s by hand", path, arg);
+	if (rc == 1 && (rc = gm_act_write(c, path, out, outlen)) == 0)
+		rc = gm_act_summary(o, "%s: %s += %s", path, what, arg);
+	free(buf);
+	free(out);
+	return rc < 0 ? rc : 0;
+}
+
+static void lack(char *why, size_t n, const char *fmt, const char *a, const char *b)
+{
+	size_t u = strlen(why);
+
+	snprintf(why + u, n - u, "%s", u ? "; " : "");
+	u = strlen(why);
+	snprintf(why + u, n - u, fmt, a, b);
+}
+
+int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	const char *arg = a->argv[1];
+	char why[480] = "", target[256] = "", **bls = NULL;
+	size_t nbls = 0;
+	int rc = 0, sources = 0, dg;
+
+	if (gm_root_glob_sorted(c->r, "/boot/loader/entries/*.conf", &bls, &nbls) < 0)
+		nbls = 0;
+	/* the boot loader: the default entry of each grub.cfg */
+	for (size_t i = 0; i < 2; i++) {
+		char *buf, **env;
+		size_t len;
+		struct gm_grub_entry e;
+
+		if (gm_root_read(c->r, grub_cfgs[i], &buf, &len) < 0)
+			continue;
+		sources++;
+		env = read_env(c->r, grub_cfgs[i]);
+		rc = gm_grubcfg_default(buf, len, (const char *const *)env, &e);
+		gm_strv_free(env);
+		free(buf);
+		if (rc < 0)
+			goto out;
+		if (!o->file[0]) {
+			snprintf(o->file, sizeof(o->file), "%s", grub_cfgs[i]);
+			o->line = e.line;
+		}
+		if (rc == 0 && nbls)
+			continue;   /* blscfg: the entries are BLS files */
+		if (rc == 0)
+			lack(why, sizeof(why), "%s: the default entry (%s) has no linux line",
+			     grub_cfgs[i], e.def);
+		else if (!gm_karg_has(e.cmdline, strlen(e.cmdline), arg))
+			lack(why, sizeof(why), "%s: the default entry '%s' boots without it",
+			     grub_cfgs[i], e.title);
+		if (c->apply && (rc = edit_file(c, grub_cfgs[i], gm_grubcfg_add_arg, arg, o,
+						"kernel lines")) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < nbls; i++) {
+		char *buf, opts[1024];
+		size_t len;
+
+		if (strstr(bls[i], "rescue") || gm_root_read(c->r, bls[i], &buf, &len) < 0)
+			continue;
+		sources++;
+		opts[0] = '\0';
+		/* the options line: "options ARGS" */
+		const char *p = buf;
+		while (p && *p) {
+			const char *t = gm_skip_ws(p);
+			if (!strncmp(t, "options", 7) && (t[7] == ' ' || t[7] == '\t'))
+				snprintf(opts, sizeof(opts), "%.*s", (int)strcspn(t + 8, "\r\n"), t + 8);
+			p = strchr(p, '\n');
+			p = p ? p + 1 : NULL;
+		}
+		free(buf);
+		if (!gm_karg_has(opts, strlen(opts), arg)) {
+			lack(why, sizeof(why), "%s: options lack it%s", bls[i], "");
+			if (!o->file[0])
+				snprintf(o->file, sizeof(o->file), "%s", bls[i]);
+		}
+		if (c->apply && (rc = edit_file(c, bls[i], gm_bls_add_arg, arg, o, "options")) < 0)
+			goto out;
+	}
+	/* for kernels installed later */
+	if (gm_root_exists(c->r, "/etc/kernel/cmdline", true)) {
+		char *buf;
+		size_t len;
+
+		sources++;
+		if (gm_root_read(c->r, "/etc/kernel/cmdline", &buf, &len) == 0) {
+			if (!gm_karg_has(buf, strcspn(buf, "\n"), arg))
+				lack(why, sizeof(why), "%s lacks it (kernels installed later)%s",
+				     "/etc/kernel/cmdline", "");
+			free(buf);
+		}
+		if (c->apply && (rc = edit_file(c, "/etc/kernel/cmdline", gm_kernel_cmdline_add_arg,
+						arg, o, "arguments")) < 0)
+			goto out;
+	}
+	dg = default_grub_has(c, arg, target, sizeof(target));
+	if (dg >= 0) {
+		sources++;
+		if (!dg)
+			lack(why, sizeof(why), "%s: GRUB_CMDLINE_LINUX lacks it (the next update-grub)%s",
+			     target, "");
+		if (!o->file[0])
+			snprintf(o->file, sizeof(o->file), "%s", target);
+		if (c->apply && !dg &&
+		    (rc = edit_file(c, target, gm_grub_add_arg, arg, o, "GRUB_CMDLINE_LINUX")) < 0) {
+			if (rc == -EINVAL)
+				gm_error_set(c->err, rc, "%s: GRUB_CMDLINE_LINUX has a quote or backslash "
+					     "outside quotes; fix it by hand", target);
+			goto out;
+		}
+	}
+	if (!sources)
+		gm_act_say(o, GM_STATUS_NA, "no grub.cfg, BLS entry, /etc/kernel/cmdline or "
+			   "/etc/default/grub in the image (not booted by GRUB?)");
+	else if (why[0])
+		gm_act_say(o, GM_STATUS_FAIL, "%s not on the kernel command line: %s", arg, why);
+	else
+		gm_act_say(o, GM_STATUS_PASS, "%s on the kernel command line of the default boot "
+			   "entry and for later kernels", arg);
+out:
+	gm_strv_free(bls);
+	return rc < 0 ? rc : 0;
+}
