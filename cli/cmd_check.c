@@ -57,6 +57,21 @@ static int emit(const struct gm_check_report *rep, const char *image, enum fmt f
 	return gm_check_report_ok(rep) ? GM_EXIT_OK : GM_EXIT_FAIL;
 }
 
+struct na_ctx {
+	struct gm_check_report *rep;
+	const char *why;
+};
+
+static void na_rule(void *priv, const struct gm_rule_result *r)
+{
+	struct na_ctx *x = priv;
+	struct gm_rule_result row = *r;
+
+	row.status = GM_STATUS_NA;
+	snprintf(row.reason, sizeof(row.reason), "%s", x->why);
+	gm_check_report_add(x->rep, &row);
+}
+
 /* Extraction progress on a terminal (as the other verbs show it). */
 static void check_progress(void *priv, const char *stage, uint64_t done, uint64_t total)
 {
@@ -108,6 +123,28 @@ static int run_policies(struct gm_fs *fs, const char *const *names, size_t n, bo
 		if (rc < 0)
 			gm_check_add(rep, "policy.check", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 				     "policy %s: %s", gm_policy_name(p), gm_error_msg(&err));
+		gm_policy_free(p);
+	}
+	return 0;
+}
+
+/* Every rule of the policies as N/A (the filesystem cannot be read). */
+static int na_policies(const char *const *names, size_t n, bool defaulted, const char *why,
+		       struct gm_check_report *rep)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct gm_policy *p = NULL;
+		struct gm_error err = { 0 };
+
+		if (gm_policy_load(names[i], &p, &err) < 0) {
+			if (!defaulted) {
+				gm_cli_error("%s", gm_error_msg(&err));
+				return GM_EXIT_USAGE;
+			}
+			continue;
+		}
+		gm_check_report_group(rep, gm_policy_name(p));
+		gm_policy_each_rule(p, na_rule, &(struct na_ctx){ rep, why });
 		gm_policy_free(p);
 	}
 	return 0;
@@ -263,7 +300,28 @@ int gm_cmd_check(int argc, char **argv)
 	else if (!c.quiet && !json && gm_fs_note(fs)[0])
 		fprintf(stderr, "gcemount: %s\n", gm_fs_note(fs));
 	gm_check_packaging(img, fs, rc < 0 ? gm_error_msg(&err) : NULL, &rep);
+	if (!fs && rep.unreadable[0]) {
+		/* a root gcemount cannot read: every file check is N/A, with why */
+		char why[128];
+		snprintf(why, sizeof(why), "gcemount cannot read this filesystem (%s)", rep.unreadable);
+		gm_check_report_group(&rep, "kernel");
+		gm_check_add(&rep, "kernel.config", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0, "%s", why);
+		gm_check_report_group(&rep, "boot");
+		gm_check_add(&rep, "boot.default-entry", GM_LEVEL_RECOMMENDED, GM_STATUS_NA, NULL, 0, "%s", why);
+		gm_check_report_group(&rep, "system");
+		static const char *const sys[] = { "system.sshd", "system.python", "system.auto-updates",
+						   "system.dhcp-client" };
+		for (size_t i = 0; i < 4; i++)
+			gm_check_add(&rep, sys[i], i == 3 ? GM_LEVEL_REQUIRED : GM_LEVEL_RECOMMENDED,
+				     GM_STATUS_NA, NULL, 0, "%s", why);
+		status = na_policies(policies, npolicies ? npolicies : 1,
+				     npolicies == 0, why, &rep);
+		if (status)
+			goto out;
+	}
 	if (fs) {
+		gm_check_report_group(&rep, "boot");
+		gm_check_boot(fs, &rep);
 		gm_check_report_group(&rep, "kernel");
 		gm_check_kernel(fs, &rep);
 		gm_check_report_group(&rep, "system");

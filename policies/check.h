@@ -37,6 +37,8 @@ struct gm_check_report {
 	char **strs;                  /* owned strings (ids, descriptions) */
 	size_t nstrs, capstrs;
 	int oom;                      /* an allocation failed; rows may be missing */
+	char unreadable[16];          /* the root's filesystem gcemount cannot read
+				       * ("xfs"), "" otherwise (set by packaging) */
 	enum gm_level fail_on;        /* gate: a FAIL at or above this level fails
 				       * (check --fail-on; default required) */
 };
@@ -179,6 +181,11 @@ int gm_check_kernel(struct gm_fs *fs, struct gm_check_report *rep);
  * returns 0, or -EINVAL when nothing could be read. */
 typedef void (*gm_module_fn)(void *priv, const char *module);
 int gm_initramfs_modules(const void *buf, size_t len, gm_module_fn fn, void *priv);
+
+/* ---- boot (check_boot.c) ---- */
+/* The default boot entry of grub.cfg (or BLS) and the guide's advice on
+ * its command line (no quiet, rhgb, splash image). */
+int gm_check_boot(struct gm_fs *fs, struct gm_check_report *rep);
 
 /* ---- system (check_system.c) ---- */
 int gm_check_system(struct gm_fs *fs, struct gm_check_report *rep);

@@ -329,6 +329,23 @@ static void disk_rows(struct gm_image *img, struct gm_fs *fs, const char *fs_msg
 	else if (gm_partition_choose(t, 0, &p, NULL, 0, &err) < 0)
 		p = NULL;
 	if (!p) {
+		/* a root gcemount cannot read (XFS, btrfs, LVM, LUKS) is not a
+		 * failure of the guide, which allows any filesystem */
+		const struct gm_partition *other = NULL;
+		for (size_t i = 0; i < t->n && !other; i++)
+			if (t->parts[i].fstype[0] && strcmp(t->parts[i].fstype, "vfat") &&
+			    strcmp(t->parts[i].fstype, "swap"))
+				other = &t->parts[i];
+		if (other) {
+			snprintf(rep->unreadable, sizeof(rep->unreadable), "%s", other->fstype);
+			gm_check_add(rep, "packaging.ext4", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0,
+				     "partition %d is %s: gcemount cannot read this filesystem (%s); "
+				     "the guide allows any filesystem, so the file checks are N/A",
+				     other->number, other->fstype, other->fstype);
+			gm_check_add(rep, "packaging.fs-clean", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0,
+				     "gcemount cannot read this filesystem (%s)", other->fstype);
+			goto out;
+		}
 		gm_check_add(rep, "packaging.ext4", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 			     "no ext2/3/4 partition: %s", fs_msg && fs_msg[0] ? fs_msg : gm_error_msg(&err));
 		goto out;

@@ -131,6 +131,20 @@ static int run_rule(struct ctx *c, const struct gm_rule *rule, struct outcome *r
 	return 0;
 }
 
+void gm_policy_each_rule(const struct gm_policy *p, gm_result_fn fn, void *priv)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		struct gm_rule_result res = { 0 };
+
+		res.id = p->rules[i].id;
+		res.level = p->rules[i].level;
+		res.source = p->rules[i].source;
+		res.status = GM_STATUS_NA;
+		res.description = p->rules[i].description ? p->rules[i].description : p->rules[i].id;
+		fn(priv, &res);
+	}
+}
+
 /* "FILE:LINE" into the row's file and line. */
 static void origin_to_row(const char *origin, struct gm_rule_result *res)
 {

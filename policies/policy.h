@@ -80,6 +80,10 @@ const char *const *gm_policy_builtin_names(void);
  * policy is freed. */
 void gm_policy_skip(struct gm_policy *p, const char *const *globs, size_t n);
 
+/* Calls fn once per rule with its id, level, source and description (no
+ * verdict: status N/A, empty reason) — for reports that cannot run them. */
+void gm_policy_each_rule(const struct gm_policy *p, gm_result_fn fn, void *priv);
+
 /* Checks every rule; fn is called once per rule. Returns 0, or -errno when
  * the filesystem could not be read at all (rule-level problems are results). */
 int gm_policy_check(struct gm_policy *p, struct gm_fs *fs, gm_result_fn fn, void *priv,

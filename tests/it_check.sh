@@ -342,6 +342,29 @@ cp --sparse=always pax.raw plain.img
 check_json plain.img 1
 expect_row plain.img packaging.gzip "required FAIL"
 
+note "an XFS root: not a guide failure; file checks N/A with the reason"
+if command -v mkfs.xfs >/dev/null; then
+  truncate -s 1G xfs.raw
+  printf 'label: gpt\nstart=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' | sfdisk -q xfs.raw
+  truncate -s 400M xfs.part; mkfs.xfs -q -f xfs.part
+  dd if=xfs.part of=xfs.raw bs=1M seek=1 conv=notrunc,sparse status=none; rm -f xfs.part
+  make_targz xfs.raw xfs.tar.gz
+  set +e; gm check xfs.tar.gz > xfs.table 2>&1; st=$?; set -e
+  check_json xfs.tar.gz $st
+  expect_row xfs.tar.gz packaging.ext4 "required N/A"
+  reason xfs.tar.gz packaging.ext4 | grep -q "gcemount cannot read this filesystem (xfs)" || fail "xfs reason"
+  [ "$(jq '[.results[] | select(.status == "FAIL" and (.id | startswith("packaging.") | not))] | length' xfs.tar.gz.json)" = 0 ] \
+    || fail "an XFS root gets FAIL rows outside packaging"
+  [ "$(jq '[.results[] | select(.group == "gce-hardening" and .status == "N/A"
+             and (.reason | contains("cannot read this filesystem (xfs)")))] | length' xfs.tar.gz.json)" -gt 20 ] \
+    || fail "policy rows of an XFS root are not N/A with the reason"
+  expect_row xfs.tar.gz system.dhcp-client "required N/A"
+  [ "$(jq '[.results[] | select(.status == "N/A" and (.reason | length) == 0)] | length' xfs.tar.gz.json)" = 0 ] \
+    || fail "an N/A row without a reason"
+else
+  echo "SKIP-PART: no mkfs.xfs: the XFS case did not run"
+fi
+
 note "unreadable files: exit 2 with one line"
 head -c 1048576 /dev/urandom > junk.bin
 expect_exit 2 gm check junk.bin
