@@ -115,6 +115,15 @@ note "after gcemount apply gce-hardening"
 if "$GM_BIN" --help 2>/dev/null | grep -q '^  apply '; then
   cp sample.tar.gz hardened.tar.gz
   gm apply hardened.tar.gz gce-hardening > apply.out 2>&1 || { cat apply.out >&2; fail "apply failed"; }
+  # check and apply agree row by row: a rule apply changed was not PASS/N/A
+  for id in $(sed -n 's/^\([a-z0-9.-]*\): .*/\1/p' apply.out | sort -u); do
+    st=$(jq -r --arg id "$id" '[.results[] | select(.group == "gce-hardening" and .id == $id)][0].status' sample.tar.gz.json)
+    case $st in PASS|N/A) fail "apply changed $id, which check called $st" ;; esac
+  done
+  # and every gce-hardening rule check did not PASS was changed (or is advice/N/A)
+  for id in $(jq -r '.results[] | select(.group == "gce-hardening" and .status == "FAIL") | .id' sample.tar.gz.json); do
+    grep -q "^$id: " apply.out || fail "check FAILs $id but apply did not change it"
+  done
   set +e; gm check hardened.tar.gz > hardened.out; st=$?; set -e
   cat hardened.out
   check_json hardened.tar.gz $st
