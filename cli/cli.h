@@ -71,6 +71,22 @@ int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_common *c,
 		  bool writable);
 
+/* Refuses, before any work, what cannot end well: --resume on a verb that
+ * does not write (GM_EXIT_USAGE), "-" as IMAGE of a writing verb without
+ * --output (GM_EXIT_USAGE), an --output that is not a file, FIFO or
+ * character device, or an image that cannot be replaced in place (mode
+ * 0444, read-only place; GM_EXIT_WRITEBACK). With "--output -" it moves
+ * standard output aside for the stream (what the verb prints goes to
+ * stderr). Prints one line; returns 0 or the exit status. gm_cli_open*
+ * call it. */
+int gm_cli_preflight(const char *image, const struct gm_cli_common *c, bool writable);
+/* Catches SIGINT, SIGTERM, SIGHUP and SIGPIPE: removes the temp files of
+ * the container layer (editor/container/tempfiles.h), prints one line
+ * saying what is left (not for SIGPIPE), and dies of the signal (exit
+ * status 128+N in a shell). The verbs' gm_cli_open calls it; a mount has
+ * libfuse's handlers instead. */
+void gm_cli_signals_install(const char *image);
+
 /* The same with a progress sink of the caller's (fn may be NULL). */
 int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool writable,
 			 gm_progress_fn fn, void *priv, struct gm_image **img, struct gm_fs **fs);

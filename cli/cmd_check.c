@@ -241,7 +241,10 @@ int gm_cmd_check(int argc, char **argv)
 		return GM_EXIT_USAGE;
 	}
 	image = argv[optind];
-	if (access(image, R_OK) < 0) {
+	if ((status = gm_cli_preflight(image, &c, false)))
+		return status;
+	gm_cli_signals_install(image);
+	if (strcmp(image, "-") && access(image, R_OK) < 0) {
 		gm_cli_error("%s: %s", image, strerror(errno));
 		return GM_EXIT_BADIMAGE;
 	}
@@ -265,23 +268,6 @@ int gm_cmd_check(int argc, char **argv)
 			status = emit(&rep, image, json);
 		} else {
 			gm_cli_error("%s", msg);
-			status = GM_EXIT_BADIMAGE;
-		}
-		goto out;
-	}
-	if (gm_image_info(img)->container == GM_CONTAINER_RAW &&
-	    gm_check_sniff_file(image) != GM_SNIFF_UNKNOWN) {
-		/* A tarball (or a compressed file) taken for a raw disk: not an image
-		 * gcemount can open, but its headers are worth a report. */
-		gm_image_close(img);
-		img = NULL;
-		snprintf(msg, sizeof(msg), "%s: a %s file that is not a gzip'd tar holding disk.raw",
-			 image, gm_check_sniff_file(image) == GM_SNIFF_TAR ? "tar" : "compressed");
-		char why[GM_ERRMSG_MAX + 64];
-		if (gm_check_unopenable(image, msg, &rep, why, sizeof(why)) == 0) {
-			status = emit(&rep, image, json);
-		} else {
-			gm_cli_error("%s", why);
 			status = GM_EXIT_BADIMAGE;
 		}
 		goto out;

@@ -486,6 +486,11 @@ static int parse_mount_args(struct mount_session *s, int argc, char **argv, bool
 			mount_usage(stderr);
 		return GM_EXIT_USAGE;
 	}
+	if (!strcmp(argv[optind], "-") || (s->c.output && !strcmp(s->c.output, "-"))) {
+		gm_cli_error("-: a mount reads an image file and writes a file: standard input "
+			     "and output are for the verbs (ls, cat, put, rm, repack, apply, check)");
+		return GM_EXIT_USAGE;
+	}
 	make_absolute(argv[optind], s->image, sizeof(s->image));
 	if (want_mp)
 		make_absolute(argv[optind + 1], s->mountpoint, sizeof(s->mountpoint));
@@ -748,6 +753,11 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	s.foreground = true;
 	s.fc.writeback_cache = true;
 	s.tty = !c->quiet && isatty(STDERR_FILENO);
+	if (!strcmp(image, "-") || (c->output && !strcmp(c->output, "-"))) {
+		gm_cli_error("-: apply --run mounts the image: it reads an image file and writes a "
+			     "file, not standard input or output");
+		return GM_EXIT_USAGE;
+	}
 	make_absolute(image, s.image, sizeof(s.image));
 	cache_dir(c->cache_dir, s.cache, sizeof(s.cache));
 	s.c.cache_dir = s.cache;

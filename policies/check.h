@@ -24,6 +24,7 @@
 
 #include "editor/fs/fs.h"
 #include "editor/container/image.h"
+#include "editor/container/sniff.h"
 #include "policies/policy.h"
 
 /* ---- the report (report.c) ---- */
@@ -85,19 +86,8 @@ void gm_check_report_summary(const struct gm_check_report *rep, char *buf, size_
 
 /* ---- packaging (check_packaging.c) ---- */
 
-/* How the first bytes of a file look: what the container sniffed. */
-enum gm_sniff {
-	GM_SNIFF_UNKNOWN = 0,  /* anything else (a raw disk, or junk) */
-	GM_SNIFF_GZIP,
-	GM_SNIFF_TAR,          /* an uncompressed tar */
-	GM_SNIFF_XZ,
-	GM_SNIFF_ZSTD,
-	GM_SNIFF_BZIP2,
-};
-/* Classifies a buffer holding the first bytes of a file (512 are enough). */
-enum gm_sniff gm_check_sniff(const void *buf, size_t len);
-/* Classifies the first 512 bytes of the file at path (UNKNOWN if unreadable). */
-enum gm_sniff gm_check_sniff_file(const char *path);
+/* What a file is from its first bytes: editor/container/sniff.h (shared
+ * with gm_image_open, which refuses what it does not open). */
 
 /* Facts read from a tarball's headers alone (libarchive), for when
  * gm_image_open refused the file. */

@@ -17,31 +17,6 @@
 #define GIB ((uint64_t)1 << 30)
 #define MIB ((uint64_t)1 << 20)
 
-static const char *sniff_name(enum gm_sniff s)
-{
-	switch (s) {
-	case GM_SNIFF_GZIP: return "gzip";
-	case GM_SNIFF_TAR: return "none";
-	case GM_SNIFF_XZ: return "xz";
-	case GM_SNIFF_ZSTD: return "zstd";
-	case GM_SNIFF_BZIP2: return "bzip2";
-	default: return "unknown";
-	}
-}
-
-enum gm_sniff gm_check_sniff_file(const char *path)
-{
-	unsigned char buf[512];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO must not block */
-
-	if (fd < 0)
-		return GM_SNIFF_UNKNOWN;
-	n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
-	return n > 0 ? gm_check_sniff(buf, (size_t)n) : GM_SNIFF_UNKNOWN;
-}
-
 static enum gm_tar_format tar_format_of(int archive_fmt)
 {
 	switch (archive_fmt) {
@@ -159,7 +134,7 @@ int gm_check_unopenable(const char *path, const char *open_msg, struct gm_check_
 			char *msg, size_t msglen)
 {
 	struct gm_tar_scan s;
-	enum gm_sniff sn = gm_check_sniff_file(path);
+	enum gm_sniff sn = gm_sniff_file(path);
 	char smsg[GM_ERRMSG_MAX];
 	int rc;
 
@@ -206,7 +181,7 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 	const char *path = gm_image_path(img);
 
 	if (in->container == GM_CONTAINER_RAW) {
-		enum gm_sniff sn = gm_check_sniff_file(path);
+		enum gm_sniff sn = gm_sniff_file(path);
 
 		if (sn == GM_SNIFF_TAR)
 			gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
@@ -214,7 +189,7 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 		else if (sn != GM_SNIFF_UNKNOWN && sn != GM_SNIFF_GZIP)
 			gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 				     "compressed with %s, not gzip: Compute Engine imports a gzip'd tar",
-				     sniff_name(sn));
+				     gm_sniff_name(sn));
 		else
 			gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 				     "a raw disk, not a tar.gz: Compute Engine imports disk.raw inside a "
