@@ -177,6 +177,61 @@ int gm_act_logindefs(struct ctx *c, const struct gm_action *a, struct outcome *o
 }
 
 /* ---------------- dhclient ---------------- */
+/* The MTU set by hand, the guide's 1460 or any: dhclient's `supersede` or
+ * `default interface-mtu N;`, `mtu N` in /etc/network/interfaces, or
+ * networkd's MTUBytes=. where: what says so. */
+static bool mtu_set(struct ctx *c, const char *dh, size_t dlen, char *where, size_t wlen)
+{
+	struct gm_lines l;
+	bool found = false;
+	char **nets = NULL;
+
+	if (gm_lines_parse(&l, dh, dlen) == 0) {
+		for (size_t i = 0; i < l.n && !found; i++) {
+			const char *t = gm_skip_ws(l.v[i].text);
+			if ((!strncmp(t, "supersede interface-mtu ", 24) ||
+			     !strncmp(t, "default interface-mtu ", 22)) && strchr(t, ';')) {
+				snprintf(where, wlen, "/etc/dhcp/dhclient.conf:%zu: %.200s", i + 1, t);
+				found = true;
+			}
+		}
+		gm_lines_free(&l);
+	}
+	const char *files[] = { "/etc/network/interfaces", NULL };
+	for (size_t f = 0; files[f] && !found; f++) {
+		char *buf;
+		size_t len;
+		if (gm_root_read(c->r, files[f], &buf, &len) < 0 || gm_lines_parse(&l, buf, len) < 0)
+			continue;
+		free(buf);
+		for (size_t i = 0; i < l.n && !found; i++) {
+			const char *t = gm_skip_ws(l.v[i].text);
+			if (!strncmp(t, "mtu ", 4)) {
+				snprintf(where, wlen, "%s:%zu: %.200s", files[f], i + 1, t);
+				found = true;
+			}
+		}
+		gm_lines_free(&l);
+	}
+	if (!found && gm_root_glob_sorted(c->r, "/etc/systemd/network/*.network", &nets, NULL) == 0)
+		for (char **p = nets; *p && !found; p++) {
+			char *buf;
+			size_t len;
+			if (gm_root_read(c->r, *p, &buf, &len) < 0 || gm_lines_parse(&l, buf, len) < 0)
+				continue;
+			free(buf);
+			for (size_t i = 0; i < l.n && !found; i++)
+				if (!strncmp(gm_skip_ws(l.v[i].text), "MTUBytes=", 9)) {
+					snprintf(where, wlen, "%.200s:%zu: %.60s", *p, i + 1,
+						 gm_skip_ws(l.v[i].text));
+					found = true;
+				}
+			gm_lines_free(&l);
+		}
+	gm_strv_free(nets);
+	return found;
+}
+
 int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
 {
 	const char *path = "/etc/dhcp/dhclient.conf", *opt = a->argv[1];
@@ -192,6 +247,13 @@ int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		return gm_error_set(c->err, rc, "%s: %s", path, strerror(-rc));
 	snprintf(o->file, sizeof(o->file), "%s", path);
 	rc = gm_dhclient_request(buf, len, opt, &out, &outlen);
+	char fixed[300];
+	if (rc > 0 && !strcmp(opt, "interface-mtu") && mtu_set(c, buf, len, fixed, sizeof(fixed))) {
+		gm_act_say(o, GM_STATUS_PASS, "the MTU is set: %s", fixed);
+		free(buf);
+		free(out);
+		return 0;
+	}
 	if (rc == 0)
 		gm_act_say(o, GM_STATUS_PASS, "dhclient requests %s", opt);
 	else if (rc > 0 && !c->apply)

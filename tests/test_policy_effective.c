@@ -385,6 +385,17 @@ static void test_policy_effective_guide_literal(void **s)
 	tp_put(t, "etc/ssh/ssh_host_ed25519_key", "key\n");
 	tp_put(t, "etc/ntp.conf", "server metadata.google.internal iburst\n");
 	tp_put(t, "etc/login.defs", "ENCRYPT_METHOD SHA512\n");
+	tp_put(t, "etc/pam.d/common-password", "password [success=1 default=ignore] pam_unix.so obscure sha512\n");
+	tp_put(t, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+	tp_put(t, "etc/shadow", "root:!*:19000:0:99999:7:::\n");
+	tp_put(t, "usr/sbin/nologin", "");
+	tp_put(t, "usr/share/zoneinfo/UTC", "TZif2\n");
+	free(tp_run("ln -s /usr/share/zoneinfo/UTC '%s/etc/localtime'", t));
+	/* the guide: MTU 1460 from DHCP, or set */
+	tp_put(t, "etc/dhcp/dhclient.conf", "supersede interface-mtu 1460;\n");
+	/* console=ttyS0,38400n8 in GRUB_CMDLINE_LINUX_DEFAULT counts */
+	tp_put(t, "etc/default/grub", "GRUB_CMDLINE_LINUX=\"\"\n"
+	       "GRUB_CMDLINE_LINUX_DEFAULT=\"console=ttyS0,38400n8\"\n");
 	assert_int_equal(gm_policy_load("gce-hardening", &p, &err), 0);
 	gm_root_dir_init(&r, t);
 	assert_int_equal(gm_policy_check_root(p, &r.root, on_row, rs, &err), 0);
@@ -394,12 +405,14 @@ static void test_policy_effective_guide_literal(void **s)
 			if (!strcmp(p->rules[k].id, rs->id[i]))
 				rule = &p->rules[k];
 		assert_non_null(rule);
-		if (!strcmp(rule->source, GM_SOURCE_GUIDE) && !strcmp(rs->status[i], "FAIL") &&
-		    strncmp(rs->id[i], "ssh.", 4) == 0)
-			fail_msg("guide rule %s FAILs: %s", rs->id[i], rs->reason[i]);
-		if (!strcmp(rule->source, GM_SOURCE_GUIDE) && !strcmp(rs->status[i], "FAIL") &&
-		    (!strncmp(rs->id[i], "sysctl.", 7) || !strcmp(rs->id[i], "ssh-hostkeys.remove")))
-			fail_msg("guide rule %s FAILs: %s", rs->id[i], rs->reason[i]);
+		/* no rule may FAIL an image configured as the guide says; only
+		 * this project's own (advice) rules may say more, as WARN */
+		if (!strcmp(rs->status[i], "FAIL"))
+			fail_msg("rule %s (%s) FAILs a guide-literal image: %s", rs->id[i], rule->source,
+				 rs->reason[i]);
+		if (!strcmp(rs->status[i], "WARN") && !strcmp(rule->source, GM_SOURCE_GUIDE) &&
+		    strcmp(rs->id[i], "ssh.client-strict-host-key-checking"))
+			fail_msg("guide rule %s WARNs: %s", rs->id[i], rs->reason[i]);
 		if (!strcmp(rs->id[i], "ssh.client-strict-host-key-checking")) {
 			assert_string_equal(rs->status[i], "WARN");
 			assert_non_null(strstr(rs->reason[i], "sample ssh_config says no"));
