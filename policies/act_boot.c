@@ -20,8 +20,7 @@
 
 static const char *const grub_cfgs[] = { "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg" };
 
-/* grubenv "name=value" lines (NULL-terminated, free with gm_strv_free). */
-static char **read_env(const struct gm_root *r, const char *cfg)
+char **gm_grub_env(const struct gm_root *r, const char *cfg)
 {
 	char path[256], *buf, **v;
 	size_t len, n = 0;
@@ -140,7 +139,7 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		if (gm_root_read(c->r, grub_cfgs[i], &buf, &len) < 0)
 			continue;
 		sources++;
-		env = read_env(c->r, grub_cfgs[i]);
+		env = gm_grub_env(c->r, grub_cfgs[i]);
 		rc = gm_grubcfg_default(buf, len, (const char *const *)env, &e);
 		gm_strv_free(env);
 		free(buf);

@@ -13,29 +13,6 @@
 
 static const char *const cfgs[] = { "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg" };
 
-static char **env_of(const struct gm_root *r, const char *cfg)
-{
-	char path[256], *buf;
-	size_t len, n = 0;
-	char **v;
-	struct gm_lines l;
-
-	snprintf(path, sizeof(path), "%.*s/grubenv", (int)(strrchr(cfg, '/') - cfg), cfg);
-	if (gm_root_read(r, path, &buf, &len) < 0)
-		return NULL;
-	if (gm_lines_parse(&l, buf, len) < 0) {
-		free(buf);
-		return NULL;
-	}
-	free(buf);
-	v = calloc(l.n + 1, sizeof(*v));
-	for (size_t i = 0; v && i < l.n; i++)
-		if (l.v[i].text[0] != '#' && strchr(l.v[i].text, '='))
-			v[n++] = strdup(l.v[i].text);
-	gm_lines_free(&l);
-	return v;
-}
-
 int gm_check_boot(struct gm_fs *fs, struct gm_check_report *rep)
 {
 	struct gm_root_fs rf;
@@ -57,7 +34,7 @@ int gm_check_boot(struct gm_fs *fs, struct gm_check_report *rep)
 			     "no grub.cfg: the default kernel command line is not known");
 		return 0;
 	}
-	char **env = env_of(&rf.root, cfg);
+	char **env = gm_grub_env(&rf.root, cfg);
 	rc = gm_grubcfg_default(buf, len, (const char *const *)env, &e);
 	gm_strv_free(env);
 	if (rc <= 0) {

@@ -246,6 +246,10 @@ struct gm_grub_entry {
 };
 int gm_grubcfg_default(const char *in, size_t len, const char *const *env,
 		       struct gm_grub_entry *out);
+struct gm_root;
+/* act_boot.c: the grubenv beside grub.cfg cfg as "name=value" strings
+ * (NULL-terminated, free with gm_strv_free), NULL when there is none. */
+char **gm_grub_env(const struct gm_root *r, const char *cfg);
 int gm_grubcfg_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
 int gm_grubcfg_drop_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
 int gm_bls_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
