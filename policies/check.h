@@ -10,10 +10,12 @@
  *     /boot/config-* against the hardware manifest's required options and the
  *     guide's security settings, renamed/removed options known, =m drivers
  *     looked for in the initramfs;
- *   - system (check_system.c): sshd, Python, automatic updates, DHCP client;
+ *   - boot (check_boot.c): the default GRUB entry, no quiet/rhgb/splash;
+ *   - system (check_system.c): sshd, Python, automatic updates (as the
+ *     timers run them), DHCP client;
  *   - policy rules: gm_policy_check() rows are copied into the report.
  * The report renders as a table or as JSON (report.c; schema in
- * docs/check.md). Library code never prints: renderers return strings.
+ * docs/check.md), JUnit or SARIF (report_ci.c). Library code never prints: renderers return strings.
  */
 #ifndef GM_CHECK_H
 #define GM_CHECK_H

@@ -7,12 +7,18 @@
  *             implementations (an image filesystem through editor/view/path.h, a
  *             host directory for tests) and an overlay that records edits so
  *             that many rules compose and a dry run writes nothing
- *  sshd.c     sshd_config / ssh_config (first value wins, Include, Match/Host)
+ *  sshd.c     sshd_config / ssh_config (first value wins, Include, Match/Host;
+ *             Match blocks override for the connections they match)
+ *  sshd_match.c  sshd's Match criteria for one connection (sshd -T -C)
+ *  cmdline.c  command lines in files: SSHD_OPTS, systemd ExecStart (-o K=V)
  *  sysctl.c   sysctl.d precedence (last value wins)
  *  textconf.c login.defs, /etc/default/grub, ntp.conf, chrony.conf, timesyncd
- *  accounts.c passwd (nologin shells) and shadow (root lock)
- *  parse.c    the policy file format; engine.c runs rules, whose actions
- *             are in act_config.c and act_files.c (private: actions.h)
+ *  grubcfg.c  grub.cfg (default entry, kernel lines), BLS, /etc/kernel/cmdline
+ *  aptconf.c  apt.conf as apt parses it
+ *  accounts.c passwd (nologin shells), shadow (root lock), PAM pam_unix hash
+ *  parse.c    the policy file format (override, waive); engine.c runs rules,
+ *             whose actions are in act_config.c, act_ssh.c, act_time.c,
+ *             act_boot.c and act_files.c (private: actions.h)
  *
  * The editors are pure functions from buffers to buffers: they return 1 when
  * they changed something, 0 when nothing needed changing, -errno on failure,
