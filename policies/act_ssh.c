@@ -301,11 +301,15 @@ static bool pam_password(const struct gm_sshcfg *cfg, const struct gm_ssh_conn *
 	v->status = GM_STATUS_FAIL;
 	snprintf(v->file, sizeof(v->file), "%s", k.file ? k.file : p.file);
 	v->line = k.file ? k.line : p.line;
+	char kat[200];
+	if (k.file)
+		snprintf(kat, sizeof(kat), "%.180s:%d", k.file, k.line);
+	else
+		snprintf(kat, sizeof(kat), "OpenSSH's default");
 	snprintf(v->reason, sizeof(v->reason),
-		 "KbdInteractiveAuthentication %s (%s%s%d%s) with UsePAM yes (%s:%d): PAM asks for "
-		 "the password, so password authentication is on", k.file ? k.value : "yes",
-		 k.file ? k.file : "OpenSSH's default", k.file ? ":" : "", k.file ? k.line : 0,
-		 k.file ? "" : "", p.file, p.line);
+		 "KbdInteractiveAuthentication %.20s (%.190s) with UsePAM yes (%.150s:%d): PAM asks for "
+		 "the password, so password authentication is on", k.file ? k.value : "yes", kat,
+		 p.file, p.line);
 	return true;
 }
 
