@@ -12,6 +12,7 @@
  * mounts it.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,13 +113,17 @@ static int edit_file(struct ctx *c, const char *path, edit_fn fn, const char *ar
 	return rc < 0 ? rc : 0;
 }
 
-static void lack(char *why, size_t n, const char *fmt, const char *a, const char *b)
+static void lack(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void lack(char *why, size_t n, const char *fmt, ...)
 {
 	size_t u = strlen(why);
+	va_list ap;
 
 	snprintf(why + u, n - u, "%s", u ? "; " : "");
 	u = strlen(why);
-	snprintf(why + u, n - u, fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(why + u, n - u, fmt, ap);
+	va_end(ap);
 }
 
 int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
@@ -180,7 +185,7 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		}
 		free(buf);
 		if (!gm_karg_has(opts, strlen(opts), arg)) {
-			lack(why, sizeof(why), "%s: options lack it%s", bls[i], "");
+			lack(why, sizeof(why), "%s: options lack it", bls[i]);
 			if (!o->file[0])
 				snprintf(o->file, sizeof(o->file), "%s", bls[i]);
 		}
@@ -195,8 +200,8 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		sources++;
 		if (gm_root_read(c->r, "/etc/kernel/cmdline", &buf, &len) == 0) {
 			if (!gm_karg_has(buf, strcspn(buf, "\n"), arg))
-				lack(why, sizeof(why), "%s lacks it (kernels installed later)%s",
-				     "/etc/kernel/cmdline", "");
+				lack(why, sizeof(why), "/etc/kernel/cmdline lacks it (kernels installed "
+				     "later)");
 			free(buf);
 		}
 		if (c->apply && (rc = edit_file(c, "/etc/kernel/cmdline", gm_kernel_cmdline_add_arg,
@@ -207,8 +212,8 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 	if (dg >= 0) {
 		sources++;
 		if (!dg)
-			lack(why, sizeof(why), "%s: GRUB_CMDLINE_LINUX lacks it (the next update-grub)%s",
-			     target, "");
+			lack(why, sizeof(why), "%s: GRUB_CMDLINE_LINUX lacks it (the next update-grub)",
+			     target);
 		if (!o->file[0])
 			snprintf(o->file, sizeof(o->file), "%s", target);
 		if (c->apply && !dg &&

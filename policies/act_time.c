@@ -11,6 +11,7 @@
  * servers (FallbackNTP), which is not the metadata server.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,14 +153,19 @@ struct judge {
 	int bad, seen;
 };
 
-static void note_bad(struct judge *j, const char *path, const char *fmt, const char *what)
+static void note_bad(struct judge *j, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void note_bad(struct judge *j, const char *path, const char *fmt, ...)
 {
 	size_t u = strlen(j->detail);
+	va_list ap;
 
 	j->bad++;
 	snprintf(j->detail + u, sizeof(j->detail) - u, "%s%s: ", u ? "; " : "", path);
 	u = strlen(j->detail);
-	snprintf(j->detail + u, sizeof(j->detail) - u, fmt, what);
+	va_start(ap, fmt);
+	vsnprintf(j->detail + u, sizeof(j->detail) - u, fmt, ap);
+	va_end(ap);
 	if (!j->o->file[0])
 		snprintf(j->o->file, sizeof(j->o->file), "%s", path);
 }
@@ -178,8 +184,10 @@ static int ntp_file(struct judge *j, const char *p, bool main)
 		return gm_error_set(j->c->err, rc, "%s: %s", p, strerror(-rc));
 	j->seen++;
 	n = gm_ntpconf_servers(buf, len, list, sizeof(list));
-	if (main ? strcmp(list, j->server) != 0 : n > 0)
-		note_bad(j, p, main ? "%s" : "adds %s", list[0] ? list : "(no server)");
+	if (main && strcmp(list, j->server))
+		note_bad(j, p, "%s", list[0] ? list : "(no server)");
+	else if (!main && n > 0)
+		note_bad(j, p, "adds %s", list);
 	if (j->c->apply) {
 		rc = gm_ntpconf_set(buf, len, main ? j->server : NULL, &out, &outlen);
 		if (rc == 1 && (rc = gm_act_write(j->c, p, out, outlen)) == 0)
@@ -234,8 +242,8 @@ static int timesyncd(struct judge *j, bool enabled)
 		goto out;
 	if (strcmp(list, j->server))
 		note_bad(j, p, "%s", any ? list : buf ? "no NTP= (timesyncd uses its compiled-in "
-				  "FallbackNTP servers)" : "absent (timesyncd uses its compiled-in "
-				  "FallbackNTP servers)");
+			 "FallbackNTP servers)" : "absent (timesyncd uses its compiled-in "
+			 "FallbackNTP servers)");
 	if (j->c->apply) {
 		if (!buf && !(buf = strdup("")))
 			rc = -ENOMEM;
