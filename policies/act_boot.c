@@ -94,7 +94,7 @@ static int default_grub_has(struct ctx *c, const char *arg, char *target, size_t
 typedef int (*edit_fn)(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
 
 static int edit_file(struct ctx *c, const char *path, edit_fn fn, const char *arg,
-		     struct outcome *o, const char *what)
+		     struct outcome *o, const char *what, bool add)
 {
 	char *buf, *out = NULL;
 	size_t len, outlen;
@@ -107,7 +107,8 @@ static int edit_file(struct ctx *c, const char *path, edit_fn fn, const char *ar
 		gm_error_set(c->err, rc, "%s: a kernel command line with quotes or backslashes; "
 			     "add %s by hand", path, arg);
 	if (rc == 1 && (rc = gm_act_write(c, path, out, outlen)) == 0)
-		rc = gm_act_summary(o, "%s: %s += %s", path, what, arg);
+		rc = add ? gm_act_summary(o, "%s: %s += %s", path, what, arg)
+			 : gm_act_summary(o, "%s: %s removed from the %s", path, arg, what);
 	free(buf);
 	free(out);
 	return rc < 0 ? rc : 0;
@@ -163,7 +164,7 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 			lack(why, sizeof(why), "%s: the default entry '%s' boots without it",
 			     grub_cfgs[i], e.title);
 		if (c->apply && (rc = edit_file(c, grub_cfgs[i], gm_grubcfg_add_arg, arg, o,
-						"kernel lines")) < 0)
+						"kernel lines", true)) < 0)
 			goto out;
 	}
 	for (size_t i = 0; i < nbls; i++) {
@@ -189,7 +190,7 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 			if (!o->file[0])
 				snprintf(o->file, sizeof(o->file), "%s", bls[i]);
 		}
-		if (c->apply && (rc = edit_file(c, bls[i], gm_bls_add_arg, arg, o, "options")) < 0)
+		if (c->apply && (rc = edit_file(c, bls[i], gm_bls_add_arg, arg, o, "options", true)) < 0)
 			goto out;
 	}
 	/* for kernels installed later */
@@ -205,7 +206,7 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 			free(buf);
 		}
 		if (c->apply && (rc = edit_file(c, "/etc/kernel/cmdline", gm_kernel_cmdline_add_arg,
-						arg, o, "arguments")) < 0)
+						arg, o, "arguments", true)) < 0)
 			goto out;
 	}
 	dg = default_grub_has(c, arg, target, sizeof(target));
@@ -217,7 +218,7 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		if (!o->file[0])
 			snprintf(o->file, sizeof(o->file), "%s", target);
 		if (c->apply && !dg &&
-		    (rc = edit_file(c, target, gm_grub_add_arg, arg, o, "GRUB_CMDLINE_LINUX")) < 0) {
+		    (rc = edit_file(c, target, gm_grub_add_arg, arg, o, "GRUB_CMDLINE_LINUX", true)) < 0) {
 			if (rc == -EINVAL)
 				gm_error_set(c->err, rc, "%s: GRUB_CMDLINE_LINUX has a quote or backslash "
 					     "outside quotes; fix it by hand", target);
@@ -232,6 +233,136 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 	else
 		gm_act_say(o, GM_STATUS_PASS, "%s on the kernel command line of the default boot "
 			   "entry and for later kernels", arg);
+out:
+	gm_strv_free(bls);
+	return rc < 0 ? rc : 0;
+}
+
+/* grub-cmdline-absent ARG...: none of the words on the default entry's
+ * command line (grub.cfg, BLS), /etc/kernel/cmdline, GRUB_CMDLINE_LINUX and
+ * _DEFAULT; "splashimage" also means no splashimage/background_image line
+ * in grub.cfg. Apply drops them from every kernel line (recovery entries
+ * too: they are words, not settings) and deletes the splash lines. */
+int gm_act_grub_absent(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	char why[480] = "", **bls = NULL;
+	size_t nbls = 0;
+	int rc = 0, sources = 0;
+
+	if (gm_root_glob_sorted(c->r, "/boot/loader/entries/*.conf", &bls, &nbls) < 0)
+		nbls = 0;
+	for (size_t i = 0; i < 2; i++) {
+		char *buf, **env;
+		size_t len;
+		struct gm_grub_entry e;
+
+		if (gm_root_read(c->r, grub_cfgs[i], &buf, &len) < 0)
+			continue;
+		sources++;
+		env = gm_grub_env(c->r, grub_cfgs[i]);
+		int found = gm_grubcfg_default(buf, len, (const char *const *)env, &e);
+		gm_strv_free(env);
+		if (found < 0) {
+			free(buf);
+			rc = found;
+			goto out;
+		}
+		if (!o->file[0]) {
+			snprintf(o->file, sizeof(o->file), "%s", grub_cfgs[i]);
+			o->line = e.line;
+		}
+		for (int k = 1; k < a->argc && buf; k++) {
+			if (!strcmp(a->argv[k], "splashimage")) {
+				char *tmp = NULL;
+				size_t tl;
+				if (gm_grubcfg_drop_splash(buf, len, &tmp, &tl) == 1)
+					lack(why, sizeof(why), "%s sets a splash image", grub_cfgs[i]);
+				free(tmp);
+				if (c->apply && (rc = gm_grubcfg_drop_splash(buf, len, &tmp, &tl)) == 1 &&
+				    (rc = gm_act_write(c, grub_cfgs[i], tmp, tl)) == 0)
+					rc = gm_act_summary(o, "%s: splash image lines removed", grub_cfgs[i]);
+				free(tmp);
+				if (rc < 0) {
+					free(buf);
+					goto out;
+				}
+				if (c->apply) {   /* the next edits read the new file */
+					free(buf);
+					if (gm_root_read(c->r, grub_cfgs[i], &buf, &len) < 0)
+						buf = NULL;
+					if (!buf)
+						break;
+				}
+				continue;
+			}
+			if (found == 1 && gm_karg_has(e.cmdline, strlen(e.cmdline), a->argv[k]))
+				lack(why, sizeof(why), "%s: the default entry '%s' boots with %s",
+				     grub_cfgs[i], e.title, a->argv[k]);
+			if (c->apply && (rc = edit_file(c, grub_cfgs[i], gm_grubcfg_drop_arg, a->argv[k], o,
+							"kernel lines", false)) < 0) {
+				free(buf);
+				goto out;
+			}
+		}
+		free(buf);
+	}
+	for (size_t i = 0; i < nbls; i++) {
+		char *buf;
+		size_t len;
+
+		if (gm_root_read(c->r, bls[i], &buf, &len) < 0)
+			continue;
+		sources++;
+		for (int k = 1; k < a->argc; k++) {
+			char *tmp = NULL;
+			size_t tl;
+			if (gm_bls_drop_arg(buf, len, a->argv[k], &tmp, &tl) == 1)
+				lack(why, sizeof(why), "%s: options have %s", bls[i], a->argv[k]);
+			free(tmp);
+			if (c->apply && (rc = edit_file(c, bls[i], gm_bls_drop_arg, a->argv[k], o,
+							"options", false)) < 0) {
+				free(buf);
+				goto out;
+			}
+		}
+		free(buf);
+	}
+	static const struct {
+		const char *path;
+		edit_fn fn;
+	} later[] = { { "/etc/kernel/cmdline", gm_kernel_cmdline_drop_arg },
+		      { "/etc/default/grub", gm_grubdefault_drop_arg } };
+	for (size_t f = 0; f < 2; f++) {
+		char *buf;
+		size_t len;
+
+		if (gm_root_read(c->r, later[f].path, &buf, &len) < 0)
+			continue;
+		sources++;
+		for (int k = 1; k < a->argc; k++) {
+			char *tmp = NULL;
+			size_t tl;
+			int r2 = later[f].fn(buf, len, a->argv[k], &tmp, &tl);
+			free(tmp);
+			if (r2 == 1 || r2 == -EINVAL)
+				lack(why, sizeof(why), "%s has %s (kernels installed later)", later[f].path,
+				     a->argv[k]);
+			if (c->apply && (rc = edit_file(c, later[f].path, later[f].fn, a->argv[k], o,
+							"command line", false)) < 0) {
+				free(buf);
+				goto out;
+			}
+		}
+		free(buf);
+	}
+	if (!sources)
+		gm_act_say(o, GM_STATUS_NA, "no grub.cfg, BLS entry, /etc/kernel/cmdline or "
+			   "/etc/default/grub in the image");
+	else if (why[0])
+		gm_act_say(o, GM_STATUS_FAIL, "%s", why);
+	else
+		gm_act_say(o, GM_STATUS_PASS, "the kernel boots without %s%s%s", a->argv[1],
+			   a->argc > 2 ? " and the other words named" : "", "");
 out:
 	gm_strv_free(bls);
 	return rc < 0 ? rc : 0;

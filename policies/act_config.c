@@ -318,6 +318,9 @@ int gm_act_aptconf(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		rc = gm_act_summary(o, "%s: %s \"%s\"", target, key, want);
 	free(buf);
 	free(out);
+	if (rc == -EINVAL)
+		return gm_error_set(c->err, rc, "%s: does not parse as apt.conf (an open quote, "
+				    "comment or statement); set %s by hand", target, key);
 	if (rc < 0)
 		return gm_error_set(c->err, rc, "%s: %s", target, strerror(-rc));
 	return 0;

@@ -43,6 +43,7 @@ int gm_act_ssh(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_sysctl(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_logindefs(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o);
+int gm_act_grub_absent(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_ntp(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_aptconf(struct ctx *c, const struct gm_action *a, struct outcome *o);

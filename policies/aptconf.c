@@ -165,8 +165,28 @@ int gm_aptconf_get(const char *in, size_t len, const char *key, char *value, siz
 	return rc;
 }
 
+static int aptconf_set(const char *in, size_t len, const char *key, const char *value,
+		       char **out, size_t *outlen);
+
+/* The edit, verified: apt reading the result must see the value (a file
+ * that does not parse as apt.conf — an open quote or comment, a dangling
+ * key — would swallow an appended line): -EINVAL then. */
 int gm_aptconf_set(const char *in, size_t len, const char *key, const char *value, char **out,
 		   size_t *outlen)
+{
+	struct gm_apt_found f;
+	int rc = aptconf_set(in, len, key, value, out, outlen);
+
+	if (rc == 1 && (gm_aptconf_find(*out, *outlen, key, &f) != 1 || strcmp(f.value, value))) {
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return rc;
+}
+
+static int aptconf_set(const char *in, size_t len, const char *key, const char *value,
+		       char **out, size_t *outlen)
 {
 	struct gm_apt_found f;
 	char *o;

@@ -69,6 +69,7 @@ static const gm_act_fn act_fns[] = {
 	[GM_ACT_SYMLINK] = gm_act_symlink, [GM_ACT_NOLOGIN] = gm_act_nologin,
 	[GM_ACT_LOCKROOT] = gm_act_lockroot, [GM_ACT_TIMEZONE] = gm_act_timezone, [GM_ACT_DHCLIENT] = gm_act_dhclient,
 	[GM_ACT_APTCONF] = gm_act_aptconf, [GM_ACT_PAMHASH] = gm_act_pamhash,
+	[GM_ACT_GRUB_ABSENT] = gm_act_grub_absent,
 };
 
 /* Worst of two statuses: FAIL > WARN > PASS > N/A. */

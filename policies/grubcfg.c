@@ -413,7 +413,8 @@ int gm_grubcfg_drop_arg(const char *in, size_t len, const char *arg, char **out,
 }
 
 /* BLS entry: the "options" line (key and value separated by blanks). */
-int gm_bls_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen)
+static int bls_edit(const char *in, size_t len, const char *arg, bool add, char **out,
+		    size_t *outlen)
 {
 	struct gm_lines l;
 	int rc = gm_lines_parse(&l, in, len), changed = 0;
@@ -428,9 +429,9 @@ int gm_bls_add_arg(const char *in, size_t len, const char *arg, char **out, size
 		if (!gm_word_eq(t, w, "options", false))
 			continue;
 		t = gm_skip_ws(t + w);
-		if (gm_karg_has(t, strlen(t), arg))
+		if (gm_karg_has(t, strlen(t), arg) == add)
 			continue;
-		char *nl = edit_line(l.v[i].text, 1, arg, true, &bad);
+		char *nl = edit_line(l.v[i].text, 1, arg, add, &bad);
 		if (bad) {
 			rc = -EINVAL;
 			break;
@@ -445,9 +446,19 @@ int gm_bls_add_arg(const char *in, size_t len, const char *arg, char **out, size
 	return rc < 0 ? rc : changed;
 }
 
+int gm_bls_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen)
+{
+	return bls_edit(in, len, arg, true, out, outlen);
+}
+
+int gm_bls_drop_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen)
+{
+	return bls_edit(in, len, arg, false, out, outlen);
+}
+
 /* /etc/kernel/cmdline: one line of arguments. */
-int gm_kernel_cmdline_add_arg(const char *in, size_t len, const char *arg, char **out,
-			      size_t *outlen)
+static int kcmd_edit(const char *in, size_t len, const char *arg, bool add, char **out,
+		     size_t *outlen)
 {
 	struct gm_lines l;
 	int rc = gm_lines_parse(&l, in, len);
@@ -457,11 +468,11 @@ int gm_kernel_cmdline_add_arg(const char *in, size_t len, const char *arg, char 
 		return rc;
 	if (l.n == 0 && (rc = gm_lines_insert(&l, 0, "")) < 0)
 		goto out;
-	if (gm_karg_has(l.v[0].text, l.v[0].len, arg)) {
+	if (gm_karg_has(l.v[0].text, l.v[0].len, arg) == add) {
 		rc = 0;
 		goto out;
 	}
-	char *nl = edit_line(l.v[0].text, 0, arg, true, &bad);
+	char *nl = edit_line(l.v[0].text, 0, arg, add, &bad);
 	rc = bad ? -EINVAL : nl ? gm_lines_replace(&l, 0, nl) : -ENOMEM;
 	free(nl);
 	if (rc == 0 && (rc = gm_lines_join(&l, out, outlen)) == 0)
@@ -469,4 +480,96 @@ int gm_kernel_cmdline_add_arg(const char *in, size_t len, const char *arg, char 
 out:
 	gm_lines_free(&l);
 	return rc;
+}
+
+int gm_kernel_cmdline_add_arg(const char *in, size_t len, const char *arg, char **out,
+			      size_t *outlen)
+{
+	return kcmd_edit(in, len, arg, true, out, outlen);
+}
+
+int gm_kernel_cmdline_drop_arg(const char *in, size_t len, const char *arg, char **out,
+			       size_t *outlen)
+{
+	return kcmd_edit(in, len, arg, false, out, outlen);
+}
+
+/* /etc/default/grub: the word arg out of GRUB_CMDLINE_LINUX and
+ * GRUB_CMDLINE_LINUX_DEFAULT (quoted "..." or '...' values without inner
+ * quoting; others refused with -EINVAL). */
+int gm_grubdefault_drop_arg(const char *in, size_t len, const char *arg, char **out,
+			    size_t *outlen)
+{
+	struct gm_lines l;
+	int rc = gm_lines_parse(&l, in, len), changed = 0;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		const char *t = gm_skip_ws(l.v[i].text), *v;
+
+		if (!strncmp(t, "export ", 7))
+			t = gm_skip_ws(t + 7);
+		if (!strncmp(t, "GRUB_CMDLINE_LINUX=", 19))
+			v = t + 19;
+		else if (!strncmp(t, "GRUB_CMDLINE_LINUX_DEFAULT=", 27))
+			v = t + 27;
+		else
+			continue;
+		char q = (*v == '"' || *v == '\'') ? *v : 0;
+		const char *b = q ? v + 1 : v, *e = q ? strchr(b, q) : b + gm_word_len(b);
+		if (!e) {
+			rc = -EINVAL;
+			break;
+		}
+		if (!gm_karg_has(b, (size_t)(e - b), arg))
+			continue;
+		if (memchr(b, '\\', (size_t)(e - b)) || memchr(b, q == '"' ? '\'' : '"', (size_t)(e - b))) {
+			rc = -EINVAL;
+			break;
+		}
+		char *inner = strndup(b, (size_t)(e - b)), *ed;
+		if (!inner) {
+			rc = -ENOMEM;
+			break;
+		}
+		ed = edit_words(inner, arg, false);
+		free(inner);
+		if (!ed) {
+			rc = -ENOMEM;
+			break;
+		}
+		char *nl = gm_strdupf("%.*s%s%s", (int)(b - l.v[i].text), l.v[i].text, ed, e);
+		free(ed);
+		rc = nl ? gm_lines_replace(&l, i, nl) : -ENOMEM;
+		free(nl);
+		changed = 1;
+	}
+	if (rc == 0 && changed)
+		rc = gm_lines_join(&l, out, outlen);
+	gm_lines_free(&l);
+	return rc < 0 ? rc : changed;
+}
+
+/* grub.cfg without its splashimage / background_image lines. */
+int gm_grubcfg_drop_splash(const char *in, size_t len, char **out, size_t *outlen)
+{
+	struct gm_lines l;
+	int rc = gm_lines_parse(&l, in, len), changed = 0;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = l.n; i-- > 0;) {
+		const char *t = gm_skip_ws(l.v[i].text);
+		size_t w = gm_word_len(t);
+
+		if (gm_word_eq(t, w, "splashimage", false) || gm_word_eq(t, w, "background_image", false)) {
+			gm_lines_delete(&l, i);
+			changed = 1;
+		}
+	}
+	if (changed)
+		rc = gm_lines_join(&l, out, outlen);
+	gm_lines_free(&l);
+	return rc < 0 ? rc : changed;
 }

@@ -261,6 +261,12 @@ int gm_grubcfg_drop_arg(const char *in, size_t len, const char *arg, char **out,
 int gm_bls_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
 int gm_kernel_cmdline_add_arg(const char *in, size_t len, const char *arg, char **out,
 			      size_t *outlen);
+int gm_bls_drop_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+int gm_kernel_cmdline_drop_arg(const char *in, size_t len, const char *arg, char **out,
+			       size_t *outlen);
+int gm_grubdefault_drop_arg(const char *in, size_t len, const char *arg, char **out,
+			    size_t *outlen);
+int gm_grubcfg_drop_splash(const char *in, size_t len, char **out, size_t *outlen);
 
 /* ntp.conf / chrony.conf: the only server/pool lines become "server S iburst";
  * server NULL (a chrony conf.d / sources.d file): every server/pool line goes. */
@@ -318,6 +324,7 @@ enum gm_action_kind {
 	GM_ACT_SSHD, GM_ACT_SSH, GM_ACT_SYSCTL, GM_ACT_LOGINDEFS, GM_ACT_GRUB, GM_ACT_NTP,
 	GM_ACT_REMOVE, GM_ACT_EMPTY, GM_ACT_FILE, GM_ACT_SYMLINK, GM_ACT_NOLOGIN,
 	GM_ACT_LOCKROOT, GM_ACT_TIMEZONE, GM_ACT_DHCLIENT, GM_ACT_APTCONF, GM_ACT_PAMHASH,
+	GM_ACT_GRUB_ABSENT,
 };
 
 struct gm_action {

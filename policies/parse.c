@@ -37,6 +37,7 @@ static const struct {
 	{ "sysctl", GM_ACT_SYSCTL, 1, -1 },
 	{ "login-defs", GM_ACT_LOGINDEFS, 2, -1 },
 	{ "grub-cmdline", GM_ACT_GRUB, 1, 1 },
+	{ "grub-cmdline-absent", GM_ACT_GRUB_ABSENT, 1, -1 },
 	{ "ntp", GM_ACT_NTP, 1, 1 },
 	{ "remove", GM_ACT_REMOVE, 1, -1 },
 	{ "empty", GM_ACT_EMPTY, 1, -1 },

@@ -142,9 +142,12 @@ static void test_policy_grub_bls_and_kernel_cmdline(void **s)
 	free(out);
 }
 
+static const char *want_id;   /* the row last_row keeps */
+
 static void last_row(void *priv, const struct gm_rule_result *r)
 {
-	snprintf(priv, 600, "%s %s", gm_status_name(r->status), r->reason);
+	if (!strcmp(r->id, want_id))
+		snprintf(priv, 600, "%s %s", gm_status_name(r->status), r->reason);
 }
 
 /* The console rule on a tree: grub.cfg's default entry decides, apply edits
@@ -166,6 +169,7 @@ static void test_policy_grub_rule_round_trip(void **s)
 	/* /etc/default/grub has it (in _DEFAULT, which counts), the boot loader
 	 * does not: FAIL naming the default entry */
 	char row[600];
+	want_id = "console.serial";
 	assert_int_equal(gm_policy_check_root(p, &r.root, last_row, row, &err), 0);
 	if (strncmp(row, "FAIL ", 5) || !strstr(row, "default entry 'Debian GNU/Linux' boots without it"))
 		fail_msg("before apply: %s", row);
@@ -190,6 +194,52 @@ static void test_policy_grub_rule_round_trip(void **s)
 	free(t);
 }
 
+/* quiet, rhgb, splash out of every place the kernel command line comes from */
+static void test_policy_grub_verbose_boot(void **s)
+{
+	char *t = tp_tmpdir();
+	struct gm_policy *p = NULL;
+	struct gm_error err = { 0 };
+	struct gm_root_dir r;
+	char row[600];
+	size_t len;
+	char *cfg = grubcfg("debian12.cfg", &len), *bls = grubcfg("bls-rhel9.conf", &len);
+
+	(void)s;
+	tp_put(t, "boot/grub/grub.cfg", cfg);
+	tp_put(t, "boot/loader/entries/rhel.conf", bls);
+	tp_put(t, "etc/kernel/cmdline", "root=UUID=x ro rhgb quiet\n");
+	tp_put(t, "etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"\nGRUB_CMDLINE_LINUX=\"\"\n");
+	assert_int_equal(gm_policy_load("console", &p, &err), 0);
+	gm_root_dir_init(&r, t);
+	want_id = "console.verbose-boot";
+	assert_int_equal(gm_policy_check_root(p, &r.root, last_row, row, &err), 0);
+	if (strncmp(row, "FAIL ", 5) || !strstr(row, "boots with quiet"))
+		fail_msg("before apply: %s", row);
+	assert_int_equal(gm_policy_apply_root(p, &r.root, false, NULL, NULL, &err), 0);
+	assert_int_equal(gm_policy_check_root(p, &r.root, last_row, row, &err), 0);
+	if (strncmp(row, "PASS ", 5))
+		fail_msg("after apply: %s", row);
+	char *g = tp_get(t, "boot/grub/grub.cfg");
+	grub_ok(g, strlen(g));
+	assert_null(strstr(g, " quiet"));
+	free(g);
+	g = tp_get(t, "etc/default/grub");
+	assert_string_equal(g, "GRUB_CMDLINE_LINUX_DEFAULT=\"\"\nGRUB_CMDLINE_LINUX=\"console=ttyS0,38400n8\"\n");
+	free(g);
+	g = tp_get(t, "etc/kernel/cmdline");
+	assert_string_equal(g, "root=UUID=x ro console=ttyS0,38400n8\n");
+	free(g);
+	g = tp_get(t, "boot/loader/entries/rhel.conf");
+	assert_non_null(strstr(g, "net.ifnames=0 console=ttyS0,38400n8\n"));
+	free(g);
+	gm_policy_free(p);
+	free(cfg);
+	free(bls);
+	tp_rmrf(t);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_policy_grub_refuses_quoting),
 		cmocka_unit_test(test_policy_grub_bls_and_kernel_cmdline),
 		cmocka_unit_test(test_policy_grub_rule_round_trip),
+		cmocka_unit_test(test_policy_grub_verbose_boot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
