@@ -175,9 +175,11 @@ static int parse(struct gcfg *c, const char *in, size_t len, const char *const *
 			continue;
 		}
 		if (is_kernel_cmd(w) && cur >= 0 && !c->e[cur].submenu) {
+			/* the last linux line is the one that counts (GRUB runs
+			 * them in order); recovery: by title, or by that line */
 			c->e[cur].kline = (int)i;
-			if (recovery_args(s))
-				c->e[cur].recovery = true;
+			c->e[cur].recovery = strstr(c->e[cur].title, "recovery mode") != NULL ||
+					     recovery_args(s);
 			continue;
 		}
 		if (!strcmp(w, "set") && depth == 0 && !locked) {
