@@ -353,7 +353,9 @@ static char *edit_line(const char *t, int skip, const char *arg, bool add, bool 
 	free(args);
 	if (!e)
 		return NULL;
-	nl = gm_strdupf("%.*s%s%s", (int)(s - t), t, e, s + end);
+	/* a line with no arguments yet ("linux /vmlinuz"): a blank first */
+	bool sep = skip && *e && s > t && s[-1] != ' ' && s[-1] != '\t';
+	nl = gm_strdupf("%.*s%s%s%s", (int)(s - t), t, sep ? " " : "", e, s + end);
 	free(e);
 	return nl;
 }
