@@ -336,6 +336,12 @@ static char *edit_line(const char *t, int skip, const char *arg, bool add, bool 
 	const char *s = gm_skip_ws(t);
 	char w[256], *args, *nl;
 
+	/* quoting anywhere on the line (the kernel path too) changes where
+	 * GRUB's words end: not rewritten */
+	if (strpbrk(s, "\"'\\"))  {
+		*bad = true;
+		return NULL;
+	}
 	for (int i = 0; i < skip; i++)
 		s = gm_skip_ws(gword(s, w, sizeof(w)));
 	/* trailing blanks stay outside the edit */
