@@ -174,7 +174,9 @@ static int parse(struct gcfg *c, const char *in, size_t len, const char *const *
 				stack[depth++] = c->n - 1;
 			continue;
 		}
-		if (is_kernel_cmd(w) && cur >= 0 && !c->e[cur].submenu) {
+		char img[8];
+		if (is_kernel_cmd(w) && cur >= 0 && !c->e[cur].submenu &&
+		    (gword(s, img, sizeof(img)), img[0])) {   /* "linux" needs a kernel path */
 			/* the last linux line is the one that counts (GRUB runs
 			 * them in order); recovery: by title, or by that line */
 			c->e[cur].kline = (int)i;
