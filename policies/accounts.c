@@ -117,6 +117,16 @@ static const char *const pam_hashes[] = {
 	"md5", "bigcrypt", "sha256", "sha512", "blowfish", "gost_yescrypt", "yescrypt",
 };
 
+/* A word of a PAM line up to end (blanks end it). */
+static size_t arg_len(const char *w, const char *end)
+{
+	size_t n = 0;
+
+	while (w + n < end && w[n] != ' ' && w[n] != '\t')
+		n++;
+	return n;
+}
+
 static bool is_hash(const char *w, size_t n)
 {
 	for (size_t i = 0; i < sizeof(pam_hashes) / sizeof(pam_hashes[0]); i++)
@@ -175,10 +185,11 @@ int gm_pam_unix_hash(const char *in, size_t len, char *method, size_t mlen, int 
 		*line = (int)i + 1;
 		method[0] = '\0';
 		/* the options are exclusive: the last one given wins (pam_unix's
-		 * _set_ctrl clears the others) */
-		for (a = gm_skip_ws(a); *a && *a != '#'; a = gm_skip_ws(a + gm_word_len(a)))
-			if (is_hash(a, gm_word_len(a)))
-				snprintf(method, mlen, "%.*s", (int)gm_word_len(a), a);
+		 * _set_ctrl clears the others); '#' starts a comment anywhere */
+		const char *end = a + strcspn(a, "#");
+		for (a = gm_skip_ws(a); a < end; a = gm_skip_ws(a + arg_len(a, end)))
+			if (is_hash(a, arg_len(a, end)))
+				snprintf(method, mlen, "%.*s", (int)arg_len(a, end), a);
 	}
 	gm_lines_free(&l);
 	return found;
@@ -198,17 +209,18 @@ int gm_pam_unix_set_hash(const char *in, size_t len, const char *method, char **
 
 		if (!pam_unix_password(t, &a))
 			continue;
-		for (const char *w = gm_skip_ws(a); *w && *w != '#'; w = gm_skip_ws(w + gm_word_len(w)))
-			if (is_hash(w, gm_word_len(w))) {
+		const char *aend = a + strcspn(a, "#");
+		for (const char *w = gm_skip_ws(a); w < aend; w = gm_skip_ws(w + arg_len(w, aend)))
+			if (is_hash(w, arg_len(w, aend))) {
 				last = w;
-				lastn = gm_word_len(w);
+				lastn = arg_len(w, aend);
 				nh++;
 			}
 		if (nh == 1 && gm_word_eq(last, lastn, method, false))
 			continue;
 		/* drop every hash word (with the blank before it), then add ours
 		 * where the arguments end (before a comment) */
-		char *nl = malloc(strlen(t) + strlen(method) + 2), *o = nl;
+		char *nl = malloc(strlen(t) + strlen(method) + 3), *o = nl;
 		if (!nl) {
 			rc = -ENOMEM;
 			break;
@@ -225,9 +237,7 @@ int gm_pam_unix_set_hash(const char *in, size_t len, const char *method, char **
 			const char *w = p;
 			while (w < argend && (*w == ' ' || *w == '\t'))
 				w++;
-			size_t n = gm_word_len(w);
-			if (w + n > argend)
-				n = (size_t)(argend - w);
+			size_t n = arg_len(w, argend);
 			if (!is_hash(w, n)) {
 				memcpy(o, p, (size_t)(w + n - p));
 				o += w + n - p;
@@ -236,7 +246,7 @@ int gm_pam_unix_set_hash(const char *in, size_t len, const char *method, char **
 			if (!n)
 				break;
 		}
-		o += sprintf(o, " %s", method);
+		o += sprintf(o, " %s%s", method, argend < end && *argend == '#' ? " " : "");
 		memcpy(o, argend, (size_t)(end - argend));
 		o[end - argend] = '\0';
 		rc = gm_lines_replace(&l, i, nl);
