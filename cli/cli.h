@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "editor/fs/fs.h"
+#include "editor/view/view.h"
 #include "editor/container/image.h"
 
 /* Exit statuses (documented in README.md and gcemount(1)). */
@@ -25,6 +26,7 @@ enum {
 struct gm_cli_common {
 	const char *cache_dir;     /* --cache DIR */
 	int partition;             /* --partition N */
+	int root;                  /* --root N */
 	bool owner_set;            /* --owner UID:GID */
 	uid_t owner_uid;
 	gid_t owner_gid;
@@ -47,9 +49,11 @@ struct gm_cli_common {
 #define GM_OPT_NO_SPARSIFY 1005
 #define GM_OPT_RESUME 1006
 #define GM_OPT_DISCARD 1007
+#define GM_OPT_ROOT 1008
 #define GM_CLI_COMMON_LONGOPTS \
 	{ "cache", required_argument, NULL, GM_OPT_CACHE }, \
 	{ "partition", required_argument, NULL, GM_OPT_PARTITION }, \
+	{ "root", required_argument, NULL, GM_OPT_ROOT }, \
 	{ "owner", required_argument, NULL, GM_OPT_OWNER }, \
 	{ "output", required_argument, NULL, GM_OPT_OUTPUT }, \
 	{ "format", required_argument, NULL, GM_OPT_FORMAT }, \
@@ -61,14 +65,15 @@ int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg);
 /* Help text for the common options (one block, for --help). */
 extern const char gm_cli_common_help[];
 
-/* Opens image and its filesystem. On failure prints one line
+/* Opens image and the view of its filesystems (root, /boot, /boot/efi as
+ * its fstab mounts them; --partition N alone). On failure prints one line
  * "gcemount: <message>" and returns the exit status; 0 on success. */
 int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
-		struct gm_image **img, struct gm_fs **fs);
-/* Closes fs and, when writable and something changed (or --output was
+		struct gm_image **img, struct gm_view **v);
+/* Closes the view and, when writable and something changed (or --output was
  * given), writes the image back; then closes img. Prints errors; returns the
  * exit status (GM_EXIT_WRITEBACK when write-back failed). */
-int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_common *c,
+int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_common *c,
 		  bool writable);
 
 /* Refuses, before any work, what cannot end well: --resume on a verb that
@@ -89,8 +94,10 @@ void gm_cli_signals_install(const char *image);
 
 /* The same with a progress sink of the caller's (fn may be NULL). */
 int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool writable,
-			 gm_progress_fn fn, void *priv, struct gm_image **img, struct gm_fs **fs);
-/* Maps a -errno from gm_image_open/gm_fs_open to an exit status. */
+			 gm_progress_fn fn, void *priv, struct gm_image **img, struct gm_view **v);
+/* The view options the common options ask for. */
+void gm_cli_view_opts(const struct gm_cli_common *c, bool writable, struct gm_view_opts *o);
+/* Maps a -errno from gm_image_open/gm_view_open to an exit status. */
 int gm_cli_exit_for_open_error(int rc);
 
 void gm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -107,7 +114,9 @@ int gm_cmd_check(int argc, char **argv);     /* check: cli/cmd_check.c */
  * the program name) and `gcemount -u MOUNTPOINT`. */
 int gm_cmd_mount(int argc, char **argv);
 int gm_cmd_unmount(int argc, char **argv);
-/* `gcemount apply IMAGE --run SCRIPT` (cli/cmd_mount.c): mount, run SCRIPT
+/* `gcemount shell IMAGE [-- CMD...]` (cli/cmd_shell.c). */
+int gm_cmd_shell(int argc, char **argv);
+/* `gcemount apply IMAGE --run SCRIPT` (cli/cmd_shell.c): mount, run SCRIPT
  * with the mount point as $1 and in GCEMOUNT_ROOT, unmount and write back;
  * a non-zero exit of SCRIPT aborts and writes nothing. Returns exit status. */
 int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_common *c);

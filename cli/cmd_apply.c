@@ -76,7 +76,7 @@ int gm_cmd_apply(int argc, char **argv)
 	struct gm_policy *pol = NULL;
 	struct gm_error err = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *fs = NULL;
 	const char *script = NULL, *skip[64];
 	size_t nskip = 0;
 	bool list = false, ok;

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "editor/disk/partition.h"
 #include "policies/check.h"
+#include "policies/check_layout.h"
 #include "policies/policy.h"
 
 #define MAX_POLICIES 16
@@ -32,7 +33,9 @@ static void check_usage(FILE *f)
 		"  --policy NAME      check the rules of this policy (repeatable)\n"
 		"  --skip RULE        report rules matching RULE (a glob) as SKIP (repeatable)\n"
 		"  --cache DIR        cache directory (default $XDG_CACHE_HOME/gcemount)\n"
-		"  --partition N      check partition N (default: the only ext2/3/4 one)\n"
+		"  --partition N      check partition N alone (default: the root filesystem\n"
+		"                     with what its /etc/fstab mounts: /boot, /boot/efi)\n"
+		"  --root N           the root filesystem is partition N\n"
 		"  -q, --quiet        no progress output\n\n"
 		"Exit status: 0 no check at or above the --fail-on level fails, 1 one does,\n"
 		"2 the image cannot be read, 3 image locked, 64 usage.\n");
@@ -99,7 +102,7 @@ static bool raw_unreadable(struct gm_image *img)
 	return bad;
 }
 
-static int run_policies(struct gm_fs *fs, const char *const *names, size_t n, bool defaulted,
+static int run_policies(struct gm_view *fs, const char *const *names, size_t n, bool defaulted,
 			const char *const *skip, size_t nskip, struct gm_check_report *rep)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -169,10 +172,10 @@ int gm_cmd_check(int argc, char **argv)
 	enum fmt json = FMT_TABLE;
 	int fail_on = GM_LEVEL_REQUIRED;
 	struct gm_image_opts io = { 0 };
-	struct gm_fs_opts fo = { 0 };
+	struct gm_view_opts vo;
 	struct gm_error err = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *fs = NULL;
 	struct gm_check_report rep;
 	const char *image;
 	char msg[GM_ERRMSG_MAX + 64];
@@ -278,14 +281,15 @@ int gm_cmd_check(int argc, char **argv)
 		status = GM_EXIT_BADIMAGE;
 		goto out;
 	}
-	fo.partition = c.partition;
-	fo.read_only = true;
-	rc = gm_fs_open(img, &fo, &fs, &err);
+	gm_cli_view_opts(&c, false, &vo);
+	rc = gm_view_open(img, &vo, &fs, &err);
 	if (rc < 0)
 		fs = NULL;
-	else if (!c.quiet && !json && gm_fs_note(fs)[0])
-		fprintf(stderr, "gcemount: %s\n", gm_fs_note(fs));
+	else if (!c.quiet && !json && gm_view_note(fs)[0])
+		fprintf(stderr, "gcemount: %s\n", gm_view_note(fs));
 	gm_check_packaging(img, fs, rc < 0 ? gm_error_msg(&err) : NULL, &rep);
+	gm_check_report_group(&rep, "layout");
+	gm_check_layout(img, fs, &rep);
 	if (!fs && rep.unreadable[0]) {
 		/* a root gcemount cannot read: every file check is N/A, with why */
 		char why[128];
@@ -323,7 +327,7 @@ int gm_cmd_check(int argc, char **argv)
 	gm_check_report_skip(&rep, skip, nskip);
 	status = emit(&rep, image, json);
 out:
-	if (fs && gm_fs_close(fs, &err) < 0)
+	if (fs && gm_view_close(fs, &err) < 0)
 		gm_cli_error("%s", gm_error_msg(&err));
 	gm_image_close(img);
 	gm_check_report_free(&rep);

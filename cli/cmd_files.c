@@ -18,7 +18,7 @@
 
 #define IO_CHUNK (1u << 20)
 
-/* Directory entry names collected by gm_fs_readdir (ls, rm -r). */
+/* Directory entry names collected by gm_view_readdir (ls, rm -r). */
 struct name_list {
 	char **v;
 	size_t n, cap;
@@ -26,7 +26,7 @@ struct name_list {
 	bool hidden;    /* keep other names starting with '.' */
 };
 
-static int collect_names(void *priv, const char *name, size_t namelen, gm_ino_t ino,
+static int collect_names(void *priv, const char *name, size_t namelen, gm_vino_t ino,
 			 unsigned dtype, uint64_t next_off)
 {
 	struct name_list *l = priv;
@@ -117,8 +117,33 @@ static int need_args(int argc, int want_min, int want_max, const char *usage)
 
 struct ls_state {
 	bool longfmt;
+	bool mounts;
 	struct name_list names;
 };
+
+#define LS_OPT_MOUNTS 2000
+
+/* `ls --mounts`: which partition serves which mount point. */
+static void print_mounts(const struct gm_view *v)
+{
+	printf("%-16s %-9s %-8s %-10s %s\n", "MOUNTPOINT", "PARTITION", "FSTYPE", "SIZE", "SOURCE / NOTE");
+	for (size_t i = 0; i < gm_view_nmounts(v); i++) {
+		const struct gm_mount *m = gm_view_mount(v, i);
+		char part[16], sz[32];
+
+		if (m->partition > 0)
+			snprintf(part, sizeof(part), "%d", m->partition);
+		else
+			snprintf(part, sizeof(part), "%s", m->partition == 0 ? "disk" : "-");
+		if (m->partition >= 0)
+			gm_human_size(m->size, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "-");
+		printf("%-16s %-9s %-8s %-10s %s%s%s%s\n", m->path, part, m->fstype[0] ? m->fstype : "-", sz,
+		       m->source, m->kind == GM_MOUNT_FAT ? " (read-only)" : "",
+		       m->note[0] ? ": not mounted: " : "", m->note);
+	}
+}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -142,11 +167,11 @@ static void mode_string(mode_t m, char out[11])
 	out[10] = '\0';
 }
 
-static void print_entry(struct gm_fs *fs, gm_ino_t dir_ino, const char *shown, const char *name,
+static void print_entry(struct gm_view *v, gm_vino_t dir_ino, const char *shown, const char *name,
 			bool longfmt)
 {
 	struct stat st;
-	gm_ino_t ino;
+	gm_vino_t ino;
 	char mode[11], when[32], target[PATH_MAX];
 	struct tm tm;
 	ssize_t n;
@@ -155,7 +180,7 @@ static void print_entry(struct gm_fs *fs, gm_ino_t dir_ino, const char *shown, c
 		printf("%s\n", shown);
 		return;
 	}
-	if (gm_fs_lookup(fs, dir_ino, name, &ino) < 0 || gm_fs_getattr(fs, ino, &st) < 0) {
+	if (gm_view_lookup(v, dir_ino, name, &ino) < 0 || gm_view_getattr(v, ino, &st) < 0) {
 		printf("?????????? ? ? ? ? ? %s\n", shown);
 		return;
 	}
@@ -168,7 +193,7 @@ static void print_entry(struct gm_fs *fs, gm_ino_t dir_ino, const char *shown, c
 	else
 		printf("%s %3lu %5u %5u %10llu %s %s", mode, (unsigned long)st.st_nlink,
 		       st.st_uid, st.st_gid, (unsigned long long)st.st_size, when, shown);
-	if (S_ISLNK(st.st_mode) && (n = gm_fs_readlink(fs, ino, target, sizeof(target) - 1)) >= 0) {
+	if (S_ISLNK(st.st_mode) && (n = gm_view_readlink(v, ino, target, sizeof(target) - 1)) >= 0) {
 		target[n] = '\0';
 		printf(" -> %s", target);
 	}
@@ -182,6 +207,8 @@ static int ls_own(int opt, const char *arg, void *priv)
 	(void)arg;
 	if (opt == 'l')
 		s->longfmt = true;
+	else if (opt == LS_OPT_MOUNTS)
+		s->mounts = true;
 	else if (opt == 'a')
 		s->names.dots = s->names.hidden = true;
 	else
@@ -191,30 +218,36 @@ static int ls_own(int opt, const char *arg, void *priv)
 
 int gm_cmd_ls(int argc, char **argv)
 {
-	static const char usage[] = "usage: gcemount ls [-l] [-a] [OPTIONS] IMAGE [PATH]";
+	static const char usage[] = "usage: gcemount ls [-l] [-a] [OPTIONS] IMAGE [PATH]\n"
+				    "       gcemount ls --mounts [OPTIONS] IMAGE   (which partition serves which mount point)";
+	static const struct option extra[] = { { "mounts", no_argument, NULL, LS_OPT_MOUNTS } };
 	struct gm_cli_common c = { 0 };
 	struct ls_state s = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	const char *path;
-	gm_ino_t ino, parent;
+	gm_vino_t ino, parent;
 	char name[NAME_MAX + 1];
 	struct stat st;
 	int rc, status;
 
 	c.quiet = true;
-	rc = parse(argc, argv, usage, "laqh", NULL, 0, &c, ls_own, &s);
+	rc = parse(argc, argv, usage, "laqh", extra, 1, &c, ls_own, &s);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
-	if ((rc = need_args(argc, 1, 2, usage)))
+	if ((rc = need_args(argc, 1, s.mounts ? 1 : 2, usage)))
 		return rc;
 	path = optind + 1 < argc ? argv[optind + 1] : "/";
-	status = gm_cli_open(argv[optind], &c, false, &img, &fs);
+	status = gm_cli_open(argv[optind], &c, false, &img, &v);
 	if (status)
 		return status;
-	rc = gm_path_resolve(fs, path, 0, &ino);
+	if (s.mounts) {
+		print_mounts(v);
+		goto out;
+	}
+	rc = gm_path_resolve(v, path, 0, &ino);
 	if (rc == 0)
-		rc = gm_fs_getattr(fs, ino, &st);
+		rc = gm_view_getattr(v, ino, &st);
 	if (rc < 0) {
 		gm_cli_error("%s: %s: %s", argv[optind], path, strerror(-rc));
 		status = GM_EXIT_FAIL;
@@ -222,11 +255,11 @@ int gm_cmd_ls(int argc, char **argv)
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		/* A single file: show it as ls does (the link itself if PATH names one). */
-		if (gm_path_resolve_parent(fs, path, &parent, name) == 0)
-			print_entry(fs, parent, path, name, s.longfmt);
+		if (gm_path_resolve_parent(v, path, &parent, name) == 0)
+			print_entry(v, parent, path, name, s.longfmt);
 		goto out;
 	}
-	rc = gm_fs_readdir(fs, ino, 0, collect_names, &s.names);
+	rc = gm_view_readdir(v, ino, 0, collect_names, &s.names);
 	if (rc < 0) {
 		gm_cli_error("%s: %s: %s", argv[optind], path, strerror(-rc));
 		status = GM_EXIT_FAIL;
@@ -235,10 +268,10 @@ int gm_cmd_ls(int argc, char **argv)
 	if (s.names.n)
 		qsort(s.names.v, s.names.n, sizeof(*s.names.v), cmp_names);
 	for (size_t i = 0; i < s.names.n; i++)
-		print_entry(fs, ino, s.names.v[i], s.names.v[i], s.longfmt);
+		print_entry(v, ino, s.names.v[i], s.names.v[i], s.longfmt);
 out:
 	name_list_free(&s.names);
-	gm_fs_close(fs, NULL);
+	gm_view_close(v, NULL);
 	gm_image_close(img);
 	return status;
 }
@@ -250,7 +283,7 @@ int gm_cmd_cat(int argc, char **argv)
 	static const char usage[] = "usage: gcemount cat [OPTIONS] IMAGE PATH...";
 	struct gm_cli_common c = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	char *buf = NULL;
 	int rc, status;
 
@@ -260,7 +293,7 @@ int gm_cmd_cat(int argc, char **argv)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	if ((rc = need_args(argc, 2, INT_MAX, usage)))
 		return rc;
-	status = gm_cli_open(argv[optind], &c, false, &img, &fs);
+	status = gm_cli_open(argv[optind], &c, false, &img, &v);
 	if (status)
 		return status;
 	buf = malloc(IO_CHUNK);
@@ -272,13 +305,13 @@ int gm_cmd_cat(int argc, char **argv)
 	for (int i = optind + 1; i < argc; i++) {
 		const char *path = argv[i];
 		struct stat st;
-		gm_ino_t ino;
+		gm_vino_t ino;
 		uint64_t off = 0;
 		ssize_t n;
 
-		rc = gm_path_resolve(fs, path, 0, &ino);
+		rc = gm_path_resolve(v, path, 0, &ino);
 		if (rc == 0)
-			rc = gm_fs_getattr(fs, ino, &st);
+			rc = gm_view_getattr(v, ino, &st);
 		if (rc == 0 && S_ISDIR(st.st_mode))
 			rc = -EISDIR;
 		if (rc < 0) {
@@ -286,7 +319,7 @@ int gm_cmd_cat(int argc, char **argv)
 			status = GM_EXIT_FAIL;
 			continue;
 		}
-		while ((n = gm_fs_read(fs, ino, buf, IO_CHUNK, off)) > 0) {
+		while ((n = gm_view_read(v, ino, buf, IO_CHUNK, off)) > 0) {
 			if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
 				gm_cli_error("writing to standard output: %s", strerror(errno));
 				status = GM_EXIT_FAIL;
@@ -295,7 +328,7 @@ int gm_cmd_cat(int argc, char **argv)
 			off += (uint64_t)n;
 		}
 		if (n < 0) {
-			gm_cli_error("%s: %s: %s", argv[optind], path, gm_fs_errmsg(fs));
+			gm_cli_error("%s: %s: %s", argv[optind], path, gm_view_errmsg(v));
 			status = GM_EXIT_FAIL;
 		}
 	}
@@ -305,7 +338,7 @@ int gm_cmd_cat(int argc, char **argv)
 	}
 out:
 	free(buf);
-	gm_fs_close(fs, NULL);
+	gm_view_close(v, NULL);
 	gm_image_close(img);
 	return status;
 }
@@ -337,34 +370,34 @@ static int put_own(int opt, const char *arg, void *priv)
 
 /* Copies local file fd into the image at path (created, or replaced in
  * place keeping its inode, owner and xattrs). */
-static int put_file(struct gm_fs *fs, int fd, const struct stat *lst, const char *path,
+static int put_file(struct gm_view *v, int fd, const struct stat *lst, const char *path,
 		    const struct put_opts *po, const struct gm_cli_common *c, const char *image)
 {
 	struct gm_creds creds = { c->owner_uid, c->owner_gid };
 	struct gm_setattr sa = { 0 };
 	char name[NAME_MAX + 1];
-	gm_ino_t dir, ino;
+	gm_vino_t dir, ino;
 	struct stat st;
 	uint64_t off = 0;
 	char *buf = NULL;
 	ssize_t n;
 	int rc;
 
-	rc = gm_path_resolve_parent(fs, path, &dir, name);
+	rc = gm_path_resolve_parent(v, path, &dir, name);
 	if (rc < 0)
 		goto fail;
-	rc = gm_fs_lookup(fs, dir, name, &ino);
+	rc = gm_view_lookup(v, dir, name, &ino);
 	if (rc == 0) {
 		/* Follow a symlink to what it names inside the image. */
-		rc = gm_path_resolve(fs, path, 0, &ino);
+		rc = gm_path_resolve(v, path, 0, &ino);
 		if (rc == 0)
-			rc = gm_fs_getattr(fs, ino, &st);
+			rc = gm_view_getattr(v, ino, &st);
 		if (rc == 0 && S_ISDIR(st.st_mode))
 			rc = -EISDIR;
 		else if (rc == 0 && !S_ISREG(st.st_mode))
 			rc = -EINVAL;
 		if (rc == 0)
-			rc = gm_fs_truncate(fs, ino, 0);
+			rc = gm_view_truncate(v, ino, 0);
 		if (rc < 0)
 			goto fail;
 		if (po->mode_set) {
@@ -377,7 +410,7 @@ static int put_file(struct gm_fs *fs, int fd, const struct stat *lst, const char
 			sa.gid = c->owner_gid;
 		}
 	} else if (rc == -ENOENT) {
-		rc = gm_fs_mknod(fs, dir, name, S_IFREG | (po->mode_set ? po->mode : (lst->st_mode & 07777)),
+		rc = gm_view_mknod(v, dir, name, S_IFREG | (po->mode_set ? po->mode : (lst->st_mode & 07777)),
 				 0, c->owner_set ? &creds : NULL, &ino);
 		if (rc < 0)
 			goto fail;
@@ -390,7 +423,7 @@ static int put_file(struct gm_fs *fs, int fd, const struct stat *lst, const char
 		goto fail;
 	}
 	while ((n = read(fd, buf, IO_CHUNK)) > 0) {
-		ssize_t w = gm_fs_write(fs, ino, buf, (size_t)n, off);
+		ssize_t w = gm_view_write(v, ino, buf, (size_t)n, off);
 
 		if (w < 0) {
 			rc = (int)w;
@@ -405,14 +438,14 @@ static int put_file(struct gm_fs *fs, int fd, const struct stat *lst, const char
 	}
 	sa.valid |= GM_SET_MTIME;
 	sa.mtime = lst->st_mtim;
-	rc = gm_fs_setattr(fs, ino, &sa, NULL);
+	rc = gm_view_setattr(v, ino, &sa, NULL);
 	if (rc < 0)
 		goto fail;
 	free(buf);
 	return 0;
 fail:
 	free(buf);
-	gm_cli_error("%s: %s: %s", image, path, gm_fs_errmsg(fs)[0] ? gm_fs_errmsg(fs) : strerror(-rc));
+	gm_cli_error("%s: %s: %s", image, path, gm_view_errmsg(v)[0] ? gm_view_errmsg(v) : strerror(-rc));
 	return GM_EXIT_FAIL;
 }
 
@@ -424,7 +457,7 @@ int gm_cmd_put(int argc, char **argv)
 	struct gm_cli_common c = { 0 };
 	struct put_opts po = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	char target[PATH_MAX];
 	struct stat lst, st;
 	const char *path;
@@ -442,23 +475,23 @@ int gm_cmd_put(int argc, char **argv)
 			close(fd);
 		return GM_EXIT_FAIL;
 	}
-	status = gm_cli_open(argv[optind], &c, true, &img, &fs);
+	status = gm_cli_open(argv[optind], &c, true, &img, &v);
 	if (status) {
 		close(fd);
 		return status;
 	}
 	path = argv[optind + 2];
 	/* PATH naming a directory: copy into it under the local file's name. */
-	if (gm_path_stat(fs, path, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (gm_path_stat(v, path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		char *lcopy = strdup(argv[optind + 1]);
 
 		snprintf(target, sizeof(target), "%s/%s", path, lcopy ? basename(lcopy) : "file");
 		free(lcopy);
 		path = target;
 	}
-	status = put_file(fs, fd, &lst, path, &po, &c, argv[optind]);
+	status = put_file(v, fd, &lst, path, &po, &c, argv[optind]);
 	close(fd);
-	rc = gm_cli_finish(img, fs, &c, true);
+	rc = gm_cli_finish(img, v, &c, true);
 	return status ? status : rc;
 }
 
@@ -483,22 +516,22 @@ static int rm_own(int opt, const char *arg, void *priv)
 	return 0;
 }
 
-static int remove_tree(struct gm_fs *fs, const char *path, int depth)
+static int remove_tree(struct gm_view *v, const char *path, int depth)
 {
 	struct name_list l = { .hidden = true };
 	struct stat st;
-	gm_ino_t ino;
+	gm_vino_t ino;
 	int rc;
 
-	rc = gm_path_lstat(fs, path, &st);
+	rc = gm_path_lstat(v, path, &st);
 	if (rc < 0)
 		return rc;
 	if (S_ISDIR(st.st_mode)) {
 		if (depth > 4096)
 			return -ELOOP;
-		rc = gm_path_resolve(fs, path, GM_PATH_NOFOLLOW, &ino);
+		rc = gm_path_resolve(v, path, GM_PATH_NOFOLLOW, &ino);
 		if (rc == 0)
-			rc = gm_fs_readdir(fs, ino, 0, collect_names, &l);
+			rc = gm_view_readdir(v, ino, 0, collect_names, &l);
 		for (size_t i = 0; rc == 0 && i < l.n; i++) {
 			char *child;
 
@@ -506,14 +539,14 @@ static int remove_tree(struct gm_fs *fs, const char *path, int depth)
 				rc = -ENOMEM;
 				break;
 			}
-			rc = remove_tree(fs, child, depth + 1);
+			rc = remove_tree(v, child, depth + 1);
 			free(child);
 		}
 		name_list_free(&l);
 		if (rc < 0)
 			return rc;
 	}
-	return gm_path_remove(fs, path);
+	return gm_path_remove(v, path);
 }
 
 int gm_cmd_rm(int argc, char **argv)
@@ -522,7 +555,7 @@ int gm_cmd_rm(int argc, char **argv)
 	struct gm_cli_common c = { 0 };
 	struct rm_opts ro = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	int rc, status, fin;
 
 	rc = parse(argc, argv, usage, "rfqh", NULL, 0, &c, rm_own, &ro);
@@ -530,7 +563,7 @@ int gm_cmd_rm(int argc, char **argv)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	if ((rc = need_args(argc, 2, INT_MAX, usage)))
 		return rc;
-	status = gm_cli_open(argv[optind], &c, true, &img, &fs);
+	status = gm_cli_open(argv[optind], &c, true, &img, &v);
 	if (status)
 		return status;
 	for (int i = optind + 1; i < argc; i++) {
@@ -541,7 +574,7 @@ int gm_cmd_rm(int argc, char **argv)
 			status = GM_EXIT_FAIL;
 			continue;
 		}
-		rc = ro.recursive ? remove_tree(fs, path, 0) : gm_path_remove(fs, path);
+		rc = ro.recursive ? remove_tree(v, path, 0) : gm_path_remove(v, path);
 		if (rc == -ENOENT && ro.force)
 			continue;
 		if (rc < 0) {
@@ -549,7 +582,7 @@ int gm_cmd_rm(int argc, char **argv)
 			status = GM_EXIT_FAIL;
 		}
 	}
-	fin = gm_cli_finish(img, fs, &c, true);
+	fin = gm_cli_finish(img, v, &c, true);
 	return status ? status : fin;
 }
 
@@ -560,7 +593,7 @@ int gm_cmd_repack(int argc, char **argv)
 	static const char usage[] = "usage: gcemount repack [OPTIONS] IMAGE [--output OUT]";
 	struct gm_cli_common c = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	int rc, status;
 
 	rc = parse(argc, argv, usage, "qh", NULL, 0, &c, NULL, NULL);
@@ -569,8 +602,8 @@ int gm_cmd_repack(int argc, char **argv)
 	if ((rc = need_args(argc, 1, 1, usage)))
 		return rc;
 	c.force_writeback = true;
-	status = gm_cli_open(argv[optind], &c, true, &img, &fs);
+	status = gm_cli_open(argv[optind], &c, true, &img, &v);
 	if (status)
 		return status;
-	return gm_cli_finish(img, fs, &c, true);
+	return gm_cli_finish(img, v, &c, true);
 }

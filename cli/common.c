@@ -19,7 +19,9 @@
 
 const char gm_cli_common_help[] =
 	"  --cache DIR        cache directory (default $XDG_CACHE_HOME/gcemount)\n"
-	"  --partition N      edit partition N (default: the only ext2/3/4 one)\n"
+	"  --partition N      edit partition N alone (default: the root filesystem with\n"
+	"                     what its /etc/fstab mounts: /boot, /boot/efi)\n"
+	"  --root N           the root filesystem is partition N\n"
 	"  --owner UID:GID    owner of new files (default 0:0)\n"
 	"  --output FILE      write the result to FILE instead of replacing IMAGE;\n"
 	"                     '-' (standard output), a FIFO or a character device is\n"
@@ -70,12 +72,14 @@ int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg)
 		c->cache_dir = arg;
 		return 1;
 	case GM_OPT_PARTITION:
+	case GM_OPT_ROOT:
 		n = strtol(arg, &end, 10);
 		if (*arg == '\0' || *end || n < 1 || n > 128) {
-			gm_cli_error("--partition: '%s' is not a partition number (1-128)", arg);
+			gm_cli_error("--%s: '%s' is not a partition number (1-128)",
+				     opt == GM_OPT_ROOT ? "root" : "partition", arg);
 			return -1;
 		}
-		c->partition = (int)n;
+		*(opt == GM_OPT_ROOT ? &c->root : &c->partition) = (int)n;
 		return 1;
 	case GM_OPT_OWNER:
 		if (parse_owner(arg, &c->owner_uid, &c->owner_gid) < 0) {
@@ -114,6 +118,8 @@ int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg)
 int gm_cli_exit_for_open_error(int rc)
 {
 	switch (rc) {
+	case -EMEDIUMTYPE:
+		return GM_EXIT_BADIMAGE;
 	case -EBUSY:
 		return GM_EXIT_BUSY;
 	case -EAGAIN:
@@ -277,18 +283,29 @@ int gm_cli_preflight(const char *image, const struct gm_cli_common *c, bool writ
 }
 
 int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
-		struct gm_image **img, struct gm_fs **fs)
+		struct gm_image **img, struct gm_view **v)
 {
 	gm_cli_signals_install(image);
 	return gm_cli_open_progress(image, c, writable,
-				    !c->quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL, img, fs);
+				    !c->quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL, img, v);
+}
+
+void gm_cli_view_opts(const struct gm_cli_common *c, bool writable, struct gm_view_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->partition = c->partition;
+	o->root = c->root;
+	o->read_only = !writable;
+	o->owner_set = c->owner_set;
+	o->owner_uid = c->owner_uid;
+	o->owner_gid = c->owner_gid;
 }
 
 int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool writable,
-			 gm_progress_fn fn, void *priv, struct gm_image **img, struct gm_fs **fs)
+			 gm_progress_fn fn, void *priv, struct gm_image **img, struct gm_view **v)
 {
 	struct gm_image_opts io = { 0 };
-	struct gm_fs_opts fo = { 0 };
+	struct gm_view_opts vo;
 	struct gm_error err = { 0 };
 	int rc;
 
@@ -313,34 +330,30 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	}
 	if (!c->quiet && gm_image_info(*img)->note[0])
 		fprintf(stderr, "gcemount: %s: %s\n", image, gm_image_info(*img)->note);
-	fo.partition = c->partition;
-	fo.read_only = !writable;
-	fo.owner_set = c->owner_set;
-	fo.owner_uid = c->owner_uid;
-	fo.owner_gid = c->owner_gid;
-	rc = gm_fs_open(*img, &fo, fs, &err);
+	gm_cli_view_opts(c, writable, &vo);
+	rc = gm_view_open(*img, &vo, v, &err);
 	if (rc < 0) {
 		gm_cli_error("%s", gm_error_msg(&err));
 		gm_image_close(*img);
 		*img = NULL;
 		return rc == -EROFS ? GM_EXIT_FAIL : gm_cli_exit_for_open_error(rc);
 	}
-	if (!c->quiet && gm_fs_note(*fs)[0])
-		fprintf(stderr, "gcemount: %s\n", gm_fs_note(*fs));
+	if (!c->quiet && gm_view_note(*v)[0])
+		fprintf(stderr, "gcemount: %s\n", gm_view_note(*v));
 	/* Files a killed mount kept alive only because they were open. */
-	if (writable && gm_image_info(*img)->resumed && (rc = gm_fuse_drop_orphans(*fs)) < 0) {
+	if (writable && gm_image_info(*img)->resumed && (rc = gm_fuse_drop_orphans(*v)) < 0) {
 		gm_cli_error("%s: cannot remove the files a killed mount left unlinked: %s", image,
 			     strerror(-rc));
-		gm_fs_close(*fs, NULL);
+		gm_view_close(*v, NULL);
 		gm_image_close(*img);
-		*fs = NULL;
+		*v = NULL;
 		*img = NULL;
 		return GM_EXIT_FAIL;
 	}
 	return 0;
 }
 
-int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_common *c,
+int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_common *c,
 		  bool writable)
 {
 	struct gm_rangeset holes = GM_RANGESET_INIT;
@@ -348,11 +361,11 @@ int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_co
 	struct gm_error err = { 0 };
 	int status = GM_EXIT_OK;
 
-	if (fs && writable && !c->no_sparsify && gm_fs_free_ranges(fs, &holes) < 0) {
-		gm_cli_error("%s: out of memory computing free blocks", gm_image_path(img));
+	if (v && writable && !c->no_sparsify && gm_view_free_ranges(v, &holes) < 0) {
+		gm_cli_error("%s: computing free blocks: %s", gm_image_path(img), gm_view_errmsg(v));
 		status = GM_EXIT_WRITEBACK;
 	}
-	if (gm_fs_close(fs, &err) < 0) {
+	if (gm_view_close(v, &err) < 0) {
 		gm_cli_error("%s", gm_error_msg(&err));
 		status = GM_EXIT_WRITEBACK;
 	}

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "editor/fs/fs.h"
+#include "editor/view/view.h"
 #include "editor/container/image.h"
 #include "editor/container/sniff.h"
 #include "policies/policy.h"
@@ -117,7 +117,7 @@ int gm_check_unopenable(const char *path, const char *open_msg, struct gm_check_
 /* Rows for an opened image: container (gzip, tar format, disk.raw, size,
  * sparse entry), partition table, ext4 partition, filesystem state. fs may
  * be NULL when the filesystem could not be opened (fs_msg says why). */
-int gm_check_packaging(struct gm_image *img, struct gm_fs *fs, const char *fs_msg,
+int gm_check_packaging(struct gm_image *img, struct gm_view *fs, const char *fs_msg,
 		       struct gm_check_report *rep);
 
 /* ext4 superblock sanity (1024 bytes read at partition offset + 1024).
@@ -165,7 +165,7 @@ void gm_kconfig_eval(const struct gm_kconfig_req *req, const char *buf, size_t l
 		     struct gm_rule_result *r, bool *needs_module);
 
 /* Rows for every /boot/config-* of the image. */
-int gm_check_kernel(struct gm_fs *fs, struct gm_check_report *rep);
+int gm_check_kernel(struct gm_view *fs, struct gm_check_report *rep);
 
 /* Lists the module files (basenames without .ko*) of an initramfs image in
  * memory: concatenated cpio archives, each raw or compressed (gzip, xz,
@@ -177,9 +177,9 @@ int gm_initramfs_modules(const void *buf, size_t len, gm_module_fn fn, void *pri
 /* ---- boot (check_boot.c) ---- */
 /* The default boot entry of grub.cfg (or BLS) and the guide's advice on
  * its command line (no quiet, rhgb, splash image). */
-int gm_check_boot(struct gm_fs *fs, struct gm_check_report *rep);
+int gm_check_boot(struct gm_view *fs, struct gm_check_report *rep);
 
 /* ---- system (check_system.c) ---- */
-int gm_check_system(struct gm_fs *fs, struct gm_check_report *rep);
+int gm_check_system(struct gm_view *fs, struct gm_check_report *rep);
 
 #endif

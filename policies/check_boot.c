@@ -13,7 +13,7 @@
 
 static const char *const cfgs[] = { "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg" };
 
-int gm_check_boot(struct gm_fs *fs, struct gm_check_report *rep)
+int gm_check_boot(struct gm_view *fs, struct gm_check_report *rep)
 {
 	struct gm_root_fs rf;
 	struct gm_grub_entry e;

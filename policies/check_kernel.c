@@ -87,7 +87,7 @@ static int listed_line(const char *buf, size_t len, const char *module, bool dra
 }
 
 struct listing {
-	struct gm_fs *fs;
+	struct gm_view *fs;
 	const char *module;
 	char file[256];
 	int line;
@@ -113,7 +113,7 @@ static int dracut_one(void *priv, const char *path)
 }
 
 /* Where the image's initramfs configuration asks for module; false if nowhere. */
-static bool module_listed(struct gm_fs *fs, const char *module, char *file, size_t flen, int *line)
+static bool module_listed(struct gm_view *fs, const char *module, char *file, size_t flen, int *line)
 {
 	struct listing l = { .fs = fs, .module = module };
 	char *buf;
@@ -148,7 +148,7 @@ struct kernel {
 	struct names modules;
 };
 
-static void load_initrd(struct gm_fs *fs, struct kernel *k)
+static void load_initrd(struct gm_view *fs, struct kernel *k)
 {
 	/* prefix and suffix around the version (no format string from a table:
 	 * clang's -Wformat-nonliteral) */
@@ -194,7 +194,7 @@ static int collect_module(void *priv, const char *path)
 
 /* Whether the modules tree of the kernel has the module file. 1 yes, 0 no,
  * -1 there is no modules tree to look into. */
-static int module_on_disk(struct gm_fs *fs, const char *version, const char *module)
+static int module_on_disk(struct gm_view *fs, const char *version, const char *module)
 {
 	static const char *const roots[] = { "/lib/modules", "/usr/lib/modules" };
 	int any = -1;
@@ -230,7 +230,7 @@ static int module_on_disk(struct gm_fs *fs, const char *version, const char *mod
  * mounted; the network driver can also be loaded later by udev from the
  * root filesystem. FAIL only where it provably cannot load; WARN where it
  * cannot be told (an initramfs gcemount cannot read, no modules tree). */
-static void module_row(struct gm_fs *fs, struct kernel *k, const struct gm_kconfig_req *req,
+static void module_row(struct gm_view *fs, struct kernel *k, const struct gm_kconfig_req *req,
 		       struct gm_rule_result *r)
 {
 	char lfile[256] = "";
@@ -280,7 +280,7 @@ static void module_row(struct gm_fs *fs, struct kernel *k, const struct gm_kconf
 	}
 }
 
-static int check_one(struct gm_fs *fs, struct kernel *k, struct gm_check_report *rep)
+static int check_one(struct gm_view *fs, struct kernel *k, struct gm_check_report *rep)
 {
 	char *buf;
 	size_t len;
@@ -324,7 +324,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int gm_check_kernel(struct gm_fs *fs, struct gm_check_report *rep)
+int gm_check_kernel(struct gm_view *fs, struct gm_check_report *rep)
 {
 	struct names cfgs = { 0 };
 	int rc = gm_path_glob(fs, "/boot/config-*", collect_config, &cfgs);

@@ -228,14 +228,14 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 }
 
 /* Stored data vs what the filesystem really uses. */
-static void free_space_row(struct gm_image *img, struct gm_fs *fs, struct gm_check_report *rep)
+static void free_space_row(struct gm_image *img, struct gm_view *fs, struct gm_check_report *rep)
 {
 	const struct gm_image_info *in = gm_image_info(img);
-	const struct gm_partition *p = fs ? gm_fs_partition(fs) : NULL;
+	const struct gm_partition *p = fs ? gm_view_root_partition(fs) : NULL;
 	struct statvfs sv;
 	uint64_t free_b, needed, waste;
 
-	if (in->container != GM_CONTAINER_TARGZ || !p || gm_fs_statfs(fs, &sv) < 0) {
+	if (in->container != GM_CONTAINER_TARGZ || !p || gm_view_statfs(fs, gm_view_root(fs), &sv) < 0) {
 		gm_check_add(rep, "packaging.free-space", GM_LEVEL_RECOMMENDED, GM_STATUS_NA, NULL, 0,
 			     in->container != GM_CONTAINER_TARGZ ? "not a tarball" :
 			     "the filesystem could not be read");
@@ -259,7 +259,7 @@ static void free_space_row(struct gm_image *img, struct gm_fs *fs, struct gm_che
 			     (double)free_b / (double)MIB);
 }
 
-static void disk_rows(struct gm_image *img, struct gm_fs *fs, const char *fs_msg,
+static void disk_rows(struct gm_image *img, struct gm_view *fs, const char *fs_msg,
 		      struct gm_check_report *rep)
 {
 	struct gm_partition_table *t = calloc(1, sizeof(*t));
@@ -300,7 +300,7 @@ static void disk_rows(struct gm_image *img, struct gm_fs *fs, const char *fs_msg
 		break;
 	}
 	if (fs)
-		p = gm_fs_partition(fs);
+		p = gm_view_root_partition(fs);
 	else if (gm_partition_choose(t, 0, &p, NULL, 0, &err) < 0)
 		p = NULL;
 	if (!p) {
@@ -315,8 +315,9 @@ static void disk_rows(struct gm_image *img, struct gm_fs *fs, const char *fs_msg
 			snprintf(rep->unreadable, sizeof(rep->unreadable), "%s", other->fstype);
 			gm_check_add(rep, "packaging.ext4", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0,
 				     "partition %d is %s: gcemount cannot read this filesystem (%s); "
-				     "the guide allows any filesystem, so the file checks are N/A",
-				     other->number, other->fstype, other->fstype);
+				     "the guide allows any filesystem, so the file checks are N/A%s%.300s",
+				     other->number, other->fstype, other->fstype,
+				     fs_msg && fs_msg[0] ? " — " : "", fs_msg ? fs_msg : "");
 			gm_check_add(rep, "packaging.fs-clean", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0,
 				     "gcemount cannot read this filesystem (%s)", other->fstype);
 			goto out;
@@ -356,7 +357,7 @@ out:
 	free(t);
 }
 
-int gm_check_packaging(struct gm_image *img, struct gm_fs *fs, const char *fs_msg,
+int gm_check_packaging(struct gm_image *img, struct gm_view *fs, const char *fs_msg,
 		       struct gm_check_report *rep)
 {
 	container_rows(img, rep);

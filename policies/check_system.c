@@ -42,7 +42,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void paths_glob(struct gm_fs *fs, const char *pattern, struct paths *l)
+static void paths_glob(struct gm_view *fs, const char *pattern, struct paths *l)
 {
 	gm_path_glob(fs, pattern, paths_add, l);
 	if (l->n > 1)
@@ -57,7 +57,7 @@ static void paths_free(struct paths *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static bool exists(struct gm_fs *fs, const char *path, bool exec)
+static bool exists(struct gm_view *fs, const char *path, bool exec)
 {
 	struct stat st;
 
@@ -65,7 +65,7 @@ static bool exists(struct gm_fs *fs, const char *path, bool exec)
 	       (!exec || (st.st_mode & 0111));
 }
 
-static const char *first_existing(struct gm_fs *fs, const char *const *list)
+static const char *first_existing(struct gm_view *fs, const char *const *list)
 {
 	for (size_t i = 0; list[i]; i++)
 		if (exists(fs, list[i], true))
@@ -138,7 +138,7 @@ static int dhcp_value(const char *v, size_t n)
 }
 
 /* Last value of key across the files (in order); file/line of that value. */
-static int files_value(struct gm_fs *fs, const struct paths *files, const char *key, bool fold,
+static int files_value(struct gm_view *fs, const struct paths *files, const char *key, bool fold,
 		       value_fn fn, char *file, size_t flen, int *line)
 {
 	int val = -1;
@@ -161,7 +161,7 @@ static int files_value(struct gm_fs *fs, const struct paths *files, const char *
 	return val;
 }
 
-static void sshd_row(struct gm_fs *fs, struct gm_check_report *rep)
+static void sshd_row(struct gm_view *fs, struct gm_check_report *rep)
 {
 	if (exists(fs, "/usr/sbin/sshd", true))
 		gm_check_add(rep, "system.sshd", GM_LEVEL_STRONGLY_RECOMMENDED, GM_STATUS_PASS,
@@ -181,7 +181,7 @@ static int first_python(void *priv, const char *path)
 	return 0;
 }
 
-static void python_row(struct gm_fs *fs, struct gm_check_report *rep)
+static void python_row(struct gm_view *fs, struct gm_check_report *rep)
 {
 	char found[256] = "";
 	struct paths all = { 0 };
@@ -201,23 +201,23 @@ static void python_row(struct gm_fs *fs, struct gm_check_report *rep)
 }
 
 /* A unit masked (a link to /dev/null in /etc/systemd/system) never runs. */
-static bool masked(struct gm_fs *fs, const char *unit)
+static bool masked(struct gm_view *fs, const char *unit)
 {
 	char p[256], target[256];
-	gm_ino_t ino;
+	gm_vino_t ino;
 	ssize_t n;
 
 	snprintf(p, sizeof(p), "/etc/systemd/system/%s", unit);
 	if (gm_path_resolve(fs, p, GM_PATH_NOFOLLOW, &ino) < 0)
 		return false;
-	n = gm_fs_readlink(fs, ino, target, sizeof(target) - 1);
+	n = gm_view_readlink(fs, ino, target, sizeof(target) - 1);
 	if (n < 0)
 		return false;
 	target[n] = '\0';
 	return !strcmp(target, "/dev/null");
 }
 
-static bool enabled(struct gm_fs *fs, const char *unit)
+static bool enabled(struct gm_view *fs, const char *unit)
 {
 	char pat[256];
 	struct paths l = { 0 };
@@ -238,7 +238,7 @@ static int apt_value_of(const char *v)
 /* What apt's daily jobs will do: apt-daily-upgrade.timer runs
  * unattended-upgrade when APT::Periodic::Enable (default 1) and
  * APT::Periodic::Unattended-Upgrade are on (apt.conf parsed as apt does). */
-static void updates_row(struct gm_fs *fs, struct gm_check_report *rep)
+static void updates_row(struct gm_view *fs, struct gm_check_report *rep)
 {
 	static const char *const id = "system.auto-updates";
 	char file[256] = "", efile[256] = "";
@@ -310,7 +310,7 @@ static void updates_row(struct gm_fs *fs, struct gm_check_report *rep)
 			     "yum-cron is set up");
 }
 
-static void dhcp_row(struct gm_fs *fs, struct gm_check_report *rep)
+static void dhcp_row(struct gm_view *fs, struct gm_check_report *rep)
 {
 	static const char *const id = "system.dhcp-client";
 	static const char *const bins[] = {
@@ -349,7 +349,7 @@ static void dhcp_row(struct gm_fs *fs, struct gm_check_report *rep)
 			     "DHCP=): the VM gets its address, routes and MTU by DHCP");
 }
 
-int gm_check_system(struct gm_fs *fs, struct gm_check_report *rep)
+int gm_check_system(struct gm_view *fs, struct gm_check_report *rep)
 {
 	sshd_row(fs, rep);
 	python_row(fs, rep);

@@ -121,12 +121,12 @@ static void test_policy_engine_syntax_errors(void **s)
 				    msg, sizeof(msg), &p),
 			 0);
 	assert_string_equal(p->description, "my \"site\" policy");
-	assert_int_equal(p->nrules, 2);
-	assert_string_equal(p->rules[1].id, "site.motd");
-	assert_int_equal(p->rules[1].level, GM_LEVEL_OPTIONAL);
-	assert_string_equal(p->rules[1].act[0].argv[4], "hello\nworld\n");
-	assert_string_equal(p->rules[1].act[1].argv[1], "vm.swappiness");
-	assert_string_equal(p->rules[1].act[1].value, "10");
+	assert_int_equal(p->nrules, 3);   /* console's two rules, then site.motd */
+	assert_string_equal(p->rules[2].id, "site.motd");
+	assert_int_equal(p->rules[2].level, GM_LEVEL_OPTIONAL);
+	assert_string_equal(p->rules[2].act[0].argv[4], "hello\nworld\n");
+	assert_string_equal(p->rules[2].act[1].argv[1], "vm.swappiness");
+	assert_string_equal(p->rules[2].act[1].value, "10");
 	gm_policy_free(p);
 	tp_rmrf(d);
 	free(d);

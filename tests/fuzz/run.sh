@@ -31,6 +31,7 @@ for bin in "$@"; do
   case $target in
     tar) maxlen=200000 ;;
     partition) maxlen=262144 ;;
+    fat) maxlen=2200000 ;;
     *) maxlen=65536 ;;
   esac
   log="$out/$target.log"
