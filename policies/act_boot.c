@@ -127,6 +127,31 @@ static void lack(char *why, size_t n, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* grub.cfg number i with its default entry: 1 read (*found: 1 an entry
+ * with a linux line, 0 none; the outcome's file and line set once), 0 not
+ * in the image, -errno. */
+static int load_cfg(struct ctx *c, size_t i, char **buf, size_t *len, struct gm_grub_entry *e,
+		    int *found, struct outcome *o)
+{
+	char **env;
+
+	if (gm_root_read(c->r, grub_cfgs[i], buf, len) < 0)
+		return 0;
+	env = gm_grub_env(c->r, grub_cfgs[i]);
+	*found = gm_grubcfg_default(*buf, *len, (const char *const *)env, e);
+	gm_strv_free(env);
+	if (*found < 0) {
+		free(*buf);
+		*buf = NULL;
+		return *found;
+	}
+	if (!o->file[0]) {
+		snprintf(o->file, sizeof(o->file), "%s", grub_cfgs[i]);
+		o->line = e->line;
+	}
+	return 1;
+}
+
 int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 {
 	const char *arg = a->argv[1];
@@ -138,23 +163,19 @@ int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		nbls = 0;
 	/* the boot loader: the default entry of each grub.cfg */
 	for (size_t i = 0; i < 2; i++) {
-		char *buf, **env;
+		char *buf = NULL;
 		size_t len;
 		struct gm_grub_entry e;
+		int found = 0;
 
-		if (gm_root_read(c->r, grub_cfgs[i], &buf, &len) < 0)
+		if ((rc = load_cfg(c, i, &buf, &len, &e, &found, o)) <= 0) {
+			if (rc < 0)
+				goto out;
 			continue;
-		sources++;
-		env = gm_grub_env(c->r, grub_cfgs[i]);
-		rc = gm_grubcfg_default(buf, len, (const char *const *)env, &e);
-		gm_strv_free(env);
-		free(buf);
-		if (rc < 0)
-			goto out;
-		if (!o->file[0]) {
-			snprintf(o->file, sizeof(o->file), "%s", grub_cfgs[i]);
-			o->line = e.line;
 		}
+		free(buf);
+		sources++;
+		rc = found;
 		if (rc == 0 && nbls)
 			continue;   /* blscfg: the entries are BLS files */
 		if (rc == 0)
@@ -252,25 +273,18 @@ int gm_act_grub_absent(struct ctx *c, const struct gm_action *a, struct outcome 
 	if (gm_root_glob_sorted(c->r, "/boot/loader/entries/*.conf", &bls, &nbls) < 0)
 		nbls = 0;
 	for (size_t i = 0; i < 2; i++) {
-		char *buf, **env;
+		char *buf = NULL;
 		size_t len;
 		struct gm_grub_entry e;
+		int found = 0;
 
-		if (gm_root_read(c->r, grub_cfgs[i], &buf, &len) < 0)
+		if ((rc = load_cfg(c, i, &buf, &len, &e, &found, o)) <= 0) {
+			if (rc < 0)
+				goto out;
 			continue;
+		}
+		rc = 0;
 		sources++;
-		env = gm_grub_env(c->r, grub_cfgs[i]);
-		int found = gm_grubcfg_default(buf, len, (const char *const *)env, &e);
-		gm_strv_free(env);
-		if (found < 0) {
-			free(buf);
-			rc = found;
-			goto out;
-		}
-		if (!o->file[0]) {
-			snprintf(o->file, sizeof(o->file), "%s", grub_cfgs[i]);
-			o->line = e.line;
-		}
 		for (int k = 1; k < a->argc && buf; k++) {
 			if (!strcmp(a->argv[k], "splashimage")) {
 				char *tmp = NULL;
