@@ -67,7 +67,7 @@ static int pattern_list(const char *s, const char *list, size_t n, bool icase)
 /* IPv4/IPv6 CIDR "a.b.c.d/nn" test; -1 when entry is not a CIDR. */
 static int cidr_match(const char *addr, const char *e, size_t n)
 {
-	char buf[64];
+	char buf[64], bitstr[8];
 	const char *slash = memchr(e, '/', n);
 	unsigned char a[16], m[16];
 	int fam, bits, len;
@@ -76,11 +76,13 @@ static int cidr_match(const char *addr, const char *e, size_t n)
 		return -1;
 	memcpy(buf, e, (size_t)(slash - e));
 	buf[slash - e] = '\0';
+	/* the prefix length: the bytes of this entry only (the list goes on) */
+	snprintf(bitstr, sizeof(bitstr), "%.*s", (int)(e + n - slash - 1), slash + 1);
 	fam = strchr(buf, ':') ? AF_INET6 : AF_INET;
 	len = fam == AF_INET ? 4 : 16;
 	if (inet_pton(fam, buf, m) != 1 || inet_pton(fam, addr, a) != 1)
 		return inet_pton(fam, buf, m) == 1 ? 0 : -1;
-	bits = atoi(slash + 1);
+	bits = atoi(bitstr);
 	if (bits < 0 || bits > len * 8)
 		return -1;
 	for (int i = 0; i < len; i++) {
