@@ -238,6 +238,7 @@ int gm_cmd_ls(int argc, char **argv)
 	if ((rc = need_args(argc, 1, s.mounts ? 1 : 2, usage)))
 		return rc;
 	path = optind + 1 < argc ? argv[optind + 1] : "/";
+	c.quick_look = true;   /* no block index: see gm_image_opts */
 	status = gm_cli_open(argv[optind], &c, false, &img, &v);
 	if (status)
 		return status;
@@ -293,6 +294,7 @@ int gm_cmd_cat(int argc, char **argv)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	if ((rc = need_args(argc, 2, INT_MAX, usage)))
 		return rc;
+	c.quick_look = true;   /* no block index: see gm_image_opts */
 	status = gm_cli_open(argv[optind], &c, false, &img, &v);
 	if (status)
 		return status;
