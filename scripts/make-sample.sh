@@ -14,6 +14,26 @@ r=$work/root
 # Modes git cannot carry.
 chmod 0640 "$r/etc/shadow"; chmod 0600 "$r"/etc/ssh/ssh_host_*_key
 chmod 0700 "$r/root"; mkdir -p -m 1777 "$r/tmp"; chmod 1777 "$r/tmp"
+# The initramfs update-initramfs would make: the modules the tree's
+# /etc/initramfs-tools/modules lists (check looks for =m drivers in it).
+for cfg in "$r"/boot/config-*; do
+  [ -e "$cfg" ] || continue
+  ver=${cfg##*/config-}
+  [ -e "$r/boot/initrd.img-$ver" ] || [ ! -f "$r/etc/initramfs-tools/modules" ] ||
+  python3 - "$r/boot/initrd.img-$ver" "$ver" "$r/etc/initramfs-tools/modules" <<'PY'
+import gzip, sys
+def entry(name, data=b""):
+    n = name.encode() + b"\0"
+    h = b"070701" + b"".join(b"%08X" % v for v in
+        (1, 0o100644, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(n), 0))
+    out = h + n
+    out += b"\0" * (-len(out) % 4) + data
+    return out + b"\0" * (-len(out) % 4)
+mods = [l.split()[0] for l in open(sys.argv[3]) if l.strip() and not l.lstrip().startswith("#")]
+body = b"".join(entry("usr/lib/modules/%s/kernel/%s.ko" % (sys.argv[2], m), b"\x7fELF") for m in mods)
+open(sys.argv[1], "wb").write(gzip.compress(body + entry("TRAILER!!!"), mtime=0))
+PY
+done
 mkdir -p "$r/dev" "$r/proc" "$r/sys" "$r/run" "$r/var/log" "$r/lost+found"
 rmdir "$r/lost+found"
 disk=$work/disk.raw
