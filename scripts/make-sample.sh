@@ -1,7 +1,7 @@
 #!/bin/bash
 # make-sample.sh OUT [SIZE_MIB] [tree]: builds the sample GCE image from
 # tests/data/sample-root (a Debian-like tree with everything the hardening
-# policy fixes): MBR, one ext4 partition, packed like Compute Engine wants
+# policy fixes): MBR with GRUB's BIOS boot code, one ext4 partition, packed like Compute Engine wants
 # (OUT ends in .tar.gz) or a raw disk (any other name). No root needed.
 set -euo pipefail
 out=$1 mib=${2:-1024}
@@ -40,6 +40,20 @@ disk=$work/disk.raw
 truncate -s "${mib}M" "$disk"
 printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$disk"
 mke2fs -q -F -t ext4 -b 4096 -L root -E offset=1048576 -d "$r" "$disk" $(( (mib*1024 - 1024) ))k
+# GRUB's own BIOS boot code, as grub-install --target=i386-pc puts it on an
+# MBR disk: boot.img's code (not the partition table) in sector 0, a
+# core.img made by grub-mkimage in the gap before partition 1 (boot.img's
+# default points at sector 1). The sample has no real kernel, so GRUB would
+# stop at its prompt; but the disk's boot path is GRUB's, as check reports.
+bootimg=/usr/lib/grub/i386-pc/boot.img
+if [ -r "$bootimg" ] && command -v grub-mkimage >/dev/null; then
+  grub-mkimage -O i386-pc -p '(hd0,msdos1)/boot/grub' -o "$work/core.img" \
+    biosdisk part_msdos ext2
+  dd if="$bootimg" of="$disk" bs=440 count=1 conv=notrunc status=none
+  dd if="$work/core.img" of="$disk" bs=512 seek=1 conv=notrunc status=none
+else
+  echo "make-sample.sh: no GRUB BIOS files (package grub-pc-bin): the sample gets no boot code" >&2
+fi
 case $out in
   *.tar.gz|*.tgz) tar --format=oldgnu -Sczf "$out" -C "$work" disk.raw ;;
   *) cp --sparse=always "$disk" "$out" ;;

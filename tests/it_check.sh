@@ -143,12 +143,19 @@ else
 fi
 
 note "--fail-on: the gate at each level"
-# the synthetic sample has no boot loader (layout.boot-mode, required): skipped here
-expect_exit 1 gm check -q sample.tar.gz
-expect_exit 0 gm check -q --skip layout.boot-mode sample.tar.gz
-expect_exit 1 gm check -q --skip layout.boot-mode --fail-on strongly-recommended sample.tar.gz
+# the sample carries GRUB's BIOS boot code (make-sample.sh): BIOS-bootable
+expect_exit 0 gm check -q sample.tar.gz
+grep -Eq '^layout.boot-mode +required +gce-guide +PASS +.*BIOS \(GRUB boot code in the MBR' last.out \
+  || { grep '^layout.boot-mode' last.out >&2; fail "the sample's GRUB boot code is not seen"; }
+expect_exit 1 gm check -q --fail-on strongly-recommended sample.tar.gz
 grep -q "at or above strongly-recommended fail" last.out || fail "--fail-on summary"
-expect_exit 1 gm check -q --skip layout.boot-mode --fail-on recommended sample.tar.gz
+expect_exit 1 gm check -q --fail-on recommended sample.tar.gz
+note "a disk without boot code fails the required boot-mode row"
+cp --sparse=always sample.tar.gz nb.tar.gz; mkdir nb; tar -xSzf nb.tar.gz -C nb
+dd if=/dev/zero of=nb/disk.raw bs=440 count=1 conv=notrunc status=none
+tar --format=oldgnu -Sczf nb.tar.gz -C nb disk.raw; rm -rf nb
+expect_exit 1 gm check -q nb.tar.gz
+grep -Eq '^layout.boot-mode .* FAIL .*MBR without boot code' last.out || fail "no boot code not reported"
 expect_exit 64 gm check --fail-on sometimes sample.tar.gz
 if [ -e hardened.tar.gz ]; then
   set +e; gm check -q --json --fail-on optional hardened.tar.gz > h.json; st=$?; set -e
