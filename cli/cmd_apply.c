@@ -22,6 +22,7 @@ static const char usage_text[] =
 	"ending in .policy) to the filesystem in IMAGE and writes IMAGE back.\n"
 	"Prints what each rule changed; nothing when the image already complies.\n"
 	"  -n, --dry-run      print a unified diff of every change; write nothing\n"
+	"  --skip RULE        leave rules matching RULE (a glob) alone (repeatable)\n"
 	"  --run SCRIPT       mount IMAGE, run SCRIPT with the mount point, write back\n"
 	"  --list             list the shipped policies";
 
@@ -60,12 +61,13 @@ static int list_policies(void)
 
 int gm_cmd_apply(int argc, char **argv)
 {
-	enum { OPT_RUN = 2000, OPT_LIST };
+	enum { OPT_RUN = 2000, OPT_LIST, OPT_SKIP };
 	static const struct option opts[] = {
 		GM_CLI_COMMON_LONGOPTS,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "run", required_argument, NULL, OPT_RUN },
 		{ "list", no_argument, NULL, OPT_LIST },
+		{ "skip", required_argument, NULL, OPT_SKIP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -74,8 +76,9 @@ int gm_cmd_apply(int argc, char **argv)
 	struct gm_policy *pol = NULL;
 	struct gm_error err = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_view *v = NULL;
-	const char *script = NULL;
+	struct gm_view *fs = NULL;
+	const char *script = NULL, *skip[64];
+	size_t nskip = 0;
 	bool list = false, ok;
 	int opt, status, rc;
 
@@ -96,6 +99,13 @@ int gm_cmd_apply(int argc, char **argv)
 			break;
 		case OPT_LIST:
 			list = true;
+			break;
+		case OPT_SKIP:
+			if (nskip == sizeof(skip) / sizeof(skip[0])) {
+				gm_cli_error("apply: too many --skip options");
+				return GM_EXIT_USAGE;
+			}
+			skip[nskip++] = optarg;
 			break;
 		case 'h':
 			printf("%s\n\noptions:\n%s", usage_text, gm_cli_common_help);
@@ -129,12 +139,13 @@ int gm_cmd_apply(int argc, char **argv)
 		gm_cli_error("%s", gm_error_msg(&err));
 		return GM_EXIT_USAGE;
 	}
-	status = gm_cli_open(argv[optind], &c, !st.dry_run, &img, &v);
+	gm_policy_skip(pol, skip, nskip);
+	status = gm_cli_open(argv[optind], &c, !st.dry_run, &img, &fs);
 	if (status) {
 		gm_policy_free(pol);
 		return status;
 	}
-	rc = gm_policy_apply(pol, v, st.dry_run, on_change, &st, &err);
+	rc = gm_policy_apply(pol, fs, st.dry_run, on_change, &st, &err);
 	ok = rc == 0;
 	if (!ok)
 		gm_cli_error("%s: %s (nothing written)", argv[optind], gm_error_msg(&err));
@@ -145,9 +156,10 @@ int gm_cmd_apply(int argc, char **argv)
 		printf("dry run: %u rule%s would change %s; nothing written\n", st.changes,
 		       st.changes == 1 ? "" : "s", argv[optind]);
 	else if (!c.quiet)
-		fprintf(stderr, "gcemount: %u rule%s changed %s\n", st.changes,
-			st.changes == 1 ? "" : "s", argv[optind]);
-	status = gm_cli_finish(img, v, &c, !st.dry_run && ok);
+		fprintf(stderr, "gcemount: %u rule%s changed %s%s%s\n", st.changes,
+			st.changes == 1 ? "" : "s", c.output ? c.output : argv[optind],
+			c.output ? ", written from " : "", c.output ? argv[optind] : "");
+	status = gm_cli_finish(img, fs, &c, !st.dry_run && ok);
 	gm_policy_free(pol);
 	if (!ok)
 		return GM_EXIT_FAIL;

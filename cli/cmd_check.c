@@ -21,24 +21,34 @@
 static void check_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gcemount check [--json] [--policy NAME]... [OPTIONS] IMAGE\n"
+		"usage: gcemount check [--format FMT] [--fail-on LEVEL] [--policy NAME]...\n"
+		"                      [--skip RULE]... [OPTIONS] IMAGE\n"
 		"Reports whether IMAGE meets Compute Engine's image requirements: packaging,\n"
 		"kernel options, system services, and the rules of policy gce-hardening (or of\n"
 		"each --policy NAME|FILE given). Never writes to IMAGE.\n\n"
-		"  --json             machine-readable report (schema in docs/check.md)\n"
+		"  --format FMT       table (default), json, junit or sarif (docs/check.md)\n"
+		"  --json             the same as --format json\n"
+		"  --fail-on LEVEL    exit 1 when a row at or above LEVEL fails: required\n"
+		"                     (default), strongly-recommended, recommended, optional\n"
 		"  --policy NAME      check the rules of this policy (repeatable)\n"
+		"  --skip RULE        report rules matching RULE (a glob) as SKIP (repeatable)\n"
 		"  --cache DIR        cache directory (default $XDG_CACHE_HOME/gcemount)\n"
 		"  --partition N      check partition N alone (default: the root filesystem\n"
 		"                     with what its /etc/fstab mounts: /boot, /boot/efi)\n"
 		"  --root N           the root filesystem is partition N\n"
 		"  -q, --quiet        no progress output\n\n"
-		"Exit status: 0 every required check passes, 1 a required check fails,\n"
+		"Exit status: 0 no check at or above the --fail-on level fails, 1 one does,\n"
 		"2 the image cannot be read, 3 image locked, 64 usage.\n");
 }
 
-static int emit(const struct gm_check_report *rep, const char *image, bool json)
+enum fmt { FMT_TABLE, FMT_JSON, FMT_JUNIT, FMT_SARIF };
+
+static int emit(const struct gm_check_report *rep, const char *image, enum fmt f)
 {
-	char *out = json ? gm_check_report_json(rep, image) : gm_check_report_table(rep, image);
+	char *out = f == FMT_JSON ? gm_check_report_json(rep, image)
+		    : f == FMT_JUNIT ? gm_check_report_junit(rep, image)
+		    : f == FMT_SARIF ? gm_check_report_sarif(rep, image)
+		    : gm_check_report_table(rep, image);
 
 	if (!out) {
 		gm_cli_error("out of memory rendering the report");
@@ -48,6 +58,21 @@ static int emit(const struct gm_check_report *rep, const char *image, bool json)
 	free(out);
 	fflush(stdout);
 	return gm_check_report_ok(rep) ? GM_EXIT_OK : GM_EXIT_FAIL;
+}
+
+struct na_ctx {
+	struct gm_check_report *rep;
+	const char *why;
+};
+
+static void na_rule(void *priv, const struct gm_rule_result *r)
+{
+	struct na_ctx *x = priv;
+	struct gm_rule_result row = *r;
+
+	row.status = GM_STATUS_NA;
+	snprintf(row.reason, sizeof(row.reason), "%s", x->why);
+	gm_check_report_add(x->rep, &row);
 }
 
 /* Extraction progress on a terminal (as the other verbs show it). */
@@ -77,8 +102,8 @@ static bool raw_unreadable(struct gm_image *img)
 	return bad;
 }
 
-static int run_policies(struct gm_view *v, const char *const *names, size_t n, bool defaulted,
-			struct gm_check_report *rep)
+static int run_policies(struct gm_view *fs, const char *const *names, size_t n, bool defaulted,
+			const char *const *skip, size_t nskip, struct gm_check_report *rep)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct gm_policy *p = NULL;
@@ -96,10 +121,33 @@ static int run_policies(struct gm_view *v, const char *const *names, size_t n, b
 				     "policy %s could not be loaded: %s", names[i], gm_error_msg(&err));
 			continue;
 		}
-		rc = gm_policy_check(p, v, gm_check_report_collect, rep, &err);
+		gm_policy_skip(p, skip, nskip);
+		rc = gm_policy_check(p, fs, gm_check_report_collect, rep, &err);
 		if (rc < 0)
 			gm_check_add(rep, "policy.check", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 				     "policy %s: %s", gm_policy_name(p), gm_error_msg(&err));
+		gm_policy_free(p);
+	}
+	return 0;
+}
+
+/* Every rule of the policies as N/A (the filesystem cannot be read). */
+static int na_policies(const char *const *names, size_t n, bool defaulted, const char *why,
+		       struct gm_check_report *rep)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct gm_policy *p = NULL;
+		struct gm_error err = { 0 };
+
+		if (gm_policy_load(names[i], &p, &err) < 0) {
+			if (!defaulted) {
+				gm_cli_error("%s", gm_error_msg(&err));
+				return GM_EXIT_USAGE;
+			}
+			continue;
+		}
+		gm_check_report_group(rep, gm_policy_name(p));
+		gm_policy_each_rule(p, na_rule, &(struct na_ctx){ rep, why });
 		gm_policy_free(p);
 	}
 	return 0;
@@ -110,6 +158,8 @@ int gm_cmd_check(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "policy", required_argument, NULL, 'p' },
+		{ "skip", required_argument, NULL, 's' },
+		{ "fail-on", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		GM_CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -117,12 +167,15 @@ int gm_cmd_check(int argc, char **argv)
 	struct gm_cli_common c = { 0 };
 	const char *policies[MAX_POLICIES] = { "gce-hardening" };
 	size_t npolicies = 0;
-	bool json = false;
+	const char *skip[MAX_POLICIES * 4];
+	size_t nskip = 0;
+	enum fmt json = FMT_TABLE;
+	int fail_on = GM_LEVEL_REQUIRED;
 	struct gm_image_opts io = { 0 };
 	struct gm_view_opts vo;
 	struct gm_error err = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_view *v = NULL;
+	struct gm_view *fs = NULL;
 	struct gm_check_report rep;
 	const char *image;
 	char msg[GM_ERRMSG_MAX + 64];
@@ -132,7 +185,35 @@ int gm_cmd_check(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
-			json = true;
+			json = FMT_JSON;
+			break;
+		case GM_OPT_FORMAT:
+			if (!strcmp(optarg, "table"))
+				json = FMT_TABLE;
+			else if (!strcmp(optarg, "json"))
+				json = FMT_JSON;
+			else if (!strcmp(optarg, "junit"))
+				json = FMT_JUNIT;
+			else if (!strcmp(optarg, "sarif"))
+				json = FMT_SARIF;
+			else {
+				gm_cli_error("check: --format %s: want table, json, junit or sarif", optarg);
+				return GM_EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			if ((fail_on = gm_level_parse(optarg)) < 0) {
+				gm_cli_error("check: --fail-on %s: want required, strongly-recommended, "
+					     "recommended or optional", optarg);
+				return GM_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			if (nskip == sizeof(skip) / sizeof(skip[0])) {
+				gm_cli_error("check: too many --skip options");
+				return GM_EXIT_USAGE;
+			}
+			skip[nskip++] = optarg;
 			break;
 		case 'p':
 			if (npolicies == MAX_POLICIES) {
@@ -179,6 +260,7 @@ int gm_cmd_check(int argc, char **argv)
 	if (!c.quiet && isatty(STDERR_FILENO))
 		io.progress = check_progress;
 	gm_check_report_init(&rep);
+	rep.fail_on = (enum gm_level)fail_on;
 	gm_check_report_group(&rep, "packaging");
 	rc = gm_image_open(image, &io, &img, &err);
 	if (rc < 0) {
@@ -200,30 +282,52 @@ int gm_cmd_check(int argc, char **argv)
 		goto out;
 	}
 	gm_cli_view_opts(&c, false, &vo);
-	rc = gm_view_open(img, &vo, &v, &err);
+	rc = gm_view_open(img, &vo, &fs, &err);
 	if (rc < 0)
-		v = NULL;
-	else if (!c.quiet && !json && gm_view_note(v)[0])
-		fprintf(stderr, "gcemount: %s\n", gm_view_note(v));
-	gm_check_packaging(img, v, rc < 0 ? gm_error_msg(&err) : NULL, &rep);
+		fs = NULL;
+	else if (!c.quiet && !json && gm_view_note(fs)[0])
+		fprintf(stderr, "gcemount: %s\n", gm_view_note(fs));
+	gm_check_packaging(img, fs, rc < 0 ? gm_error_msg(&err) : NULL, &rep);
 	gm_check_report_group(&rep, "layout");
-	gm_check_layout(img, v, &rep);
-	if (v) {
+	gm_check_layout(img, fs, &rep);
+	if (!fs && rep.unreadable[0]) {
+		/* a root gcemount cannot read: every file check is N/A, with why */
+		char why[128];
+		snprintf(why, sizeof(why), "gcemount cannot read this filesystem (%s)", rep.unreadable);
 		gm_check_report_group(&rep, "kernel");
-		gm_check_kernel(v, &rep);
+		gm_check_add(&rep, "kernel.config", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0, "%s", why);
+		gm_check_report_group(&rep, "boot");
+		gm_check_add(&rep, "boot.default-entry", GM_LEVEL_RECOMMENDED, GM_STATUS_NA, NULL, 0, "%s", why);
 		gm_check_report_group(&rep, "system");
-		gm_check_system(v, &rep);
+		static const char *const sys[] = { "system.sshd", "system.python", "system.auto-updates",
+						   "system.dhcp-client" };
+		for (size_t i = 0; i < 4; i++)
+			gm_check_add(&rep, sys[i], i == 3 ? GM_LEVEL_REQUIRED : GM_LEVEL_RECOMMENDED,
+				     GM_STATUS_NA, NULL, 0, "%s", why);
+		status = na_policies(policies, npolicies ? npolicies : 1,
+				     npolicies == 0, why, &rep);
+		if (status)
+			goto out;
+	}
+	if (fs) {
+		gm_check_report_group(&rep, "boot");
+		gm_check_boot(fs, &rep);
+		gm_check_report_group(&rep, "kernel");
+		gm_check_kernel(fs, &rep);
+		gm_check_report_group(&rep, "system");
+		gm_check_system(fs, &rep);
 		if (npolicies == 0) {
-			status = run_policies(v, policies, 1, true, &rep);
+			status = run_policies(fs, policies, 1, true, skip, nskip, &rep);
 		} else {
-			status = run_policies(v, policies, npolicies, false, &rep);
+			status = run_policies(fs, policies, npolicies, false, skip, nskip, &rep);
 		}
 		if (status)
 			goto out;
 	}
+	gm_check_report_skip(&rep, skip, nskip);
 	status = emit(&rep, image, json);
 out:
-	if (v && gm_view_close(v, &err) < 0)
+	if (fs && gm_view_close(fs, &err) < 0)
 		gm_cli_error("%s", gm_error_msg(&err));
 	gm_image_close(img);
 	gm_check_report_free(&rep);

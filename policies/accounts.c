@@ -111,3 +111,150 @@ int gm_shadow_lock(const char *in, size_t len, const char *user, char **out, siz
 	gm_lines_free(&l);
 	return rc < 0 ? rc : changed;
 }
+
+/* ---------------- PAM: the hash pam_unix writes ---------------- */
+static const char *const pam_hashes[] = {
+	"md5", "bigcrypt", "sha256", "sha512", "blowfish", "gost_yescrypt", "yescrypt",
+};
+
+/* A word of a PAM line up to end (blanks end it). */
+static size_t arg_len(const char *w, const char *end)
+{
+	size_t n = 0;
+
+	while (w + n < end && w[n] != ' ' && w[n] != '\t')
+		n++;
+	return n;
+}
+
+static bool is_hash(const char *w, size_t n)
+{
+	for (size_t i = 0; i < sizeof(pam_hashes) / sizeof(pam_hashes[0]); i++)
+		if (gm_word_eq(w, n, pam_hashes[i], false))
+			return true;
+	return false;
+}
+
+/* A "password ... pam_unix.so ARGS" line: the span of the arguments. */
+static bool pam_unix_password(const char *t, const char **args)
+{
+	const char *s = gm_skip_ws(t);
+	size_t n;
+
+	if (*s == '-')
+		s++;
+	n = gm_word_len(s);
+	if (!gm_word_eq(s, n, "password", false))
+		return false;
+	s = gm_skip_ws(s + n);
+	if (*s == '[') {   /* [success=1 default=ignore] */
+		const char *e = strchr(s, ']');
+		if (!e)
+			return false;
+		s = e + 1;
+	} else {
+		s += gm_word_len(s);
+	}
+	s = gm_skip_ws(s);
+	n = gm_word_len(s);
+	const char *base = s;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '/')
+			base = s + i + 1;
+	if ((size_t)(s + n - base) != 11 || strncmp(base, "pam_unix.so", 11))
+		return false;
+	*args = s + n;
+	return true;
+}
+
+int gm_pam_unix_hash(const char *in, size_t len, char *method, size_t mlen, int *line)
+{
+	struct gm_lines l;
+	int rc = gm_lines_parse(&l, in, len), found = 0;
+
+	if (rc < 0)
+		return rc;
+	method[0] = '\0';
+	*line = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		const char *a;
+
+		if (!pam_unix_password(l.v[i].text, &a))
+			continue;
+		found = 1;
+		*line = (int)i + 1;
+		method[0] = '\0';
+		/* the options are exclusive: the last one given wins (pam_unix's
+		 * _set_ctrl clears the others); '#' starts a comment anywhere */
+		const char *end = a + strcspn(a, "#");
+		for (a = gm_skip_ws(a); a < end; a = gm_skip_ws(a + arg_len(a, end)))
+			if (is_hash(a, arg_len(a, end)))
+				snprintf(method, mlen, "%.*s", (int)arg_len(a, end), a);
+	}
+	gm_lines_free(&l);
+	return found;
+}
+
+int gm_pam_unix_set_hash(const char *in, size_t len, const char *method, char **out,
+			 size_t *outlen)
+{
+	struct gm_lines l;
+	int rc = gm_lines_parse(&l, in, len), changed = 0;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		const char *a, *t = l.v[i].text, *last = NULL;
+		size_t lastn = 0, nh = 0;
+
+		if (!pam_unix_password(t, &a))
+			continue;
+		const char *aend = a + strcspn(a, "#");
+		for (const char *w = gm_skip_ws(a); w < aend; w = gm_skip_ws(w + arg_len(w, aend)))
+			if (is_hash(w, arg_len(w, aend))) {
+				last = w;
+				lastn = arg_len(w, aend);
+				nh++;
+			}
+		if (nh == 1 && gm_word_eq(last, lastn, method, false))
+			continue;
+		/* drop every hash word (with the blank before it), then add ours
+		 * where the arguments end (before a comment) */
+		char *nl = malloc(strlen(t) + strlen(method) + 3), *o = nl;
+		if (!nl) {
+			rc = -ENOMEM;
+			break;
+		}
+		const char *p = t, *end = t + strlen(t);
+		const char *cm = strchr(a, '#');
+		const char *argend = cm ? cm : end;
+		while (argend > a && (argend[-1] == ' ' || argend[-1] == '\t'))
+			argend--;
+		memcpy(o, t, (size_t)(a - t));
+		o += a - t;
+		p = a;
+		while (p < argend) {
+			const char *w = p;
+			while (w < argend && (*w == ' ' || *w == '\t'))
+				w++;
+			size_t n = arg_len(w, argend);
+			if (!is_hash(w, n)) {
+				memcpy(o, p, (size_t)(w + n - p));
+				o += w + n - p;
+			}
+			p = w + n;
+			if (!n)
+				break;
+		}
+		o += sprintf(o, " %s%s", method, argend < end && *argend == '#' ? " " : "");
+		memcpy(o, argend, (size_t)(end - argend));
+		o[end - argend] = '\0';
+		rc = gm_lines_replace(&l, i, nl);
+		free(nl);
+		changed = 1;
+	}
+	if (rc == 0 && changed)
+		rc = gm_lines_join(&l, out, outlen);
+	gm_lines_free(&l);
+	return rc < 0 ? rc : changed;
+}

@@ -10,125 +10,77 @@
 
 #include "policies/actions.h"
 
-/* ---------------- ssh ---------------- */
-static const char *const ssh_defaults[][3] = {
-	/* kind, key, OpenSSH's default */
-	{ "s", "PermitRootLogin", "prohibit-password" }, { "s", "PasswordAuthentication", "yes" },
-	{ "s", "PermitTunnel", "no" }, { "s", "AllowTcpForwarding", "yes" },
-	{ "s", "X11Forwarding", "no" }, { "s", "ClientAliveInterval", "0" },
-	{ "s", "HostbasedAuthentication", "no" }, { "s", "PermitEmptyPasswords", "no" },
-	{ "c", "ForwardAgent", "no" }, { "c", "ForwardX11", "no" },
-	{ "c", "HostbasedAuthentication", "no" }, { "c", "ServerAliveInterval", "0" },
-	{ "c", "StrictHostKeyChecking", "ask" },
-};
-
-static int ssh_version(struct ctx *c, enum gm_ssh_kind kind)
-{
-	int *v = &c->ssh_version[kind == GM_SSH_CLIENT];
-	char *buf;
-	size_t len;
-
-	if (*v >= 0)
-		return *v;
-	*v = 0;
-	if (gm_root_read(c->r, "/var/lib/dpkg/status", &buf, &len) == 0) {
-		*v = gm_openssh_version(buf, len,
-					kind == GM_SSH_SERVER ? "openssh-server" : "openssh-client");
-		free(buf);
-	}
-	return *v;
-}
-
-int gm_act_ssh(struct ctx *c, const struct gm_action *a, struct outcome *o)
-{
-	enum gm_ssh_kind kind = a->kind == GM_ACT_SSHD ? GM_SSH_SERVER : GM_SSH_CLIENT;
-	const char *main = kind == GM_SSH_SERVER ? SSHD_CONFIG : SSH_CONFIG;
-	const char *key = a->argv[1], *want = a->value;
-	struct gm_sshcfg *cfg = NULL;
-	struct gm_ssh_found f;
-	struct gm_error lerr = { 0 };
-	char why[300];
-	int rc = gm_sshcfg_load(c->r, kind, main, &cfg, &lerr);
-
-	if (rc == -ENOENT && !gm_root_exists(c->r, main, true)) {
-		gm_act_say(o, GM_STATUS_NA, "no %s in the image", main);
-		return 0;
-	}
-	if (rc < 0)
-		return gm_error_set(c->err, rc, "%s", gm_error_msg(&lerr));
-	if (!gm_ssh_setting_ok(kind, key, want, ssh_version(c, kind), why, sizeof(why))) {
-		gm_act_say(o, GM_STATUS_WARN, "not written: %s", why);
-		if (c->apply)
-			rc = gm_act_summary(o, "skipped %s %s: %s", key, want, why);
-		goto out;
-	}
-	if (gm_sshcfg_get(cfg, key, &f)) {
-		snprintf(o->file, sizeof(o->file), "%s", f.file);
-		o->line = f.line;
-	} else {
-		snprintf(o->file, sizeof(o->file), "%s", main);
-	}
-	if (!c->apply) {
-		if (f.file && !strcasecmp(f.value, want))
-			gm_act_say(o, GM_STATUS_PASS, "%s %s (%s:%d)", key, f.value, f.file, f.line);
-		else if (f.file)
-			gm_act_say(o, GM_STATUS_FAIL, "%s is %s at %s:%d, want %s", key, f.value, f.file,
-			    f.line, want);
-		else {
-			const char *def = NULL;
-			for (size_t i = 0; i < sizeof(ssh_defaults) / sizeof(ssh_defaults[0]); i++)
-				if (ssh_defaults[i][0][0] == (kind == GM_SSH_SERVER ? 's' : 'c') &&
-				    !strcasecmp(ssh_defaults[i][1], key))
-					def = ssh_defaults[i][2];
-			if (def && !strcasecmp(def, want))
-				gm_act_say(o, GM_STATUS_PASS, "%s not set; OpenSSH's default is %s", key, def);
-			else
-				gm_act_say(o, GM_STATUS_FAIL, "%s not set (default %s), want %s", key,
-				    def ? def : "unknown", want);
-		}
-		if (o->status == GM_STATUS_PASS && f.conditional_line) {
-			gm_act_say(o, GM_STATUS_WARN, "%s %s (%s:%d), but a %s block at %s:%d sets it too",
-			    key, f.file ? f.value : "(default)", f.file ? f.file : main,
-			    f.file ? f.line : 0, kind == GM_SSH_SERVER ? "Match" : "Host/Match",
-			    f.cfile, f.conditional_line);
-		}
-		goto out;
-	}
-	char old[256];
-	snprintf(old, sizeof(old), "%s", f.file ? f.value : "");
-	rc = gm_sshcfg_set(cfg, key, want);
-	if (rc == -EDEADLK)
-		rc = gm_error_set(c->err, rc, "%s: could not make %s %s effective", main, key, want);
-	if (rc <= 0)
-		goto out;
-	gm_sshcfg_get(cfg, key, &f);
-	for (size_t i = 0; i < gm_sshcfg_nfiles(cfg); i++) {
-		char *buf;
-		size_t len;
-		bool changed;
-		const char *path = gm_sshcfg_file(cfg, i, &buf, &len, &changed);
-
-		if (!path) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if (changed && (rc = gm_act_write(c, path, buf, len)) < 0)
-			goto out;
-	}
-	if (old[0])
-		rc = gm_act_summary(o, "%s:%d: %s %s (was %s)", f.file, f.line, key, want, old);
-	else
-		rc = gm_act_summary(o, "%s:%d: %s %s", f.file, f.line, key, want);
-out:
-	gm_sshcfg_free(cfg);
-	return rc < 0 ? rc : 0;
-}
-
 /* ---------------- sysctl ---------------- */
+/* How the kernel combines net.ipv4.conf.all.X with an interface's own X
+ * (include/linux/inetdevice.h, for a host: forwarding off). */
+static const struct {
+	const char *name;
+	char how;   /* '|' IN_DEV_ORCONF, '&' IN_DEV_ANDCONF, 'M' IN_DEV_MAXCONF */
+} if_keys[] = {
+	{ "send_redirects", '|' }, { "accept_redirects", '|' }, { "secure_redirects", '|' },
+	{ "log_martians", '|' }, { "accept_source_route", '&' }, { "rp_filter", 'M' },
+};
+/* The interfaces a Compute Engine VM has: ens4 (predictable names), eth0
+ * (net.ifnames=0, as older images boot). */
+static const char *const vm_ifaces[] = { "ens4", "eth0" };
+
+/* For a net.ipv4.conf.all.X key: the value interface ifc gets (its own
+ * setting, by name or glob, else what "default" gives a new interface),
+ * combined with all as the kernel does. 0 with *bad when the combination is
+ * not what the action wants; ifkey/iff say which setting decides. */
+static int iface_check(struct ctx *c, const struct gm_action *a, const char *allval,
+		       char *why, size_t whylen, char *fixkey, size_t fixlen)
+{
+	char nk[256];
+	const char *x;
+	char how = 0;
+
+	gm_sysctl_normalize(a->argv[1], nk, sizeof(nk));
+	if (strncmp(nk, "net.ipv4.conf.all.", 18))
+		return 0;
+	x = nk + 18;
+	for (size_t i = 0; i < sizeof(if_keys) / sizeof(if_keys[0]); i++)
+		if (!strcmp(x, if_keys[i].name))
+			how = if_keys[i].how;
+	if (!how)
+		return 0;
+	for (size_t i = 0; i < sizeof(vm_ifaces) / sizeof(vm_ifaces[0]); i++) {
+		char k[300], dk[300], comb[32];
+		struct gm_sysctl_found f, d;
+		struct gm_error e = { 0 };
+		long av = strtol(allval, NULL, 10), iv;
+
+		snprintf(k, sizeof(k), "net.ipv4.conf.%s.%s", vm_ifaces[i], x);
+		snprintf(dk, sizeof(dk), "net.ipv4.conf.default.%s", x);
+		if (gm_sysctl_get(c->r, k, &f, &e) == 1) {
+			iv = strtol(f.value, NULL, 10);
+		} else if (gm_sysctl_get(c->r, dk, &d, &e) == 1) {
+			continue;   /* the default row judges what new interfaces get */
+		} else {
+			continue;   /* the kernel's default: judged by the default row too */
+		}
+		long v = how == '|' ? (av || iv) : how == '&' ? (av && iv) : (av > iv ? av : iv);
+		snprintf(comb, sizeof(comb), "%ld", v);
+		if (gm_act_judge(a, comb, false) != GM_STATUS_FAIL)
+			continue;
+		int n = snprintf(why, whylen, "%.80s = %.40s at %.200s:%d%s", k, f.value, f.file, f.line,
+				 f.glob ? " (a glob)" : "");
+		if (n > 0 && (size_t)n < whylen)
+			snprintf(why + n, whylen - (size_t)n, ": the kernel uses %s the interface's value, "
+				 "so %.40s is effectively %ld on %s, want %.40s",
+				 how == 'M' ? "the larger of all and" : how == '|' ? "all OR" : "all AND",
+				 x, v, vm_ifaces[i], a->value);
+		snprintf(fixkey, fixlen, "%s", k);
+		return 1;
+	}
+	return 0;
+}
+
 int gm_act_sysctl(struct ctx *c, const struct gm_action *a, struct outcome *o)
 {
 	struct gm_sysctl_found f;
-	int rc = gm_sysctl_get(c->r, a->argv[1], &f, c->err);
+	char why[512], fixkey[300];
+	int rc = gm_sysctl_get(c->r, a->argv[1], &f, c->err), bad;
 
 	if (rc < 0)
 		return rc;
@@ -136,13 +88,14 @@ int gm_act_sysctl(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		snprintf(o->file, sizeof(o->file), "%s", f.file);
 		o->line = f.line;
 	}
+	enum gm_status j = rc ? gm_act_judge(a, f.value, false) : GM_STATUS_FAIL;
+	bad = rc && j != GM_STATUS_FAIL &&
+	      iface_check(c, a, f.value, why, sizeof(why), fixkey, sizeof(fixkey));
 	if (!c->apply) {
-		char w[256], v[256];
-		/* compare with blanks squeezed */
-		snprintf(w, sizeof(w), "%s", a->value);
-		snprintf(v, sizeof(v), "%s", f.value);
-		if (rc && !strcmp(v, w))
-			gm_act_say(o, GM_STATUS_PASS, "%s = %s (%s:%d%s)", a->argv[1], f.value, f.file,
+		if (bad)
+			gm_act_say(o, GM_STATUS_FAIL, "%s", why);
+		else if (rc && j != GM_STATUS_FAIL)
+			gm_act_say(o, j, "%s = %s (%s:%d%s)", a->argv[1], f.value, f.file,
 			    f.line, f.glob ? ", by a glob" : "");
 		else if (rc)
 			gm_act_say(o, GM_STATUS_FAIL, "%s = %s at %s:%d, want %s", a->argv[1], f.value,
@@ -154,27 +107,39 @@ int gm_act_sysctl(struct ctx *c, const struct gm_action *a, struct outcome *o)
 	}
 	char old[300];
 	snprintf(old, sizeof(old), "%s", rc ? f.value : "");
-	rc = gm_sysctl_set(c->r, a->argv[1], a->value, SYSCTL_DROPIN, c->err);
-	if (rc <= 0)
-		return rc;
-	gm_sysctl_get(c->r, a->argv[1], &f, c->err);
-	if (old[0])
-		rc = gm_act_summary(o, "%s:%d: %s = %s (was %s)", f.file, f.line, a->argv[1], a->value,
-				 old);
-	else
-		rc = gm_act_summary(o, "%s:%d: %s = %s", f.file, f.line, a->argv[1], a->value);
-	return rc < 0 ? rc : 0;
+	if (rc && j == GM_STATUS_PASS && !bad)
+		return 0;   /* an accepted value stays */
+	if (!(rc && j == GM_STATUS_PASS)) {
+		rc = gm_sysctl_set(c->r, a->argv[1], a->value, SYSCTL_DROPIN, c->err);
+		if (rc < 0)
+			return rc;
+		gm_sysctl_get(c->r, a->argv[1], &f, c->err);
+		if (old[0])
+			rc = gm_act_summary(o, "%s:%d: %s = %s (was %s)", f.file, f.line, a->argv[1],
+					    a->value, old);
+		else
+			rc = gm_act_summary(o, "%s:%d: %s = %s", f.file, f.line, a->argv[1], a->value);
+		if (rc < 0)
+			return rc;
+	}
+	/* interfaces whose own setting overrides all (by name or by a glob) */
+	for (int pass = 0; pass < 4; pass++) {
+		gm_sysctl_get(c->r, a->argv[1], &f, c->err);
+		if (!iface_check(c, a, f.value, why, sizeof(why), fixkey, sizeof(fixkey)))
+			return 0;
+		if ((rc = gm_sysctl_set(c->r, fixkey, a->value, SYSCTL_DROPIN, c->err)) < 0)
+			return rc;
+		gm_sysctl_get(c->r, fixkey, &f, c->err);
+		if ((rc = gm_act_summary(o, "%s:%d: %s = %s", f.file, f.line, fixkey, a->value)) < 0)
+			return rc;
+	}
+	return gm_error_set(c->err, -EDEADLK, "%s: interfaces still override it", a->argv[1]);
 }
 
 /* ---------------- login.defs ---------------- */
 static bool accepted(const struct gm_action *a, const char *v)
 {
-	if (!strcmp(v, a->value))
-		return true;
-	for (char **p = a->accept; p && *p; p++)
-		if (!strcmp(v, *p))
-			return true;
-	return false;
+	return gm_act_judge(a, v, false) == GM_STATUS_PASS;
 }
 
 int gm_act_logindefs(struct ctx *c, const struct gm_action *a, struct outcome *o)
@@ -211,194 +176,62 @@ int gm_act_logindefs(struct ctx *c, const struct gm_action *a, struct outcome *o
 	return rc < 0 ? rc : 0;
 }
 
-/* ---------------- grub ---------------- */
-int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o)
-{
-	const char *arg = a->argv[1];
-	char **drop = NULL, *all = NULL, *target = NULL;
-	size_t ndrop, alllen = 0;
-	int rc, line, has;
-
-	if (!gm_root_exists(c->r, "/etc/default/grub", true)) {
-		gm_act_say(o, GM_STATUS_NA, "no /etc/default/grub in the image (not booted by GRUB?)");
-		return 0;
-	}
-	if ((rc = gm_root_glob_sorted(c->r, "/etc/default/grub.d/*.cfg", &drop, &ndrop)) < 0)
-		return rc;
-	/* the shell sources /etc/default/grub then grub.d/NN.cfg files: check the
-	 * concatenation; edit the last file that assigns the variable */
-	for (size_t i = 0; i <= ndrop && rc == 0; i++) {
-		const char *p = i == 0 ? "/etc/default/grub" : drop[i - 1];
-		char *buf, *t;
-		size_t len;
-
-		if ((rc = gm_root_read(c->r, p, &buf, &len)) < 0) {
-			gm_error_set(c->err, rc, "%s: %s", p, strerror(-rc));
-			break;
-		}
-		if (gm_grub_has_arg(buf, len, arg, &line) >= 0 && line) {
-			free(target);
-			target = strdup(p);
-		}
-		t = realloc(all, alllen + len + 2);
-		if (!t) {
-			free(buf);
-			rc = -ENOMEM;
-			break;
-		}
-		all = t;
-		memcpy(all + alllen, buf, len);
-		alllen += len;
-		if (len && buf[len - 1] != '\n')
-			all[alllen++] = '\n';
-		free(buf);
-	}
-	if (rc < 0)
-		goto out;
-	has = gm_grub_has_arg(all ? all : "", alllen, arg, &line);
-	if (!target)
-		target = strdup("/etc/default/grub");
-	snprintf(o->file, sizeof(o->file), "%s", target ? target : "");
-	if (has > 0) {
-		gm_act_say(o, GM_STATUS_PASS, "GRUB_CMDLINE_LINUX has %s", arg);
-	} else if (!c->apply) {
-		gm_act_say(o, GM_STATUS_FAIL, "GRUB_CMDLINE_LINUX lacks %s", arg);
-	} else if (target) {
-		char *buf, *out = NULL;
-		size_t len, outlen;
-
-		if ((rc = gm_root_read(c->r, target, &buf, &len)) == 0) {
-			rc = gm_grub_add_arg(buf, len, arg, &out, &outlen);
-			if (rc == -EINVAL)
-				gm_error_set(c->err, rc, "%s: GRUB_CMDLINE_LINUX has a quote or backslash "
-					     "outside quotes; fix it by hand", target);
-			if (rc == 1 && (rc = gm_act_write(c, target, out, outlen)) == 0)
-				rc = gm_act_summary(o, "%s: GRUB_CMDLINE_LINUX += %s (takes effect at the "
-						 "next update-grub)", target, arg);
-			free(buf);
-			free(out);
-		}
-	} else {
-		rc = -ENOMEM;
-	}
-out:
-	free(all);
-	free(target);
-	gm_strv_free(drop);
-	return rc < 0 ? rc : 0;
-}
-
-/* ---------------- ntp ---------------- */
-static const char *const ntp_files[] = {
-	"/etc/ntp.conf", "/etc/ntpsec/ntp.conf", "/etc/chrony/chrony.conf", "/etc/chrony.conf",
-};
-
-int gm_act_ntp(struct ctx *c, const struct gm_action *a, struct outcome *o)
-{
-	const char *server = a->argv[1];
-	char **drop = NULL;
-	int rc = 0, seen = 0, bad = 0;
-	char detail[400] = "";
-
-	for (size_t i = 0; i < sizeof(ntp_files) / sizeof(ntp_files[0]) + 1 && rc >= 0; i++) {
-		bool timesyncd = i == sizeof(ntp_files) / sizeof(ntp_files[0]);
-		const char *p = timesyncd ? "/etc/systemd/timesyncd.conf" : ntp_files[i];
-		char *buf, *out = NULL, list[256];
-		size_t len, outlen;
-		bool set = false;
-
-		rc = gm_root_read(c->r, p, &buf, &len);
-		if (rc == -ENOENT) {
-			rc = 0;
-			continue;
-		}
-		if (rc < 0) {
-			gm_error_set(c->err, rc, "%s: %s", p, strerror(-rc));
-			break;
-		}
-		seen++;
-		if (timesyncd)
-			gm_timesyncd_get(buf, len, list, sizeof(list), &set);
-		else
-			gm_ntpconf_servers(buf, len, list, sizeof(list));
-		if (strcmp(list, server)) {
-			bad++;
-			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s%s: %s",
-				 detail[0] ? "; " : "", p, list[0] ? list : "(none)");
-			if (!o->file[0])
-				snprintf(o->file, sizeof(o->file), "%s", p);
-		}
-		if (c->apply) {
-			rc = timesyncd ? gm_timesyncd_set(buf, len, server, false, &out, &outlen)
-				       : gm_ntpconf_set(buf, len, server, &out, &outlen);
-			if (rc == 1 && (rc = gm_act_write(c, p, out, outlen)) == 0)
-				rc = gm_act_summary(o, "%s: only %s (was %s)", p, server,
-						 list[0] ? list : "none");
-		}
-		free(buf);
-		free(out);
-	}
-	/* chrony's conf.d and sources.d would add servers back */
-	for (size_t g = 0; g < 2 && rc >= 0; g++) {
-		rc = gm_root_glob_sorted(c->r, g ? "/etc/chrony/sources.d/*.sources"
-						 : "/etc/chrony/conf.d/*.conf", &drop, NULL);
-		for (char **p = drop; rc >= 0 && p && *p; p++) {
-			char *buf, *out = NULL, list[256];
-			size_t len, outlen;
-
-			if (gm_root_read(c->r, *p, &buf, &len) < 0)
-				continue;
-			if (gm_ntpconf_servers(buf, len, list, sizeof(list)) > 0) {
-				bad++;
-				snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-					 "%s%s adds %s", detail[0] ? "; " : "", *p, list);
-				if (c->apply && (rc = gm_ntpconf_set(buf, len, NULL, &out, &outlen)) == 1 &&
-				    (rc = gm_act_write(c, *p, out, outlen)) == 0)
-					rc = gm_act_summary(o, "%s: server/pool lines removed", *p);
-			}
-			free(buf);
-			free(out);
-		}
-		gm_strv_free(drop);
-		drop = NULL;
-	}
-	/* timesyncd drop-ins would add servers back */
-	if (rc >= 0 && (rc = gm_root_glob_sorted(c->r, "/etc/systemd/timesyncd.conf.d/*.conf",
-						 &drop, NULL)) == 0) {
-		for (char **p = drop; *p && rc >= 0; p++) {
-			char *buf, *out = NULL, list[256];
-			size_t len, outlen;
-			bool set;
-
-			if (gm_root_read(c->r, *p, &buf, &len) < 0)
-				continue;
-			gm_timesyncd_get(buf, len, list, sizeof(list), &set);
-			if (set) {
-				bad++;
-				snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-					 "%s%s sets NTP=%s", detail[0] ? "; " : "", *p, list);
-			}
-			if (c->apply && set &&
-			    (rc = gm_timesyncd_set(buf, len, server, true, &out, &outlen)) == 1 &&
-			    (rc = gm_act_write(c, *p, out, outlen)) == 0)
-				rc = gm_act_summary(o, "%s: NTP= removed", *p);
-			free(buf);
-			free(out);
-		}
-	}
-	gm_strv_free(drop);
-	if (rc < 0)
-		return rc;
-	if (!seen)
-		gm_act_say(o, GM_STATUS_NA, "no ntp.conf, chrony.conf or timesyncd.conf in the image");
-	else if (bad)
-		gm_act_say(o, GM_STATUS_FAIL, "servers other than %s: %s", server, detail);
-	else
-		gm_act_say(o, GM_STATUS_PASS, "only %s", server);
-	return 0;
-}
-
 /* ---------------- dhclient ---------------- */
+/* The MTU set by hand, the guide's 1460 or any: dhclient's `supersede` or
+ * `default interface-mtu N;`, `mtu N` in /etc/network/interfaces, or
+ * networkd's MTUBytes=. where: what says so. */
+static bool mtu_set(struct ctx *c, const char *dh, size_t dlen, char *where, size_t wlen)
+{
+	struct gm_lines l;
+	bool found = false;
+	char **nets = NULL;
+
+	if (gm_lines_parse(&l, dh, dlen) == 0) {
+		for (size_t i = 0; i < l.n && !found; i++) {
+			const char *t = gm_skip_ws(l.v[i].text);
+			if ((!strncmp(t, "supersede interface-mtu ", 24) ||
+			     !strncmp(t, "default interface-mtu ", 22)) && strchr(t, ';')) {
+				snprintf(where, wlen, "/etc/dhcp/dhclient.conf:%zu: %.200s", i + 1, t);
+				found = true;
+			}
+		}
+		gm_lines_free(&l);
+	}
+	const char *files[] = { "/etc/network/interfaces", NULL };
+	for (size_t f = 0; files[f] && !found; f++) {
+		char *buf;
+		size_t len;
+		if (gm_root_read(c->r, files[f], &buf, &len) < 0 || gm_lines_parse(&l, buf, len) < 0)
+			continue;
+		free(buf);
+		for (size_t i = 0; i < l.n && !found; i++) {
+			const char *t = gm_skip_ws(l.v[i].text);
+			if (!strncmp(t, "mtu ", 4)) {
+				snprintf(where, wlen, "%s:%zu: %.200s", files[f], i + 1, t);
+				found = true;
+			}
+		}
+		gm_lines_free(&l);
+	}
+	if (!found && gm_root_glob_sorted(c->r, "/etc/systemd/network/*.network", &nets, NULL) == 0)
+		for (char **p = nets; *p && !found; p++) {
+			char *buf;
+			size_t len;
+			if (gm_root_read(c->r, *p, &buf, &len) < 0 || gm_lines_parse(&l, buf, len) < 0)
+				continue;
+			free(buf);
+			for (size_t i = 0; i < l.n && !found; i++)
+				if (!strncmp(gm_skip_ws(l.v[i].text), "MTUBytes=", 9)) {
+					snprintf(where, wlen, "%.200s:%zu: %.60s", *p, i + 1,
+						 gm_skip_ws(l.v[i].text));
+					found = true;
+				}
+			gm_lines_free(&l);
+		}
+	gm_strv_free(nets);
+	return found;
+}
+
 int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
 {
 	const char *path = "/etc/dhcp/dhclient.conf", *opt = a->argv[1];
@@ -414,6 +247,13 @@ int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		return gm_error_set(c->err, rc, "%s: %s", path, strerror(-rc));
 	snprintf(o->file, sizeof(o->file), "%s", path);
 	rc = gm_dhclient_request(buf, len, opt, &out, &outlen);
+	char fixed[300];
+	if (rc > 0 && !strcmp(opt, "interface-mtu") && mtu_set(c, buf, len, fixed, sizeof(fixed))) {
+		gm_act_say(o, GM_STATUS_PASS, "the MTU is set: %s", fixed);
+		free(buf);
+		free(out);
+		return 0;
+	}
 	if (rc == 0)
 		gm_act_say(o, GM_STATUS_PASS, "dhclient requests %s", opt);
 	else if (rc > 0 && !c->apply)
@@ -432,33 +272,24 @@ int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o)
 int gm_act_aptconf(struct ctx *c, const struct gm_action *a, struct outcome *o)
 {
 	const char *key = a->argv[1], *want = a->argv[2];
-	char **files = NULL, val[256], where[256] = "", target[300];
-	size_t n = 0;
+	char val[256], where[256] = "", target[300];
 	int rc, line = 0;
 
 	if (!gm_root_exists(c->r, "/etc/apt/apt.conf.d", true)) {
 		gm_act_say(o, GM_STATUS_NA, "no /etc/apt/apt.conf.d (not an apt system)");
 		return 0;
 	}
-	if ((rc = gm_root_glob_sorted(c->r, "/etc/apt/apt.conf.d/*", &files, &n)) < 0)
+	struct gm_apt_found af;
+	rc = gm_apt_effective(c->r, key, &af, where, sizeof(where));
+	if (rc < 0)
 		return gm_error_set(c->err, rc, "/etc/apt/apt.conf.d: %s", strerror(-rc));
-	val[0] = '\0';
-	for (size_t i = 0; i <= n; i++) {
-		const char *p = i < n ? files[i] : "/etc/apt/apt.conf";
-		char *buf, v[256];
-		size_t len;
-		int ln;
-
-		if (gm_root_read(c->r, p, &buf, &len) < 0)
-			continue;
-		if (gm_aptconf_get(buf, len, key, v, sizeof(v), &ln) > 0) {
-			snprintf(val, sizeof(val), "%s", v);
-			snprintf(where, sizeof(where), "%s", p);
-			line = ln;
-		}
-		free(buf);
+	snprintf(val, sizeof(val), "%s", rc ? af.value : "");
+	line = af.line;
+	/* apt's own default when nothing sets it */
+	if (!rc && !strcasecmp(key, "APT::Periodic::Enable") && !strcmp(want, "1")) {
+		gm_act_say(o, GM_STATUS_PASS, "%s not set: apt's default is \"1\"", key);
+		return 0;
 	}
-	gm_strv_free(files);
 	snprintf(o->file, sizeof(o->file), "%s", where);
 	o->line = line;
 	if (where[0] && !strcmp(val, want)) {
@@ -487,6 +318,9 @@ int gm_act_aptconf(struct ctx *c, const struct gm_action *a, struct outcome *o)
 		rc = gm_act_summary(o, "%s: %s \"%s\"", target, key, want);
 	free(buf);
 	free(out);
+	if (rc == -EINVAL)
+		return gm_error_set(c->err, rc, "%s: does not parse as apt.conf (an open quote, "
+				    "comment or statement); set %s by hand", target, key);
 	if (rc < 0)
 		return gm_error_set(c->err, rc, "%s: %s", target, strerror(-rc));
 	return 0;

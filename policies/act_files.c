@@ -326,3 +326,72 @@ int gm_act_lockroot(struct ctx *c, const struct gm_action *a, struct outcome *o)
 	free(out);
 	return rc < 0 ? rc : 0;
 }
+
+/* ---------------- PAM password hashing ---------------- */
+/* The files whose "password ... pam_unix.so" line makes new hashes: Debian's
+ * common-password (included by passwd and chpasswd), Red Hat's system-auth
+ * and password-auth. Without a hash option pam_unix takes ENCRYPT_METHOD
+ * from login.defs (Linux-PAM >= 1.4). */
+int gm_act_pamhash(struct ctx *c, const struct gm_action *a, struct outcome *o)
+{
+	static const char *const files[] = {
+		"/etc/pam.d/common-password", "/etc/pam.d/system-auth", "/etc/pam.d/password-auth",
+	};
+	char bad[400] = "", defm[64] = "";
+	int seen = 0, rc = 0;
+
+	{   /* login.defs' default, lowercased as pam_unix spells it */
+		char *buf;
+		size_t len;
+		int line;
+
+		if (gm_root_read(c->r, "/etc/login.defs", &buf, &len) == 0) {
+			gm_logindefs_get(buf, len, "ENCRYPT_METHOD", defm, sizeof(defm), &line);
+			free(buf);
+			for (char *p = defm; *p; p++)
+				*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		}
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && rc >= 0; i++) {
+		char *buf, *out = NULL, m[64];
+		size_t len, outlen;
+		int line;
+
+		if (gm_root_read(c->r, files[i], &buf, &len) < 0)
+			continue;
+		if (gm_pam_unix_hash(buf, len, m, sizeof(m), &line) <= 0) {
+			free(buf);
+			continue;
+		}
+		seen++;
+		const char *eff = m[0] ? m : defm[0] ? defm : "des";
+		if (gm_act_judge(a, eff, true) != GM_STATUS_PASS) {
+			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad), "%s%s:%d: pam_unix.so "
+				 "hashes with %s%s", bad[0] ? "; " : "", files[i], line, eff,
+				 m[0] ? "" : " (login.defs' ENCRYPT_METHOD)");
+			if (!o->file[0]) {
+				snprintf(o->file, sizeof(o->file), "%s", files[i]);
+				o->line = line;
+			}
+			if (c->apply && (rc = gm_pam_unix_set_hash(buf, len, a->value, &out, &outlen)) == 1 &&
+			    (rc = gm_act_write(c, files[i], out, outlen)) == 0)
+				rc = gm_act_summary(o, "%s:%d: pam_unix.so %s (was %s)", files[i], line,
+						    a->value, eff);
+		} else if (!o->file[0]) {
+			snprintf(o->file, sizeof(o->file), "%s", files[i]);
+			o->line = line;
+			gm_act_say(o, GM_STATUS_PASS, "pam_unix.so hashes new passwords with %s (%s:%d%s)",
+				   eff, files[i], line, m[0] ? "" : ", from login.defs");
+		}
+		free(buf);
+		free(out);
+	}
+	if (rc < 0)
+		return rc;
+	if (!seen)
+		gm_act_say(o, GM_STATUS_NA, "no pam_unix password line in /etc/pam.d/common-password, "
+			   "system-auth or password-auth");
+	else if (bad[0])
+		gm_act_say(o, GM_STATUS_FAIL, "%s, want %s", bad, a->value);
+	return 0;
+}

@@ -31,13 +31,19 @@ int gm_act_summary(struct outcome *o, const char *fmt, ...) __attribute__((forma
 /* Replaces a file's content (mode and owner kept; new: 0644 root). */
 int gm_act_write(struct ctx *c, const char *path, const char *buf, size_t len);
 
+/* PASS when have is want or an accepted value, WARN for a warn value,
+ * FAIL otherwise (icase: compare ignoring case). */
+enum gm_status gm_act_judge(const struct gm_action *a, const char *have, bool icase);
+
 /* One per action kind: 0 (outcome filled) or -errno (message in c->err). */
 typedef int (*gm_act_fn)(struct ctx *c, const struct gm_action *a, struct outcome *o);
-/* act_config.c */
+/* act_ssh.c */
 int gm_act_ssh(struct ctx *c, const struct gm_action *a, struct outcome *o);
+/* act_config.c */
 int gm_act_sysctl(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_logindefs(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_grub(struct ctx *c, const struct gm_action *a, struct outcome *o);
+int gm_act_grub_absent(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_ntp(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_dhclient(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_aptconf(struct ctx *c, const struct gm_action *a, struct outcome *o);
@@ -49,5 +55,6 @@ int gm_act_symlink(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_timezone(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_nologin(struct ctx *c, const struct gm_action *a, struct outcome *o);
 int gm_act_lockroot(struct ctx *c, const struct gm_action *a, struct outcome *o);
+int gm_act_pamhash(struct ctx *c, const struct gm_action *a, struct outcome *o);
 
 #endif

@@ -10,10 +10,12 @@
  *     /boot/config-* against the hardware manifest's required options and the
  *     guide's security settings, renamed/removed options known, =m drivers
  *     looked for in the initramfs;
- *   - system (check_system.c): sshd, Python, automatic updates, DHCP client;
+ *   - boot (check_boot.c): the default GRUB entry, no quiet/rhgb/splash;
+ *   - system (check_system.c): sshd, Python, automatic updates (as the
+ *     timers run them), DHCP client;
  *   - policy rules: gm_policy_check() rows are copied into the report.
  * The report renders as a table or as JSON (report.c; schema in
- * docs/check.md). Library code never prints: renderers return strings.
+ * docs/check.md), JUnit or SARIF (report_ci.c). Library code never prints: renderers return strings.
  */
 #ifndef GM_CHECK_H
 #define GM_CHECK_H
@@ -38,9 +40,13 @@ struct gm_check_report {
 	char **strs;                  /* owned strings (ids, descriptions) */
 	size_t nstrs, capstrs;
 	int oom;                      /* an allocation failed; rows may be missing */
+	char unreadable[16];          /* the root's filesystem gcemount cannot read
+				       * ("xfs"), "" otherwise (set by packaging) */
+	enum gm_level fail_on;        /* gate: a FAIL at or above this level fails
+				       * (check --fail-on; default required) */
 };
 
-#define GM_CHECK_SCHEMA_VERSION 1
+#define GM_CHECK_SCHEMA_VERSION 2
 
 void gm_check_report_init(struct gm_check_report *rep);
 void gm_check_report_free(struct gm_check_report *rep);   /* accepts NULL */
@@ -56,18 +62,27 @@ int gm_check_add(struct gm_check_report *rep, const char *id, enum gm_level leve
 void gm_check_report_collect(void *priv, const struct gm_rule_result *r);
 
 struct gm_check_counts {
-	unsigned pass, fail, warn, na;
+	unsigned pass, fail, warn, na, skip, waived;
 	unsigned required_fail;       /* FAIL rows of level required */
+	unsigned gate_fail;           /* FAIL rows at or above rep->fail_on */
 };
 void gm_check_report_counts(const struct gm_check_report *rep, struct gm_check_counts *c);
-/* True when no row of level required has status FAIL. */
+/* True when no row at or above rep->fail_on has status FAIL. */
 bool gm_check_report_ok(const struct gm_check_report *rep);
+/* Rows whose id matches a glob become SKIP ("skipped on the command line"). */
+void gm_check_report_skip(struct gm_check_report *rep, const char *const *globs, size_t n);
+/* The source of a row: its own, else derived from the id (check's rows). */
+const char *gm_check_row_source(const struct gm_rule_result *r);
 
 /* Renders the report (malloc'd, NUL-terminated; caller frees; NULL on OOM).
  * The table: one row per line (rule, level, status, reason with file:line),
  * then the summary line. The JSON: the stable schema of docs/check.md. */
 char *gm_check_report_table(const struct gm_check_report *rep, const char *image);
 char *gm_check_report_json(const struct gm_check_report *rep, const char *image);
+/* JUnit XML (one testcase per row; FAIL rows carry a failure) and SARIF
+ * 2.1.0 (one result per FAIL row, located at the file inside the image). */
+char *gm_check_report_junit(const struct gm_check_report *rep, const char *image);
+char *gm_check_report_sarif(const struct gm_check_report *rep, const char *image);
 /* The summary line alone ("12 passed, ... : image meets the requirements"). */
 void gm_check_report_summary(const struct gm_check_report *rep, char *buf, size_t len);
 
@@ -158,6 +173,11 @@ int gm_check_kernel(struct gm_view *fs, struct gm_check_report *rep);
  * returns 0, or -EINVAL when nothing could be read. */
 typedef void (*gm_module_fn)(void *priv, const char *module);
 int gm_initramfs_modules(const void *buf, size_t len, gm_module_fn fn, void *priv);
+
+/* ---- boot (check_boot.c) ---- */
+/* The default boot entry of grub.cfg (or BLS) and the guide's advice on
+ * its command line (no quiet, rhgb, splash image). */
+int gm_check_boot(struct gm_view *fs, struct gm_check_report *rep);
 
 /* ---- system (check_system.c) ---- */
 int gm_check_system(struct gm_view *fs, struct gm_check_report *rep);

@@ -186,38 +186,98 @@ static void reasonf(struct gm_rule_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+static int collect_module(void *priv, const char *path)
+{
+	names_add(priv, path);
+	return 0;
+}
+
+/* Whether the modules tree of the kernel has the module file. 1 yes, 0 no,
+ * -1 there is no modules tree to look into. */
+static int module_on_disk(struct gm_view *fs, const char *version, const char *module)
+{
+	static const char *const roots[] = { "/lib/modules", "/usr/lib/modules" };
+	int any = -1;
+
+	for (size_t i = 0; i < 2; i++) {
+		char pat[512];
+		struct names hits = { 0 };
+		struct stat st;
+
+		snprintf(pat, sizeof(pat), "%s/%s", roots[i], version);
+		if (gm_path_stat(fs, pat, &st) < 0)
+			continue;
+		any = 0;
+		/* kernel/drivers/<subsystem>/[<dir>/]<module>.ko* */
+		for (int depth = 1; depth <= 4 && !hits.n; depth++) {
+			snprintf(pat, sizeof(pat), "%s/%s/kernel", roots[i], version);
+			for (int d = 0; d < depth; d++)
+				strncat(pat, "/*", sizeof(pat) - strlen(pat) - 1);
+			snprintf(pat + strlen(pat), sizeof(pat) - strlen(pat), "/%s.ko*", module);
+			gm_path_glob(fs, pat, collect_module, &hits);
+		}
+		if (hits.n)
+			any = 1;
+		names_free(&hits);
+		if (any == 1)
+			return 1;
+	}
+	return any;
+}
+
+/* A driver built as a module: the boot disk's drivers (virtio_scsi,
+ * virtio_pci) must be in the initramfs, or the root filesystem cannot be
+ * mounted; the network driver can also be loaded later by udev from the
+ * root filesystem. FAIL only where it provably cannot load; WARN where it
+ * cannot be told (an initramfs gcemount cannot read, no modules tree). */
 static void module_row(struct gm_view *fs, struct kernel *k, const struct gm_kconfig_req *req,
 		       struct gm_rule_result *r)
 {
 	char lfile[256] = "";
-	int lline = 0;
-	bool listed;
+	int lline = 0, disk;
+	bool listed, boot = strcmp(req->module, "virtio_net") != 0;
 
 	if (!k->initrd_read)
 		load_initrd(fs, k);
 	if (k->initrd_ok && names_has(&k->modules, req->module)) {
 		r->status = GM_STATUS_PASS;
-		reasonf(r, "%s is a module, found in %s", req->module,
-			 k->initrd);
+		reasonf(r, "%s is a module, found in %s", req->module, k->initrd);
 		return;
 	}
 	listed = module_listed(fs, req->module, lfile, sizeof(lfile), &lline);
-	r->status = GM_STATUS_WARN;
-	if (k->initrd_ok)
-		reasonf(r, "%s is a module, not in %s%s%s%s", req->module,
-			 k->initrd, listed ? " although listed in " : ": add it to the initramfs",
-			 listed ? lfile : "", listed ? " (rebuild the initramfs)" : "");
-	else if (listed) {
-		r->status = GM_STATUS_PASS;
-		reasonf(r, "%s is a module, listed in %s:%d (%s%s%s)",
-			 req->module, lfile, lline, k->initrd[0] ? "the initramfs " : "no initramfs for ",
-			 k->initrd[0] ? k->initrd : k->version,
-			 k->initrd[0] ? " could not be read" : " to look into");
+	if (k->initrd[0] && !k->initrd_ok) {
+		r->status = GM_STATUS_WARN;
+		reasonf(r, "%s is a module; %s could not be read, so whether it loads at boot cannot "
+			"be told", req->module, k->initrd);
+		return;
 	}
-	else
-		reasonf(r, "%s is a module, not in the initramfs (%s%s)",
-			 req->module, k->initrd[0] ? k->initrd : "none found for ",
-			 k->initrd[0] ? " unreadable" : k->version);
+	if (boot) {
+		r->status = GM_STATUS_FAIL;
+		if (k->initrd_ok)
+			reasonf(r, "%s is a module and not in %s: the boot disk cannot be reached%s%s%s",
+				req->module, k->initrd, listed ? " (listed in " : "",
+				listed ? lfile : "", listed ? ": rebuild the initramfs)" : "");
+		else
+			reasonf(r, "%s is a module and there is no initramfs for %s: the boot disk cannot "
+				"be reached before the root filesystem is mounted%s%s%s", req->module,
+				k->version, listed ? " (listed in " : "", listed ? lfile : "",
+				listed ? ", but no initramfs was built)" : "");
+		return;
+	}
+	disk = module_on_disk(fs, k->version, req->module);
+	if (disk == 1) {
+		r->status = GM_STATUS_PASS;
+		reasonf(r, "%s is a module in /lib/modules/%s: udev loads it once the root filesystem "
+			"is mounted", req->module, k->version);
+	} else if (disk == 0) {
+		r->status = GM_STATUS_FAIL;
+		reasonf(r, "%s is a module, in neither %s nor /lib/modules/%s: it cannot load",
+			req->module, k->initrd_ok ? k->initrd : "an initramfs", k->version);
+	} else {
+		r->status = GM_STATUS_WARN;
+		reasonf(r, "%s is a module, not in %s, and there is no /lib/modules/%s to look into",
+			req->module, k->initrd_ok ? k->initrd : "an initramfs (none found)", k->version);
+	}
 }
 
 static int check_one(struct gm_view *fs, struct kernel *k, struct gm_check_report *rep)
@@ -239,6 +299,14 @@ static int check_one(struct gm_view *fs, struct kernel *k, struct gm_check_repor
 		snprintf(r.file, sizeof(r.file), "%s", k->config);
 		if (needs_module)
 			module_row(fs, k, req, &r);
+		/* this project's own additions: advice, never a FAIL */
+		if (r.status == GM_STATUS_FAIL &&
+		    !strcmp(gm_check_row_source(&r), GM_SOURCE_GCEMOUNT)) {
+			char t[sizeof(r.reason)];
+			snprintf(t, sizeof(t), "%s", r.reason);
+			r.status = GM_STATUS_WARN;
+			snprintf(r.reason, sizeof(r.reason), "advice: %.500s", t);
+		}
 		gm_check_report_add(rep, &r);
 	}
 	free(buf);

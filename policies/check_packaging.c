@@ -122,12 +122,11 @@ static void add_size_rows(struct gm_check_report *rep, uint64_t size)
 			     "1 GiB (the guide: 'multiple of 1 GB'; Compute Engine's GB are 2^30 bytes)",
 			     size, (double)size / (double)GIB);
 	if (size > 100 * GIB)
-		gm_check_add(rep, "packaging.disk-size-limit", GM_LEVEL_RECOMMENDED, GM_STATUS_WARN,
-			     NULL, 0, "disk.raw is %" PRIu64 " GiB, over 100 GiB: every disk made from "
-			     "the image is at least that big; shrink the filesystem and the disk",
-			     size / GIB);
+		gm_check_add(rep, "packaging.disk-size-limit", GM_LEVEL_REQUIRED, GM_STATUS_FAIL,
+			     NULL, 0, "disk.raw is %" PRIu64 " GiB, over the guide's 100 GB limit for an "
+			     "imported image; shrink the filesystem and the disk", size / GIB);
 	else
-		gm_check_add(rep, "packaging.disk-size-limit", GM_LEVEL_RECOMMENDED, GM_STATUS_PASS,
+		gm_check_add(rep, "packaging.disk-size-limit", GM_LEVEL_REQUIRED, GM_STATUS_PASS,
 			     NULL, 0, "disk.raw is at most 100 GiB");
 }
 
@@ -200,7 +199,7 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 		gm_check_add(rep, "packaging.disk-raw", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0,
 			     "not a tarball: the file itself is the disk");
 		add_size_rows(rep, gm_image_disk_size(img));
-		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_RECOMMENDED, GM_STATUS_NA, NULL, 0,
+		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_STRONGLY_RECOMMENDED, GM_STATUS_NA, NULL, 0,
 			     "not a tarball");
 		return;
 	}
@@ -219,11 +218,11 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 		     "contains disk.raw");
 	add_size_rows(rep, in->disk_size);
 	if (in->disk_entry_sparse)
-		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_RECOMMENDED, GM_STATUS_PASS, NULL, 0,
+		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_STRONGLY_RECOMMENDED, GM_STATUS_PASS, NULL, 0,
 			     "disk.raw is a sparse entry: %.1f MiB of %.1f MiB stored as data",
 			     (double)in->disk_data_bytes / (double)MIB, (double)in->disk_size / (double)MIB);
 	else
-		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_RECOMMENDED, GM_STATUS_WARN, NULL, 0,
+		gm_check_add(rep, "packaging.sparse-entry", GM_LEVEL_STRONGLY_RECOMMENDED, GM_STATUS_WARN, NULL, 0,
 			     "disk.raw is stored whole, not as a sparse entry: pack it with 'tar -S' "
 			     "(gcemount repack writes sparse entries)");
 }
@@ -305,6 +304,24 @@ static void disk_rows(struct gm_image *img, struct gm_view *fs, const char *fs_m
 	else if (gm_partition_choose(t, 0, &p, NULL, 0, &err) < 0)
 		p = NULL;
 	if (!p) {
+		/* a root gcemount cannot read (XFS, btrfs, LVM, LUKS) is not a
+		 * failure of the guide, which allows any filesystem */
+		const struct gm_partition *other = NULL;
+		for (size_t i = 0; i < t->n && !other; i++)
+			if (t->parts[i].fstype[0] && strcmp(t->parts[i].fstype, "vfat") &&
+			    strcmp(t->parts[i].fstype, "swap"))
+				other = &t->parts[i];
+		if (other) {
+			snprintf(rep->unreadable, sizeof(rep->unreadable), "%s", other->fstype);
+			gm_check_add(rep, "packaging.ext4", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0,
+				     "partition %d is %s: gcemount cannot read this filesystem (%s); "
+				     "the guide allows any filesystem, so the file checks are N/A%s%.300s",
+				     other->number, other->fstype, other->fstype,
+				     fs_msg && fs_msg[0] ? " — " : "", fs_msg ? fs_msg : "");
+			gm_check_add(rep, "packaging.fs-clean", GM_LEVEL_REQUIRED, GM_STATUS_NA, NULL, 0,
+				     "gcemount cannot read this filesystem (%s)", other->fstype);
+			goto out;
+		}
 		gm_check_add(rep, "packaging.ext4", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 			     "no ext2/3/4 partition: %s", fs_msg && fs_msg[0] ? fs_msg : gm_error_msg(&err));
 		goto out;

@@ -8,6 +8,7 @@
 
 #include "editor/view/path.h"
 #include "policies/check.h"
+#include "policies/internal.h"
 
 #define CONF_MAX (1u << 20)
 
@@ -124,11 +125,6 @@ static bool word_is(const char *v, size_t n, const char *w)
 	return strlen(w) == n && !strncasecmp(v, w, n);
 }
 
-static int apt_value(const char *v, size_t n)
-{
-	return n ? !(n == 1 && v[0] == '0') && !word_is(v, n, "false") : -1;
-}
-
 static int yes_value(const char *v, size_t n)
 {
 	return word_is(v, n, "yes") || word_is(v, n, "true") || word_is(v, n, "1") ||
@@ -204,48 +200,110 @@ static void python_row(struct gm_view *fs, struct gm_check_report *rep)
 			     "management (install python3)");
 }
 
+/* A unit masked (a link to /dev/null in /etc/systemd/system) never runs. */
+static bool masked(struct gm_view *fs, const char *unit)
+{
+	char p[256], target[256];
+	gm_vino_t ino;
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/etc/systemd/system/%s", unit);
+	if (gm_path_resolve(fs, p, GM_PATH_NOFOLLOW, &ino) < 0)
+		return false;
+	n = gm_view_readlink(fs, ino, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(target, "/dev/null");
+}
+
+static bool enabled(struct gm_view *fs, const char *unit)
+{
+	char pat[256];
+	struct paths l = { 0 };
+	bool on;
+
+	snprintf(pat, sizeof(pat), "/etc/systemd/system/*.wants/%s", unit);
+	paths_glob(fs, pat, &l);
+	on = l.n > 0;
+	paths_free(&l);
+	return on && !masked(fs, unit);
+}
+
+static int apt_value_of(const char *v)
+{
+	return v[0] && strcmp(v, "0") && strcasecmp(v, "false") && strcasecmp(v, "no");
+}
+
+/* What apt's daily jobs will do: apt-daily-upgrade.timer runs
+ * unattended-upgrade when APT::Periodic::Enable (default 1) and
+ * APT::Periodic::Unattended-Upgrade are on (apt.conf parsed as apt does). */
 static void updates_row(struct gm_view *fs, struct gm_check_report *rep)
 {
 	static const char *const id = "system.auto-updates";
-	char file[256] = "";
-	int line = 0, v;
-	struct paths apt = { 0 }, one = { 0 };
+	char file[256] = "", efile[256] = "";
+	struct gm_root_fs r;
+	struct gm_apt_found uu_v, en_v;
 	bool uu = exists(fs, "/usr/bin/unattended-upgrade", true);
+	int line = 0, v, en;
+	struct paths one = { 0 };
 
-	paths_glob(fs, "/etc/apt/apt.conf.d/*", &apt);
-	v = files_value(fs, &apt, "APT::Periodic::Unattended-Upgrade", false, apt_value,
-			file, sizeof(file), &line);
-	paths_free(&apt);
-	if (v == 1 && uu) {
-		gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_PASS, file, line,
-			     "unattended-upgrades is enabled");
+	gm_root_fs_init(&r, fs);
+	v = gm_apt_effective(&r.root, "APT::Periodic::Unattended-Upgrade", &uu_v, file, sizeof(file));
+	en = gm_apt_effective(&r.root, "APT::Periodic::Enable", &en_v, efile, sizeof(efile));
+	if (v == 1 && apt_value_of(uu_v.value)) {
+		if (en == 1 && !apt_value_of(en_v.value))
+			gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_FAIL, efile, en_v.line,
+				     "APT::Periodic::Unattended-Upgrade \"%s\" (%s:%d), but "
+				     "APT::Periodic::Enable \"%s\" turns the periodic jobs off",
+				     uu_v.value, file, uu_v.line, en_v.value);
+		else if (masked(fs, "apt-daily-upgrade.timer") ||
+			 masked(fs, "apt-daily-upgrade.service"))
+			gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_FAIL,
+				     "/etc/systemd/system/apt-daily-upgrade.timer", 0,
+				     "unattended-upgrades is configured (%s:%d) but apt-daily-upgrade is "
+				     "masked: it never runs", file, uu_v.line);
+		else if (uu)
+			gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_PASS, file, uu_v.line,
+				     "unattended-upgrades is enabled");
+		else
+			gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_WARN, file, uu_v.line,
+				     "APT::Periodic::Unattended-Upgrade is on but "
+				     "/usr/bin/unattended-upgrade is missing (install unattended-upgrades)");
 		return;
 	}
-	if (v == 1) {
-		gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_WARN, file, line,
-			     "APT::Periodic::Unattended-Upgrade is on but /usr/bin/unattended-upgrade "
-			     "is missing (install unattended-upgrades)");
+	/* dnf-automatic: apply_updates = yes and its timer enabled, or the
+	 * -install timer (applies whatever the file says); yum-cron */
+	if (enabled(fs, "dnf-automatic-install.timer")) {
+		gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_PASS, NULL, 0,
+			     "dnf-automatic-install.timer is enabled");
 		return;
 	}
-	/* dnf-automatic, yum-cron: apply_updates = yes */
 	static const char *const dnf[] = { "/etc/dnf/automatic.conf", "/etc/yum/yum-cron.conf", NULL };
 	for (size_t i = 0; dnf[i]; i++) {
 		if (paths_add(&one, dnf[i]) < 0)
 			break;
 		v = files_value(fs, &one, "apply_updates", true, yes_value, file, sizeof(file), &line);
 		paths_free(&one);
-		if (v == 1) {
+		if (v != 1)
+			continue;
+		if (i == 0 && !enabled(fs, "dnf-automatic.timer"))
+			gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_FAIL, file, line,
+				     "apply_updates = yes, but dnf-automatic.timer is not enabled: "
+				     "dnf-automatic never runs (systemctl enable dnf-automatic.timer)");
+		else
 			gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_PASS, file, line,
-				     "%s applies updates automatically",
-				     i == 0 ? "dnf-automatic" : "yum-cron");
-			return;
-		}
+				     "%s applies updates automatically%s",
+				     i == 0 ? "dnf-automatic" : "yum-cron",
+				     i == 0 ? " (dnf-automatic.timer enabled)" : "");
+		return;
 	}
 	if (uu)
 		gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_FAIL,
-			     file[0] ? file : NULL, line,
-			     "unattended-upgrades is installed but not enabled "
-			     "(APT::Periodic::Unattended-Upgrade \"1\";)");
+			     file[0] ? file : NULL, v == 1 ? 0 : uu_v.line,
+			     "unattended-upgrades is installed but not enabled%s%s "
+			     "(APT::Periodic::Unattended-Upgrade \"1\";)",
+			     uu_v.value[0] ? ": the last setting is " : "", uu_v.value);
 	else
 		gm_check_add(rep, id, GM_LEVEL_RECOMMENDED, GM_STATUS_FAIL, NULL, 0,
 			     "no automatic updates: neither unattended-upgrades, dnf-automatic nor "

@@ -46,6 +46,21 @@ int gm_act_write(struct ctx *c, const char *path, const char *buf, size_t len)
 	return rc < 0 ? gm_error_set(c->err, rc, "%s: %s", path, strerror(-rc)) : 0;
 }
 
+enum gm_status gm_act_judge(const struct gm_action *a, const char *have, bool icase)
+{
+	int (*eq)(const char *, const char *) = icase ? strcasecmp : strcmp;
+
+	if (!eq(have, a->value))
+		return GM_STATUS_PASS;
+	for (char **p = a->accept; p && *p; p++)
+		if (!eq(have, *p))
+			return GM_STATUS_PASS;
+	for (char **p = a->warn; p && *p; p++)
+		if (!eq(have, *p))
+			return GM_STATUS_WARN;
+	return GM_STATUS_FAIL;
+}
+
 /* ---------------- dispatch ---------------- */
 static const gm_act_fn act_fns[] = {
 	[GM_ACT_SSHD] = gm_act_ssh, [GM_ACT_SSH] = gm_act_ssh, [GM_ACT_SYSCTL] = gm_act_sysctl,
@@ -53,7 +68,8 @@ static const gm_act_fn act_fns[] = {
 	[GM_ACT_REMOVE] = gm_act_remove, [GM_ACT_EMPTY] = gm_act_empty, [GM_ACT_FILE] = gm_act_file,
 	[GM_ACT_SYMLINK] = gm_act_symlink, [GM_ACT_NOLOGIN] = gm_act_nologin,
 	[GM_ACT_LOCKROOT] = gm_act_lockroot, [GM_ACT_TIMEZONE] = gm_act_timezone, [GM_ACT_DHCLIENT] = gm_act_dhclient,
-	[GM_ACT_APTCONF] = gm_act_aptconf,
+	[GM_ACT_APTCONF] = gm_act_aptconf, [GM_ACT_PAMHASH] = gm_act_pamhash,
+	[GM_ACT_GRUB_ABSENT] = gm_act_grub_absent,
 };
 
 /* Worst of two statuses: FAIL > WARN > PASS > N/A. */
@@ -61,6 +77,7 @@ static int rank(enum gm_status s)
 {
 	return s == GM_STATUS_FAIL ? 3 : s == GM_STATUS_WARN ? 2 : s == GM_STATUS_PASS ? 1 : 0;
 }
+
 
 static int run_rule(struct ctx *c, const struct gm_rule *rule, struct outcome *res)
 {
@@ -97,7 +114,49 @@ static int run_rule(struct ctx *c, const struct gm_rule *rule, struct outcome *r
 			snprintf(res->reason + u, sizeof(res->reason) - u, "; %s", o.reason);
 		}
 	}
+	/* a project preference stricter than the guide is advice, never a FAIL */
+	if (rule->advice && res->status == GM_STATUS_FAIL) {
+		char r[sizeof(res->reason)];
+		snprintf(r, sizeof(r), "%s", res->reason);
+		gm_act_say(res, GM_STATUS_WARN, "advice: %s", r);
+	}
+	if (rule->note && res->status == GM_STATUS_WARN) {
+		size_t u = strlen(res->reason);
+		snprintf(res->reason + u, sizeof(res->reason) - u, " (%s)", rule->note);
+	}
+	if (rule->override_origin && res->status != GM_STATUS_NA) {
+		size_t u = strlen(res->reason);
+		snprintf(res->reason + u, sizeof(res->reason) - u, " [value set by override at %s]",
+			 rule->override_origin);
+	}
 	return 0;
+}
+
+void gm_policy_each_rule(const struct gm_policy *p, gm_result_fn fn, void *priv)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		struct gm_rule_result res = { 0 };
+
+		res.id = p->rules[i].id;
+		res.level = p->rules[i].level;
+		res.source = p->rules[i].source;
+		res.status = GM_STATUS_NA;
+		res.description = p->rules[i].description ? p->rules[i].description : p->rules[i].id;
+		fn(priv, &res);
+	}
+}
+
+/* "FILE:LINE" into the row's file and line. */
+static void origin_to_row(const char *origin, struct gm_rule_result *res)
+{
+	const char *colon = strrchr(origin, ':');
+
+	if (!colon) {
+		snprintf(res->file, sizeof(res->file), "%s", origin);
+		return;
+	}
+	snprintf(res->file, sizeof(res->file), "%.*s", (int)(colon - origin), origin);
+	res->line = atoi(colon + 1);
 }
 
 int gm_policy_check_root(struct gm_policy *p, const struct gm_root *r, gm_result_fn fn,
@@ -109,15 +168,30 @@ int gm_policy_check_root(struct gm_policy *p, const struct gm_root *r, gm_result
 		const struct gm_rule *rule = &p->rules[i];
 		struct outcome o;
 		struct gm_rule_result res = { 0 };
-		int rc = run_rule(&c, rule, &o);
+		int rc;
 
+		res.id = rule->id;
+		res.level = rule->level;
+		res.source = rule->source;
+		res.description = rule->description ? rule->description : rule->id;
+		if (rule->skip || rule->waive_reason) {
+			res.status = rule->skip ? GM_STATUS_SKIP : GM_STATUS_WAIVED;
+			if (rule->skip) {
+				snprintf(res.reason, sizeof(res.reason), "skipped on the command line");
+			} else {
+				snprintf(res.reason, sizeof(res.reason), "waived: %s (%s)",
+					 rule->waive_reason, rule->waive_origin);
+				origin_to_row(rule->waive_origin, &res);
+			}
+			if (fn)
+				fn(priv, &res);
+			continue;
+		}
+		rc = run_rule(&c, rule, &o);
 		free(o.summary);
 		if (rc < 0)
 			return rc;
-		res.id = rule->id;
-		res.level = rule->level;
 		res.status = o.status;
-		res.description = rule->description ? rule->description : rule->id;
 		memcpy(res.reason, o.reason, sizeof(res.reason));
 		memcpy(res.file, o.file, sizeof(res.file));
 		res.line = o.line;
@@ -143,6 +217,8 @@ int gm_policy_apply_root(struct gm_policy *p, const struct gm_root *r, bool dry_
 		struct gm_rule_change ch = { 0 };
 		char *diff = NULL;
 
+		if (rule->skip || rule->waive_reason)
+			continue;   /* --skip, or waived by a policy file */
 		gm_overlay_begin(ov);
 		rc = run_rule(&c, rule, &o);
 		if (rc < 0) {

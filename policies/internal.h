@@ -7,12 +7,18 @@
  *             implementations (an image filesystem through editor/view/path.h, a
  *             host directory for tests) and an overlay that records edits so
  *             that many rules compose and a dry run writes nothing
- *  sshd.c     sshd_config / ssh_config (first value wins, Include, Match/Host)
+ *  sshd.c     sshd_config / ssh_config (first value wins, Include, Match/Host;
+ *             Match blocks override for the connections they match)
+ *  sshd_match.c  sshd's Match criteria for one connection (sshd -T -C)
+ *  cmdline.c  command lines in files: SSHD_OPTS, systemd ExecStart (-o K=V)
  *  sysctl.c   sysctl.d precedence (last value wins)
  *  textconf.c login.defs, /etc/default/grub, ntp.conf, chrony.conf, timesyncd
- *  accounts.c passwd (nologin shells) and shadow (root lock)
- *  parse.c    the policy file format; engine.c runs rules, whose actions
- *             are in act_config.c and act_files.c (private: actions.h)
+ *  grubcfg.c  grub.cfg (default entry, kernel lines), BLS, /etc/kernel/cmdline
+ *  aptconf.c  apt.conf as apt parses it
+ *  accounts.c passwd (nologin shells), shadow (root lock), PAM pam_unix hash
+ *  parse.c    the policy file format (override, waive); engine.c runs rules,
+ *             whose actions are in act_config.c, act_ssh.c, act_time.c,
+ *             act_boot.c and act_files.c (private: actions.h)
  *
  * The editors are pure functions from buffers to buffers: they return 1 when
  * they changed something, 0 when nothing needed changing, -errno on failure,
@@ -135,10 +141,33 @@ struct gm_ssh_found {
 	int line;          /* 1-based */
 	int conditional_line; /* >0: a Match/Host block (in file cfile) also sets it */
 	const char *cfile;
+	bool in_match;     /* the value comes from a Match block matching the connection */
+	bool cmdline;      /* the value comes from sshd's command line (-o) */
 };
 /* The unconditional effective value (server: outside Match; client: for
  * every host, i.e. top level, "Host *" or "Match all"). 1 found, 0 not set. */
 int gm_sshcfg_get(const struct gm_sshcfg *c, const char *key, struct gm_ssh_found *f);
+/* sshd: a connection, as `sshd -T -C user=,host=,addr=,laddr=,lport=` takes
+ * it; the two gcemount judges the server for (sshd_match.c). */
+struct gm_ssh_conn {
+	const char *user, *host, *addr, *laddr;
+	int lport;
+};
+extern const struct gm_ssh_conn gm_ssh_conn_user, gm_ssh_conn_root;
+enum gm_ssh_match { GM_SSH_MATCH_NO, GM_SSH_MATCH_YES, GM_SSH_MATCH_UNKNOWN };
+/* The arguments of a Match line for conn (NULL: only "all" is decided). */
+enum gm_ssh_match gm_ssh_match_eval(const char *args, size_t n, const struct gm_ssh_conn *conn);
+/* Server: the value of key for conn, as sshd applies it: the first value in
+ * a Match block matching conn beats the first global one (command-line -o
+ * options, see gm_sshcfg_add_cmdline, come before the global ones).
+ * f->in_match says it came from a Match block; conditional_line names a
+ * block gcemount cannot decide (Group, ...) or, with conn NULL, any other
+ * block. Client: as gm_sshcfg_get. keys: one name or "A|B" aliases. */
+int gm_sshcfg_get_conn(const struct gm_sshcfg *c, const char *key, const struct gm_ssh_conn *conn,
+		       struct gm_ssh_found *f);
+/* Options sshd gets on its command line (-o Key=Value), origin FILE:LINE. */
+int gm_sshcfg_add_cmdline(struct gm_sshcfg *c, const char *key, const char *value,
+			  const char *file, int line);
 /* Makes value effective: fixes the effective occurrence in place, or inserts
  * a line in the main file where it is unconditional (after a commented
  * default, before the first Match/Host, or into the "Host *" block for the
@@ -156,6 +185,17 @@ int gm_openssh_version(const char *dpkg_status, size_t len, const char *pkg);
  * filled when not. version 0 (unknown): only values no version accepts. */
 bool gm_ssh_setting_ok(enum gm_ssh_kind kind, const char *key, const char *value, int version,
 		       char *why, size_t whylen);
+
+/* ---- cmdline.c ---- */
+/* Each "-o Key=Value" of a command line: fn(priv, key, value); count or -errno. */
+typedef int (*gm_sshd_opt_fn)(void *priv, const char *key, const char *value);
+int gm_sshd_cmdline_opts(const char *s, size_t n, gm_sshd_opt_fn fn, void *priv);
+/* Removes every -o KEY=... from the lines starting with prefix ("SSHD_OPTS="
+ * or "ExecStart="); 1 changed, 0 nothing to drop. */
+int gm_cmdline_drop_opt(const char *in, size_t len, const char *prefix, const char *key,
+			char **out, size_t *outlen);
+/* A shell assignment NAME=value (last wins): 1 found (value unquoted), 0 not. */
+int gm_shell_var(const char *in, size_t len, const char *name, char *val, size_t vsz, int *line);
 
 /* ---- sysctl.c ---- */
 void gm_sysctl_normalize(const char *key, char *out, size_t outlen);
@@ -190,7 +230,44 @@ int gm_logindefs_set(const char *in, size_t len, const char *key, const char *va
  * keeping its quoting; replaces a different value of the same parameter
  * (console=ttyS0,... for the same device). */
 int gm_grub_has_arg(const char *in, size_t len, const char *arg, int *line);
+/* Kernel arguments: the part that must be unique ("console=ttyS0" of
+ * "console=ttyS0,38400n8", "foo=" of "foo=bar"); whether the blank-separated
+ * words of s[0..n) hold arg. */
+size_t gm_karg_param_len(const char *arg, size_t n);
+bool gm_karg_has(const char *s, size_t n, const char *arg);
 int gm_grub_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+/* grubcfg.c: a generated grub.cfg, BLS entries, /etc/kernel/cmdline.
+ * gm_grubcfg_default: the entry GRUB boots by default (env: grubenv's
+ * "name=value" strings, NULL-terminated, or NULL); 1 found (title, the line
+ * of its linux command, its arguments), 0 none. The editors add arg (a
+ * different value of the same parameter removed) to every kernel line but
+ * recovery entries', or drop the word arg; 1 changed, 0 nothing to do,
+ * -EINVAL a kernel line with quoting (nothing changed). */
+struct gm_grub_entry {
+	char def[256];     /* the default as set (after grubenv), "0" when unset */
+	int defline;       /* line of that `set default`, 0 none */
+	char title[160];
+	int line;          /* 1-based line of the linux command */
+	char cmdline[1024];
+};
+int gm_grubcfg_default(const char *in, size_t len, const char *const *env,
+		       struct gm_grub_entry *out);
+struct gm_root;
+/* act_boot.c: the grubenv beside grub.cfg cfg as "name=value" strings
+ * (NULL-terminated, free with gm_strv_free), NULL when there is none. */
+char **gm_grub_env(const struct gm_root *r, const char *cfg);
+int gm_grubcfg_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+int gm_grubcfg_drop_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+int gm_bls_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+int gm_kernel_cmdline_add_arg(const char *in, size_t len, const char *arg, char **out,
+			      size_t *outlen);
+int gm_bls_drop_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen);
+int gm_kernel_cmdline_drop_arg(const char *in, size_t len, const char *arg, char **out,
+			       size_t *outlen);
+int gm_grubdefault_drop_arg(const char *in, size_t len, const char *arg, char **out,
+			    size_t *outlen);
+int gm_grubcfg_drop_splash(const char *in, size_t len, char **out, size_t *outlen);
+
 /* ntp.conf / chrony.conf: the only server/pool lines become "server S iburst";
  * server NULL (a chrony conf.d / sources.d file): every server/pool line goes. */
 int gm_ntpconf_servers(const char *in, size_t len, char *list, size_t listlen);
@@ -206,8 +283,21 @@ int gm_timesyncd_set(const char *in, size_t len, const char *server, bool drop,
 int gm_dhclient_request(const char *in, size_t len, const char *option, char **out,
 			size_t *outlen);
 
-/* apt.conf: flat `KEY "VALUE";` lines; the last wins (1 found / 0 not);
- * set edits the last one in place or appends one. */
+/* apt.conf (aptconf.c): the last assignment of KEY, in any syntax apt
+ * takes (nested scopes, comments, #clear); 1 found / 0 not. set edits that
+ * value in place, or appends a flat `KEY "VALUE";` line. */
+struct gm_apt_found {
+	char value[256];
+	int line;
+	size_t off, len;   /* the value's bytes (inside the quotes) */
+	bool quoted;
+};
+int gm_aptconf_find(const char *in, size_t len, const char *key, struct gm_apt_found *f);
+struct gm_root;
+/* In an image: /etc/apt/apt.conf.d/ in name order (the names apt ignores,
+ * *.bak, *.dpkg-old, ..., skipped), then /etc/apt/apt.conf. 1 found, 0 not. */
+int gm_apt_effective(const struct gm_root *r, const char *key, struct gm_apt_found *f, char *file,
+		     size_t flen);
 int gm_aptconf_get(const char *in, size_t len, const char *key, char *value, size_t vlen,
 		   int *line);
 int gm_aptconf_set(const char *in, size_t len, const char *key, const char *value, char **out,
@@ -222,11 +312,19 @@ int gm_passwd_nologin(const char *in, size_t len, unsigned long uid_min, const c
 /* shadow: "!" prefixed to root's hash unless it starts with '!' or '*'. */
 int gm_shadow_lock(const char *in, size_t len, const char *user, char **out, size_t *outlen);
 
+/* PAM: the hash pam_unix uses for new passwords (the last of md5, sha512,
+ * yescrypt, ... on the "password ... pam_unix.so" line): 1 with method ("" =
+ * none given) and its line, 0 no such line. set: that one method (1 changed). */
+int gm_pam_unix_hash(const char *in, size_t len, char *method, size_t mlen, int *line);
+int gm_pam_unix_set_hash(const char *in, size_t len, const char *method, char **out,
+			 size_t *outlen);
+
 /* ---- parse.c ---- */
 enum gm_action_kind {
 	GM_ACT_SSHD, GM_ACT_SSH, GM_ACT_SYSCTL, GM_ACT_LOGINDEFS, GM_ACT_GRUB, GM_ACT_NTP,
 	GM_ACT_REMOVE, GM_ACT_EMPTY, GM_ACT_FILE, GM_ACT_SYMLINK, GM_ACT_NOLOGIN,
-	GM_ACT_LOCKROOT, GM_ACT_TIMEZONE, GM_ACT_DHCLIENT, GM_ACT_APTCONF,
+	GM_ACT_LOCKROOT, GM_ACT_TIMEZONE, GM_ACT_DHCLIENT, GM_ACT_APTCONF, GM_ACT_PAMHASH,
+	GM_ACT_GRUB_ABSENT,
 };
 
 struct gm_action {
@@ -234,7 +332,8 @@ struct gm_action {
 	int argc;
 	char **argv;     /* argv[0] is the action keyword */
 	char *value;     /* sshd/ssh/sysctl/login-defs: the value (rest joined) */
-	char **accept;   /* login-defs ... accept V...: NULL-terminated or NULL */
+	char **accept;   /* ... accept V...: values that pass too (NULL-terminated or NULL) */
+	char **warn;     /* ... warn V...: values reported WARN, not FAIL (or NULL) */
 	mode_t mode;     /* file */
 	uid_t uid;
 	gid_t gid;
@@ -246,6 +345,14 @@ struct gm_rule {
 	char *description;
 	char *origin;    /* "FILE:LINE" of the rule line */
 	char **when;     /* when-exists PATH...: N/A unless one exists (or NULL) */
+	char *source;    /* GM_SOURCE_* (source keyword, or the file's default) */
+	char *note;      /* note "...": said with a WARN of this rule */
+	bool advice;     /* advice: a failure is a WARN (a project preference
+			  * stricter than the guide, never a FAIL) */
+	bool skip;       /* matched a --skip glob */
+	char *waive_reason;  /* waive RULE "reason": the rule is not run */
+	char *waive_origin;  /* "FILE:LINE" of the waive line */
+	char *override_origin; /* "FILE:LINE" of an override of its value */
 	struct gm_action *act;
 	size_t nact;
 };

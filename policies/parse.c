@@ -15,6 +15,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static const struct {
 	{ "sysctl", GM_ACT_SYSCTL, 1, -1 },
 	{ "login-defs", GM_ACT_LOGINDEFS, 2, -1 },
 	{ "grub-cmdline", GM_ACT_GRUB, 1, 1 },
+	{ "grub-cmdline-absent", GM_ACT_GRUB_ABSENT, 1, -1 },
 	{ "ntp", GM_ACT_NTP, 1, 1 },
 	{ "remove", GM_ACT_REMOVE, 1, -1 },
 	{ "empty", GM_ACT_EMPTY, 1, -1 },
@@ -46,11 +48,12 @@ static const struct {
 	{ "timezone", GM_ACT_TIMEZONE, 1, 1 },
 	{ "dhclient-request", GM_ACT_DHCLIENT, 1, 1 },
 	{ "apt-conf", GM_ACT_APTCONF, 2, 2 },
+	{ "password-hash", GM_ACT_PAMHASH, 1, -1 },
 };
 
 static const char *const level_names[] = { "required", "strongly-recommended", "recommended",
 					   "optional" };
-static const char *const status_names[] = { "PASS", "FAIL", "WARN", "N/A" };
+static const char *const status_names[] = { "PASS", "FAIL", "WARN", "N/A", "SKIP", "WAIVED" };
 
 const char *gm_level_name(enum gm_level l)
 {
@@ -59,7 +62,23 @@ const char *gm_level_name(enum gm_level l)
 
 const char *gm_status_name(enum gm_status s)
 {
-	return (unsigned)s < 4 ? status_names[s] : "?";
+	return (unsigned)s < 6 ? status_names[s] : "?";
+}
+
+int gm_level_parse(const char *name)
+{
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(name, level_names[i]))
+			return i;
+	return -1;
+}
+
+void gm_policy_skip(struct gm_policy *p, const char *const *globs, size_t n)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		for (size_t j = 0; j < n; j++)
+			if (!fnmatch(globs[j], p->rules[i].id, 0))
+				p->rules[i].skip = true;
 }
 
 const char *const *gm_policy_builtin_names(void)
@@ -86,6 +105,7 @@ static void free_action(struct gm_action *a)
 	gm_strv_free(a->argv);
 	free(a->value);
 	free(a->accept);   /* points into argv */
+	free(a->warn);
 }
 
 void gm_policy_free(struct gm_policy *p)
@@ -102,6 +122,11 @@ void gm_policy_free(struct gm_policy *p)
 		free(r->description);
 		free(r->origin);
 		gm_strv_free(r->when);
+		free(r->source);
+		free(r->note);
+		free(r->waive_reason);
+		free(r->waive_origin);
+		free(r->override_origin);
 	}
 	free(p->rules);
 	free(p->name);
@@ -186,10 +211,22 @@ static char *join(char **v, int from, int to)
 	return s;
 }
 
+/* override / waive lines, applied once everything is loaded */
+struct pending {
+	bool waive;
+	char *rule;      /* id or glob */
+	char **argv;     /* override: the value words; waive: the reason */
+	int argc;
+	char *origin;
+};
+
 struct pstate {
 	struct gm_policy *p;
 	const char *names[MAX_INCLUDE_DEPTH + 1];   /* include stack */
+	const char *sources[MAX_INCLUDE_DEPTH + 1]; /* each file's `source` default */
 	int depth;
+	struct pending *pend;
+	size_t npend;
 	char **seen;                                /* included already (diamonds) */
 	size_t nseen;
 	struct gm_error *err;
@@ -334,10 +371,52 @@ static int parse_action(struct pstate *st, struct gm_rule *r, int k, char **argv
 				    actions[k].min == 1 && actions[k].max == 1 ? "" : "s");
 	a.kind = actions[k].kind;
 	a.argc = argc;
+	if (a.kind == GM_ACT_SSHD || a.kind == GM_ACT_SSH || a.kind == GM_ACT_SYSCTL ||
+	    a.kind == GM_ACT_LOGINDEFS || a.kind == GM_ACT_PAMHASH) {
+		/* VALUE [accept V...] [warn V...]: the value words end at the first
+		 * keyword (argc is cut there) */
+		int first = a.kind == GM_ACT_PAMHASH ||
+			    (a.kind == GM_ACT_SYSCTL && argc >= 2 && strchr(argv[1], '=')) ? 2 : 3;
+		int end = argc;
+
+		for (int i = first; i < argc; i++)
+			if (!strcmp(argv[i], "accept") || !strcmp(argv[i], "warn")) {
+				end = i;
+				break;
+			}
+		for (int i = end; i < argc;) {
+			char ***list = !strcmp(argv[i], "accept") ? &a.accept : &a.warn;
+			int j = i + 1;
+
+			while (j < argc && strcmp(argv[j], "accept") && strcmp(argv[j], "warn"))
+				j++;
+			if (j == i + 1 || *list) {
+				free(a.accept);
+				free(a.warn);
+				return gm_error_set(st->err, -EINVAL, "%s: %s needs values (once)", where,
+						    argv[i]);
+			}
+			*list = calloc((size_t)(j - i), sizeof(char *));
+			if (!*list) {
+				free(a.accept);
+				free(a.warn);
+				return -ENOMEM;
+			}
+			for (int x = i + 1; x < j; x++)
+				(*list)[x - i - 1] = argv[x];
+			i = j;
+		}
+		argc = end;
+		a.argc = end;
+	}
 	switch (a.kind) {
 	case GM_ACT_SSHD:
 	case GM_ACT_SSH:
+	case GM_ACT_LOGINDEFS:
 		a.value = join(argv, 2, argc);
+		break;
+	case GM_ACT_PAMHASH:
+		a.value = join(argv, 1, argc);
 		break;
 	case GM_ACT_SYSCTL: {
 		char *eq = strchr(argv[1], '=');
@@ -351,26 +430,9 @@ static int parse_action(struct pstate *st, struct gm_rule *r, int k, char **argv
 		}
 		if (a.value && !a.value[0]) {
 			free(a.value);
+			free(a.accept);
+			free(a.warn);
 			return gm_error_set(st->err, -EINVAL, "%s: sysctl %s: no value", where, argv[1]);
-		}
-		break;
-	}
-	case GM_ACT_LOGINDEFS: {
-		int acc = argc;
-		for (int i = 3; i < argc; i++)
-			if (!strcmp(argv[i], "accept")) {
-				acc = i;
-				break;
-			}
-		if (acc == argc - 1)
-			return gm_error_set(st->err, -EINVAL, "%s: accept needs values", where);
-		a.value = join(argv, 2, acc);
-		if (acc < argc) {
-			a.accept = calloc((size_t)(argc - acc), sizeof(char *));
-			if (!a.accept)
-				return -ENOMEM;
-			for (int i = acc + 1; i < argc; i++)
-				a.accept[i - acc - 1] = argv[i];
 		}
 		break;
 	}
@@ -412,6 +474,7 @@ static int parse_action(struct pstate *st, struct gm_rule *r, int k, char **argv
 	if (!v) {
 		free(a.value);
 		free(a.accept);
+		free(a.warn);
 		return -ENOMEM;
 	}
 	a.argv = argv;
@@ -425,6 +488,7 @@ static int parse_into(struct pstate *st, const char *name, const char *text, con
 	struct gm_rule *cur = NULL;
 	int lineno = 0, rc = 0;
 
+	st->sources[st->depth] = NULL;
 	st->names[st->depth++] = name;
 	for (const char *p = text; *p && rc == 0; lineno++) {
 		size_t n = strcspn(p, "\n");
@@ -454,8 +518,12 @@ static int parse_into(struct pstate *st, const char *name, const char *text, con
 		if (!strcmp(kw, "rule")) {
 			if (argc != 2)
 				rc = gm_error_set(st->err, -EINVAL, "%s: rule takes one ID", where);
-			else if ((rc = add_rule(st, argv[1], where)) == 0)
+			else if ((rc = add_rule(st, argv[1], where)) == 0) {
 				cur = &st->p->rules[st->p->nrules - 1];
+				if (st->sources[st->depth - 1] &&
+				    !(cur->source = strdup(st->sources[st->depth - 1])))
+					rc = -ENOMEM;
+			}
 		} else if (!strcmp(kw, "include")) {
 			cur = NULL;
 			for (int i = 1; i < argc && rc == 0; i++)
@@ -486,6 +554,63 @@ static int parse_into(struct pstate *st, const char *name, const char *text, con
 				memmove(argv, argv + 1, (size_t)argc * sizeof(*argv));
 				cur->when = argv;
 				argv = NULL;
+			}
+		} else if (!strcmp(kw, "source")) {
+			if (argc != 2 || (strcmp(argv[1], GM_SOURCE_GUIDE) && strcmp(argv[1], GM_SOURCE_COS) &&
+					  strcmp(argv[1], GM_SOURCE_GCEMOUNT)))
+				rc = gm_error_set(st->err, -EINVAL, "%s: source must be gce-guide, cos or "
+						  "gcemount", where);
+			else if (cur) {
+				free(cur->source);
+				if (!(cur->source = strdup(argv[1])))
+					rc = -ENOMEM;
+			} else {
+				st->sources[st->depth - 1] =
+					!strcmp(argv[1], GM_SOURCE_GUIDE) ? GM_SOURCE_GUIDE :
+					!strcmp(argv[1], GM_SOURCE_COS) ? GM_SOURCE_COS : GM_SOURCE_GCEMOUNT;
+			}
+		} else if (!strcmp(kw, "advice")) {
+			if (!cur || argc != 1)
+				rc = gm_error_set(st->err, -EINVAL, "%s: advice takes no argument, inside a "
+						  "rule", where);
+			else
+				cur->advice = true;
+		} else if (!strcmp(kw, "note")) {
+			char *d = join(argv, 1, argc);
+			if (!cur || argc < 2)
+				rc = gm_error_set(st->err, -EINVAL, "%s: note \"TEXT\" inside a rule", where);
+			else if (!d)
+				rc = -ENOMEM;
+			else {
+				free(cur->note);
+				cur->note = d;
+				d = NULL;
+			}
+			free(d);
+		} else if (!strcmp(kw, "override") || !strcmp(kw, "waive")) {
+			bool waive = kw[0] == 'w';
+			struct pending *v;
+
+			cur = NULL;
+			if (argc < 3)
+				rc = gm_error_set(st->err, -EINVAL, "%s: %s", where,
+						  waive ? "waive RULE \"reason\"" : "override RULE VALUE...");
+			else if (!(v = realloc(st->pend, (st->npend + 1) * sizeof(*v))))
+				rc = -ENOMEM;
+			else {
+				st->pend = v;
+				v = &st->pend[st->npend];
+				memset(v, 0, sizeof(*v));
+				v->waive = waive;
+				v->argc = argc - 2;
+				v->rule = argv[1];
+				v->argv = argv;
+				if (!(v->origin = strdup(where)))
+					rc = -ENOMEM;
+				else {
+					st->npend++;
+					argv = NULL;   /* owned by the pending entry */
+				}
 			}
 		} else if (!strcmp(kw, "level")) {
 			int l = -1;
@@ -562,14 +687,15 @@ static const char *setting_value(const struct gm_action *a)
 static int check_conflicts(const struct gm_policy *p, struct gm_error *err)
 {
 	for (size_t i = 0; i < p->nrules; i++)
-		for (size_t j = 0; j < p->rules[i].nact; j++) {
+		for (size_t j = 0; j < p->rules[i].nact && !p->rules[i].waive_reason; j++) {
 			const struct gm_action *a = &p->rules[i].act[j];
 			char ka[300], kb[300];
 
 			if (!setting_key(a, ka, sizeof(ka)))
 				continue;
 			for (size_t k = i; k < p->nrules; k++)
-				for (size_t l = k == i ? j + 1 : 0; l < p->rules[k].nact; l++) {
+				for (size_t l = k == i ? j + 1 : 0;
+				     l < p->rules[k].nact && !p->rules[k].waive_reason; l++) {
 					const struct gm_action *b = &p->rules[k].act[l];
 
 					if (!setting_key(b, kb, sizeof(kb)) || strcmp(ka, kb))
@@ -587,6 +713,93 @@ static int check_conflicts(const struct gm_policy *p, struct gm_error *err)
 							    p->rules[i].origin, setting_value(a));
 				}
 		}
+	return 0;
+}
+
+/* override RULE VALUE...: the value of every action of the rule that has
+ * one becomes VALUE (accept/warn lists dropped: the site said what it wants). */
+static int do_override(struct gm_rule *r, const struct pending *pd, struct gm_error *err)
+{
+	char *v = join(pd->argv, 2, pd->argc + 2);
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nact; i++) {
+		struct gm_action *a = &r->act[i];
+
+		switch (a->kind) {
+		case GM_ACT_SSHD:
+		case GM_ACT_SSH:
+		case GM_ACT_SYSCTL:
+		case GM_ACT_PAMHASH:
+		case GM_ACT_LOGINDEFS: {
+			char *c = strdup(v);
+			if (!c) {
+				free(v);
+				return -ENOMEM;
+			}
+			free(a->value);
+			a->value = c;
+			free(a->accept);
+			free(a->warn);
+			a->accept = a->warn = NULL;
+			break;
+		}
+		case GM_ACT_NTP:
+		case GM_ACT_TIMEZONE:
+		case GM_ACT_GRUB:
+		case GM_ACT_APTCONF:
+		case GM_ACT_DHCLIENT: {
+			char *c = strdup(v);
+			if (!c) {
+				free(v);
+				return -ENOMEM;
+			}
+			free(a->argv[a->argc - 1]);
+			a->argv[a->argc - 1] = c;
+			break;
+		}
+		default:
+			free(v);
+			return gm_error_set(err, -EINVAL, "%s: override: rule %s has no value to "
+					    "override (%s); waive it instead", pd->origin, r->id,
+					    a->argv[0]);
+		}
+	}
+	free(v);
+	free(r->override_origin);
+	r->override_origin = strdup(pd->origin);
+	return r->override_origin ? 0 : -ENOMEM;
+}
+
+static int apply_pending(struct pstate *st)
+{
+	for (size_t i = 0; i < st->npend; i++) {
+		const struct pending *pd = &st->pend[i];
+		size_t hits = 0;
+
+		for (size_t j = 0; j < st->p->nrules; j++) {
+			struct gm_rule *r = &st->p->rules[j];
+			int rc;
+
+			if (fnmatch(pd->rule, r->id, 0))
+				continue;
+			hits++;
+			if (pd->waive) {
+				free(r->waive_reason);
+				free(r->waive_origin);
+				r->waive_reason = join(pd->argv, 2, pd->argc + 2);
+				r->waive_origin = strdup(pd->origin);
+				if (!r->waive_reason || !r->waive_origin)
+					return -ENOMEM;
+			} else if ((rc = do_override(r, pd, st->err)) < 0) {
+				return rc;
+			}
+		}
+		if (!hits)
+			return gm_error_set(st->err, -EINVAL, "%s: %s: no rule %s is loaded", pd->origin,
+					    pd->waive ? "waive" : "override", pd->rule);
+	}
 	return 0;
 }
 
@@ -612,11 +825,21 @@ int gm_policy_parse(const char *name, const char *text, const char *dir, struct 
 	if (rc == 0 && !st.p->nrules)
 		rc = gm_error_set(err, -EINVAL, "%s: no rules", name);
 	if (rc == 0)
+		rc = apply_pending(&st);
+	for (size_t i = 0; rc == 0 && i < st.p->nrules; i++)
+		if (!st.p->rules[i].source && !(st.p->rules[i].source = strdup(GM_SOURCE_GCEMOUNT)))
+			rc = -ENOMEM;
+	if (rc == 0)
 		rc = check_conflicts(st.p, err);
 out:
 	for (size_t i = 0; i < st.nseen; i++)
 		free(st.seen[i]);
 	free(st.seen);
+	for (size_t i = 0; i < st.npend; i++) {
+		gm_strv_free(st.pend[i].argv);
+		free(st.pend[i].origin);
+	}
+	free(st.pend);
 	if (rc < 0) {
 		if (err && !err->msg[0])
 			gm_error_set(err, rc, "%s: %s", name, strerror(-rc));

@@ -27,7 +27,15 @@ enum gm_status {
 	GM_STATUS_FAIL,
 	GM_STATUS_WARN,
 	GM_STATUS_NA,        /* does not apply to this image */
+	GM_STATUS_SKIP,      /* skipped on the command line (--skip) */
+	GM_STATUS_WAIVED,    /* waived by a policy file (waive RULE "reason") */
 };
+
+/* Where a rule comes from: Compute Engine's image guide, Container-Optimized
+ * OS, or a choice of this project. */
+#define GM_SOURCE_GUIDE "gce-guide"
+#define GM_SOURCE_COS "cos"
+#define GM_SOURCE_GCEMOUNT "gcemount"
 
 /* One rule's outcome in check mode (also the unit of `check --json`). */
 struct gm_rule_result {
@@ -35,6 +43,7 @@ struct gm_rule_result {
 	enum gm_level level;
 	enum gm_status status;
 	const char *description;   /* the rule's one-line description */
+	const char *source;        /* GM_SOURCE_*; NULL: derived from the id */
 	char reason[512];          /* one line: why */
 	char file[256];            /* file in the image the reason is about, or "" */
 	int line;                  /* 1-based line in file, or 0 */
@@ -66,6 +75,15 @@ const char *gm_policy_name(const struct gm_policy *p);
 /* Names of the shipped policies, NULL-terminated, static. */
 const char *const *gm_policy_builtin_names(void);
 
+/* Rules whose id matches one of the globs (fnmatch) are skipped: check
+ * reports them SKIP, apply leaves them alone. globs is borrowed until the
+ * policy is freed. */
+void gm_policy_skip(struct gm_policy *p, const char *const *globs, size_t n);
+
+/* Calls fn once per rule with its id, level, source and description (no
+ * verdict: status N/A, empty reason) — for reports that cannot run them. */
+void gm_policy_each_rule(const struct gm_policy *p, gm_result_fn fn, void *priv);
+
 /* Checks every rule; fn is called once per rule. Returns 0, or -errno when
  * the filesystem could not be read at all (rule-level problems are results). */
 int gm_policy_check(struct gm_policy *p, struct gm_view *v, gm_result_fn fn, void *priv,
@@ -78,6 +96,8 @@ int gm_policy_apply(struct gm_policy *p, struct gm_view *v, bool dry_run, gm_cha
 		    void *priv, struct gm_error *err);
 
 const char *gm_level_name(enum gm_level l);    /* "required", "strongly-recommended", ... */
-const char *gm_status_name(enum gm_status s);  /* "PASS", "FAIL", "WARN", "N/A" */
+const char *gm_status_name(enum gm_status s);  /* "PASS", "FAIL", "WARN", "N/A", "SKIP", "WAIVED" */
+/* "required" ... back to the enum; -1 when unknown. */
+int gm_level_parse(const char *name);
 
 #endif

@@ -5,11 +5,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fnmatch.h>
+
 #include "policies/check.h"
+#include "policies/report_sb.h"
 
 void gm_check_report_init(struct gm_check_report *rep)
 {
 	memset(rep, 0, sizeof(*rep));
+	rep->fail_on = GM_LEVEL_REQUIRED;
+}
+
+/* Rows of check itself that are this project's own, not the guide's. */
+const char *gm_check_row_source(const struct gm_rule_result *r)
+{
+	static const char *const own[] = {
+		"packaging.free-space", "system.sshd", "image.open", "policy.*", "kernel.config",
+		"kernel.security-yama*", "boot.default-entry",
+	};
+
+	if (r->source)
+		return r->source;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (!fnmatch(own[i], r->id, 0))
+			return GM_SOURCE_GCEMOUNT;
+	return GM_SOURCE_GUIDE;
+}
+
+void gm_check_report_skip(struct gm_check_report *rep, const char *const *globs, size_t n)
+{
+	for (size_t i = 0; i < rep->n; i++)
+		for (size_t j = 0; j < n; j++)
+			if (!fnmatch(globs[j], rep->rows[i].id, 0) &&
+			    rep->rows[i].status != GM_STATUS_SKIP) {
+				rep->rows[i].status = GM_STATUS_SKIP;
+				snprintf(rep->rows[i].reason, sizeof(rep->rows[i].reason),
+					 "skipped on the command line");
+				rep->rows[i].file[0] = '\0';
+				rep->rows[i].line = 0;
+			}
 }
 
 void gm_check_report_free(struct gm_check_report *rep)
@@ -80,6 +114,7 @@ int gm_check_report_add(struct gm_check_report *rep, const struct gm_rule_result
 	*row = *r;
 	row->id = keep(rep, r->id ? r->id : "(unnamed)");
 	row->description = r->description ? keep(rep, r->description) : NULL;
+	row->source = r->source ? keep(rep, r->source) : NULL;
 	if (!row->id || (r->description && !row->description)) {
 		rep->oom = 1;
 		return -ENOMEM;
@@ -137,8 +172,12 @@ void gm_check_report_counts(const struct gm_check_report *rep, struct gm_check_c
 				c->required_fail++;
 			break;
 		case GM_STATUS_WARN: c->warn++; break;
+		case GM_STATUS_SKIP: c->skip++; break;
+		case GM_STATUS_WAIVED: c->waived++; break;
 		default: c->na++; break;
 		}
+		if (r->status == GM_STATUS_FAIL && r->level <= rep->fail_on)
+			c->gate_fail++;
 	}
 }
 
@@ -147,35 +186,38 @@ bool gm_check_report_ok(const struct gm_check_report *rep)
 	struct gm_check_counts c;
 
 	gm_check_report_counts(rep, &c);
-	return c.required_fail == 0 && !rep->oom;
+	return c.gate_fail == 0 && !rep->oom;
 }
 
 void gm_check_report_summary(const struct gm_check_report *rep, char *buf, size_t len)
 {
 	struct gm_check_counts c;
+	char extra[64] = "", what[64];
 
 	gm_check_report_counts(rep, &c);
-	if (c.required_fail)
-		snprintf(buf, len, "summary: %u PASS, %u FAIL, %u WARN, %u N/A; %u required check%s fail%s",
-			 c.pass, c.fail, c.warn, c.na, c.required_fail,
-			 c.required_fail == 1 ? "" : "s", c.required_fail == 1 ? "s" : "");
-	else if (rep->oom)
-		snprintf(buf, len, "summary: out of memory, the report is incomplete");
+	if (c.skip || c.waived)
+		snprintf(extra, sizeof(extra), ", %u SKIP, %u WAIVED", c.skip, c.waived);
+	if (rep->fail_on == GM_LEVEL_REQUIRED)
+		snprintf(what, sizeof(what), "required check%s", c.gate_fail == 1 ? "" : "s");
 	else
-		snprintf(buf, len, "summary: %u PASS, %u FAIL, %u WARN, %u N/A; image meets the requirements",
-			 c.pass, c.fail, c.warn, c.na);
+		snprintf(what, sizeof(what), "check%s at or above %s", c.gate_fail == 1 ? "" : "s",
+			 gm_level_name(rep->fail_on));
+	if (rep->oom)
+		snprintf(buf, len, "summary: out of memory, the report is incomplete");
+	else if (c.gate_fail)
+		snprintf(buf, len, "summary: %u PASS, %u FAIL, %u WARN, %u N/A%s; %u %s fail%s", c.pass,
+			 c.fail, c.warn, c.na, extra, c.gate_fail, what, c.gate_fail == 1 ? "s" : "");
+	else if (rep->fail_on == GM_LEVEL_REQUIRED)
+		snprintf(buf, len, "summary: %u PASS, %u FAIL, %u WARN, %u N/A%s; image meets the "
+			 "requirements", c.pass, c.fail, c.warn, c.na, extra);
+	else
+		snprintf(buf, len, "summary: %u PASS, %u FAIL, %u WARN, %u N/A%s; no check at or above "
+			 "%s fails", c.pass, c.fail, c.warn, c.na, extra, gm_level_name(rep->fail_on));
 }
 
 /* ---- a tiny string builder ---- */
 
-struct sb {
-	char *s;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(struct sb *b, const char *fmt, ...)
+void gm_sb_add(struct gm_sb *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -207,7 +249,7 @@ static void sb_add(struct sb *b, const char *fmt, ...)
 	}
 }
 
-static char *sb_done(struct sb *b)
+char *gm_sb_done(struct gm_sb *b)
 {
 	if (b->oom || !b->s) {
 		free(b->s);
@@ -218,7 +260,7 @@ static char *sb_done(struct sb *b)
 
 char *gm_check_report_table(const struct gm_check_report *rep, const char *image)
 {
-	struct sb b = { 0 };
+	struct gm_sb b = { 0 };
 	size_t w = 4;
 	char sum[256];
 
@@ -229,89 +271,95 @@ char *gm_check_report_table(const struct gm_check_report *rep, const char *image
 	}
 	if (w > 40)
 		w = 40;
-	sb_add(&b, "gcemount check %s\n\n", image);
-	sb_add(&b, "%-*s  %-20s  %-6s  %s\n", (int)w, "RULE", "LEVEL", "STATUS", "REASON");
+	gm_sb_add(&b, "gcemount check %s\n\n", image);
+	gm_sb_add(&b, "%-*s  %-20s  %-9s  %-6s  %s\n", (int)w, "RULE", "LEVEL", "SOURCE", "STATUS",
+		  "REASON");
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct gm_rule_result *r = &rep->rows[i];
 
 		if (i == 0 || strcmp(rep->groups[i], rep->groups[i - 1]))
-			sb_add(&b, "%s[%s]\n", i ? "\n" : "", rep->groups[i]);
-		sb_add(&b, "%-*s  %-20s  %-6s  ", (int)w, r->id, gm_level_name(r->level),
-		       gm_status_name(r->status));
+			gm_sb_add(&b, "%s[%s]\n", i ? "\n" : "", rep->groups[i]);
+		gm_sb_add(&b, "%-*s  %-20s  %-9s  %-6s  ", (int)w, r->id, gm_level_name(r->level),
+			  gm_check_row_source(r), gm_status_name(r->status));
 		/* Where it applies, unless the reason already says it. */
 		bool said = r->file[0] && strstr(r->reason, r->file);
 		if (r->file[0] && !said && r->line > 0)
-			sb_add(&b, "%s:%d: ", r->file, r->line);
+			gm_sb_add(&b, "%s:%d: ", r->file, r->line);
 		else if (r->file[0] && !said)
-			sb_add(&b, "%s: ", r->file);
-		sb_add(&b, "%s\n", r->reason);
+			gm_sb_add(&b, "%s: ", r->file);
+		gm_sb_add(&b, "%s\n", r->reason);
 	}
 	gm_check_report_summary(rep, sum, sizeof(sum));
-	sb_add(&b, "\n%s\n", sum);
-	return sb_done(&b);
+	gm_sb_add(&b, "\n%s\n", sum);
+	return gm_sb_done(&b);
 }
 
-static void json_str(struct sb *b, const char *s)
+void gm_sb_json_str(struct gm_sb *b, const char *s)
 {
-	sb_add(b, "\"");
+	gm_sb_add(b, "\"");
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
-		case '"': sb_add(b, "\\\""); break;
-		case '\\': sb_add(b, "\\\\"); break;
-		case '\n': sb_add(b, "\\n"); break;
-		case '\r': sb_add(b, "\\r"); break;
-		case '\t': sb_add(b, "\\t"); break;
+		case '"': gm_sb_add(b, "\\\""); break;
+		case '\\': gm_sb_add(b, "\\\\"); break;
+		case '\n': gm_sb_add(b, "\\n"); break;
+		case '\r': gm_sb_add(b, "\\r"); break;
+		case '\t': gm_sb_add(b, "\\t"); break;
 		default:
 			if (*p < 0x20 || *p == 0x7f)
-				sb_add(b, "\\u%04x", *p);
+				gm_sb_add(b, "\\u%04x", *p);
 			else
-				sb_add(b, "%c", *p);
+				gm_sb_add(b, "%c", *p);
 		}
 	}
-	sb_add(b, "\"");
+	gm_sb_add(b, "\"");
 }
 
 char *gm_check_report_json(const struct gm_check_report *rep, const char *image)
 {
 	struct gm_check_counts c;
-	struct sb b = { 0 };
+	struct gm_sb b = { 0 };
 
 	gm_check_report_counts(rep, &c);
-	sb_add(&b, "{\n  \"schema\": \"gcemount-check\",\n  \"schema_version\": %d,\n  \"image\": ",
+	gm_sb_add(&b, "{\n  \"schema\": \"gcemount-check\",\n  \"schema_version\": %d,\n  \"image\": ",
 	       GM_CHECK_SCHEMA_VERSION);
-	json_str(&b, image);
-	sb_add(&b, ",\n  \"ok\": %s,\n  \"results\": [", gm_check_report_ok(rep) ? "true" : "false");
+	gm_sb_json_str(&b, image);
+	gm_sb_add(&b, ",\n  \"ok\": %s,\n  \"fail_on\": \"%s\",\n  \"results\": [",
+		  gm_check_report_ok(rep) ? "true" : "false", gm_level_name(rep->fail_on));
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct gm_rule_result *r = &rep->rows[i];
 
-		sb_add(&b, "%s\n    {\"id\": ", i ? "," : "");
-		json_str(&b, r->id);
-		sb_add(&b, ", \"group\": ");
-		json_str(&b, rep->groups[i]);
-		sb_add(&b, ", \"level\": ");
-		json_str(&b, gm_level_name(r->level));
-		sb_add(&b, ", \"status\": ");
-		json_str(&b, gm_status_name(r->status));
-		sb_add(&b, ", \"reason\": ");
-		json_str(&b, r->reason);
-		sb_add(&b, ", \"file\": ");
+		gm_sb_add(&b, "%s\n    {\"id\": ", i ? "," : "");
+		gm_sb_json_str(&b, r->id);
+		gm_sb_add(&b, ", \"group\": ");
+		gm_sb_json_str(&b, rep->groups[i]);
+		gm_sb_add(&b, ", \"level\": ");
+		gm_sb_json_str(&b, gm_level_name(r->level));
+		gm_sb_add(&b, ", \"source\": ");
+		gm_sb_json_str(&b, gm_check_row_source(r));
+		gm_sb_add(&b, ", \"status\": ");
+		gm_sb_json_str(&b, gm_status_name(r->status));
+		gm_sb_add(&b, ", \"reason\": ");
+		gm_sb_json_str(&b, r->reason);
+		gm_sb_add(&b, ", \"file\": ");
 		if (r->file[0])
-			json_str(&b, r->file);
+			gm_sb_json_str(&b, r->file);
 		else
-			sb_add(&b, "null");
+			gm_sb_add(&b, "null");
 		if (r->line > 0)
-			sb_add(&b, ", \"line\": %d", r->line);
+			gm_sb_add(&b, ", \"line\": %d", r->line);
 		else
-			sb_add(&b, ", \"line\": null");
-		sb_add(&b, ", \"description\": ");
+			gm_sb_add(&b, ", \"line\": null");
+		gm_sb_add(&b, ", \"description\": ");
 		if (r->description && r->description[0])
-			json_str(&b, r->description);
+			gm_sb_json_str(&b, r->description);
 		else
-			sb_add(&b, "null");
-		sb_add(&b, "}");
+			gm_sb_add(&b, "null");
+		gm_sb_add(&b, "}");
 	}
-	sb_add(&b, "%s],\n  \"summary\": {\"total\": %zu, \"pass\": %u, \"fail\": %u, \"warn\": %u, "
-		   "\"na\": %u, \"required_fail\": %u}\n}\n",
-	       rep->n ? "\n  " : "", rep->n, c.pass, c.fail, c.warn, c.na, c.required_fail);
-	return sb_done(&b);
+	gm_sb_add(&b, "%s],\n  \"summary\": {\"total\": %zu, \"pass\": %u, \"fail\": %u, \"warn\": %u, "
+		  "\"na\": %u, \"skip\": %u, \"waived\": %u, \"required_fail\": %u, "
+		  "\"gate_fail\": %u}\n}\n",
+		  rep->n ? "\n  " : "", rep->n, c.pass, c.fail, c.warn, c.na, c.skip, c.waived,
+		  c.required_fail, c.gate_fail);
+	return gm_sb_done(&b);
 }

@@ -28,10 +28,17 @@ struct sfile {
 	char *out;     /* joined result, refreshed by gm_sshcfg_file */
 };
 
+struct cmdopt {
+	char *key, *value, *file;
+	int line;
+};
+
 struct gm_sshcfg {
 	enum gm_ssh_kind kind;
 	struct sfile *f;
 	size_t n, cap;
+	struct cmdopt *opt;   /* sshd -o options, in command-line order */
+	size_t nopt;
 };
 
 /* A parsed config line. */
@@ -92,6 +99,12 @@ void gm_sshcfg_free(struct gm_sshcfg *c)
 	for (size_t i = 0; i < c->n; i++)
 		free_file(&c->f[i]);
 	free(c->f);
+	for (size_t i = 0; i < c->nopt; i++) {
+		free(c->opt[i].key);
+		free(c->opt[i].value);
+		free(c->opt[i].file);
+	}
+	free(c->opt);
 	free(c);
 }
 
@@ -262,15 +275,50 @@ int gm_sshcfg_from_buffer(enum gm_ssh_kind kind, const char *path, const char *b
 }
 
 /* ---- the walk ---- */
+enum bstate { B_GLOBAL, B_YES, B_NO, B_UNKNOWN };
+
 struct visit {
-	const char *key;
+	const char *key;           /* "A" or "A|B" (aliases) */
+	const struct gm_ssh_conn *conn;
 	/* results */
-	int found;
+	int found;                 /* global (client: for every host) */
 	size_t ffile, fline;
-	int cond_found;
+	int mfound;                /* server: in a Match block matching conn */
+	size_t mfile, mline;
+	int cond_found;            /* a block that does not match / cannot be told */
 	size_t cfile, cline;
 	size_t stack[MAX_DEPTH + 2];   /* files being walked: an Include cycle is cut */
 };
+
+/* OpenSSH spells some options two ways. */
+static const char *key_aliases(const char *key)
+{
+	static const char *const al[] = {
+		"KbdInteractiveAuthentication|ChallengeResponseAuthentication",
+		"PubkeyAcceptedAlgorithms|PubkeyAcceptedKeyTypes",
+		"HostbasedAcceptedAlgorithms|HostbasedAcceptedKeyTypes",
+	};
+
+	for (size_t i = 0; i < sizeof(al) / sizeof(al[0]); i++) {
+		size_t w = strcspn(al[i], "|");
+
+		if ((strlen(key) == w && !strncasecmp(al[i], key, w)) || !strcasecmp(al[i] + w + 1, key))
+			return al[i];
+	}
+	return key;
+}
+
+static bool key_is(const struct kline *k, const char *keys)
+{
+	for (const char *p = keys; *p;) {
+		size_t w = strcspn(p, "|");
+
+		if (w == k->keylen && !strncasecmp(k->key, p, w))
+			return true;
+		p += w + (p[w] == '|');
+	}
+	return false;
+}
 
 static bool host_all(const char *v, size_t n)
 {
@@ -297,9 +345,29 @@ static bool host_all(const char *v, size_t n)
 	return star;
 }
 
-static void walk(const struct gm_sshcfg *c, size_t fi, bool active_in, int depth, struct visit *vs)
+/* The state a block header puts the following lines in. */
+static enum bstate block_state(const struct gm_sshcfg *c, const struct kline *k, enum bstate in,
+			       const struct gm_ssh_conn *conn)
 {
-	bool active = active_in;
+	if (in == B_NO || in == B_UNKNOWN)
+		return in;   /* a block inside a block that does not apply */
+	if (c->kind == GM_SSH_CLIENT) {
+		bool all = gm_word_eq(k->key, k->keylen, "Match", true)
+				   ? gm_word_eq(k->val, k->vallen, "all", true)
+				   : host_all(k->val, k->vallen);
+		return all ? in : B_NO;
+	}
+	switch (gm_ssh_match_eval(k->val, k->vallen, conn)) {
+	case GM_SSH_MATCH_YES: return B_YES;
+	case GM_SSH_MATCH_NO: return B_NO;
+	default: return B_UNKNOWN;
+	}
+}
+
+static void walk(const struct gm_sshcfg *c, size_t fi, enum bstate st_in, int depth,
+		 struct visit *vs)
+{
+	enum bstate st = st_in;
 
 	if (depth > MAX_DEPTH)
 		return;
@@ -314,12 +382,9 @@ static void walk(const struct gm_sshcfg *c, size_t fi, bool active_in, int depth
 
 		if (!parse_kline(c->f[fi].lines.v[li].text, &k))
 			continue;
-		if (gm_word_eq(k.key, k.keylen, "Match", true)) {
-			active = active_in && gm_word_eq(k.val, k.vallen, "all", true);
-			continue;
-		}
-		if (c->kind == GM_SSH_CLIENT && gm_word_eq(k.key, k.keylen, "Host", true)) {
-			active = active_in && host_all(k.val, k.vallen);
+		if (gm_word_eq(k.key, k.keylen, "Match", true) ||
+		    (c->kind == GM_SSH_CLIENT && gm_word_eq(k.key, k.keylen, "Host", true))) {
+			st = block_state(c, &k, st_in, vs->conn);
 			continue;
 		}
 		if (gm_word_eq(k.key, k.keylen, "Include", true)) {
@@ -347,19 +412,24 @@ static void walk(const struct gm_sshcfg *c, size_t fi, bool active_in, int depth
 							m[y] = t;
 						}
 				for (size_t x = 0; x < nm; x++)
-					walk(c, (size_t)find_file(c, m[x]), active, depth + 1, vs);
+					walk(c, (size_t)find_file(c, m[x]), st, depth + 1, vs);
 				free(m);
 				free(pat);
 			}
 			continue;
 		}
-		if (!gm_word_eq(k.key, k.keylen, vs->key, true))
+		if (!key_is(&k, vs->key))
 			continue;
-		if (active && !vs->found) {
+		if (st == B_GLOBAL && !vs->found) {
 			vs->found = 1;
 			vs->ffile = fi;
 			vs->fline = li;
-		} else if (!active && !vs->cond_found) {
+		} else if (st == B_YES && !vs->mfound) {
+			vs->mfound = 1;
+			vs->mfile = fi;
+			vs->mline = li;
+		} else if ((st == B_NO || st == B_UNKNOWN) && !vs->cond_found &&
+			   (st == B_UNKNOWN || !vs->conn)) {
 			vs->cond_found = 1;
 			vs->cfile = fi;
 			vs->cline = li;
@@ -367,32 +437,91 @@ static void walk(const struct gm_sshcfg *c, size_t fi, bool active_in, int depth
 	}
 }
 
-static int lookup(const struct gm_sshcfg *c, const char *key, struct visit *vs)
+static int lookup(const struct gm_sshcfg *c, const char *key, const struct gm_ssh_conn *conn,
+		  struct visit *vs)
 {
 	memset(vs, 0, sizeof(*vs));
-	vs->key = key;
-	walk(c, 0, true, 0, vs);
-	return vs->found;
+	vs->key = key_aliases(key);
+	vs->conn = conn;
+	walk(c, 0, B_GLOBAL, 0, vs);
+	return vs->found || vs->mfound;
 }
 
-int gm_sshcfg_get(const struct gm_sshcfg *c, const char *key, struct gm_ssh_found *f)
+static const struct cmdopt *cmdline_opt(const struct gm_sshcfg *c, const char *keys)
+{
+	keys = key_aliases(keys);
+	for (size_t i = 0; i < c->nopt; i++) {
+		struct kline k = { .key = c->opt[i].key, .keylen = strlen(c->opt[i].key) };
+
+		if (key_is(&k, keys))
+			return &c->opt[i];
+	}
+	return NULL;
+}
+
+int gm_sshcfg_add_cmdline(struct gm_sshcfg *c, const char *key, const char *value,
+			  const char *file, int line)
+{
+	struct cmdopt *v = realloc(c->opt, (c->nopt + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	c->opt = v;
+	v = &c->opt[c->nopt];
+	v->key = strdup(key);
+	v->value = strdup(value);
+	v->file = strdup(file);
+	v->line = line;
+	if (!v->key || !v->value || !v->file) {
+		free(v->key);
+		free(v->value);
+		free(v->file);
+		return -ENOMEM;
+	}
+	c->nopt++;
+	return 0;
+}
+
+int gm_sshcfg_get_conn(const struct gm_sshcfg *c, const char *key, const struct gm_ssh_conn *conn,
+		       struct gm_ssh_found *f)
 {
 	struct visit vs;
+	struct kline k;
+	const struct cmdopt *o;
+	size_t fi, li;
 
 	memset(f, 0, sizeof(*f));
-	lookup(c, key, &vs);
+	lookup(c, key, conn, &vs);
 	if (vs.cond_found) {
 		f->conditional_line = (int)vs.cline + 1;
 		f->cfile = c->f[vs.cfile].path;
 	}
-	if (!vs.found)
+	if (vs.mfound && c->kind == GM_SSH_SERVER) {
+		fi = vs.mfile;
+		li = vs.mline;
+		f->in_match = true;
+	} else if (c->kind == GM_SSH_SERVER && (o = cmdline_opt(c, key))) {
+		snprintf(f->value, sizeof(f->value), "%s", o->value);
+		f->file = o->file;
+		f->line = o->line;
+		f->cmdline = true;
+		return 1;
+	} else if (vs.found) {
+		fi = vs.ffile;
+		li = vs.fline;
+	} else {
 		return 0;
-	struct kline k;
-	parse_kline(c->f[vs.ffile].lines.v[vs.fline].text, &k);
+	}
+	parse_kline(c->f[fi].lines.v[li].text, &k);
 	copy_value(&k, f->value, sizeof(f->value));
-	f->file = c->f[vs.ffile].path;
-	f->line = (int)vs.fline + 1;
+	f->file = c->f[fi].path;
+	f->line = (int)li + 1;
 	return 1;
+}
+
+int gm_sshcfg_get(const struct gm_sshcfg *c, const char *key, struct gm_ssh_found *f)
+{
+	return gm_sshcfg_get_conn(c, key, NULL, f);
 }
 
 /* "#Key ..." or "# Key ..." */
@@ -479,42 +608,93 @@ static bool value_eq(const char *a, const char *b)
 	return !strcasecmp(a, b);
 }
 
-int gm_sshcfg_set(struct gm_sshcfg *c, const char *key, const char *value)
+static int replace_value(struct gm_sshcfg *c, size_t fi, size_t li, const char *value)
 {
-	struct gm_ssh_found f;
-	struct visit vs;
+	struct gm_line *ln = &c->f[fi].lines.v[li];
+	struct kline k;
 	char *line;
 	int rc;
 
-	if (gm_sshcfg_get(c, key, &f) && value_eq(f.value, value))
-		return 0;
-	lookup(c, key, &vs);
-	if (vs.found) {
-		struct gm_line *ln = &c->f[vs.ffile].lines.v[vs.fline];
-		struct kline k;
+	parse_kline(ln->text, &k);
+	/* keep indentation, keyword spelling and separator ("Key=v", "Key = v") */
+	line = gm_strdupf("%.*s%s%s", (int)(k.val - ln->text), ln->text,
+			  k.val == k.key + k.keylen ? " " : "", value);
+	if (!line)
+		return -ENOMEM;
+	rc = gm_lines_replace(&c->f[fi].lines, li, line);
+	free(line);
+	return rc;
+}
 
-		parse_kline(ln->text, &k);
-		/* keep indentation, keyword spelling and separator ("Key=v", "Key = v") */
-		line = gm_strdupf("%.*s%s%s", (int)(k.val - ln->text), ln->text,
-				  k.val == k.key + k.keylen ? " " : "", value);
-		if (!line)
-			return -ENOMEM;
-		rc = gm_lines_replace(&c->f[vs.ffile].lines, vs.fline, line);
-	} else {
+/* The connections a server setting must hold for: any (blocks that match
+ * every connection), an ordinary user, root. */
+static const struct gm_ssh_conn *const set_conns[] = { NULL, &gm_ssh_conn_user, &gm_ssh_conn_root };
+#define NCONNS (sizeof(set_conns) / sizeof(set_conns[0]))
+
+static bool effective_ok(const struct gm_sshcfg *c, const char *key, const char *value)
+{
+	struct gm_ssh_found f;
+	size_t n = c->kind == GM_SSH_SERVER ? NCONNS : 1;
+
+	for (size_t i = 0; i < n; i++)
+		if (!gm_sshcfg_get_conn(c, key, set_conns[i], &f) || !value_eq(f.value, value))
+			return false;
+	return true;
+}
+
+int gm_sshcfg_set(struct gm_sshcfg *c, const char *key, const char *value)
+{
+	const char *keys = key_aliases(key);
+	struct visit vs;
+	int rc;
+
+	if (effective_ok(c, keys, value))
+		return 0;
+	/* a Match block that applies to the connection overrides the global
+	 * value: fix it where it is (bounded: each pass fixes one line) */
+	for (size_t pass = 0; c->kind == GM_SSH_SERVER && pass < 64; pass++) {
+		bool fixed = false;
+
+		for (size_t i = 0; i < NCONNS && !fixed; i++) {
+			lookup(c, keys, set_conns[i], &vs);
+			if (!vs.mfound)
+				continue;
+			struct kline k;
+			char v[256];
+			parse_kline(c->f[vs.mfile].lines.v[vs.mline].text, &k);
+			copy_value(&k, v, sizeof(v));
+			if (value_eq(v, value))
+				continue;
+			if ((rc = replace_value(c, vs.mfile, vs.mline, value)) < 0)
+				return rc;
+			fixed = true;
+		}
+		if (!fixed)
+			break;
+	}
+	lookup(c, keys, NULL, &vs);
+	if (vs.found) {
+		struct kline k;
+		char v[256];
+		parse_kline(c->f[vs.ffile].lines.v[vs.fline].text, &k);
+		copy_value(&k, v, sizeof(v));
+		if (!value_eq(v, value) && (rc = replace_value(c, vs.ffile, vs.fline, value)) < 0)
+			return rc;
+	} else if (!effective_ok(c, keys, value)) {
 		const char *indent;
 		size_t at = insert_point(c, key, &indent);
+		char *line = gm_strdupf("%s%s %s", indent, key, value);
 
-		line = gm_strdupf("%s%s %s", indent, key, value);
 		if (!line)
 			return -ENOMEM;
 		rc = gm_lines_insert(&c->f[0].lines, at, line);
+		free(line);
+		if (rc < 0)
+			return rc;
 	}
-	free(line);
-	if (rc < 0)
-		return rc;
-	if (!gm_sshcfg_get(c, key, &f) || !value_eq(f.value, value))
-		return -EDEADLK;   /* cannot happen: the walk and the edit disagree */
-	return 1;
+	/* cannot happen unless a command-line option decides (the caller's
+	 * business) or the walk and the edit disagree */
+	return effective_ok(c, keys, value) ? 1 : -EDEADLK;
 }
 
 size_t gm_sshcfg_nfiles(const struct gm_sshcfg *c)

@@ -169,7 +169,7 @@ static bool self_ref(const char *s, size_t n)
 
 /* the parameter part that must be unique: "console=ttyS0" of
  * "console=ttyS0,38400n8", "foo=" of "foo=bar", the word itself otherwise */
-static size_t param_len(const char *arg, size_t n)
+size_t gm_karg_param_len(const char *arg, size_t n)
 {
 	const char *eq = memchr(arg, '=', n);
 
@@ -182,7 +182,7 @@ static size_t param_len(const char *arg, size_t n)
 	return (size_t)(eq - arg) + 1;
 }
 
-static bool has_token(const char *s, size_t n, const char *arg)
+bool gm_karg_has(const char *s, size_t n, const char *arg)
 {
 	size_t an = strlen(arg);
 
@@ -215,7 +215,7 @@ int gm_grub_has_arg(const char *in, size_t len, const char *arg, int *line)
 		if (!grub_assign(l.v[i].text, &a))
 			continue;
 		inner(&a, &s, &n);
-		if (has_token(s, n, arg))
+		if (gm_karg_has(s, n, arg))
 			has = 1;
 		else if (!self_ref(s, n))
 			has = 0;
@@ -231,7 +231,7 @@ int gm_grub_has_arg(const char *in, size_t len, const char *arg, int *line)
 static char *rewrite(const char *t, const struct gassign *a, const char *arg, bool add)
 {
 	const char *s;
-	size_t n, pl = param_len(arg, strlen(arg)), k = 0, lead = 0, trail;
+	size_t n, pl = gm_karg_param_len(arg, strlen(arg)), k = 0, lead = 0, trail;
 	char *kept, *nl, q;
 
 	inner(a, &s, &n);
@@ -244,7 +244,7 @@ static char *rewrite(const char *t, const struct gassign *a, const char *arg, bo
 			i++;
 		while (i + w < n && s[i + w] != ' ' && s[i + w] != '\t')
 			w++;
-		if (w && param_len(s + i, w) == pl && !memcmp(s + i, arg, pl) &&
+		if (w && gm_karg_param_len(s + i, w) == pl && !memcmp(s + i, arg, pl) &&
 		    (pl == w || s[i + pl - 1] == '=' || s[i + pl] == ',')) {
 			i += w;
 			continue;   /* dropped with the blanks before it */
@@ -333,7 +333,8 @@ int gm_grub_add_arg(const char *in, size_t len, const char *arg, char **out, siz
 /* ---------------- ntp.conf / chrony.conf ---------------- */
 static bool ntp_server_line(const char *text)
 {
-	return first_word(text, "server", false, NULL) || first_word(text, "pool", false, NULL);
+	return first_word(text, "server", false, NULL) || first_word(text, "pool", false, NULL) ||
+	       first_word(text, "peer", false, NULL);
 }
 
 int gm_ntpconf_servers(const char *in, size_t len, char *list, size_t listlen)
@@ -348,7 +349,8 @@ int gm_ntpconf_servers(const char *in, size_t len, char *list, size_t listlen)
 		const char *rest;
 
 		if (!first_word(l.v[i].text, "server", false, &rest) &&
-		    !first_word(l.v[i].text, "pool", false, &rest))
+		    !first_word(l.v[i].text, "pool", false, &rest) &&
+		    !first_word(l.v[i].text, "peer", false, &rest))
 			continue;
 		size_t used = strlen(list);
 		snprintf(list + used, listlen - used, "%s%.*s", n ? " " : "", (int)gm_word_len(rest),
@@ -592,77 +594,3 @@ int gm_dhclient_request(const char *in, size_t len, const char *option, char **o
 	return finish(&l, rc < 0 ? rc : 1, out, outlen);
 }
 
-/* ---------------- apt.conf (flat "Key::Name "value";" lines) ---------------- */
-/* 1 when text is `KEY "VALUE";` (key case-insensitive, as apt); value
- * span returned. Block syntax (APT { Periodic { ... } }) is not parsed. */
-static bool apt_line(const char *text, const char *key, const char **v, size_t *vn)
-{
-	const char *s = gm_skip_ws(text), *q;
-	size_t n = strlen(key);
-
-	if (strncasecmp(s, key, n) || (s[n] != ' ' && s[n] != '\t' && s[n] != '"'))
-		return false;
-	s = gm_skip_ws(s + n);
-	if (*s != '"' || !(q = strchr(s + 1, '"')))
-		return false;
-	*v = s + 1;
-	*vn = (size_t)(q - s - 1);
-	return *gm_skip_ws(q + 1) == ';';
-}
-
-int gm_aptconf_get(const char *in, size_t len, const char *key, char *value, size_t vlen,
-		   int *line)
-{
-	struct gm_lines l;
-	int rc = gm_lines_parse(&l, in, len), found = 0;
-
-	if (rc < 0)
-		return rc;
-	*line = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		const char *v;
-		size_t vn;
-
-		if (!apt_line(l.v[i].text, key, &v, &vn))
-			continue;
-		snprintf(value, vlen, "%.*s", (int)vn, v);
-		*line = (int)i + 1;
-		found = 1;
-	}
-	gm_lines_free(&l);
-	return found;
-}
-
-int gm_aptconf_set(const char *in, size_t len, const char *key, const char *value, char **out,
-		   size_t *outlen)
-{
-	struct gm_lines l;
-	size_t last = (size_t)-1;
-	int rc = gm_lines_parse(&l, in, len);
-	char *nl;
-
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < l.n; i++) {
-		const char *v;
-		size_t vn;
-
-		if (apt_line(l.v[i].text, key, &v, &vn))
-			last = i;
-	}
-	if (last != (size_t)-1) {
-		const char *t = l.v[last].text, *v = t;
-		size_t vn = 0;
-
-		apt_line(t, key, &v, &vn);
-		if (vn == strlen(value) && !strncmp(v, value, vn))
-			return finish(&l, 0, out, outlen);
-		nl = gm_strdupf("%.*s%s%s", (int)(v - t), t, value, v + vn);
-		rc = nl ? gm_lines_replace(&l, last, nl) : -ENOMEM;
-	} else {
-		nl = gm_strdupf("%s \"%s\";", key, value);
-		rc = nl ? gm_lines_insert(&l, l.n, nl) : -ENOMEM;
-	}
-	free(nl);
-	return finish(&l, rc < 0 ? rc : 1, out, outlen);
-}

@@ -21,20 +21,22 @@ check_json() {
   expect_exit "$want" gm check --json "$@" "$img"
   cp last.out "$img.json"
   jq -e '
-    (.schema == "gcemount-check") and (.schema_version == 1) and (.image | type == "string")
+    (.schema == "gcemount-check") and (.schema_version == 2) and (.image | type == "string")
     and (.ok | type == "boolean") and (.results | type == "array") and (.results | length > 0)
+    and (.fail_on | IN("required", "strongly-recommended", "recommended", "optional"))
     and all(.results[];
           (.id | type == "string") and (.group | type == "string")
           and (.level | IN("required", "strongly-recommended", "recommended", "optional"))
-          and (.status | IN("PASS", "FAIL", "WARN", "N/A"))
+          and (.source | IN("gce-guide", "cos", "gcemount"))
+          and (.status | IN("PASS", "FAIL", "WARN", "N/A", "SKIP", "WAIVED"))
           and (.reason | type == "string" and length > 0)
           and (.file == null or (.file | type == "string" and startswith("/")))
           and (.line == null or (.line | type == "number" and . > 0))
           and (.description == null or (.description | type == "string")))
-    and (.summary | (.total == .pass + .fail + .warn + .na))
+    and (.summary | (.total == .pass + .fail + .warn + .na + .skip + .waived))
     and (.summary.total == (.results | length))
     and (.summary.required_fail == ([.results[] | select(.level == "required" and .status == "FAIL")] | length))
-    and (.ok == (.summary.required_fail == 0))' "$img.json" >/dev/null \
+    and (.ok == (.summary.gate_fail == 0))' "$img.json" >/dev/null \
     || { cat "$img.json" >&2; fail "check --json of $img: schema"; }
   [ "$(jq -r .ok "$img.json")" = "$([ "$want" = 0 ] && echo true || echo false)" ] \
     || fail "$img: exit $want but ok=$(jq -r .ok "$img.json")"
@@ -79,23 +81,26 @@ t0=$SECONDS
 set +e; gm check sample.tar.gz > table.out 2> table.err; st=$?; set -e
 [ $st -le 1 ] || { cat table.err >&2; fail "check of the sample exited $st"; }
 cat table.out
-grep -q '^packaging\.gzip  *required  *PASS ' table.out || fail "table row packaging.gzip"
-grep -Eq '^summary: [0-9]+ PASS, [0-9]+ FAIL, [0-9]+ WARN, [0-9]+ N/A; ' table.out || fail "no summary line"
+grep -q '^packaging\.gzip  *required  *gce-guide  *PASS ' table.out || fail "table row packaging.gzip"
+grep -Eq '^summary: [0-9]+ PASS, [0-9]+ FAIL, [0-9]+ WARN, [0-9]+ N/A(, [0-9]+ SKIP, [0-9]+ WAIVED)?; ' table.out || fail "no summary line"
 grep -q "/boot/config-$kver:[0-9]*: " table.out || fail "table does not show file:line"
 check_json sample.tar.gz $st
 for id in packaging.gzip packaging.tar-format packaging.disk-raw packaging.disk-size \
           packaging.partition-table packaging.ext4 packaging.fs-clean; do
   expect_row sample.tar.gz $id "required PASS"
 done
-expect_row sample.tar.gz packaging.sparse-entry "recommended PASS"
+expect_row sample.tar.gz packaging.sparse-entry "strongly-recommended PASS"
 expect_row sample.tar.gz packaging.free-space "recommended PASS"
 expect_row sample.tar.gz kernel.virtio-pci "required PASS" /boot/config-$kver
 # VIRTIO_NET=m, no initrd in the sample, listed in /etc/initramfs-tools/modules
+# VIRTIO_NET=m, in the initramfs make-sample.sh builds from initramfs-tools/modules
 expect_row sample.tar.gz kernel.virtio-net "required PASS"
-reason sample.tar.gz kernel.virtio-net | grep -q 'listed in /etc/initramfs-tools/modules:[0-9]' \
+reason sample.tar.gz kernel.virtio-net | grep -q "found in /boot/initrd.img-$kver" \
   || fail "virtio-net reason: $(reason sample.tar.gz kernel.virtio-net)"
-expect_row sample.tar.gz kernel.devkmem "recommended PASS"
-expect_row sample.tar.gz kernel.x86-pae "recommended N/A"
+expect_row sample.tar.gz kernel.devkmem "strongly-recommended PASS"
+expect_row sample.tar.gz kernel.x86-pae "strongly-recommended N/A"
+[ "$(jq -r '[.results[] | select(.id == "kernel.security-yama")][0].source' sample.tar.gz.json)" = gcemount ] \
+  || fail "kernel.security-yama is not marked as gcemount's own"
 expect_row sample.tar.gz system.sshd "strongly-recommended PASS"
 expect_row sample.tar.gz system.python "recommended PASS"
 expect_row sample.tar.gz system.dhcp-client "required PASS"
@@ -110,6 +115,15 @@ note "after gcemount apply gce-hardening"
 if "$GM_BIN" --help 2>/dev/null | grep -q '^  apply '; then
   cp sample.tar.gz hardened.tar.gz
   gm apply hardened.tar.gz gce-hardening > apply.out 2>&1 || { cat apply.out >&2; fail "apply failed"; }
+  # check and apply agree row by row: a rule apply changed was not PASS/N/A
+  for id in $(sed -n 's/^\([a-z0-9.-]*\): .*/\1/p' apply.out | sort -u); do
+    st=$(jq -r --arg id "$id" '[.results[] | select(.group == "gce-hardening" and .id == $id)][0].status' sample.tar.gz.json)
+    case $st in PASS|N/A) fail "apply changed $id, which check called $st" ;; esac
+  done
+  # and every gce-hardening rule check did not PASS was changed (or is advice/N/A)
+  for id in $(jq -r '.results[] | select(.group == "gce-hardening" and .status == "FAIL") | .id' sample.tar.gz.json); do
+    grep -q "^$id: " apply.out || fail "check FAILs $id but apply did not change it"
+  done
   set +e; gm check hardened.tar.gz > hardened.out; st=$?; set -e
   cat hardened.out
   check_json hardened.tar.gz $st
@@ -127,6 +141,108 @@ if "$GM_BIN" --help 2>/dev/null | grep -q '^  apply '; then
 else
   echo "SKIP-PART: gcemount has no apply verb yet: the after-hardening check did not run"
 fi
+
+note "--fail-on: the gate at each level"
+# the sample carries GRUB's BIOS boot code (make-sample.sh): BIOS-bootable
+expect_exit 0 gm check -q sample.tar.gz
+grep -Eq '^layout.boot-mode +required +gce-guide +PASS +.*BIOS \(GRUB boot code in the MBR' last.out \
+  || { grep '^layout.boot-mode' last.out >&2; fail "the sample's GRUB boot code is not seen"; }
+expect_exit 1 gm check -q --fail-on strongly-recommended sample.tar.gz
+grep -q "at or above strongly-recommended fail" last.out || fail "--fail-on summary"
+expect_exit 1 gm check -q --fail-on recommended sample.tar.gz
+note "a disk without boot code fails the required boot-mode row"
+cp --sparse=always sample.tar.gz nb.tar.gz; mkdir nb; tar -xSzf nb.tar.gz -C nb
+dd if=/dev/zero of=nb/disk.raw bs=440 count=1 conv=notrunc status=none
+tar --format=oldgnu -Sczf nb.tar.gz -C nb disk.raw; rm -rf nb
+expect_exit 1 gm check -q nb.tar.gz
+grep -Eq '^layout.boot-mode .* FAIL .*MBR without boot code' last.out || fail "no boot code not reported"
+expect_exit 64 gm check --fail-on sometimes sample.tar.gz
+if [ -e hardened.tar.gz ]; then
+  set +e; gm check -q --json --fail-on optional hardened.tar.gz > h.json; st=$?; set -e
+  want=$(jq '[.results[] | select(.status == "FAIL")] | length' h.json)
+  if [ "$want" -eq 0 ]; then exp=0; else exp=1; fi
+  [ $st -eq $exp ] || fail "--fail-on optional: exit $st with $want FAIL rows"
+  [ "$(jq -r .fail_on h.json)" = optional ] || fail "fail_on not in the JSON"
+fi
+
+note "--skip, waive and override round-trip through check"
+cat > site.policy <<'EOF2'
+# one file for the site: the shipped rules plus its exceptions
+include gce-hardening
+waive sysctl.ip-forward "this VM routes for the VPN"
+override ssh.client-alive-interval 300
+EOF2
+set +e; gm check -q --json --policy ./site.policy --skip 'cleanup.*' --skip kernel.pci-msi \
+  sample.tar.gz > site.json; set -e
+cp site.json site.tar.gz.json
+[ "$(row site.tar.gz sysctl.ip-forward)" = "strongly-recommended WAIVED" ] || fail "ip-forward not WAIVED"
+jq -e --arg f "$(realpath site.policy)" '[.results[] | select(.id == "sysctl.ip-forward")][0]
+  | (.file == $f) and (.line == 3) and (.reason | contains("routes for the VPN"))' site.json >/dev/null \
+  || fail "WAIVED row: file, line, reason: $(jq -c '.results[] | select(.id == "sysctl.ip-forward")' site.json)"
+[ "$(jq '[.results[] | select(.id | startswith("cleanup.")) | select(.status != "SKIP")] | length' site.json)" = 0 ] \
+  || fail "--skip 'cleanup.*' left rows"
+[ "$(jq -r '[.results[] | select(.id == "kernel.pci-msi")][0].reason' site.json)" = "skipped on the command line" ] \
+  || fail "--skip of a kernel row"
+reason site.tar.gz ssh.client-alive-interval | grep -q "want 300 \[value set by override at .*site.policy:4\]" \
+  || fail "override not reported: $(reason site.tar.gz ssh.client-alive-interval)"
+printf 'include gce-hardening\nwaive no.such.rule "x"\n' > bad-site.policy
+expect_exit 64 gm check --policy ./bad-site.policy sample.tar.gz
+grep -q "bad-site.policy:2: waive: no rule no.such.rule" last.err || fail "waive of an unknown rule"
+# apply honours the same file and --skip: ip_forward not written, ClientAliveInterval 300,
+# machine-id (cleanup, skipped) left; check then agrees row by row
+cp sample.tar.gz site.tar.gz
+gm apply --skip 'cleanup.*' site.tar.gz ./site.policy --output site-out.tar.gz > site-apply.out 2> site-apply.err
+grep -q "changed site-out.tar.gz, written from site.tar.gz" site-apply.err || fail "apply --output names: $(cat site-apply.err)"
+grep -q '^cleanup\.' site-apply.out && fail "a skipped rule was applied"
+set +e; gm check -q --json --policy ./site.policy site-out.tar.gz > site-out.tar.gz.json; set -e
+expect_row site-out.tar.gz ssh.client-alive-interval "recommended PASS"
+expect_row site-out.tar.gz sysctl.ip-forward "strongly-recommended WAIVED"
+expect_row site-out.tar.gz cleanup.machine-id "recommended WARN"
+bad=$(jq -r '.results[] | select(.group == "./site.policy" and .status == "FAIL" and (.id | startswith("cleanup.") | not))
+             | "\(.id) \(.reason)"' site-out.tar.gz.json)
+[ -z "$bad" ] || fail "after apply with the site policy, still failing: $bad"
+extract_disk site-out.tar.gz siteout
+spec=$(fs_spec siteout/disk.raw)
+debugfs -R 'cat /etc/sysctl.d/60-gce-hardening.conf' "$spec" 2>/dev/null | grep -q ip_forward \
+  && fail "a waived rule wrote net.ipv4.ip_forward"
+debugfs -R 'cat /etc/ssh/sshd_config' "$spec" 2>/dev/null | grep -q '^ClientAliveInterval 300$' \
+  || fail "override value not written"
+
+note "JUnit and SARIF, validated against their schemas"
+set +e; gm check -q --format junit --policy ./site.policy --skip 'cleanup.*' sample.tar.gz > report.xml
+gm check -q --format sarif --policy ./site.policy --skip 'cleanup.*' sample.tar.gz > report.sarif
+gm check -q --json --policy ./site.policy --skip 'cleanup.*' sample.tar.gz > site.json; set -e
+/usr/bin/python3 "$GM_TOP/tests/tools/validate_report.py" junit report.xml \
+  "$GM_TOP/tests/data/schemas/junit.xsd" site.json || fail "JUnit report invalid"
+/usr/bin/python3 "$GM_TOP/tests/tools/validate_report.py" sarif report.sarif \
+  "$GM_TOP/tests/data/schemas/sarif-schema-2.1.0.json" site.json || fail "SARIF report invalid"
+expect_exit 64 gm check --format yaml sample.tar.gz
+
+note "automatic updates as the timers will run them"
+mkdir -p upd; cp -a "$sample_root/." upd/
+mkdir -p upd/etc/systemd/system upd/usr/bin
+printf '#!/bin/sh\n' > upd/usr/bin/unattended-upgrade; chmod 755 upd/usr/bin/unattended-upgrade
+printf 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n' \
+  > upd/etc/apt/apt.conf.d/20auto-upgrades
+ln -sf /dev/null upd/etc/systemd/system/apt-daily-upgrade.timer
+make_disk upd.raw upd 64; make_targz upd.raw upd.tar.gz
+set +e; gm check upd.tar.gz >/dev/null 2>&1; st=$?; set -e
+check_json upd.tar.gz $st
+expect_row upd.tar.gz system.auto-updates "recommended FAIL"
+reason upd.tar.gz system.auto-updates | grep -q masked || fail "masked timer reason"
+# dnf-automatic: apply_updates = yes, but its timer is not enabled
+rm -f upd/etc/systemd/system/apt-daily-upgrade.timer upd/usr/bin/unattended-upgrade upd/etc/apt/apt.conf.d/20auto-upgrades
+mkdir -p upd/etc/dnf; printf '[commands]\napply_updates = yes\n' > upd/etc/dnf/automatic.conf
+make_disk dnf.raw upd 64; make_targz dnf.raw dnf.tar.gz
+set +e; gm check dnf.tar.gz >/dev/null 2>&1; st=$?; set -e
+check_json dnf.tar.gz $st
+expect_row dnf.tar.gz system.auto-updates "recommended FAIL"
+mkdir -p upd/etc/systemd/system/timers.target.wants
+ln -s /usr/lib/systemd/system/dnf-automatic.timer upd/etc/systemd/system/timers.target.wants/
+make_disk dnf2.raw upd 64; make_targz dnf2.raw dnf2.tar.gz
+set +e; gm check dnf2.tar.gz >/dev/null 2>&1; st=$?; set -e
+check_json dnf2.tar.gz $st
+expect_row dnf2.tar.gz system.auto-updates "recommended PASS"
 
 note "crafted images"
 mkdir -p tree; cp -a "$sample_root/." tree/
@@ -189,6 +305,25 @@ check_json kmod.tar.gz $st
 expect_row kmod.tar.gz kernel.virtio-net "required WARN"
 reason kmod.tar.gz kernel.virtio-net | grep -q "not in /boot/initrd.img-$kver" || fail "module WARN reason"
 
+# the network driver is in /lib/modules: udev loads it after the root mount
+mkdir -p knet/lib/modules/$kver/kernel/drivers/net
+printf '\177ELF' > knet/lib/modules/$kver/kernel/drivers/net/virtio_net.ko
+make_disk kmod2.raw knet 1024
+make_targz kmod2.raw kmod2.tar.gz
+set +e; gm check kmod2.tar.gz >/dev/null 2>&1; st=$?; set -e
+check_json kmod2.tar.gz $st
+expect_row kmod2.tar.gz kernel.virtio-net "required PASS"
+reason kmod2.tar.gz kernel.virtio-net | grep -q "udev loads it" || fail "module on disk reason"
+
+# the boot disk's driver is a module the initramfs lacks: provably no root
+# filesystem at boot, a required FAIL (a naive reader sees "=m" and passes)
+newc_initrd knet/boot/initrd.img-$kver net/virtio_net
+make_disk kscsi.raw knet 1024
+make_targz kscsi.raw kscsi.tar.gz
+check_json kscsi.tar.gz 1
+expect_row kscsi.tar.gz kernel.scsi-virtio "required FAIL"
+reason kscsi.tar.gz kernel.scsi-virtio | grep -q "boot disk cannot be reached" || fail "scsi FAIL reason"
+
 # needs_recovery: FAIL required, exit 1
 make_disk dirty.raw "$good_tree" 1024
 debugfs -w -R 'feature needs_recovery' "dirty.raw?offset=$GM_PART_OFFSET" >/dev/null 2>&1
@@ -203,7 +338,7 @@ mkdir -p w; cp whole.raw w/disk.raw
 tar --format=oldgnu -czf whole.tar.gz -C w disk.raw
 set +e; gm check whole.tar.gz >/dev/null 2>&1; st=$?; set -e
 check_json whole.tar.gz $st
-expect_row whole.tar.gz packaging.sparse-entry "recommended WARN"
+expect_row whole.tar.gz packaging.sparse-entry "strongly-recommended WARN"
 expect_row whole.tar.gz packaging.free-space "recommended WARN"
 
 # an uncompressed tar and an xz'd tar: readable tarballs, FAIL required
@@ -224,6 +359,29 @@ fi
 cp --sparse=always pax.raw plain.img
 check_json plain.img 1
 expect_row plain.img packaging.gzip "required FAIL"
+
+note "an XFS root: not a guide failure; file checks N/A with the reason"
+if command -v mkfs.xfs >/dev/null; then
+  truncate -s 1G xfs.raw
+  printf 'label: gpt\nstart=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' | sfdisk -q xfs.raw
+  truncate -s 400M xfs.part; mkfs.xfs -q -f xfs.part
+  dd if=xfs.part of=xfs.raw bs=1M seek=1 conv=notrunc,sparse status=none; rm -f xfs.part
+  make_targz xfs.raw xfs.tar.gz
+  set +e; gm check xfs.tar.gz > xfs.table 2>&1; st=$?; set -e
+  check_json xfs.tar.gz $st
+  expect_row xfs.tar.gz packaging.ext4 "required N/A"
+  reason xfs.tar.gz packaging.ext4 | grep -q "gcemount cannot read this filesystem (xfs)" || fail "xfs reason"
+  [ "$(jq '[.results[] | select(.status == "FAIL" and (.id | (startswith("packaging.") or startswith("layout.")) | not))] | length' xfs.tar.gz.json)" = 0 ] \
+    || fail "an XFS root gets FAIL rows for file checks"
+  [ "$(jq '[.results[] | select(.group == "gce-hardening" and .status == "N/A"
+             and (.reason | contains("cannot read this filesystem (xfs)")))] | length' xfs.tar.gz.json)" -gt 20 ] \
+    || fail "policy rows of an XFS root are not N/A with the reason"
+  expect_row xfs.tar.gz system.dhcp-client "required N/A"
+  [ "$(jq '[.results[] | select(.status == "N/A" and (.reason | length) == 0)] | length' xfs.tar.gz.json)" = 0 ] \
+    || fail "an N/A row without a reason"
+else
+  echo "SKIP-PART: no mkfs.xfs: the XFS case did not run"
+fi
 
 note "unreadable files: exit 2 with one line"
 head -c 1048576 /dev/urandom > junk.bin

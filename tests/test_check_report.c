@@ -113,11 +113,11 @@ static void test_check_report_json(void **state)
 	j = gm_check_report_json(&rep, "dir/\"quoted\".tar.gz");
 	assert_non_null(j);
 	assert_non_null(strstr(j, "\"schema\": \"gcemount-check\""));
-	assert_non_null(strstr(j, "\"schema_version\": 1,"));
+	assert_non_null(strstr(j, "\"schema_version\": 2,"));
 	assert_non_null(strstr(j, "\"image\": \"dir/\\\"quoted\\\".tar.gz\""));
 	assert_non_null(strstr(j, "\"ok\": false"));
 	assert_non_null(strstr(j, "{\"id\": \"packaging.gzip\", \"group\": \"packaging\", "
-				  "\"level\": \"required\", \"status\": \"PASS\", "
+				  "\"level\": \"required\", \"source\": \"gce-guide\", \"status\": \"PASS\", "
 				  "\"reason\": \"gzip-compressed tar\", \"file\": null, \"line\": null, "
 				  "\"description\": null}"));
 	assert_non_null(strstr(j, "\\\"initrd\\\"  second line"));
@@ -125,7 +125,8 @@ static void test_check_report_json(void **state)
 	assert_non_null(strstr(j, "\"status\": \"N/A\""));
 	assert_non_null(strstr(j, "\"description\": \"PermitRootLogin no\""));
 	assert_non_null(strstr(j, "\"summary\": {\"total\": 5, \"pass\": 1, \"fail\": 2, \"warn\": 1, "
-				  "\"na\": 1, \"required_fail\": 1}"));
+				  "\"na\": 1, \"skip\": 0, \"waived\": 0, \"required_fail\": 1, "
+				  "\"gate_fail\": 1}"));
 	free(j);
 	gm_check_report_free(&rep);
 }

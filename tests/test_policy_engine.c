@@ -121,12 +121,12 @@ static void test_policy_engine_syntax_errors(void **s)
 				    msg, sizeof(msg), &p),
 			 0);
 	assert_string_equal(p->description, "my \"site\" policy");
-	assert_int_equal(p->nrules, 2);
-	assert_string_equal(p->rules[1].id, "site.motd");
-	assert_int_equal(p->rules[1].level, GM_LEVEL_OPTIONAL);
-	assert_string_equal(p->rules[1].act[0].argv[4], "hello\nworld\n");
-	assert_string_equal(p->rules[1].act[1].argv[1], "vm.swappiness");
-	assert_string_equal(p->rules[1].act[1].value, "10");
+	assert_int_equal(p->nrules, 3);   /* console's two rules, then site.motd */
+	assert_string_equal(p->rules[2].id, "site.motd");
+	assert_int_equal(p->rules[2].level, GM_LEVEL_OPTIONAL);
+	assert_string_equal(p->rules[2].act[0].argv[4], "hello\nworld\n");
+	assert_string_equal(p->rules[2].act[1].argv[1], "vm.swappiness");
+	assert_string_equal(p->rules[2].act[1].value, "10");
 	gm_policy_free(p);
 	tp_rmrf(d);
 	free(d);
@@ -230,7 +230,7 @@ static void test_policy_engine_apply_tree(void **s)
 	if (res.fail < 20)
 		fail_msg("%s", res.last);
 	assert_non_null(strstr(res.last, "FAIL ssh.permit-root-login /etc/ssh/sshd_config:33 "
-					  "PermitRootLogin is yes at /etc/ssh/sshd_config:33, want no"));
+					  "PermitRootLogin is yes for root at /etc/ssh/sshd_config:33, want no"));
 	/* defaults are reported as such */
 	assert_non_null(strstr(res.last, "PASS ssh.permit-tunnel /etc/ssh/sshd_config:0 PermitTunnel "
 					  "not set; OpenSSH's default is no"));
@@ -269,8 +269,9 @@ static void test_policy_engine_apply_tree(void **s)
 	char *ts = tp_get(t, "etc/systemd/timesyncd.conf.d/override.conf");
 	assert_string_equal(ts, "[Time]\n");
 	free(ts);
+	/* no chrony.conf names sources.d (chrony is not there): nothing reads it */
 	ts = tp_get(t, "etc/chrony/sources.d/local.sources");
-	assert_string_equal(ts, "# site\n");
+	assert_string_equal(ts, "# site\nserver 10.1.1.1 iburst\n");
 	free(ts);
 	ts = tp_get(t, "etc/systemd/timesyncd.conf");
 	assert_string_equal(ts, "[Time]\n#NTP=\nNTP=metadata.google.internal\n");
@@ -339,15 +340,16 @@ static void test_policy_engine_match_warn(void **s)
 	struct gm_error err = { 0 };
 
 	(void)s;
-	tp_put(t, "etc/ssh/sshd_config", "PermitRootLogin no\nMatch User backup\n  PermitRootLogin yes\n");
+	tp_put(t, "etc/ssh/sshd_config", "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+	       "Match User backup\n  PasswordAuthentication yes\n");
 	gm_root_dir_init(&r, t);
 	assert_int_equal(gm_policy_check_root(p, &r.root, on_result, &res, &err), 0);
-	assert_non_null(strstr(res.last, "WARN ssh.permit-root-login /etc/ssh/sshd_config:1 "
-					  "PermitRootLogin no (/etc/ssh/sshd_config:1), but a Match block at "
-					  "/etc/ssh/sshd_config:3 sets it too"));
+	assert_non_null(strstr(res.last, "WARN ssh.password-authentication /etc/ssh/sshd_config:1 "
+					  "PasswordAuthentication no (/etc/ssh/sshd_config:1), but a Match block "
+					  "at /etc/ssh/sshd_config:4 sets it too"));
 	assert_int_equal(gm_policy_apply_root(p, &r.root, false, on_change, &ch, &err), 0);
 	char *c = tp_get(t, "etc/ssh/sshd_config");
-	assert_non_null(strstr(c, "Match User backup\n  PermitRootLogin yes\n"));
+	assert_non_null(strstr(c, "Match User backup\n  PasswordAuthentication yes\n"));
 	/* the new lines went before the Match */
 	assert_true(strstr(c, "ClientAliveInterval 420\n") < strstr(c, "Match User backup"));
 	free(c);

@@ -1,7 +1,8 @@
 /* fuzz_config.c — libFuzzer target: the pure buffer->buffer config-file
  * parsers and editors of policies/ (sshd/ssh config, sysctl, login.defs,
  * grub, ntp/chrony, timesyncd, dhclient, passwd, shadow, the line splitter,
- * the diff). The first input byte picks the parser, the rest is the file.
+ * the diff; grub.cfg default entry and kernel-line editor, BLS entries, PAM
+ * pam_unix hashing, apt.conf, sshd command lines and Match criteria). The first input byte picks the parser, the rest is the file.
  * Invariants: no crash; an edit that reports a change gives a buffer, and
  * editing that buffer again changes nothing (idempotence, what `apply`
  * relies on); parse+join of lines gives the input back. */
@@ -63,6 +64,40 @@ static int e_timesyncd(const char *in, size_t len, char **out, size_t *olen)
 {
 	return gm_timesyncd_set(in, len, "metadata.google.internal", false, out, olen);
 }
+static int e_grubcfg(const char *in, size_t len, char **out, size_t *olen)
+{
+	int rc = gm_grubcfg_add_arg(in, len, "console=ttyS0,38400n8", out, olen);
+	return rc == -EINVAL ? 0 : rc;
+}
+static int e_grubcfg_drop(const char *in, size_t len, char **out, size_t *olen)
+{
+	int rc = gm_grubcfg_drop_arg(in, len, "quiet", out, olen);
+	return rc == -EINVAL ? 0 : rc;
+}
+static int e_bls(const char *in, size_t len, char **out, size_t *olen)
+{
+	int rc = gm_bls_add_arg(in, len, "console=ttyS0,38400n8", out, olen);
+	return rc == -EINVAL ? 0 : rc;
+}
+static int e_pam(const char *in, size_t len, char **out, size_t *olen)
+{
+	return gm_pam_unix_set_hash(in, len, "sha512", out, olen);
+}
+static int e_apt(const char *in, size_t len, char **out, size_t *olen)
+{
+	return gm_aptconf_set(in, len, "APT::Periodic::Unattended-Upgrade", "1", out, olen);
+}
+static int e_sshd_opts(const char *in, size_t len, char **out, size_t *olen)
+{
+	return gm_cmdline_drop_opt(in, len, "SSHD_OPTS=", "PasswordAuthentication", out, olen);
+}
+static int count_opt(void *priv, const char *k, const char *v)
+{
+	(void)priv;
+	GM_FUZZ_ASSERT(k[0] != '\0' && v != NULL);
+	return 0;
+}
+
 static int e_dhclient(const char *in, size_t len, char **out, size_t *olen)
 {
 	return gm_dhclient_request(in, len, "domain-search", out, olen);
@@ -133,7 +168,7 @@ static int fuzz_config_one(const uint8_t *data, size_t n)
 	GM_FUZZ_ASSERT(nulterm != NULL);
 	memcpy(nulterm, in, len);
 	nulterm[len] = '\0';
-	switch (data[0] % 14) {
+	switch (data[0] % 20) {
 	case 0: fuzz_config_ssh(GM_SSH_SERVER, in, len); break;
 	case 1: fuzz_config_ssh(GM_SSH_CLIENT, in, len); break;
 	case 2: fuzz_config_idempotent("sysctl_edit", e_sysctl_edit, in, len); break;
@@ -180,6 +215,50 @@ static int fuzz_config_one(const uint8_t *data, size_t n)
 		gm_openssh_version(nulterm, len, "openssh-server");
 		gm_sysctl_normalize(nulterm, val, sizeof(val));
 		break;
+	case 14: {
+		/* grub.cfg: the default entry (with a grubenv), then the editors;
+		 * an edit keeps the default entry's command line holding the arg */
+		struct gm_grub_entry e;
+		const char *env[] = { "saved_entry=1>0", "next_entry=", NULL };
+		char *o2 = NULL;
+		size_t ol2 = 0;
+		gm_grubcfg_default(in, len, env, &e);
+		GM_FUZZ_ASSERT(memchr(e.cmdline, 0, sizeof(e.cmdline)) != NULL);
+		fuzz_config_idempotent("grubcfg_add_arg", e_grubcfg, in, len);
+		fuzz_config_idempotent("grubcfg_drop_arg", e_grubcfg_drop, in, len);
+		if (gm_grubcfg_add_arg(in, len, "console=ttyS0,38400n8", &o2, &ol2) == 1 &&
+		    gm_grubcfg_default(o2, ol2, NULL, &e) == 1 && !strstr(e.title, "recovery") &&
+		    !strstr(e.cmdline, "single") && !strstr(e.cmdline, "recovery") &&
+		    !strstr(e.cmdline, "emergency") && strlen(e.cmdline) < sizeof(e.cmdline) - 1)
+			GM_FUZZ_ASSERT(gm_karg_has(e.cmdline, strlen(e.cmdline), "console=ttyS0,38400n8"));
+		free(o2);
+		break;
+	}
+	case 15: fuzz_config_idempotent("bls_add_arg", e_bls, in, len); break;
+	case 16: {
+		int ln;
+		gm_pam_unix_hash(in, len, val, sizeof(val), &ln);
+		fuzz_config_idempotent("pam_unix_set_hash", e_pam, in, len);
+		break;
+	}
+	case 17: {
+		struct gm_apt_found f;
+		gm_aptconf_find(in, len, "APT::Periodic::Enable", &f);
+		fuzz_config_idempotent("aptconf_set", e_apt, in, len);
+		break;
+	}
+	case 18:
+		gm_sshd_cmdline_opts(in, len, count_opt, NULL);
+		gm_shell_var(in, len, "SSHD_OPTS", val, sizeof(val), &line);
+		fuzz_config_idempotent("cmdline_drop_opt", e_sshd_opts, in, len);
+		break;
+	case 19: {
+		/* Match criteria against the two connections */
+		gm_ssh_match_eval(in, len, &gm_ssh_conn_user);
+		gm_ssh_match_eval(in, len, &gm_ssh_conn_root);
+		gm_ssh_match_eval(in, len, NULL);
+		break;
+	}
 	}
 	free(out);
 	free(nulterm);

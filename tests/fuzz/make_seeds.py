@@ -115,14 +115,16 @@ def policy_seeds(out):
 
 
 def config_seeds(out):
-    """Seeds for fuzz_config: the selector byte (its value mod 14 picks the
-    parser) then a real file of that kind from the sample root."""
+    """Seeds for fuzz_config: the selector byte (its value mod 20 picks the
+    parser) then a real file of that kind from the sample root (or from
+    tests/data/configs)."""
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "sample-root")
     files = {0: "etc/ssh/sshd_config", 1: "etc/ssh/ssh_config", 2: "etc/sysctl.conf",
              3: "etc/sysctl.conf", 4: "etc/login.defs", 5: "etc/default/grub",
              6: "etc/chrony/chrony.conf", 7: "etc/chrony/chrony.conf", 8: "etc/dhcp/dhclient.conf",
              9: "etc/passwd", 10: "etc/shadow", 11: "etc/login.defs", 12: "etc/ssh/sshd_config",
-             13: "var/lib/dpkg/status"}
+             13: "var/lib/dpkg/status", 14: "../configs/grubcfg/debian12.cfg",
+             15: "../configs/grubcfg/bls-rhel9.conf", 17: "etc/apt/apt.conf.d/20auto-upgrades"}
     for k, rel in files.items():
         path = os.path.join(root, rel)
         if not os.path.exists(path):
@@ -130,7 +132,14 @@ def config_seeds(out):
         with open(path, "rb") as f:
             data = f.read()[:60000]
         with open(os.path.join(out, "%02d-%s" % (k, os.path.basename(rel))), "wb") as f:
-            f.write(bytes([112 + k]) + data)
+            f.write(bytes([120 + k]) + data)
+    extra = {16: b"password\t[success=1 default=ignore]\tpam_unix.so obscure sha512 md5 # x\n",
+             18: b'SSHD_OPTS="-o PasswordAuthentication=yes -oPermitRootLogin=no -4"\n'
+                 b"ExecStart=/usr/sbin/sshd -D -o 'X11Forwarding yes' $SSHD_OPTS\n",
+             19: b"Address *,!192.0.2.1,10.0.0.0/8 User root,!alice Host *.example.com LocalPort 22"}
+    for k, data in extra.items():
+        with open(os.path.join(out, "%02d-extra" % k), "wb") as f:
+            f.write(bytes([120 + k]) + data)
 
 
 def gzindex_seeds(out):
