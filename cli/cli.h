@@ -82,6 +82,18 @@ int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_common *c,
 		  bool writable);
 
+/* Waits until the whole image is read (the verbs open it lazily: a listing
+ * may come before the gzip trailers are checked) and says whether it was
+ * whole: GM_EXIT_OK, or one line ("...; what was printed may be wrong")
+ * and GM_EXIT_BADIMAGE. Standard output is flushed first, so what was
+ * listed shows while the rest is read. Notes found only then (a damaged
+ * backup GPT) are printed. */
+int gm_cli_verify(struct gm_image *img);
+/* An operation on img failed: prints the line, unless the image turned out
+ * damaged (what failed may follow from that): then gm_cli_verify's line is
+ * the one. The verb's status must then be gm_cli_verify's (2). */
+void gm_cli_op_error(struct gm_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Refuses, before any work, what cannot end well: --resume on a verb that
  * does not write (GM_EXIT_USAGE), "-" as IMAGE of a writing verb without
  * --output (GM_EXIT_USAGE), an --output that is not a file, FIFO or

@@ -249,7 +249,7 @@ int gm_cmd_ls(int argc, char **argv)
 	if (rc == 0)
 		rc = gm_view_getattr(v, ino, &st);
 	if (rc < 0) {
-		gm_cli_error("%s: %s: %s", argv[optind], path, strerror(-rc));
+		gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, strerror(-rc));
 		status = GM_EXIT_FAIL;
 		goto out;
 	}
@@ -261,7 +261,7 @@ int gm_cmd_ls(int argc, char **argv)
 	}
 	rc = gm_view_readdir(v, ino, 0, collect_names, &s.names);
 	if (rc < 0) {
-		gm_cli_error("%s: %s: %s", argv[optind], path, strerror(-rc));
+		gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, strerror(-rc));
 		status = GM_EXIT_FAIL;
 		goto out;
 	}
@@ -272,8 +272,9 @@ int gm_cmd_ls(int argc, char **argv)
 out:
 	name_list_free(&s.names);
 	gm_view_close(v, NULL);
+	rc = gm_cli_verify(img);   /* the listing may come before the image is all read */
 	gm_image_close(img);
-	return status;
+	return rc ? rc : status;
 }
 
 /* ------------------------------------------------------------------ cat */
@@ -315,7 +316,7 @@ int gm_cmd_cat(int argc, char **argv)
 		if (rc == 0 && S_ISDIR(st.st_mode))
 			rc = -EISDIR;
 		if (rc < 0) {
-			gm_cli_error("%s: %s: %s", argv[optind], path, strerror(-rc));
+			gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, strerror(-rc));
 			status = GM_EXIT_FAIL;
 			continue;
 		}
@@ -328,7 +329,7 @@ int gm_cmd_cat(int argc, char **argv)
 			off += (uint64_t)n;
 		}
 		if (n < 0) {
-			gm_cli_error("%s: %s: %s", argv[optind], path, gm_view_errmsg(v));
+			gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, gm_view_errmsg(v));
 			status = GM_EXIT_FAIL;
 		}
 	}
@@ -339,8 +340,9 @@ int gm_cmd_cat(int argc, char **argv)
 out:
 	free(buf);
 	gm_view_close(v, NULL);
+	rc = gm_cli_verify(img);
 	gm_image_close(img);
-	return status;
+	return rc ? rc : status;
 }
 
 /* ------------------------------------------------------------------ put */
@@ -370,8 +372,9 @@ static int put_own(int opt, const char *arg, void *priv)
 
 /* Copies local file fd into the image at path (created, or replaced in
  * place keeping its inode, owner and xattrs). */
-static int put_file(struct gm_view *v, int fd, const struct stat *lst, const char *path,
-		    const struct put_opts *po, const struct gm_cli_common *c, const char *image)
+static int put_file(struct gm_image *img, struct gm_view *v, int fd, const struct stat *lst,
+		    const char *path, const struct put_opts *po, const struct gm_cli_common *c,
+		    const char *image)
 {
 	struct gm_creds creds = { c->owner_uid, c->owner_gid };
 	struct gm_setattr sa = { 0 };
@@ -445,7 +448,8 @@ static int put_file(struct gm_view *v, int fd, const struct stat *lst, const cha
 	return 0;
 fail:
 	free(buf);
-	gm_cli_error("%s: %s: %s", image, path, gm_view_errmsg(v)[0] ? gm_view_errmsg(v) : strerror(-rc));
+	gm_cli_op_error(img, "%s: %s: %s", image, path,
+			gm_view_errmsg(v)[0] ? gm_view_errmsg(v) : strerror(-rc));
 	return GM_EXIT_FAIL;
 }
 
@@ -489,10 +493,10 @@ int gm_cmd_put(int argc, char **argv)
 		free(lcopy);
 		path = target;
 	}
-	status = put_file(v, fd, &lst, path, &po, &c, argv[optind]);
+	status = put_file(img, v, fd, &lst, path, &po, &c, argv[optind]);
 	close(fd);
 	rc = gm_cli_finish(img, v, &c, true);
-	return status ? status : rc;
+	return rc == GM_EXIT_BADIMAGE || !status ? rc : status;
 }
 
 /* ------------------------------------------------------------------ rm */
@@ -578,12 +582,12 @@ int gm_cmd_rm(int argc, char **argv)
 		if (rc == -ENOENT && ro.force)
 			continue;
 		if (rc < 0) {
-			gm_cli_error("%s: %s: %s", argv[optind], path, strerror(-rc));
+			gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, strerror(-rc));
 			status = GM_EXIT_FAIL;
 		}
 	}
 	fin = gm_cli_finish(img, v, &c, true);
-	return status ? status : fin;
+	return fin == GM_EXIT_BADIMAGE || !status ? fin : status;
 }
 
 /* ------------------------------------------------------------------ repack */

@@ -295,6 +295,11 @@ int gm_cache_state_load(const char *dir, struct gm_cache_state *st)
 		} else if (!strcmp(line, "sparse")) { st->sparse = u != 0;
 		} else if (!strcmp(line, "data_bytes")) { st->data_bytes = u;
 		} else if (!strcmp(line, "members")) { st->members = (unsigned)u;
+		} else if (!strcmp(line, "partial")) { st->partial = u != 0;
+		} else if (!strcmp(line, "unsynced")) { st->unsynced = u != 0;
+		} else if (!strcmp(line, "extracted")) { st->extracted = u;
+		} else if (!strcmp(line, "boot_id")) {
+			snprintf(st->boot_id, sizeof(st->boot_id), "%s", v);
 		} else if (!strcmp(line, "end")) { seen |= 2;
 		}
 	}
@@ -343,11 +348,32 @@ static int fill_state(FILE *f, const void *arg)
 	fprintf(f, "# gcemount cache state\nstatus=%s\ndev=%" PRIu64 "\nino=%" PRIu64
 		"\nsize=%" PRIu64 "\nmtime_ns=%" PRId64 "\ndisk_size=%" PRIu64
 		"\ndisk_mtime_ns=%" PRId64 "\npid=%ld\nsince=%" PRId64 "\ntar_format=%d"
-		"\nsparse=%d\ndata_bytes=%" PRIu64 "\nmembers=%u\nend=1\n",
+		"\nsparse=%d\ndata_bytes=%" PRIu64 "\nmembers=%u\n",
 		status_name(st->status), st->dev, st->ino, st->size, st->mtime_ns,
 		st->disk_size, st->disk_mtime_ns, st->pid, st->since, st->tar_format,
 		st->sparse ? 1 : 0, st->data_bytes, st->members);
+	if (st->partial)
+		fprintf(f, "partial=1\nextracted=%" PRIu64 "\n", st->extracted);
+	if (st->unsynced)
+		fputs("unsynced=1\n", f);
+	if (st->partial || st->unsynced)
+		fprintf(f, "boot_id=%s\n", st->boot_id);
+	fputs("end=1\n", f);
 	return 0;
+}
+
+void gm_cache_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, (int)len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		else
+			buf[0] = '\0';
+		fclose(f);
+	}
 }
 
 int gm_cache_state_save(const char *dir, const struct gm_cache_state *st)

@@ -40,6 +40,16 @@ struct gm_cache_state {
 	bool sparse;
 	uint64_t data_bytes;
 	unsigned members;
+	/* dirty while the image was still being read (a lazy open): disk data
+	 * below `extracted` is in the cache (synced), the rest must be read
+	 * again; boot_id tells whether the machine restarted since (then the
+	 * page cache, and what it held, is gone) */
+	bool partial;
+	uint64_t extracted;
+	char boot_id[40];
+	/* the cache disk was not fsync'd yet when this was saved: trusted on
+	 * the boot that wrote it only (boot_id) */
+	bool unsynced;
 };
 
 /* Resolves <root>/<key> for abs_path (creating root and the key dir, mode
@@ -68,6 +78,9 @@ int gm_cache_state_load(const char *dir, struct gm_cache_state *st);
 int gm_cache_state_save(const char *dir, const struct gm_cache_state *st);
 /* Removes <dir>/state (durably). 0 or -errno. */
 int gm_cache_state_remove(const char *dir);
+
+/* This boot's id (/proc/sys/kernel/random/boot_id), or "" when unknown. */
+void gm_cache_boot_id(char *buf, size_t len);
 
 /* Joins dir + "/" + name into a malloc'd string, or NULL. */
 char *gm_path_join(const char *dir, const char *name);

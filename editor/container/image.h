@@ -16,6 +16,19 @@
  * The image is locked (non-blocking) for as long as the handle lives; a second
  * open fails with -EBUSY and a message naming the holder.
  *
+ * Lazy open (opts.lazy, a first open of a tar.gz): the tarball is read into
+ * the cache by a thread of its own and gm_image_open() returns as soon as
+ * disk.raw's header is read. The tar stream holds the disk in disk order:
+ * a range of the disk is there once the stream has passed it (holes of the
+ * sparse map at once). Whoever reads or writes the disk while it arrives
+ * calls gm_image_wait() first with gm_image_disk_fd(); gm_image_fd() waits
+ * for the whole image instead (the safe default for code that does not
+ * wait range by range). The gzip trailers are checked only at the end:
+ * gm_image_finish() waits for it and says whether the stream was whole; a
+ * damaged one makes every later wait fail with -EIO and is refused by the
+ * write-back. Checks that need the whole image (the partition table read
+ * from its start only) register with gm_image_after_read().
+ *
  * Cache directory layout (one per image, keyed by its absolute path):
  *   <cache>/<key>/disk.raw   sparse copy of the disk
  *   <cache>/<key>/members/   other tar members
@@ -66,6 +79,9 @@ struct gm_image_opts {
 	enum gm_recover recover;
 	gm_progress_fn progress;
 	void *progress_priv;
+	/* Return once disk.raw's header is read; the rest arrives in the
+	 * background (see "Lazy open" above). */
+	bool lazy;
 };
 
 /* Facts about the container, for `check` and messages. */
@@ -90,16 +106,52 @@ struct gm_image_info {
 int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		  struct gm_image **out, struct gm_error *err);
 
-/* The disk: read/write with pread/pwrite. Valid until close. */
-int gm_image_fd(const struct gm_image *img);
+/* The disk: read/write with pread/pwrite. Valid until close. Waits until the
+ * whole image is read (gm_image_finish; a damaged stream is only reported
+ * there). */
+int gm_image_fd(struct gm_image *img);
+/* The same descriptor without waiting: every access must be preceded by
+ * gm_image_wait() for its range. */
+int gm_image_disk_fd(const struct gm_image *img);
+/* Blocks until [off, off+len) of the disk has arrived (at once unless the
+ * image is still being read). 0, or -EIO when the stream turned out
+ * damaged (every later call too). Thread-safe; may block. */
+int gm_image_wait(struct gm_image *img, uint64_t off, uint64_t len);
+/* Waits until the whole image is read and every gzip trailer and
+ * registered check passed (progress is reported meanwhile). 0, or -EIO
+ * (damaged: CRC or length mismatch, truncated or corrupt archive, a check
+ * that failed) / another -errno with the message in err. Then the image's
+ * member count and sizes are final. Repeatable. */
+int gm_image_finish(struct gm_image *img, struct gm_error *err);
+/* True when the image is all there (never blocks). */
+bool gm_image_complete(struct gm_image *img);
+/* A check for when the whole image is read: run by the reading thread
+ * after the trailers are verified (or at once when it is read already).
+ * It gets the disk and its size; returns 0 or -errno with a message (the
+ * image then counts as damaged), and may append a note (notelen bytes).
+ * free_fn(priv) (may be NULL) at close. 0, the check's failure when it ran
+ * at once, or -ENOMEM. */
+typedef int (*gm_image_check_fn)(void *priv, int fd, uint64_t disk_size, char *note,
+				 size_t notelen, struct gm_error *err);
+int gm_image_after_read(struct gm_image *img, gm_image_check_fn fn, void (*free_fn)(void *),
+			void *priv);
+/* Who to tell (once, from another thread, one line) when the image, still
+ * being read, turns out damaged: for a server that logs it while it serves.
+ * Returns true (and tells nobody) when it has already: then the caller
+ * reports it itself (gm_image_finish has the message). */
+bool gm_image_set_notify(struct gm_image *img, void (*fn)(void *priv, const char *msg),
+			 void *priv);
+/* Notes those checks left ("" if none): worth telling once finished. */
+const char *gm_image_late_note(struct gm_image *img);
 uint64_t gm_image_disk_size(const struct gm_image *img);
 const char *gm_image_path(const struct gm_image *img);
 const struct gm_image_info *gm_image_info(const struct gm_image *img);
 bool gm_image_read_only(const struct gm_image *img);
 
-/* Records that [off, off+len) of the disk was written (the io_manager calls
- * this before each write). The first call marks the cache dirty on disk.
- * 0 or -errno. */
+/* Records that [off, off+len) of the disk is about to be written (the
+ * io_manager calls this before each write); while the image is still being
+ * read it first waits for the range (so the reading never overwrites it).
+ * The first call marks the cache dirty on disk. 0 or -errno. */
 int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len);
 bool gm_image_dirty(const struct gm_image *img);
 const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img);
@@ -140,12 +192,14 @@ struct gm_writeback_stats {
  * mode 0444, nor on a read-only filesystem): else -EROFS / -EACCES.
  * Does nothing when nothing changed, unless output or force is given.
  * The tar mtime comes from SOURCE_DATE_EPOCH when set, so equal inputs give
- * byte-identical outputs. 0 or -errno with the message in err. */
+ * byte-identical outputs. It first waits for the whole image and refuses a
+ * damaged stream (-EIO). 0 or -errno with the message in err. */
 int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opts,
 		       struct gm_error *err);
 
-/* Releases the lock and frees. Edits not written back stay in the cache,
- * marked dirty (see gm_recover). Accepts NULL. */
+/* Waits until the image is read (if it still is), releases the lock and
+ * frees. Edits not written back stay in the cache, marked dirty (see
+ * gm_recover). Accepts NULL. */
 void gm_image_close(struct gm_image *img);
 
 /* Parses "oldgnu"/"gnu" etc. Returns GM_TAR_UNKNOWN for anything else. */

@@ -19,6 +19,8 @@ struct gm_inflate {
 	struct inflate_state st;
 	struct isal_gzip_header gzh;
 	unsigned char *in, *out;
+	unsigned char *cur;    /* the buffer being filled (out, or the caller's) */
+	uint32_t cap;          /* its size */
 	const unsigned char *head;
 	size_t head_len;
 	uint64_t in_bytes, out_bytes;
@@ -147,7 +149,7 @@ static int report(struct gm_inflate *z, uint64_t cbit, size_t produced, uint32_t
 	int rc;
 
 	memcpy(z->win, z->hist + z->hist_len - from_hist, from_hist);
-	memcpy(z->win + from_hist, z->out + produced - from_out, from_out);
+	memcpy(z->win + from_hist, z->cur + produced - from_out, from_out);
 	pt.window_len = from_hist + from_out;
 	rc = z->pt_fn(z->pt_priv, &pt);
 	if (rc) {
@@ -192,12 +194,12 @@ static void keep_history(struct gm_inflate *z, size_t produced)
 		return;
 	}
 	if (n >= GM_INFLATE_WINDOW) {
-		memcpy(z->hist, z->out + produced - GM_INFLATE_WINDOW, GM_INFLATE_WINDOW);
+		memcpy(z->hist, z->cur + produced - GM_INFLATE_WINDOW, GM_INFLATE_WINDOW);
 		z->hist_len = GM_INFLATE_WINDOW;
 	} else {
 		keep = GM_INFLATE_WINDOW - n < z->hist_len ? GM_INFLATE_WINDOW - n : z->hist_len;
 		memmove(z->hist, z->hist + z->hist_len - keep, keep);
-		memcpy(z->hist + keep, z->out + z->mstart, n);
+		memcpy(z->hist + keep, z->cur + z->mstart, n);
 		z->hist_len = keep + n;
 	}
 	z->mstart = 0;
@@ -228,17 +230,27 @@ static int read_header(struct gm_inflate *z, size_t produced)
 
 ssize_t gm_inflate_read(struct gm_inflate *z, const unsigned char **buf)
 {
+	*buf = z->out;
+	return gm_inflate_read_into(z, z->out, OUT_BUF);
+}
+
+ssize_t gm_inflate_read_into(struct gm_inflate *z, unsigned char *out, size_t cap)
+{
 	size_t produced;
 	int rc;
 
-	z->st.next_out = z->out;
-	z->st.avail_out = OUT_BUF;
+	if (cap > UINT32_MAX)
+		cap = UINT32_MAX;
+	z->cur = out;
+	z->cap = (uint32_t)cap;
+	z->st.next_out = out;
+	z->st.avail_out = z->cap;
 	while (z->st.avail_out && !z->done) {
 		uint32_t before_out, before_in, held = 0, capped = 0;
 		bool look;
 		int r;
 
-		produced = OUT_BUF - z->st.avail_out;
+		produced = z->cap - z->st.avail_out;
 		if (z->st.avail_in == 0 && !z->in_eof && (rc = refill(z)))
 			return rc;
 		if (z->member_end) {
@@ -279,15 +291,14 @@ ssize_t gm_inflate_read(struct gm_inflate *z, const unsigned char **buf)
 			z->member_end = true;
 			continue;
 		}
-		if (look && (rc = try_point(z, OUT_BUF - z->st.avail_out)))
+		if (look && (rc = try_point(z, z->cap - z->st.avail_out)))
 			return rc;
 		if (z->in_eof && z->st.avail_in == 0 && z->st.avail_out == before_out + capped &&
 		    before_in == 0)
 			return fail(z, -EINVAL, "unexpected end of file");
 	}
-	produced = OUT_BUF - z->st.avail_out;
+	produced = z->cap - z->st.avail_out;
 	keep_history(z, produced);
-	*buf = z->out;
 	z->out_bytes += produced;
 	return (ssize_t)produced;
 }

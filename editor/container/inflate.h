@@ -37,6 +37,9 @@ int gm_inflate_new(int fd, const void *head, size_t head_len, struct gm_inflate 
  * corrupt, truncated or trailing data, -EIO (read error); the reason is
  * gm_inflate_errmsg(). Another error is the one a point callback returned. */
 ssize_t gm_inflate_read(struct gm_inflate *z, const unsigned char **buf);
+/* The same into the caller's buffer (cap bytes, filled unless the stream
+ * ends): for a reader that hands buffers to another thread. */
+ssize_t gm_inflate_read_into(struct gm_inflate *z, unsigned char *out, size_t cap);
 /* Compressed bytes read so far (head included), uncompressed bytes handed out so far. */
 uint64_t gm_inflate_in_bytes(const struct gm_inflate *z);
 uint64_t gm_inflate_out_bytes(const struct gm_inflate *z);

@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -162,10 +164,18 @@ static int open_replace(struct gm_output *o, struct gm_error *err)
 	const struct gm_output_target *t = &o->t;
 	mode_t mode = t->mode;
 
+	sigset_t all, old;
+
 	o->tmp = temp_template(t->path);
 	if (!o->tmp)
 		return gm_error_set(err, -ENOMEM, "out of memory");
+	/* no signal between creating it and registering it for removal */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (o->fd >= 0)
+		o->slot = gm_tempfiles_add(o->tmp, false);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (o->fd < 0) {
 		int e = errno;
 
@@ -175,7 +185,6 @@ static int open_replace(struct gm_output *o, struct gm_error *err)
 				    o->image, t->path, strerror(e));
 	}
 	o->own_fd = true;
-	o->slot = gm_tempfiles_add(o->tmp, false);
 	if (!t->exists) {
 		mode_t um = umask(0);
 

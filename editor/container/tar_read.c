@@ -14,6 +14,7 @@
 
 #include "editor/container/cache.h"
 #include "editor/container/gzip_index.h"
+#include "editor/container/gzpipe.h"
 #include "editor/container/gzpoints.h"
 #include "editor/container/inflate.h"
 #include "editor/container/sparse.h"
@@ -29,19 +30,21 @@
  * checks the trailer (CRC32, ISIZE) only if reading gets that far while the
  * tar reader stops at the end-of-archive blocks, so a corrupt image whose
  * damage only the CRC shows was taken as good. gz_drain() reads the rest of
- * the stream after the tar's end, trailers included. */
+ * the stream after the tar's end, trailers included. The inflating runs in
+ * a thread of its own (gzpipe.h), beside libarchive and the cache writes. */
 struct gz_src {
 	struct gm_inflate *z;
+	struct gm_gzpipe *pipe;
 };
 
 static la_ssize_t gz_read(struct archive *ar, void *priv, const void **buf)
 {
 	struct gz_src *g = priv;
-	const unsigned char *p;
-	ssize_t n = gm_inflate_read(g->z, &p);
+	const unsigned char *p = NULL;
+	ssize_t n = gm_gzpipe_next(g->pipe, &p);
 
 	if (n < 0) {
-		archive_set_error(ar, n == -EIO ? EIO : EINVAL, "gzip: %s", gm_inflate_errmsg(g->z));
+		archive_set_error(ar, n == -EIO ? EIO : EINVAL, "gzip: %s", gm_gzpipe_errmsg(g->pipe));
 		return -1;
 	}
 	*buf = p;
@@ -94,17 +97,12 @@ static char type_of(struct archive_entry *e)
 	}
 }
 
-/* The disk.raw entry: checks, then sparse extraction. */
-static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
-			struct archive_entry *e, const struct gz_src *g, struct gm_image_info *info,
-			struct gm_srcmap *sm, struct gm_error *err)
+/* The disk.raw entry's checks and data map (into map). */
+static int disk_map(const struct gm_tar_read_args *a, struct archive_entry *e, uint64_t size,
+		    struct gm_rangeset *map, uint64_t *stored, int *nsparse, struct gm_error *err)
 {
-	uint64_t size = (uint64_t)archive_entry_size(e), stored = 0, prev = 0, written = 0;
-	uint64_t data_end = 0, flushed = 0, flushed_off = 0;
-	int nsparse = archive_entry_sparse_reset(e), rc;
-	struct statvfs vfs;
-	la_int64_t off, eoff;
-	la_int64_t olen;
+	uint64_t prev = 0;
+	la_int64_t off, olen;
 
 	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
 		return gm_error_set(err, -EINVAL, "%s: disk.raw is not a regular file", a->image);
@@ -117,69 +115,128 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 		return gm_error_set(err, -EINVAL,
 				    "%s: disk.raw claims %" PRIu64 " bytes (more than 2 TiB): refusing",
 				    a->image, size);
-	if (nsparse > 0) {
-		while (archive_entry_sparse_next(e, &off, &olen) == ARCHIVE_OK) {
-			if (off < 0 || olen < 0 || (uint64_t)off < prev ||
-			    (uint64_t)off + (uint64_t)olen > size)
-				return gm_error_set(err, -EINVAL,
-						    "%s: disk.raw sparse map is inconsistent (region %" PRId64
-						    "+%" PRId64 " in a %" PRIu64 "-byte disk)",
-						    a->image, (int64_t)off, (int64_t)olen, size);
-			prev = (uint64_t)off + (uint64_t)olen;
-			stored += (uint64_t)olen;
-		}
-	} else {
-		stored = size;
+	*stored = 0;
+	*nsparse = archive_entry_sparse_reset(e);
+	if (*nsparse <= 0) {
+		*stored = size;
+		return size ? gm_rangeset_add(map, 0, size) : 0;
 	}
+	while (archive_entry_sparse_next(e, &off, &olen) == ARCHIVE_OK) {
+		if (off < 0 || olen < 0 || (uint64_t)off < prev || (uint64_t)off + (uint64_t)olen > size)
+			return gm_error_set(err, -EINVAL,
+					    "%s: disk.raw sparse map is inconsistent (region %" PRId64
+					    "+%" PRId64 " in a %" PRIu64 "-byte disk)",
+					    a->image, (int64_t)off, (int64_t)olen, size);
+		prev = (uint64_t)off + (uint64_t)olen;
+		*stored += (uint64_t)olen;
+		if (olen && gm_rangeset_add(map, (uint64_t)off, (uint64_t)olen))
+			return gm_error_set(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Writes one piece of disk data, the part below a->skip_below left out. */
+static int put_disk(const struct gm_tar_read_args *a, const void *buf, size_t len, uint64_t off)
+{
+	const unsigned char *p = buf;
+
+	if (off + len <= a->skip_below)
+		return 0;
+	if (off < a->skip_below) {
+		p += a->skip_below - off;
+		len -= (size_t)(a->skip_below - off);
+		off = a->skip_below;
+	}
+	return gm_sparse_pwrite(a->disk_fd, p, len, off, NULL);
+}
+
+/* The disk.raw entry: checks, then sparse extraction. */
+static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
+			struct archive_entry *e, const struct gz_src *g, struct gm_image_info *info,
+			struct gm_srcmap *sm, struct gm_error *err)
+{
+	uint64_t size = (uint64_t)archive_entry_size(e), stored = 0, written = 0;
+	uint64_t data_end = 0, flushed = 0, flushed_off = 0;
+	struct gm_rangeset map = GM_RANGESET_INIT;
+	struct statvfs vfs;
+	la_int64_t eoff;
+	int nsparse = 0, rc;
+
+	if ((rc = disk_map(a, e, size, &map, &stored, &nsparse, err)))
+		goto out;
 	/* (a plain entry's zero blocks are skipped, so only a sparse map tells
 	 * what the cache really needs; a plain one meets ENOSPC while writing) */
 	if (nsparse > 0 && statvfs(a->cache_dir, &vfs) == 0 &&
-	    (uint64_t)vfs.f_bavail * vfs.f_frsize < stored)
-		return gm_error_set(err, -ENOSPC,
-				    "%s: disk.raw holds %" PRIu64 " bytes of data but the cache %s has only %"
-				    PRIu64 " bytes free", a->image, stored, a->cache_dir,
-				    (uint64_t)vfs.f_bavail * vfs.f_frsize);
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < stored) {
+		rc = gm_error_set(err, -ENOSPC,
+				  "%s: disk.raw holds %" PRIu64 " bytes of data but the cache %s has only %"
+				  PRIu64 " bytes free", a->image, stored, a->cache_dir,
+				  (uint64_t)vfs.f_bavail * vfs.f_frsize);
+		goto out;
+	}
 	if (stored / MAX_POINTS > POINT_SPACING)
-		gm_inflate_set_spacing(g->z, stored / MAX_POINTS);
-	if (ftruncate(a->disk_fd, (off_t)size) < 0)
-		return gm_error_set(err, -errno, "%s: cannot size the cache disk: %s", a->image,
-				    strerror(errno));
+		gm_gzpipe_set_spacing(g->pipe, stored / MAX_POINTS);
+	if (ftruncate(a->disk_fd, (off_t)size) < 0) {
+		rc = gm_error_set(err, -errno, "%s: cannot size the cache disk: %s", a->image,
+				  strerror(errno));
+		goto out;
+	}
+	info->tar_format = format_of(archive_format(ar));
+	info->disk_entry_sparse = nsparse > 0;
+	info->disk_size = size;
+	info->disk_data_bytes = stored;
+	sm->gnu_sparse = nsparse > 0 && archive_format(ar) == ARCHIVE_FORMAT_TAR_GNUTAR;
+	if (a->disk_ready)
+		a->disk_ready(a->event_priv, info, &map);
 	for (;;) {
 		const void *buf;
 		size_t len;
-		uint64_t w;
 		int r = archive_read_data_block(ar, &buf, &len, &eoff);
 
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN)
-			return gm_error_set(err, -EINVAL, "%s: truncated or corrupt (disk.raw data: %s)",
-					    a->image, archive_error_string(ar) ? archive_error_string(ar) :
-					    "unexpected end of data");
+		if (r < ARCHIVE_WARN) {
+			rc = gm_error_set(err, -EINVAL, "%s: truncated or corrupt (disk.raw data: %s)",
+					  a->image, archive_error_string(ar) ? archive_error_string(ar) :
+					  "unexpected end of data");
+			goto out;
+		}
 		/* libarchive cleans the entry's map, not the data it reads by the
 		 * raw one: data blocks must come in order, without overlap. */
-		if (eoff >= 0 && (uint64_t)eoff < data_end)
-			return gm_error_set(err, -EINVAL,
-					    "%s: disk.raw sparse map is inconsistent (regions overlap or go "
-					    "backwards at %" PRId64 ")", a->image, (int64_t)eoff);
-		if (eoff < 0 || (uint64_t)eoff + len > size)
-			return gm_error_set(err, -EINVAL,
-					    "%s: disk.raw sparse map is inconsistent (data at %" PRId64
-					    " beyond the %" PRIu64 "-byte disk)", a->image, (int64_t)eoff, size);
-		rc = gm_sparse_pwrite(a->disk_fd, buf, len, (uint64_t)eoff, &w);
-		if (rc == -ENOSPC)
-			return gm_error_set(err, rc, "%s: no space left in the cache %s", a->image,
-					    a->cache_dir);
-		if (rc)
-			return gm_error_set(err, rc, "%s: writing the cache disk: %s", a->image,
-					    strerror(-rc));
+		if (eoff >= 0 && (uint64_t)eoff < data_end) {
+			rc = gm_error_set(err, -EINVAL,
+					  "%s: disk.raw sparse map is inconsistent (regions overlap or go "
+					  "backwards at %" PRId64 ")", a->image, (int64_t)eoff);
+			goto out;
+		}
+		if (eoff < 0 || (uint64_t)eoff + len > size ||
+		    (len && !gm_rangeset_contains(&map, (uint64_t)eoff, len))) {
+			rc = gm_error_set(err, -EINVAL,
+					  "%s: disk.raw sparse map is inconsistent (data at %" PRId64
+					  " outside the map of the %" PRIu64 "-byte disk)", a->image,
+					  (int64_t)eoff, size);
+			goto out;
+		}
+		rc = put_disk(a, buf, len, (uint64_t)eoff);
+		if (rc == -ENOSPC) {
+			gm_error_set(err, rc, "%s: no space left in the cache %s", a->image, a->cache_dir);
+			goto out;
+		}
+		if (rc) {
+			gm_error_set(err, rc, "%s: writing the cache disk: %s", a->image, strerror(-rc));
+			goto out;
+		}
 		/* the block's place in the tar stream: libarchive has consumed
 		 * everything before it (for the splice, srcmap.h) */
 		if ((rc = gm_srcmap_add_region(sm, (uint64_t)eoff, len,
-					       (uint64_t)archive_filter_bytes(ar, 0))))
-			return gm_error_set(err, rc, "out of memory");
+					       (uint64_t)archive_filter_bytes(ar, 0)))) {
+			gm_error_set(err, rc, "out of memory");
+			goto out;
+		}
 		written += len;
 		data_end = (uint64_t)eoff + len;
+		if (a->disk_avail)
+			a->disk_avail(a->event_priv, data_end);
 		/* start writing the cache out now, so the fsync that ends the
 		 * extraction has little left to wait for */
 		if (written - flushed >= FLUSH_EVERY) {
@@ -190,18 +247,19 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 		}
 		if (a->progress)
 			a->progress(a->progress_priv, "extract",
-				    gm_inflate_in_bytes(g->z), info->file_size);
+				    gm_gzpipe_in_bytes(g->pipe), info->file_size);
 	}
-	if (written != stored)
-		return gm_error_set(err, -EINVAL,
-				    "%s: disk.raw sparse map is inconsistent (%" PRIu64 " bytes of data "
-				    "for a map of %" PRIu64 ")", a->image, written, stored);
-	info->tar_format = format_of(archive_format(ar));
-	info->disk_entry_sparse = nsparse > 0;
-	sm->gnu_sparse = nsparse > 0 && archive_format(ar) == ARCHIVE_FORMAT_TAR_GNUTAR;
-	info->disk_size = size;
-	info->disk_data_bytes = stored;
-	return 0;
+	if (written != stored) {
+		rc = gm_error_set(err, -EINVAL,
+				  "%s: disk.raw sparse map is inconsistent (%" PRIu64 " bytes of data "
+				  "for a map of %" PRIu64 ")", a->image, written, stored);
+		goto out;
+	}
+	if (a->disk_avail)
+		a->disk_avail(a->event_priv, size);
+out:
+	gm_rangeset_free(&map);
+	return rc;
 }
 
 /* Any other member: its content (regular files) into members/<i>. */
@@ -295,6 +353,10 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	/* access points for a later splice (a stream cannot be spliced) */
 	if (!a->head_len && gm_gzpoints_begin(a->cache_dir, &ap) == 0)
 		points = gm_inflate_set_points(g.z, POINT_SPACING, gm_gzpoints_add, &ap) == 0;
+	if ((rc = gm_gzpipe_start(g.z, &g.pipe))) {
+		gm_error_set(err, rc, "%s: %s", a->image, strerror(-rc));
+		goto out;
+	}
 	archive_read_support_filter_none(ar);
 	archive_read_support_format_tar(ar);
 	archive_read_support_format_gnutar(ar);
@@ -372,6 +434,8 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	}
 	if ((rc = gz_drain(&g, ar, a->image, err)))
 		goto out;
+	gm_gzpipe_stop(g.pipe);      /* (it has ended: the stream's counts are final) */
+	g.pipe = NULL;
 	info->members = (unsigned)ms->n;
 	rc = gm_members_save(a->cache_dir, ms);
 	if (rc) {
@@ -391,6 +455,7 @@ out:
 	gm_gzpoints_abort(a->cache_dir, &ap);
 	if (ar)
 		archive_read_free(ar);
+	gm_gzpipe_stop(g.pipe);
 	gm_inflate_free(g.z);
 	gm_srcmap_free(&sm);
 	free(mdir);

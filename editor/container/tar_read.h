@@ -29,6 +29,19 @@ struct gm_tar_read_args {
 	int disk_fd;              /* cache disk.raw, empty, opened read-write */
 	gm_progress_fn progress;
 	void *progress_priv;
+	/* Resuming (image.h, --resume after a session killed while the image
+	 * was still being read): disk data below this offset is not written,
+	 * the cache holds it (and edits) already. */
+	uint64_t skip_below;
+	/* Events, from the extracting thread (may be NULL): disk.raw's header
+	 * is read and the cache disk sized (info: tar_format,
+	 * disk_entry_sparse, disk_size, disk_data_bytes; map: its data
+	 * regions); then, after each piece of its data, every data region
+	 * below `below` is written. */
+	void (*disk_ready)(void *priv, const struct gm_image_info *info,
+			   const struct gm_rangeset *map);
+	void (*disk_avail)(void *priv, uint64_t below);
+	void *event_priv;
 };
 
 /* Fills ms (members, disk.raw slot included) and info (tar_format,
