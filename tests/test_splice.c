@@ -376,8 +376,8 @@ static int drive(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "%s\n", err.msg[0] ? gm_error_msg(&err) : strerror(-rc));
 	else
-		printf("tar=%" PRIu64 " copied=%" PRIu64 " out=%" PRIu64 "\n", st.tar_bytes,
-		       st.copied_bytes, st.out_bytes);
+		printf("tar=%" PRIu64 " copied=%" PRIu64 " out=%" PRIu64 " index=%s\n", st.tar_bytes,
+		       st.copied_bytes, st.out_bytes, st.index_source[0] ? st.index_source : "-");
 	gm_image_close(img);
 	gm_rangeset_free(&holes);
 	return -rc;

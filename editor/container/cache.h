@@ -91,7 +91,12 @@ int gm_file_replace(const char *dir, const char *name, int (*fill)(FILE *f, cons
 		    const void *arg);
 /* Removes <dir>/<name>; a missing file is no error. 0 or -errno. */
 int gm_file_remove(const char *dir, const char *name);
-/* fsync()s a directory. 0 or -errno. */
+/* fsync()s a directory / a cache file. 0 or -errno. */
 int gm_fsync_dir(const char *dir);
+int gm_cache_fsync(int fd);
+/* For the fuzz harness only (tests/fuzz/fuzz_tar.c, a cache in a temp
+ * directory that dies with the process): the two above do nothing from
+ * then on. Nothing else may call it. */
+void gm_cache_test_no_fsync(void);
 
 #endif

@@ -10,14 +10,15 @@
 #include <string.h>
 
 #define NBUF 4
-#define BUF_LEN (1u << 20)
+#define BUF_LEN (1u << 20)   /* the default */
 
 struct gm_gzpipe {
 	struct gm_inflate *z;
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	unsigned char *buf[NBUF];
+	unsigned char *buf[NBUF];    /* made when first filled */
+	size_t buf_len;
 	ssize_t len[NBUF];
 	unsigned head, tail, filled;   /* the thread fills tail, the reader takes head */
 	bool held;                     /* the reader still has buf[head] */
@@ -46,10 +47,15 @@ static void *pipe_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if ((sp = atomic_exchange(&p->spacing, 0)))
 			gm_inflate_set_spacing(p->z, sp);
-		n = gm_inflate_read_into(p->z, p->buf[slot], BUF_LEN);
+		if (!p->buf[slot] && !(p->buf[slot] = malloc(p->buf_len))) {
+			snprintf(p->msg, sizeof(p->msg), "out of memory");
+			n = -ENOMEM;
+		} else {
+			n = gm_inflate_read_into(p->z, p->buf[slot], p->buf_len);
+		}
 		atomic_store(&p->in_bytes, gm_inflate_in_bytes(p->z));
 		pthread_mutex_lock(&p->mu);
-		if (n < 0)
+		if (n < 0 && n != -ENOMEM)
 			snprintf(p->msg, sizeof(p->msg), "%s", gm_inflate_errmsg(p->z));
 		p->len[slot] = n;
 		p->tail = (p->tail + 1) % NBUF;
@@ -62,7 +68,7 @@ static void *pipe_main(void *arg)
 	return NULL;
 }
 
-int gm_gzpipe_start(struct gm_inflate *z, struct gm_gzpipe **out)
+int gm_gzpipe_start(struct gm_inflate *z, size_t buf_len, struct gm_gzpipe **out)
 {
 	struct gm_gzpipe *p = calloc(1, sizeof(*p));
 	int rc;
@@ -70,18 +76,12 @@ int gm_gzpipe_start(struct gm_inflate *z, struct gm_gzpipe **out)
 	if (!p)
 		return -ENOMEM;
 	p->z = z;
+	p->buf_len = buf_len ? buf_len : BUF_LEN;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	atomic_init(&p->in_bytes, 0);
 	atomic_init(&p->spacing, 0);
-	for (unsigned i = 0; i < NBUF; i++) {
-		p->buf[i] = malloc(BUF_LEN);
-		if (!p->buf[i])
-			goto nomem;
-	}
 	if ((rc = pthread_create(&p->th, NULL, pipe_main, p))) {
-		for (unsigned i = 0; i < NBUF; i++)
-			free(p->buf[i]);
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->cv);
 		free(p);
@@ -89,13 +89,6 @@ int gm_gzpipe_start(struct gm_inflate *z, struct gm_gzpipe **out)
 	}
 	*out = p;
 	return 0;
-nomem:
-	for (unsigned i = 0; i < NBUF; i++)
-		free(p->buf[i]);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
-	free(p);
-	return -ENOMEM;
 }
 
 ssize_t gm_gzpipe_next(struct gm_gzpipe *p, const unsigned char **buf)

@@ -18,8 +18,9 @@
 struct gm_gzpipe;
 
 /* Starts reading z (which the pipe's thread owns until gm_gzpipe_stop:
- * its point callback, if any, runs in that thread). 0 or -errno. */
-int gm_gzpipe_start(struct gm_inflate *z, struct gm_gzpipe **out);
+ * its point callback, if any, runs in that thread) into buffers of buf_len
+ * bytes (0: 1 MiB), made as they are first needed. 0 or -errno. */
+int gm_gzpipe_start(struct gm_inflate *z, size_t buf_len, struct gm_gzpipe **out);
 /* The next piece: *buf valid until the next call (the previous piece is
  * released). Its length, 0 at the end, or the reader's -errno (then
  * gm_gzpipe_errmsg); the end and errors repeat. */

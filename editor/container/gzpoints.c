@@ -113,8 +113,8 @@ int gm_gzpoints_commit(const char *dir, struct gm_gzpoints *ap, int gz_fd, uint6
 		rc = pwrite_all(ap->fd, ap->p, ap->n * sizeof(*ap->p), ap->wend);
 	if (!rc)
 		rc = pwrite_all(ap->fd, &f, sizeof(f), ap->wend + ap->n * sizeof(*ap->p));
-	if (!rc && fsync(ap->fd) < 0)
-		rc = -errno;
+	if (!rc)
+		rc = gm_cache_fsync(ap->fd);
 	if (!rc && rename(from, to) < 0)
 		rc = -errno;
 	if (!rc)

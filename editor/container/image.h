@@ -181,6 +181,10 @@ struct gm_writeback_stats {
 	uint64_t tar_bytes;            /* uncompressed size of the new tar stream */
 	uint64_t copied_bytes;         /* of which the splice copied from the original */
 	uint64_t out_bytes;            /* size of the new file */
+	/* where the original's block boundaries came from: "" (no splice),
+	 * "saved" (the index a write-back onto it recorded), "located" (near
+	 * the junctions, from the access points), "indexed" (a whole zlib pass) */
+	char index_source[12];
 };
 
 /* Writes the image back: for a tar.gz, a new sparse old-GNU (or GNU) tar.gz

@@ -33,7 +33,7 @@ static void clear_members_dir(const char *cache)
 /* Adds a check's note to the image's. Called with mu held. */
 static void add_note(struct gm_image *img, const char *note)
 {
-	if (note[0])
+	if (note[0] && !strstr(img->late_note, note))
 		gm_note_append(img->late_note, sizeof(img->late_note), "%s", note);
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <isa-l/igzip_lib.h>
@@ -19,6 +20,8 @@ struct gm_inflate {
 	struct inflate_state st;
 	struct isal_gzip_header gzh;
 	unsigned char *in, *out;
+	size_t in_cap;
+	int err_rc;            /* the first error, returned from then on */
 	unsigned char *cur;    /* the buffer being filled (out, or the caller's) */
 	uint32_t cap;          /* its size */
 	const unsigned char *head;
@@ -47,12 +50,16 @@ static void member_init(struct gm_inflate *z)
 int gm_inflate_new(int fd, const void *head, size_t head_len, struct gm_inflate **out)
 {
 	struct gm_inflate *z = calloc(1, sizeof(*z));
+	struct stat st;
 
 	if (!z)
 		return -ENOMEM;
-	z->in = malloc(IN_BUF);
-	z->out = malloc(OUT_BUF);
-	if (!z->in || !z->out) {
+	/* a small file needs no big buffer (the out buffer: gm_inflate_read's) */
+	z->in_cap = IN_BUF;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < IN_BUF)
+		z->in_cap = st.st_size < 4096 ? 4096 : (size_t)st.st_size + 1;
+	z->in = malloc(z->in_cap);
+	if (!z->in) {
 		gm_inflate_free(z);
 		return -ENOMEM;
 	}
@@ -104,7 +111,7 @@ static int refill(struct gm_inflate *z)
 		return 0;
 	}
 	do
-		n = read(z->fd, z->in, IN_BUF);
+		n = read(z->fd, z->in, z->in_cap);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		snprintf(z->msg, sizeof(z->msg), "read: %s", strerror(errno));
@@ -230,6 +237,8 @@ static int read_header(struct gm_inflate *z, size_t produced)
 
 ssize_t gm_inflate_read(struct gm_inflate *z, const unsigned char **buf)
 {
+	if (!z->out && !(z->out = malloc(OUT_BUF)))
+		return fail(z, -ENOMEM, "out of memory");
 	*buf = z->out;
 	return gm_inflate_read_into(z, z->out, OUT_BUF);
 }
@@ -239,6 +248,8 @@ ssize_t gm_inflate_read_into(struct gm_inflate *z, unsigned char *out, size_t ca
 	size_t produced;
 	int rc;
 
+	if (z->err_rc)
+		return z->err_rc;       /* an error stays */
 	if (cap > UINT32_MAX)
 		cap = UINT32_MAX;
 	z->cur = out;
@@ -252,7 +263,7 @@ ssize_t gm_inflate_read_into(struct gm_inflate *z, unsigned char *out, size_t ca
 
 		produced = z->cap - z->st.avail_out;
 		if (z->st.avail_in == 0 && !z->in_eof && (rc = refill(z)))
-			return rc;
+			goto failed;
 		if (z->member_end) {
 			if (z->st.avail_in == 0 && z->in_eof) {
 				z->done = true;     /* the end of the file, after a whole member */
@@ -267,7 +278,7 @@ ssize_t gm_inflate_read_into(struct gm_inflate *z, unsigned char *out, size_t ca
 		}
 		if (!z->st.wrapper_flag) {
 			if ((rc = read_header(z, produced)) < 0)
-				return rc;
+				goto failed;
 			continue;
 		}
 		look = z->pt_fn && z->out_bytes + produced >= z->next_pt;
@@ -284,20 +295,35 @@ ssize_t gm_inflate_read_into(struct gm_inflate *z, unsigned char *out, size_t ca
 		r = isal_inflate(&z->st);
 		z->st.avail_in += held;
 		z->st.avail_out += capped;
-		if (r < 0)
-			return isal_error(z, r);
+		if (r < 0) {
+			rc = isal_error(z, r);
+			goto failed;
+		}
 		if (z->st.block_state == ISAL_BLOCK_FINISH) {
 			z->members++;
 			z->member_end = true;
 			continue;
 		}
 		if (look && (rc = try_point(z, z->cap - z->st.avail_out)))
-			return rc;
+			goto failed;
 		if (z->in_eof && z->st.avail_in == 0 && z->st.avail_out == before_out + capped &&
-		    before_in == 0)
-			return fail(z, -EINVAL, "unexpected end of file");
+		    before_in == 0) {
+			rc = fail(z, -EINVAL, "unexpected end of file");
+			goto failed;
+		}
 	}
 	produced = z->cap - z->st.avail_out;
+	keep_history(z, produced);
+	z->out_bytes += produced;
+	return (ssize_t)produced;
+failed:
+	/* what this call inflated before the error is delivered first (as
+	 * gzip -d writes it): a reader sees every byte up to the damage, and
+	 * the error on its next call */
+	z->err_rc = rc;
+	produced = z->cap - z->st.avail_out;
+	if (!produced)
+		return rc;
 	keep_history(z, produced);
 	z->out_bytes += produced;
 	return (ssize_t)produced;

@@ -31,20 +31,30 @@
  * tar reader stops at the end-of-archive blocks, so a corrupt image whose
  * damage only the CRC shows was taken as good. gz_drain() reads the rest of
  * the stream after the tar's end, trailers included. The inflating runs in
- * a thread of its own (gzpipe.h), beside libarchive and the cache writes. */
+ * a thread of its own (gzpipe.h), beside libarchive and the cache writes;
+ * a small file (under SMALL) is inflated inline, the thread would cost more
+ * than it saves. */
+#define SMALL (256u << 10)
 struct gz_src {
 	struct gm_inflate *z;
 	struct gm_gzpipe *pipe;
+	uint64_t out, max;       /* handed out so far; a test's bound (0: none) */
 };
 
 static la_ssize_t gz_read(struct archive *ar, void *priv, const void **buf)
 {
 	struct gz_src *g = priv;
 	const unsigned char *p = NULL;
-	ssize_t n = gm_gzpipe_next(g->pipe, &p);
+	ssize_t n = g->pipe ? gm_gzpipe_next(g->pipe, &p) : gm_inflate_read(g->z, &p);
 
 	if (n < 0) {
-		archive_set_error(ar, n == -EIO ? EIO : EINVAL, "gzip: %s", gm_gzpipe_errmsg(g->pipe));
+		archive_set_error(ar, n == -EIO ? EIO : EINVAL, "gzip: %s",
+				  g->pipe ? gm_gzpipe_errmsg(g->pipe) : gm_inflate_errmsg(g->z));
+		return -1;
+	}
+	g->out += (uint64_t)n;
+	if (g->max && g->out > g->max) {
+		archive_set_error(ar, EFBIG, "gzip: the stream is longer than the test's bound");
 		return -1;
 	}
 	*buf = p;
@@ -135,6 +145,29 @@ static int disk_map(const struct gm_tar_read_args *a, struct archive_entry *e, u
 	return 0;
 }
 
+/* A test's gate (tests/it_lazy.sh): GM_TEST_EXTRACT_GATE=OFFSET:PATH holds
+ * the disk data from OFFSET on back until PATH exists, so that a test can
+ * read and write late blocks before they have arrived, whatever the
+ * machine's speed. Nothing else depends on it. */
+struct gate {
+	uint64_t at;
+	const char *path;
+};
+
+static void gate_parse(struct gate *g)
+{
+	const char *v = getenv("GM_TEST_EXTRACT_GATE");
+	char *end;
+
+	g->path = NULL;
+	g->at = 0;
+	if (!v)
+		return;
+	g->at = strtoull(v, &end, 10);
+	if (*end == ':' && end[1])
+		g->path = end + 1;
+}
+
 /* Writes one piece of disk data, the part below a->skip_below left out. */
 static int put_disk(const struct gm_tar_read_args *a, const void *buf, size_t len, uint64_t off)
 {
@@ -159,9 +192,11 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 	uint64_t data_end = 0, flushed = 0, flushed_off = 0;
 	struct gm_rangeset map = GM_RANGESET_INIT;
 	struct statvfs vfs;
+	struct gate gate;
 	la_int64_t eoff;
 	int nsparse = 0, rc;
 
+	gate_parse(&gate);
 	if ((rc = disk_map(a, e, size, &map, &stored, &nsparse, err)))
 		goto out;
 	/* (a plain entry's zero blocks are skipped, so only a sparse map tells
@@ -174,8 +209,10 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 				  (uint64_t)vfs.f_bavail * vfs.f_frsize);
 		goto out;
 	}
-	if (stored / MAX_POINTS > POINT_SPACING)
+	if (stored / MAX_POINTS > POINT_SPACING && g->pipe)
 		gm_gzpipe_set_spacing(g->pipe, stored / MAX_POINTS);
+	else if (stored / MAX_POINTS > POINT_SPACING)
+		gm_inflate_set_spacing(g->z, stored / MAX_POINTS);
 	if (ftruncate(a->disk_fd, (off_t)size) < 0) {
 		rc = gm_error_set(err, -errno, "%s: cannot size the cache disk: %s", a->image,
 				  strerror(errno));
@@ -217,7 +254,20 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 					  (int64_t)eoff, size);
 			goto out;
 		}
-		rc = put_disk(a, buf, len, (uint64_t)eoff);
+		if (gate.path && (uint64_t)eoff + len > gate.at && access(gate.path, F_OK) != 0) {
+			/* (the test gate: what comes before it arrives first) */
+			size_t head = (uint64_t)eoff < gate.at ? (size_t)(gate.at - (uint64_t)eoff) : 0;
+
+			if (head && !(rc = put_disk(a, buf, head, (uint64_t)eoff)) && a->disk_avail)
+				a->disk_avail(a->event_priv, gate.at);
+			while (!rc && access(gate.path, F_OK) != 0)
+				usleep(10000);
+			if (!rc)
+				rc = put_disk(a, (const unsigned char *)buf + head, len - head,
+					      (uint64_t)eoff + head);
+		} else {
+			rc = put_disk(a, buf, len, (uint64_t)eoff);
+		}
 		if (rc == -ENOSPC) {
 			gm_error_set(err, rc, "%s: no space left in the cache %s", a->image, a->cache_dir);
 			goto out;
@@ -247,7 +297,8 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 		}
 		if (a->progress)
 			a->progress(a->progress_priv, "extract",
-				    gm_gzpipe_in_bytes(g->pipe), info->file_size);
+				    g->pipe ? gm_gzpipe_in_bytes(g->pipe) : gm_inflate_in_bytes(g->z),
+				    info->file_size);
 	}
 	if (written != stored) {
 		rc = gm_error_set(err, -EINVAL,
@@ -312,8 +363,8 @@ static int save_member(const struct gm_tar_read_args *a, struct archive *ar,
 			goto out;
 		}
 	}
-	if (fsync(fd) < 0)
-		rc = gm_error_set(err, -errno, "%s: %s: %s", a->image, path, strerror(errno));
+	if ((rc = gm_cache_fsync(fd)))
+		gm_error_set(err, rc, "%s: %s: %s", a->image, path, strerror(-rc));
 out:
 	if (fd >= 0)
 		close(fd);
@@ -327,7 +378,7 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	struct archive *ar = archive_read_new();
 	struct archive_entry *e;
 	char *mdir = gm_members_dir(a->cache_dir);
-	struct gz_src g = { 0 };
+	struct gz_src g = { .max = a->max_stream };
 	struct gm_srcmap sm = GM_SRCMAP_INIT;
 	struct gm_gzpoints ap = { .fd = -1 };
 	bool have_disk = false, points = false;
@@ -353,7 +404,16 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	/* access points for a later splice (a stream cannot be spliced) */
 	if (!a->head_len && gm_gzpoints_begin(a->cache_dir, &ap) == 0)
 		points = gm_inflate_set_points(g.z, POINT_SPACING, gm_gzpoints_add, &ap) == 0;
-	if ((rc = gm_gzpipe_start(g.z, &g.pipe))) {
+	{
+		struct stat st;
+
+		if (!a->head_len && fstat(a->image_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size < SMALL)
+			rc = 0;     /* inline */
+		else
+			rc = gm_gzpipe_start(g.z, 0, &g.pipe);
+	}
+	if (rc) {
 		gm_error_set(err, rc, "%s: %s", a->image, strerror(-rc));
 		goto out;
 	}

@@ -33,6 +33,9 @@ struct gm_tar_read_args {
 	 * was still being read): disk data below this offset is not written,
 	 * the cache holds it (and edits) already. */
 	uint64_t skip_below;
+	/* A test's bound on the work one input can cause (fuzz_tar.c): the tar
+	 * stream may not be longer (-EFBIG); 0: no bound. */
+	uint64_t max_stream;
 	/* Events, from the extracting thread (may be NULL): disk.raw's header
 	 * is read and the cache disk sized (info: tar_format,
 	 * disk_entry_sparse, disk_size, disk_data_bytes; map: its data

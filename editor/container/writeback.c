@@ -41,6 +41,7 @@ struct source {
 	bool have_ix;
 	struct gm_gzpoints ap;
 	bool have_ap;
+	const char *how;        /* where the index came from (gm_writeback_stats) */
 	int fd;                 /* the source image, to copy deflate blocks from */
 };
 
@@ -74,9 +75,10 @@ static void source_load(const struct gm_pack_args *a, struct source *src)
 	}
 	/* the index and the points must describe the stream the map does */
 	if (gm_gzindex_load(ixp, &src->ix) == 0 && gm_gzindex_matches(&src->ix, src->fd) &&
-	    src->ix.usize == src->sm.tar_size)
+	    src->ix.usize == src->sm.tar_size) {
 		src->have_ix = true;
-	else
+		src->how = "saved";
+	} else
 		gm_gzindex_free(&src->ix);
 	if (!src->have_ix && gm_gzpoints_load(a->cache_dir, &src->ap) == 0 &&
 	    gm_gzpoints_matches(&src->ap, src->fd) && src->ap.usize == src->sm.tar_size)
@@ -98,8 +100,10 @@ static void source_index(const struct gm_pack_args *a, struct source *src,
 		return;
 	if (src->have_ap) {
 		if (gm_splice_wants(pl, &src->ap, &w, &n) == 0 &&
-		    gm_gzlocate(src->fd, &src->ap, w, n, &src->ix) == 0)
+		    gm_gzlocate(src->fd, &src->ap, w, n, &src->ix) == 0) {
 			src->have_ix = true;
+			src->how = "located";
+		}
 		free(w);
 		if (src->have_ix)
 			return;
@@ -109,8 +113,10 @@ static void source_index(const struct gm_pack_args *a, struct source *src,
 		a->progress(a->progress_priv, "index", 0, 1);
 	if (ixp && gm_gzindex_build(src->fd, NULL, &src->ix) == 0) {
 		src->have_ix = src->ix.usize == src->sm.tar_size;
-		if (src->have_ix)
+		if (src->have_ix) {
 			gm_gzindex_save(ixp, &src->ix);
+			src->how = "indexed";
+		}
 	}
 	if (a->progress)
 		a->progress(a->progress_priv, "index", 1, 1);
@@ -180,6 +186,8 @@ static int write_targz(const struct gm_pack_args *a, const struct source *src,
 		a->stats->tar_bytes = pl->size;
 		a->stats->copied_bytes = sp.copied;
 		a->stats->out_bytes = out_bytes;
+		snprintf(a->stats->index_source, sizeof(a->stats->index_source), "%s",
+			 sp.n && src->how ? src->how : "");
 	}
 out:
 	gm_gzout_free(g);

@@ -132,32 +132,19 @@ static int recheck(void *priv, int fd, uint64_t size, char *note, size_t notelen
 		rc = gm_error_set(err, -EIO, "%s: the partition table or a filesystem signature read "
 				  "before the whole image arrived differs from the whole image's (%s)",
 				  r->image, why);
-	else if (now->problems[0] && strcmp(now->problems, r->seen.problems))
-		snprintf(note, notelen, "%s", now->problems);
+	else if (now->type == GM_PTABLE_GPT)
+		gm_gpt_backup_problem(fd, size, note, notelen);
 	free(now);
 	return rc;
 }
 
-int gm_partition_probe_image(struct gm_image *img, struct gm_partition_table *out,
-			     struct gm_error *err)
+/* The lazy probe proper: the table from the start, each partition's first
+ * 2 MiB waited for; what is not ext read whole. */
+static int probe_from_start(struct gm_image *img, int fd, uint64_t size,
+			    struct gm_partition_table *out, struct gm_error *err)
 {
-	uint64_t size = gm_image_disk_size(img);
-	int fd = gm_image_disk_fd(img);
-	struct recheck *r;
-	int rc;
+	int rc = gm_partition_probe_wait(fd, size, wait_img, img, out, err);
 
-	if (gm_image_complete(img))
-		return gm_partition_probe(fd, size, out, err);
-	rc = start_is_enough(img, fd, size);
-	if (rc < 0)
-		return gm_error_set(err, rc, "cannot read the partition table: %s", strerror(-rc));
-	if (rc == 0) {
-		if ((rc = gm_image_wait(img, 0, size)))
-			return gm_error_set(err, rc, "cannot read the partition table: %s",
-					    strerror(-rc));
-		return gm_partition_probe(fd, size, out, err);
-	}
-	rc = gm_partition_probe_wait(fd, size, wait_img, img, out, err);
 	if (rc)
 		return rc;
 	/* What is not ext (the ESP's FAT, ...) may keep its label further in
@@ -174,6 +161,33 @@ int gm_partition_probe_image(struct gm_image *img, struct gm_partition_table *ou
 					    strerror(-rc));
 		gm_partition_reprobe(fd, size, p, out);
 	}
+	return 0;
+}
+
+int gm_partition_probe_image(struct gm_image *img, struct gm_partition_table *out,
+			     struct gm_error *err)
+{
+	uint64_t size = gm_image_disk_size(img);
+	int fd = gm_image_disk_fd(img);
+	struct recheck *r;
+	int rc;
+
+	if (gm_image_complete(img)) {
+		rc = gm_partition_probe(fd, size, out, err);
+	} else if ((rc = start_is_enough(img, fd, size)) < 0) {
+		return gm_error_set(err, rc, "cannot read the partition table: %s", strerror(-rc));
+	} else if (rc == 0) {
+		if ((rc = gm_image_wait(img, 0, size)))
+			return gm_error_set(err, rc, "cannot read the partition table: %s",
+					    strerror(-rc));
+		rc = gm_partition_probe(fd, size, out, err);
+	} else {
+		rc = probe_from_start(img, fd, size, out, err);
+	}
+	if (rc)
+		return rc;
+	/* checked once all is read (at once when it is): the backup GPT's
+	 * verdict becomes the image's note either way */
 	r = malloc(sizeof(*r));
 	if (!r)
 		return gm_error_set(err, -ENOMEM, "out of memory");
