@@ -62,12 +62,19 @@ int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg);
 extern const char gm_cli_common_help[];
 
 /* Opens image and its filesystem. On failure prints one line
- * "gcemount: <message>" and returns the exit status; 0 on success. */
+ * "gcemount: <message>" and returns the exit status; 0 on success.
+ * Writable: the verb's edits are one operation (gm_fs_op_begin), which
+ * gm_cli_finish keeps or undoes. */
 int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 		struct gm_image **img, struct gm_fs **fs);
-/* Closes fs and, when writable and something changed (or --output was
- * given), writes the image back; then closes img. Prints errors; returns the
- * exit status (GM_EXIT_WRITEBACK when write-back failed). */
+/* Ends the verb's operation: writable (the verb succeeded) keeps it, else
+ * every change of the verb is undone (disk, cache state), so nothing is
+ * written back. Then closes fs and, when writable and something changed (or
+ * --output was given), writes the image back — unless an operation of the
+ * session ended in an inconsistency and e2fsck -fn finds the filesystem
+ * damaged (GM_EXIT_WRITEBACK, one line saying how to repair); then closes
+ * img. Prints errors; returns the exit status (GM_EXIT_WRITEBACK when
+ * write-back failed or was refused). */
 int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_common *c,
 		  bool writable);
 

@@ -458,7 +458,7 @@ int gm_cmd_put(int argc, char **argv)
 	}
 	status = put_file(fs, fd, &lst, path, &po, &c, argv[optind]);
 	close(fd);
-	rc = gm_cli_finish(img, fs, &c, true);
+	rc = gm_cli_finish(img, fs, &c, status == 0);
 	return status ? status : rc;
 }
 
@@ -549,7 +549,7 @@ int gm_cmd_rm(int argc, char **argv)
 			status = GM_EXIT_FAIL;
 		}
 	}
-	fin = gm_cli_finish(img, fs, &c, true);
+	fin = gm_cli_finish(img, fs, &c, status == 0);
 	return status ? status : fin;
 }
 

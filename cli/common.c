@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "editor/disk/fsck.h"
 #include "fuse/gmfuse.h"
 
 const char gm_cli_common_help[] =
@@ -131,8 +132,24 @@ static void progress(void *priv, const char *stage, uint64_t done, uint64_t tota
 int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 		struct gm_image **img, struct gm_fs **fs)
 {
-	return gm_cli_open_progress(image, c, writable,
-				    !c->quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL, img, fs);
+	int status = gm_cli_open_progress(image, c, writable,
+					  !c->quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL,
+					  img, fs);
+	int rc;
+
+	if (status || !writable)
+		return status;
+	/* The verb is one operation: if it fails, gm_cli_finish undoes it all. */
+	rc = gm_fs_op_begin(*fs, GM_OP_EXACT);
+	if (rc < 0) {
+		gm_cli_error("%s: %s", image, gm_fs_errmsg(*fs));
+		gm_fs_close(*fs, NULL);
+		gm_image_close(*img);
+		*fs = NULL;
+		*img = NULL;
+		return GM_EXIT_FAIL;
+	}
+	return 0;
 }
 
 int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool writable,
@@ -182,6 +199,32 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	return 0;
 }
 
+/* An operation of the session ended in an inconsistency: write back only if
+ * e2fsck -fn finds the (flushed) filesystem clean. Returns the exit status. */
+static int refuse_damaged(struct gm_image *img, const char *damage, uint64_t part_off,
+			  const struct gm_cli_common *c)
+{
+	struct gm_error err = { 0 };
+	const char *image = gm_image_path(img);
+	int rc = gm_fsck_check(gm_image_fd(img), part_off, &err);
+
+	if (rc == 0) {
+		if (!c->quiet)
+			fprintf(stderr, "gcemount: %s: %s failed earlier in the session; e2fsck -fn finds "
+				"the filesystem clean: writing back\n", image, damage);
+		return GM_EXIT_OK;
+	}
+	if (gm_image_info(img)->container == GM_CONTAINER_RAW)
+		gm_cli_error("%s: %s failed, and the filesystem edited in place may be damaged (%s); "
+			     "repair it with e2fsck -fy", image, damage, gm_error_msg(&err));
+	else
+		gm_cli_error("%s: not written back: %s failed, and the filesystem may be damaged (%s); "
+			     "the edits stay in the cache: rerun with --resume to repair them "
+			     "(e2fsck -fy) and write back, or --discard to drop them",
+			     image, damage, gm_error_msg(&err));
+	return GM_EXIT_WRITEBACK;
+}
+
 int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_common *c,
 		  bool writable)
 {
@@ -189,15 +232,36 @@ int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_co
 	struct gm_writeback_opts wo = { 0 };
 	struct gm_error err = { 0 };
 	int status = GM_EXIT_OK;
+	const char *what = NULL;
+	char damage[GM_ERRMSG_MAX] = "";
+	uint64_t part_off = 0;
 
+	if (fs) {
+		/* The verb's operation (gm_cli_open): kept if it succeeded,
+		 * otherwise undone, so nothing of it is written back. */
+		bool before = gm_fs_damaged(fs, NULL);
+
+		gm_fs_op_end(fs, writable ? 0 : -ECANCELED);
+		if (!writable && !before && gm_fs_damaged(fs, &what))
+			gm_cli_error("%s: the failed edit could not be undone (%s); %s", gm_image_path(img),
+				     what, gm_image_info(img)->container == GM_CONTAINER_RAW
+				     ? "the disk edited in place may be damaged: repair it with e2fsck -fy"
+				     : "the cache keeps it: rerun with --discard to drop it");
+	}
 	if (fs && writable && !c->no_sparsify && gm_fs_free_ranges(fs, &holes) < 0) {
 		gm_cli_error("%s: out of memory computing free blocks", gm_image_path(img));
 		status = GM_EXIT_WRITEBACK;
+	}
+	if (fs && writable && gm_fs_damaged(fs, &what)) {
+		snprintf(damage, sizeof(damage), "%s", what);
+		part_off = gm_fs_partition(fs)->offset;
 	}
 	if (gm_fs_close(fs, &err) < 0) {
 		gm_cli_error("%s", gm_error_msg(&err));
 		status = GM_EXIT_WRITEBACK;
 	}
+	if (status == GM_EXIT_OK && damage[0])
+		status = refuse_damaged(img, damage, part_off, c);
 	if (status == GM_EXIT_OK && writable && (gm_image_dirty(img) || c->output || c->force_writeback)) {
 		wo.output = c->output;
 		wo.format = c->format ? c->format : GM_TAR_OLDGNU;

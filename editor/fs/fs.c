@@ -164,6 +164,11 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 					  path, gm_ext2_strerror(e));
 			goto fail;
 		}
+		rc = gm_fs_txn_attach(fs);
+		if (rc) {
+			gm_error_set(err, rc, "%s: out of memory", path);
+			goto fail;
+		}
 	}
 	fs->read_only = ro;
 	if (opts->owner_set)
@@ -171,13 +176,14 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 	*out = fs;
 	return 0;
 fail:
+	gm_fs_txn_detach(fs);
 	if (fs->e2fs)
 		ext2fs_free(fs->e2fs);
 	free(fs);
 	return rc;
 }
 
-int gm_fs_flush(struct gm_fs *fs)
+static int flush_op(struct gm_fs *fs)
 {
 	errcode_t e;
 
@@ -201,6 +207,8 @@ int gm_fs_close(struct gm_fs *fs, struct gm_error *err)
 
 	if (!fs)
 		return 0;
+	/* an operation still open is abandoned: undone */
+	gm_fs_txn_detach(fs);
 	if (fs->e2fs) {
 		e = ext2fs_close2(fs->e2fs, 0);
 		if (e) {
@@ -264,4 +272,13 @@ int gm_fs_statfs(struct gm_fs *fs, struct statvfs *sv)
 	sv->f_flag = fs->read_only ? ST_RDONLY : 0;
 	sv->f_namemax = EXT2_NAME_LEN;
 	return 0;
+}
+
+int gm_fs_flush(struct gm_fs *fs)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, flush_op(fs), "flush");
 }

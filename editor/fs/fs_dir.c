@@ -87,7 +87,7 @@ static void encode_rdev(struct ext2_inode_large *inode, dev_t rdev)
 	}
 }
 
-int gm_fs_mknod(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
+static int mknod_op(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
 		dev_t rdev, const struct gm_creds *creds, gm_ino_t *ino_out)
 {
 	struct ext2_inode_large dinode, inode;
@@ -136,6 +136,8 @@ static errcode_t with_room(struct gm_fs *fs, gm_ino_t dir, const char *name, con
 {
 	errcode_t rc;
 
+	if (gm_fs_txn_save_imap(fs))
+		return EXT2_ET_NO_MEMORY;
 	for (int tries = 0; ; tries++) {
 		rc = target ? ext2fs_symlink(fs->e2fs, dir, 0, name, target)
 			    : ext2fs_mkdir(fs->e2fs, dir, 0, name);
@@ -174,7 +176,7 @@ static int finish_new(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t m
 	return rc;
 }
 
-int gm_fs_mkdir(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
+static int mkdir_op(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
 		const struct gm_creds *creds, gm_ino_t *ino)
 {
 	struct ext2_inode_large dinode;
@@ -207,7 +209,7 @@ int gm_fs_mkdir(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
 	return finish_new(fs, dir, name, mode, &owner, ino);
 }
 
-int gm_fs_symlink(struct gm_fs *fs, gm_ino_t dir, const char *name, const char *target,
+static int symlink_op(struct gm_fs *fs, gm_ino_t dir, const char *name, const char *target,
 		  const struct gm_creds *creds, gm_ino_t *ino)
 {
 	struct ext2_inode_large dinode;
@@ -233,7 +235,7 @@ int gm_fs_symlink(struct gm_fs *fs, gm_ino_t dir, const char *name, const char *
 	return finish_new(fs, dir, name, mode, &owner, ino);
 }
 
-int gm_fs_link(struct gm_fs *fs, gm_ino_t ino, gm_ino_t newdir, const char *newname)
+static int link_op(struct gm_fs *fs, gm_ino_t ino, gm_ino_t newdir, const char *newname)
 {
 	struct ext2_inode_large inode;
 	int rc;
@@ -272,7 +274,7 @@ static int existing(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *
 	return gm_fsi_read(fs, *ino, inode);
 }
 
-int gm_fs_unlink(struct gm_fs *fs, gm_ino_t dir, const char *name)
+static int unlink_op(struct gm_fs *fs, gm_ino_t dir, const char *name)
 {
 	struct ext2_inode_large inode;
 	gm_ino_t ino;
@@ -315,7 +317,7 @@ static int dir_empty(struct gm_fs *fs, gm_ino_t ino, bool *empty)
 	return 0;
 }
 
-int gm_fs_rmdir(struct gm_fs *fs, gm_ino_t dir, const char *name)
+static int rmdir_op(struct gm_fs *fs, gm_ino_t dir, const char *name)
 {
 	struct ext2_inode_large inode;
 	gm_ino_t ino;
@@ -394,7 +396,7 @@ static int exchange(struct gm_fs *fs, gm_ino_t olddir, const char *oldname, gm_i
 	return gm_fsi_touch_ino(fs, dst, GM_T_CTIME);
 }
 
-int gm_fs_rename(struct gm_fs *fs, gm_ino_t olddir, const char *oldname,
+static int rename_op(struct gm_fs *fs, gm_ino_t olddir, const char *oldname,
 		 gm_ino_t newdir, const char *newname, unsigned flags)
 {
 	struct ext2_inode_large si, di;
@@ -453,4 +455,71 @@ int gm_fs_rename(struct gm_fs *fs, gm_ino_t olddir, const char *oldname,
 	if (sdir && olddir != newdir && (rc = reparent(fs, src, olddir, newdir)))
 		return rc;
 	return gm_fsi_touch_ino(fs, src, GM_T_CTIME);
+}
+
+int gm_fs_mknod(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
+		dev_t rdev, const struct gm_creds *creds, gm_ino_t *ino_out)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, mknod_op(fs, dir, name, mode, rdev, creds, ino_out), "mknod");
+}
+
+int gm_fs_mkdir(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
+		const struct gm_creds *creds, gm_ino_t *ino)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, mkdir_op(fs, dir, name, mode, creds, ino), "mkdir");
+}
+
+int gm_fs_symlink(struct gm_fs *fs, gm_ino_t dir, const char *name, const char *target,
+		  const struct gm_creds *creds, gm_ino_t *ino)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, symlink_op(fs, dir, name, target, creds, ino), "symlink");
+}
+
+int gm_fs_link(struct gm_fs *fs, gm_ino_t ino, gm_ino_t newdir, const char *newname)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, link_op(fs, ino, newdir, newname), "link");
+}
+
+int gm_fs_unlink(struct gm_fs *fs, gm_ino_t dir, const char *name)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, unlink_op(fs, dir, name), "unlink");
+}
+
+int gm_fs_rmdir(struct gm_fs *fs, gm_ino_t dir, const char *name)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, rmdir_op(fs, dir, name), "rmdir");
+}
+
+int gm_fs_rename(struct gm_fs *fs, gm_ino_t olddir, const char *oldname,
+		 gm_ino_t newdir, const char *newname, unsigned flags)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, rename_op(fs, olddir, oldname, newdir, newname, flags), "rename");
 }

@@ -67,6 +67,11 @@ int gm_fsi_retarget_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_i
 int gm_fsi_drop_link(struct gm_fs *fs, gm_ino_t ino);
 /* Frees an inode whose links are gone (inode holds its current image). */
 int gm_fsi_free(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode);
+/* Before shrinking ino to logical block from (ext2fs_punch, through
+ * ext2fs_file_set_size2): when ino maps the filesystem's last block at or
+ * past from, unmaps and frees that one block, which libext2fs 1.46.6-1.47.3
+ * cannot punch (see release_blocks in fs_inode.c). 0 or -errno. */
+int gm_fsi_unmap_fs_last_block(struct gm_fs *fs, gm_ino_t ino, blk64_t from);
 
 /* Adds delta (+1/-1) to a directory's link count, following ext4's dir_nlink
  * rule (a count of 1 means "too many to count"). */

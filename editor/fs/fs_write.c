@@ -131,8 +131,8 @@ static int write_span(struct gm_fs *fs, gm_ino_t ino, const char *p, size_t len,
  * per block as ext2fs_file_write does. Two cases take this path:
  *   - the blocks lie wholly past the end of the file (appending, copying a
  *     file in): they are allocated in one go with ext2fs_fallocate; if that
- *     fails (ENOSPC) what it allocated is punched out again, so the
- *     filesystem stays consistent and the file unchanged;
+ *     fails (ENOSPC) the operation is undone (fs_txn.c), so the filesystem
+ *     stays consistent and the file unchanged;
  *   - the blocks are all mapped by initialized extents (overwriting).
  * Returns 1 when done, 0 when the ordinary path must do it (holes inside
  * the file, uninitialized extents, not extent-mapped), or a negative errno. */
@@ -208,13 +208,8 @@ static int write_whole_blocks(struct gm_fs *fs, gm_ino_t ino, const char *p, blk
 		return 0;
 	rc = ext2fs_fallocate(e2, EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_INIT_BEYOND_EOF, ino,
 			      (struct ext2_inode *)&inode, ~0ULL, lblk, nblk);
-	if (rc) {
-		/* Keep what fallocate did consistent, then give it back. */
-		if (gm_fsi_write(fs, ino, &inode) == 0 &&
-		    ext2fs_punch(e2, ino, (struct ext2_inode *)&inode, NULL, eof_blk, ~0ULL) == 0)
-			gm_fsi_write(fs, ino, &inode);
+	if (rc)   /* what fallocate did is undone with the operation */
 		return gm_fs_fail_ext2(fs, rc, "allocate file blocks");
-	}
 	end = (lblk + nblk) * bs;
 	rc = ext2fs_inode_size_set(e2, (struct ext2_inode *)&inode, end);
 	if (rc)
@@ -227,7 +222,7 @@ static int write_whole_blocks(struct gm_fs *fs, gm_ino_t ino, const char *p, blk
 			: ret;
 }
 
-ssize_t gm_fs_write(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len, uint64_t off)
+static ssize_t write_op(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len, uint64_t off)
 {
 	struct ext2_inode_large inode;
 	ext2_file_t file = NULL;
@@ -296,7 +291,7 @@ ssize_t gm_fs_write(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len,
 	return (ssize_t)len;
 }
 
-int gm_fs_truncate(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
+static int truncate_op(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
 {
 	struct ext2_inode_large inode;
 	ext2_file_t file = NULL;
@@ -329,6 +324,13 @@ int gm_fs_truncate(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
 			return gm_fsi_write(fs, ino, &inode);
 		}
 	}
+	if (size < EXT2_I_SIZE(&inode)) {
+		uint64_t bs = fs->e2fs->blocksize;
+
+		ret = gm_fsi_unmap_fs_last_block(fs, ino, (size + bs - 1) / bs);
+		if (ret)
+			return ret;
+	}
 	rc = ext2fs_file_open(fs->e2fs, ino, EXT2_FILE_WRITE, &file);
 	if (rc)
 		return gm_fs_fail_ext2(fs, rc, "open file for truncating");
@@ -343,7 +345,7 @@ int gm_fs_truncate(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
 	return stamp(fs, ino);
 }
 
-int gm_fs_setattr(struct gm_fs *fs, gm_ino_t ino, const struct gm_setattr *sa, struct stat *st)
+static int setattr_op(struct gm_fs *fs, gm_ino_t ino, const struct gm_setattr *sa, struct stat *st)
 {
 	struct ext2_inode_large inode;
 	unsigned v = sa->valid;
@@ -380,4 +382,34 @@ int gm_fs_setattr(struct gm_fs *fs, gm_ino_t ino, const struct gm_setattr *sa, s
 	if (ret)
 		return ret;
 	return st ? gm_fs_getattr(fs, ino, st) : 0;
+}
+
+ssize_t gm_fs_write(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	n = write_op(fs, ino, buf, len, off);
+	rc = gm_fs_txn_end(fs, n < 0 ? (int)n : 0, "write");
+	return rc < 0 ? rc : n;
+}
+
+int gm_fs_truncate(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, truncate_op(fs, ino, size), "truncate");
+}
+
+int gm_fs_setattr(struct gm_fs *fs, gm_ino_t ino, const struct gm_setattr *sa, struct stat *st)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, setattr_op(fs, ino, sa, st), "setattr");
 }

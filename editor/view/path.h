@@ -34,7 +34,8 @@ int gm_path_read_file(struct gm_fs *fs, const char *path, size_t max, char **buf
 
 /* Replaces the content of a regular file (following links inside the image),
  * keeping its inode, mode, owner and xattrs; creates it with mode/creds when
- * absent (parent must exist). Nothing changes if the content is equal. */
+ * absent (parent must exist). Nothing changes if the content is equal.
+ * All or nothing (one operation, fs.h): on failure the file is as before. */
 int gm_path_write_file(struct gm_fs *fs, const char *path, const void *buf, size_t len,
 		       mode_t mode, const struct gm_creds *creds);
 

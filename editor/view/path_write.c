@@ -29,8 +29,8 @@ static int same_content(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t 
 	return 0;
 }
 
-int gm_path_write_file(struct gm_fs *fs, const char *path, const void *buf, size_t len,
-		       mode_t mode, const struct gm_creds *creds)
+static int write_file(struct gm_fs *fs, const char *path, const void *buf, size_t len,
+		      mode_t mode, const struct gm_creds *creds)
 {
 	struct gm_walk w;
 	struct stat st;
@@ -75,6 +75,18 @@ int gm_path_write_file(struct gm_fs *fs, const char *path, const void *buf, size
 			return gm_fs_fail(fs, -EIO, "%s: short write", path);
 	}
 	return 0;
+}
+
+int gm_path_write_file(struct gm_fs *fs, const char *path, const void *buf, size_t len,
+		       mode_t mode, const struct gm_creds *creds)
+{
+	/* one operation: a full disk leaves neither an empty new file nor a
+	 * truncated old one */
+	int rc = gm_fs_op_begin(fs, 0);
+
+	if (rc)
+		return rc;
+	return gm_fs_op_end(fs, write_file(fs, path, buf, len, mode, creds));
 }
 
 int gm_path_remove(struct gm_fs *fs, const char *path)
