@@ -719,11 +719,8 @@ static void discard_edits(struct mount_session *s, bool raw)
 	struct gm_image_opts io = { 0 };
 	struct gm_image *img = NULL;
 
-	if (raw) {
-		gm_cli_error("warning: %s is a raw disk, edited in place: the script's "
-			     "changes made before it failed remain", s->image);
-		return;
-	}
+	if (raw)
+		return;   /* undone in place (the script ran as one operation) */
 	io.cache_dir = s->cache;
 	io.recover = GM_RECOVER_DISCARD;
 	if (gm_image_open(s->image, &io, &img, NULL) == 0)
@@ -739,7 +736,7 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	struct gm_fuse *fu = NULL;
 	enum gm_fuse_fail fail;
 	const char *tmp = getenv("TMPDIR");
-	int status, rc, wst = 0, code;
+	int status, rc, wst = 0, code, op = -1;
 	bool raw;
 	pid_t pid;
 
@@ -780,12 +777,18 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 		goto out;
 	}
 	gm_fuse_set_log(fu, fuse_log_hook, &s);
+	/* The whole script is one operation: a failure undoes it (a raw disk
+	 * edited in place too). */
+	op = gm_fs_op_begin(fs, 0);
 	fflush(NULL);
-	pid = fork();
+	pid = op < 0 ? -1 : fork();
 	if (pid == 0)
 		run_script_and_unmount(script, s.mountpoint);
 	if (pid < 0) {
-		gm_cli_error("fork: %s", strerror(errno));
+		if (op < 0)
+			gm_cli_error("%s: %s", s.image, gm_fs_errmsg(fs));
+		else
+			gm_cli_error("fork: %s", strerror(errno));
 		gm_fuse_unmount(fu);
 		gm_fs_close(fs, NULL);
 		gm_image_close(img);
@@ -800,9 +803,11 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
 	gm_fuse_unmount(fu);
 	if (code == 0 && rc == 0) {
+		gm_fs_op_end(fs, 0);
 		status = gm_cli_finish(img, fs, &s.c, true);
 		goto out;
 	}
+	gm_fs_op_end(fs, -ECANCELED);
 	if (code != 0)
 		gm_cli_error("%s exited with status %d: nothing written back, %s is untouched",
 			     script, code, s.image);

@@ -210,18 +210,17 @@ static int refuse_damaged(struct gm_image *img, const char *damage, uint64_t par
 
 	if (rc == 0) {
 		if (!c->quiet)
-			fprintf(stderr, "gcemount: %s: %s failed earlier in the session; e2fsck -fn finds "
+			fprintf(stderr, "gcemount: %s: an operation failed earlier (%s); e2fsck -fn finds "
 				"the filesystem clean: writing back\n", image, damage);
 		return GM_EXIT_OK;
 	}
 	if (gm_image_info(img)->container == GM_CONTAINER_RAW)
-		gm_cli_error("%s: %s failed, and the filesystem edited in place may be damaged (%s); "
-			     "repair it with e2fsck -fy", image, damage, gm_error_msg(&err));
+		gm_cli_error("%s: %s after a failed operation (%s): the disk, edited in place, may be "
+			     "damaged; repair it with e2fsck -fy", image, gm_error_msg(&err), damage);
 	else
-		gm_cli_error("%s: not written back: %s failed, and the filesystem may be damaged (%s); "
-			     "the edits stay in the cache: rerun with --resume to repair them "
-			     "(e2fsck -fy) and write back, or --discard to drop them",
-			     image, damage, gm_error_msg(&err));
+		gm_cli_error("%s: not written back: %s after a failed operation (%s); the edits stay "
+			     "in the cache: rerun with --resume to repair them (e2fsck -fy) and write "
+			     "back, or --discard to drop them", image, gm_error_msg(&err), damage);
 	return GM_EXIT_WRITEBACK;
 }
 
