@@ -204,6 +204,37 @@ static void test_undo_exact_saves_fresh_too(void **state)
 	assert_original(t, 0, DISK);
 }
 
+/* Data overwritten in place by a lone write (the outermost level, not
+ * exact) is not saved; inside a bigger operation, or an exact one, it is. */
+static void test_undo_torn_ok_only_for_a_lone_write(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	gm_undo_torn_ok(t->u, 40960, 8192);
+	wr(t, 40960, 8192, 0x21);
+	wr(t, 49152, 100, 0x22);                /* outside the window: saved */
+	gm_undo_torn_ok(t->u, 0, 0);
+	assert_int_equal(gm_undo_saved_bytes(t->u), 100);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_fill(t, 40960, 8192, 0x21);
+	assert_original(t, 49152, 100);
+	for (int exact = 0; exact < 2; exact++) {
+		assert_int_equal(gm_undo_begin(t->u, exact), 0);
+		if (!exact)
+			assert_int_equal(gm_undo_begin(t->u, false), 0);
+		gm_undo_torn_ok(t->u, 81920, 4096);
+		wr(t, 81920, 4096, 0x23);
+		gm_undo_torn_ok(t->u, 0, 0);
+		assert_int_equal(gm_undo_saved_bytes(t->u), 4096);
+		if (!exact)
+			assert_int_equal(gm_undo_commit(t->u), 0);
+		assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+		assert_original(t, 81920, 4096);
+	}
+}
+
 static void test_undo_spills_to_a_file(void **state)
 {
 	struct t *t = *state;
@@ -279,6 +310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_undo_fresh_ranges_are_not_saved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_fresh_inner_freed_outer_is_saved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_exact_saves_fresh_too, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_torn_ok_only_for_a_lone_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_spills_to_a_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_gives_holes_back_as_holes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_restores_a_clean_cache_state, setup, teardown),

@@ -46,6 +46,7 @@ struct gm_undo {
 	int spill_fd;
 	uint64_t spill_end;
 	bool mark_taken;        /* the outermost level took the image's dirty mark */
+	uint64_t torn_off, torn_len;   /* gm_undo_torn_ok */
 	struct gm_image_dirty_mark mark;
 };
 
@@ -143,6 +144,14 @@ void gm_undo_put(struct gm_undo *u)
 
 unsigned gm_undo_depth(const struct gm_undo *u) { return u ? u->depth : 0; }
 void gm_undo_set_mem_limit(struct gm_undo *u, uint64_t bytes) { u->mem_max = bytes; }
+
+void gm_undo_torn_ok(struct gm_undo *u, uint64_t off, uint64_t len)
+{
+	if (!u)
+		return;
+	u->torn_off = off;
+	u->torn_len = len;
+}
 uint64_t gm_undo_saved_bytes(const struct gm_undo *u) { return u ? u->saved_bytes : 0; }
 
 int gm_undo_begin(struct gm_undo *u, bool exact)
@@ -416,6 +425,9 @@ int gm_undo_prepare_write(struct gm_undo *u, uint64_t off, uint64_t len)
 		u->mark_taken = true;
 	}
 	l = &u->lv[u->depth - 1];
+	if (u->torn_len && u->depth == 1 && !l->exact && off >= u->torn_off &&
+	    off + len <= u->torn_off + u->torn_len)
+		return 0;
 	return for_uncovered(&l->saved, l->exact ? NULL : &l->fresh, off, len, save_piece, u);
 }
 

@@ -71,6 +71,12 @@ void gm_undo_set_mem_limit(struct gm_undo *u, uint64_t bytes);
  * must be saved; 0 or -errno (then the write must not happen). No-op with
  * no level open. */
 int gm_undo_prepare_write(struct gm_undo *u, uint64_t off, uint64_t len);
+/* Filesystem layer, around one write of file data overwritten in place:
+ * the writes inside [off, off+len) need no saving while the only level open
+ * is a non-exact outermost one (a lone FUSE write: failing, it leaves that
+ * data torn, as a crash would, never the metadata; the caller does whatever
+ * may fail with -ENOSPC first). len 0 ends it. */
+void gm_undo_torn_ok(struct gm_undo *u, uint64_t off, uint64_t len);
 /* Filesystem layer: [off, off+len) was allocated / freed inside the
  * innermost level (disk bytes). 0 or -ENOMEM. No-op with no level open. */
 int gm_undo_note_alloc(struct gm_undo *u, uint64_t off, uint64_t len);

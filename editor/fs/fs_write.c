@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "editor/disk/undo.h"
+
 /* Exported by libext2fs (1.43+) but declared only in its private ext2fsP.h. */
 errcode_t ext2fs_inline_data_expand(ext2_filsys fs, ext2_ino_t ino);
 
@@ -139,7 +141,7 @@ static int write_span(struct gm_fs *fs, gm_ino_t ino, const char *p, size_t len,
 #define DIRECT_MIN_BLOCKS 16
 
 static int write_mapped_runs(struct gm_fs *fs, struct ext2_inode_large *inode, gm_ino_t ino,
-			     const char *p, blk64_t lblk, blk64_t nblk)
+			     const char *p, blk64_t lblk, blk64_t nblk, bool torn_ok)
 {
 	ext2_filsys e2 = fs->e2fs;
 	const blk64_t max_run = (64u << 20) / e2->blocksize;    /* <= 64 MiB per I/O */
@@ -168,8 +170,12 @@ static int write_mapped_runs(struct gm_fs *fs, struct ext2_inode_large *inode, g
 			run = nblk - done;
 		if (run > max_run)
 			run = max_run;
+		if (torn_ok)
+			gm_undo_torn_ok(fs->undo, fs->part.offset + (ex.e_pblk + (want - ex.e_lblk)) * e2->blocksize,
+					run * e2->blocksize);
 		rc = io_channel_write_blk64(e2->io, ex.e_pblk + (want - ex.e_lblk), (int)run,
 					    p + done * e2->blocksize);
+		gm_undo_torn_ok(fs->undo, 0, 0);
 		if (rc) {
 			ret = gm_fs_fail_ext2(fs, rc, "write file data");
 			break;
@@ -200,7 +206,8 @@ static int write_whole_blocks(struct gm_fs *fs, gm_ino_t ino, const char *p, blk
 	if (lblk < eof_blk) {
 		if (lblk + nblk > eof_blk)
 			return 0;                /* straddles the end: ordinary path */
-		return write_mapped_runs(fs, &inode, ino, p, lblk, nblk);
+		/* overwriting in place: a lone write may leave it torn (undo.h) */
+		return write_mapped_runs(fs, &inode, ino, p, lblk, nblk, true);
 	}
 	/* Past the end: allocate, unless space is clearly short (then the
 	 * ordinary path fails cleanly with ENOSPC). */
@@ -217,7 +224,7 @@ static int write_whole_blocks(struct gm_fs *fs, gm_ino_t ino, const char *p, blk
 	ret = gm_fsi_write(fs, ino, &inode);
 	if (ret)
 		return ret;
-	ret = write_mapped_runs(fs, &inode, ino, p, lblk, nblk);
+	ret = write_mapped_runs(fs, &inode, ino, p, lblk, nblk, false);
 	return ret == 0 ? gm_fs_fail(fs, -EIO, "inode %u: freshly allocated blocks are not mapped", ino)
 			: ret;
 }
@@ -251,6 +258,12 @@ static ssize_t write_op(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t 
 		if (last > first && last - first >= DIRECT_MIN_BLOCKS) {
 			uint64_t head = first * bs - off, mid = (last - first) * bs;
 
+			/* Inside the file, the ends first: whatever may allocate
+			 * (a hole) fails before the middle is overwritten. */
+			if (off + len <= EXT2_I_SIZE(&inode) &&
+			    ((ret = write_span(fs, ino, p, head, off)) ||
+			     (ret = write_span(fs, ino, p + head + mid, len - head - mid, off + head + mid))))
+				return ret;
 			ret = write_whole_blocks(fs, ino, p + head, first, last - first);
 			if (ret < 0)
 				return ret;
