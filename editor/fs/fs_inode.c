@@ -71,9 +71,13 @@ int gm_fsi_dir_editable(struct gm_fs *fs, gm_ino_t dir, struct ext2_inode_large 
 		return gm_fs_fail(fs, -EOPNOTSUPP,
 				  "directory %u is encrypted (fscrypt): names cannot be edited "
 				  "without the key", dir);
-	if (inode.i_flags & EXT4_CASEFOLD_FL)
-		return gm_fs_fail(fs, -EOPNOTSUPP,
-				  "directory %u is casefolded: editing it is not supported", dir);
+	if ((inode.i_flags & EXT4_CASEFOLD_FL) && !fs->e2fs->encoding)
+		return ext2fs_has_feature_casefold(fs->e2fs->super)
+		       ? gm_fs_fail(fs, -EOPNOTSUPP, "directory %u is casefolded with an encoding "
+				    "libext2fs does not know (%u): its names cannot be edited", dir,
+				    (unsigned)fs->e2fs->super->s_encoding)
+		       : gm_fs_fail(fs, -EUCLEAN, "directory %u is marked casefolded on a filesystem "
+				    "without the casefold feature", dir);
 	if (out)
 		*out = inode;
 	return 0;

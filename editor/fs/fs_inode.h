@@ -77,6 +77,16 @@ int gm_fsi_unmap_fs_last_block(struct gm_fs *fs, gm_ino_t ino, blk64_t from);
  * rule (a count of 1 means "too many to count"). */
 int gm_fsi_dir_nlink(struct gm_fs *fs, gm_ino_t dir, int delta);
 
+/* fs_name.c: names as the kernel compares them. */
+/* The directory folds case: casefold flag, and an encoding libext2fs knows. */
+bool gm_fsi_casefolded(const struct gm_fs *fs, const struct ext2_inode_large *dinode);
+/* stored (slen bytes, from a directory entry) names name (len bytes). */
+bool gm_fsi_name_eq(const struct gm_fs *fs, bool casefold, const char *stored, size_t slen,
+		    const char *name, size_t len);
+/* Finds name in dir: 0 with *ino and the stored name (stored: NAME_MAX+1
+ * bytes, may be NULL); -ENOENT with no message recorded; another -errno. */
+int gm_fsi_find(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino, char *stored);
+
 /* EXT2_FT_* for a mode. */
 int gm_fsi_ftype(mode_t mode);
 

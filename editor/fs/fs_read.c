@@ -2,6 +2,7 @@
  * read, readlink). Nothing here writes: a read-only session leaves the
  * image clean. */
 #include "editor/fs/fs_htree.h"
+#include "editor/fs/fs_inode.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,8 +34,7 @@ static int check_name(struct gm_fs *fs, const char *name, size_t *len)
 
 int gm_fs_lookup(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino)
 {
-	ext2_ino_t found = 0;
-	errcode_t e;
+	gm_ino_t found = 0;
 	size_t len = 0;
 	int rc;
 
@@ -43,25 +43,11 @@ int gm_fs_lookup(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino
 		rc = check_name(fs, name, &len);
 	if (rc)
 		return rc;
-	if (strcmp(name, ".") && strcmp(name, "..")) {
-		struct ext2_inode_large inode;
-
-		memset(&inode, 0, sizeof(inode));
-		if (!ext2fs_read_inode_full(fs->e2fs, dir, (struct ext2_inode *)&inode, sizeof(inode)) &&
-		    LINUX_S_ISDIR(inode.i_mode)) {
-			rc = gm_fs_htree_lookup(fs, dir, &inode, name, len, &found);
-			if (rc == -ENOENT)
-				return gm_fs_fail(fs, -ENOENT, "%s: no such file or directory", name);
-			if (rc == 0)
-				goto check;
-		}
-	}
-	e = ext2fs_lookup(fs->e2fs, dir, name, (int)len, NULL, &found);
-	if (e == EXT2_ET_FILE_NOT_FOUND)
+	rc = gm_fsi_find(fs, dir, name, &found, NULL);
+	if (rc == -ENOENT)
 		return gm_fs_fail(fs, -ENOENT, "%s: no such file or directory", name);
-	if (e)
-		return gm_fs_fail_ext2(fs, e, name);
-check:
+	if (rc)
+		return rc;
 	if (found == 0 || found > fs->e2fs->super->s_inodes_count)
 		return gm_fs_fail(fs, -EUCLEAN, "%s: directory entry points to invalid inode %u", name, found);
 	*ino = found;
