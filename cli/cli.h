@@ -85,6 +85,11 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 int gm_cli_exit_for_open_error(int rc);
 
 void gm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line "gcemount: IMAGE: PATH: problem" for a filesystem failure rc (a
+ * -errno): problem is strerror's words in lower case, followed by the
+ * filesystem's own detail in parentheses where it says more (no space,
+ * damage, refusals), never the path twice. PATH may be NULL. */
+void gm_cli_fs_error(const char *image, const char *path, const struct gm_fs *fs, int rc);
 
 /* Verbs: each parses its own argv (argv[0] is the verb). */
 int gm_cmd_ls(int argc, char **argv);

@@ -1,6 +1,7 @@
 /* common.c — option parsing, opening and finishing shared by the verbs. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,62 @@ void gm_cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* The words of strerror(code), first letter in lower case ("no such file or
+ * directory"), into buf. */
+static const char *problem_words(int code, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(code));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'a' && buf[1] <= 'z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
+/* Failures whose errno says it all: the filesystem's detail would only
+ * repeat the path. */
+static bool says_it_all(int rc)
+{
+	switch (-rc) {
+	case ENOENT: case ENOTDIR: case EISDIR: case EEXIST: case ENOTEMPTY: case ELOOP:
+	case ENAMETOOLONG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void gm_cli_fs_error(const char *image, const char *path, const struct gm_fs *fs, int rc)
+{
+	char words[128], detail[GM_ERRMSG_MAX];
+	const char *msg = gm_fs_errmsg(fs), *d = msg;
+	size_t plen = path ? strlen(path) : 0;
+
+	problem_words(rc < 0 ? -rc : EIO, words, sizeof(words));
+	if (says_it_all(rc) || gm_fs_errcode(fs) != rc || !msg[0]) {
+		if (path)
+			gm_cli_error("%s: %s: %s", image, path, words);
+		else
+			gm_cli_error("%s: %s", image, words);
+		return;
+	}
+	/* the detail without the path in front, its sentences in lower case
+	 * ("write file data: Could not allocate block" -> "...: could not...") */
+	if (plen && !strncmp(d, path, plen) && !strncmp(d + plen, ": ", 2))
+		d += plen + 2;
+	snprintf(detail, sizeof(detail), "%s", d);
+	for (char *p = detail; *p; p++)
+		if ((p == detail || (p >= detail + 2 && p[-2] == ':' && p[-1] == ' ')) &&
+		    p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'a' && p[1] <= 'z')
+			p[0] = (char)(p[0] - 'A' + 'a');
+	if (!strcmp(detail, words)) {
+		detail[0] = '\0';
+	}
+	if (path)
+		gm_cli_error("%s: %s: %s%s%s%s", image, path, words, detail[0] ? " (" : "", detail,
+			     detail[0] ? ")" : "");
+	else
+		gm_cli_error("%s: %s%s%s%s", image, words, detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
 }
 
 static int parse_owner(const char *arg, uid_t *uid, gid_t *gid)
@@ -101,6 +158,34 @@ int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg)
 	}
 }
 
+/* An open failure as one "gcemount: IMAGE: problem" line: IMAGE as the user
+ * wrote it (the library names the absolute path), strerror's words in lower
+ * case as in every other message. */
+static void open_error(const char *image, const struct gm_error *err)
+{
+	const char *msg = gm_error_msg(err), *rest = msg;
+	char abs[PATH_MAX], text[GM_ERRMSG_MAX], words[128];
+	size_t n;
+
+	if (realpath(image, abs) && !strncmp(msg, abs, strlen(abs)) && !strncmp(msg + strlen(abs), ": ", 2))
+		rest = msg + strlen(abs) + 2;
+	else if (!strncmp(msg, image, strlen(image)) && !strncmp(msg + strlen(image), ": ", 2))
+		rest = msg + strlen(image) + 2;
+	else {
+		gm_cli_error("%s", msg);   /* names something else (the cache, a partition) */
+		return;
+	}
+	snprintf(text, sizeof(text), "%s", rest);
+	if (err->code < 0) {
+		snprintf(words, sizeof(words), "%s", strerror(-err->code));
+		n = strlen(words);
+		if (strlen(text) >= n && !strcmp(text + strlen(text) - n, words) && words[0] >= 'A' &&
+		    words[0] <= 'Z' && words[1] >= 'a' && words[1] <= 'z')
+			text[strlen(text) - n] = (char)(words[0] - 'A' + 'a');
+	}
+	gm_cli_error("%s: %s", image, text);
+}
+
 int gm_cli_exit_for_open_error(int rc)
 {
 	switch (rc) {
@@ -167,7 +252,7 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	io.progress_priv = priv;
 	rc = gm_image_open(image, &io, img, &err);
 	if (rc < 0) {
-		gm_cli_error("%s", gm_error_msg(&err));
+		open_error(image, &err);
 		return gm_cli_exit_for_open_error(rc);
 	}
 	if (!c->quiet && gm_image_info(*img)->note[0])
@@ -179,7 +264,7 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	fo.owner_gid = c->owner_gid;
 	rc = gm_fs_open(*img, &fo, fs, &err);
 	if (rc < 0) {
-		gm_cli_error("%s", gm_error_msg(&err));
+		open_error(image, &err);
 		gm_image_close(*img);
 		*img = NULL;
 		return rc == -EROFS ? GM_EXIT_FAIL : gm_cli_exit_for_open_error(rc);

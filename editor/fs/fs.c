@@ -17,6 +17,7 @@ const char *gm_fs_errmsg(const struct gm_fs *fs)
 	return fs ? gm_error_msg(&fs->err) : "no filesystem";
 }
 
+int gm_fs_errcode(const struct gm_fs *fs) { return fs ? fs->err.code : 0; }
 const char *gm_fs_note(const struct gm_fs *fs) { return fs->note; }
 bool gm_fs_read_only(const struct gm_fs *fs) { return fs->read_only; }
 const struct gm_partition *gm_fs_partition(const struct gm_fs *fs) { return &fs->part; }

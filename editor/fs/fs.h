@@ -56,6 +56,9 @@ int gm_fs_close(struct gm_fs *fs, struct gm_error *err);
 int gm_fs_flush(struct gm_fs *fs);
 
 const char *gm_fs_errmsg(const struct gm_fs *fs);
+/* The -errno the message of gm_fs_errmsg belongs to (0: none recorded): a
+ * caller holding another code knows the message is not about its failure. */
+int gm_fs_errcode(const struct gm_fs *fs);
 /* Which partition was taken and why; "" if nothing to say. */
 const char *gm_fs_note(const struct gm_fs *fs);
 bool gm_fs_read_only(const struct gm_fs *fs);

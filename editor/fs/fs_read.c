@@ -212,8 +212,9 @@ int gm_fs_readdir(struct gm_fs *fs, gm_ino_t dir, uint64_t off, gm_dirent_fn fn,
 /* --- file data ------------------------------------------------------------ */
 /* Extent-mapped files: whole runs of blocks with one read each (libext2fs's
  * file reader maps and reads one block at a time). Holes and unwritten
- * extents read as zeros. 0 with *done bytes, or -EAGAIN to let the caller
- * use ext2fs_file_read (anything unexpected, e.g. a damaged extent tree). */
+ * extents read as zeros. 0 with *done bytes, -EUCLEAN (recorded) for data
+ * outside the filesystem, or -EAGAIN to let the caller use ext2fs_file_read
+ * (anything else unexpected, e.g. a damaged extent tree). */
 static int read_extents(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode, char *buf,
 			size_t len, uint64_t off, size_t *done)
 {
@@ -269,8 +270,14 @@ static int read_extents(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large 
 			blk64_t pblk = ex.e_pblk + (lblk - ex.e_lblk);
 			uint64_t whole = 0;
 
-			if (pblk < e2->super->s_first_data_block || pblk + run_blocks > total)
+			if (pblk < e2->super->s_first_data_block || pblk + run_blocks > total ||
+			    pblk + run_blocks < pblk) {
+				/* libext2fs would only say "IO Channel failed to seek" */
+				rc = gm_fs_fail(fs, -EUCLEAN, "inode %u: data at block %llu, outside the "
+						"filesystem (%llu blocks)", ino, (unsigned long long)pblk,
+						(unsigned long long)total);
 				goto out;
+			}
 			if (skip || run_bytes < bs) {
 				/* a partial first block through the bounce buffer */
 				size_t n = (size_t)(bs - skip < run_bytes ? bs - skip : run_bytes);
@@ -320,8 +327,11 @@ ssize_t gm_fs_read(struct gm_fs *fs, gm_ino_t ino, void *buf, size_t len, uint64
 		len = (size_t)(size - off);
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	if (read_extents(fs, ino, &inode, buf, len, off, &done) == 0)
+	rc = read_extents(fs, ino, &inode, buf, len, off, &done);
+	if (rc == 0)
 		return (ssize_t)done;
+	if (rc != -EAGAIN)
+		return rc;
 	done = 0;
 	e = ext2fs_file_open2(fs->e2fs, ino, (struct ext2_inode *)&inode, 0, &f);
 	if (e)

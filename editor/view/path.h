@@ -40,7 +40,8 @@ int gm_path_write_file(struct gm_fs *fs, const char *path, const void *buf, size
 		       mode_t mode, const struct gm_creds *creds);
 
 /* unlink(2) for non-directories, rmdir(2) for empty directories.
- * The last component is not followed. */
+ * The last component is not followed; with a trailing '/' it must itself be
+ * a directory (a symlink to one: -ENOTDIR, as rmdir(2)). */
 int gm_path_remove(struct gm_fs *fs, const char *path);
 int gm_path_mkdir(struct gm_fs *fs, const char *path, mode_t mode, const struct gm_creds *creds);
 int gm_path_symlink(struct gm_fs *fs, const char *target, const char *linkpath,

@@ -40,8 +40,8 @@ static int write_file(struct gm_fs *fs, const char *path, const void *buf, size_
 
 	rc = gm_path_walk(fs, path, true, &w);
 	if (rc == -ENOENT && w.dir) {
-		if (w.trailing_slash)
-			return gm_fs_fail(fs, -EISDIR, "%s: a file name cannot end in '/'", path);
+		if (w.trailing_slash)   /* as cp: a name ending in '/' must be a directory */
+			return gm_fs_fail(fs, -ENOTDIR, "%s: not a directory", path);
 		rc = gm_fs_mknod(fs, w.dir, w.name, S_IFREG | (mode & 07777), 0, creds, &ino);
 		if (rc)
 			return rc;
@@ -96,6 +96,8 @@ int gm_path_remove(struct gm_fs *fs, const char *path)
 	gm_ino_t dir, ino;
 	int rc;
 
+	size_t len = path ? strlen(path) : 0;
+
 	rc = gm_path_resolve_parent(fs, path, &dir, name);
 	if (!rc)
 		rc = gm_fs_lookup(fs, dir, name, &ino);
@@ -103,6 +105,10 @@ int gm_path_remove(struct gm_fs *fs, const char *path)
 		rc = gm_fs_getattr(fs, ino, &st);
 	if (rc)
 		return rc;
+	/* "name/" must itself be a directory: a link to one is not (rmdir(2)
+	 * and unlink(2) say ENOTDIR) */
+	if (len && path[len - 1] == '/' && !S_ISDIR(st.st_mode))
+		return gm_fs_fail(fs, -ENOTDIR, "%s: not a directory", path);
 	if (S_ISDIR(st.st_mode))
 		return gm_fs_rmdir(fs, dir, name);
 	return gm_fs_unlink(fs, dir, name);
