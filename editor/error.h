@@ -32,5 +32,9 @@ const char *gm_error_msg(const struct gm_error *e);
 int gm_errno_from_ext2(long errcode);
 /* libext2fs errcode_t -> its com_err text. Never NULL. */
 const char *gm_ext2_strerror(long errcode);
+/* Registers libext2fs's messages and keeps libext2fs from printing its own
+ * complaints about damaged metadata on stderr (com_err); once per process,
+ * before a filesystem is opened. */
+void gm_error_init_ext2(void);
 
 #endif

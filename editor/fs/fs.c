@@ -59,6 +59,7 @@ static int open_e2fs(struct gm_fs *fs, bool rw, struct gm_error *err)
 	errcode_t e;
 	int rc;
 
+	gm_error_init_ext2();
 	rc = gm_io_register(fs->img, fs->part.offset, fs->part.size, name, sizeof(name));
 	if (rc)
 		return gm_error_set(err, rc, "%s: cannot register the disk with libext2fs", path);

@@ -350,6 +350,9 @@ int gm_fsi_free(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode)
 	errcode_t rc;
 	int ret;
 
+	ret = gm_fs_txn_save_bmap(fs);
+	if (ret)
+		return ret;
 	/* Drops this inode's reference to a shared xattr block (freeing the
 	 * block when it was the last) and writes the inode. */
 	rc = ext2fs_free_ext_attr(e2, ino, inode);

@@ -16,6 +16,8 @@ struct gm_fs_level {
 	int flags;                     /* e2fs->flags */
 	unsigned long long io_written; /* the channel's bytes_written */
 	ext2fs_inode_bitmap imap;      /* the inode bitmap, once an inode is (de)allocated */
+	ext2fs_block_bitmap bmap;      /* the block bitmap, once blocks may be freed, */
+	size_t bmap_pos;               /* ... as it was at this point of the block log */
 	size_t blog_first;             /* first block-bitmap change of this level */
 	bool untracked;                /* a change the log could not record */
 	ext2fs_block_bitmap vbmap;     /* verify mode: the bitmaps at the start */
@@ -64,6 +66,10 @@ void gm_fs_txn_detach(struct gm_fs *fs);
 /* Before the inode bitmap changes inside an operation: keeps its state at
  * the operation's start. 0 or -ENOMEM (message recorded). */
 int gm_fs_txn_save_imap(struct gm_fs *fs);
+/* Before anything that may free blocks (libext2fs frees what damaged
+ * metadata names even when it is free already, which no log of changes can
+ * undo): keeps the block bitmap as it is now. 0 or -ENOMEM. */
+int gm_fs_txn_save_bmap(struct gm_fs *fs);
 
 /* Records err on the handle and returns the errno (negative). */
 int gm_fs_fail_ext2(struct gm_fs *fs, long errcode, const char *what);

@@ -7,11 +7,14 @@
  *     the io_manager overwrites and writes it back;
  *   - libext2fs's memory: the superblock, the group descriptors and the
  *     flags are copied when the operation begins (a few KiB); the block
- *     bitmap is put back by undoing each change libext2fs announced
+ *     bitmap is put back by undoing each allocation libext2fs announced
  *     (its block_alloc_stats, block_alloc_stats_range and new_range hooks,
- *     the ones e2fsck uses to follow allocations); the inode bitmap is
- *     copied before the operation first changes it; the inode cache is
- *     dropped. The handle stays the same: inode numbers stay valid.
+ *     the ones e2fsck uses to follow allocations), and copied before
+ *     anything that may free blocks (damaged metadata makes libext2fs
+ *     "free" blocks that are free already: no log undoes that); the inode
+ *     bitmap is copied before the operation first changes it; the inode
+ *     cache is dropped. The handle stays the same: inode numbers stay
+ *     valid. Writing a file copies nothing: it only allocates.
  * Blocks allocated inside the operation from free space are reported to the
  * undo log as fresh: data written into them is never saved (putting the
  * bitmap back frees them), which keeps writing new files as fast as before.
@@ -181,6 +184,9 @@ static void level_release(struct gm_fs_level *l)
 {
 	if (l->imap)
 		ext2fs_free_inode_bitmap(l->imap);
+	if (l->bmap)
+		ext2fs_free_block_bitmap(l->bmap);
+	l->bmap = NULL;
 	if (l->vbmap)
 		ext2fs_free_block_bitmap(l->vbmap);
 	if (l->vimap)
@@ -227,8 +233,8 @@ static int level_begin(struct gm_fs *fs, bool exact)
 	l->flags = e2->flags;
 	w = io_written(fs);
 	l->io_written = w ? *w : 0;
-	l->imap = l->vbmap = NULL;
-	l->vimap = NULL;
+	l->imap = l->vimap = NULL;
+	l->bmap = l->vbmap = NULL;
 	l->blog_first = fs->blog_n;
 	l->untracked = false;
 	if (fs->verify && e2->block_map && e2->inode_map &&
@@ -263,6 +269,18 @@ int gm_fs_txn_save_imap(struct gm_fs *fs)
 	return 0;
 }
 
+int gm_fs_txn_save_bmap(struct gm_fs *fs)
+{
+	struct gm_fs_level *l = top(fs);
+
+	if (!l || l->bmap || !fs->e2fs->block_map)
+		return 0;
+	if (ext2fs_copy_bitmap(fs->e2fs->block_map, &l->bmap))
+		return gm_fs_fail(fs, -ENOMEM, "out of memory");
+	l->bmap_pos = fs->blog_n;
+	return 0;
+}
+
 static void level_commit(struct gm_fs *fs)
 {
 	struct gm_fs_level *l = &fs->lv[fs->depth - 1], *p;
@@ -282,6 +300,13 @@ static void level_commit(struct gm_fs *fs)
 		p->imap = l->imap;
 		l->imap = NULL;
 	}
+	/* the block bitmap copy, with its place in the log: the parent's
+	 * entries before it (its own and this level's) are undone after it */
+	if (!p->bmap) {
+		p->bmap = l->bmap;
+		p->bmap_pos = l->bmap_pos;
+		l->bmap = NULL;
+	}
 	p->untracked |= l->untracked;
 	level_release(l);
 }
@@ -294,13 +319,23 @@ static int level_rollback(struct gm_fs *fs, char *msg, size_t msglen)
 	ext2_filsys e2 = fs->e2fs;
 	struct gm_error uerr = { 0 };
 	unsigned long long *w;
+	size_t from;
 	int rc;
 
 	msg[0] = '\0';
 	rc = gm_undo_rollback(fs->undo, &uerr);
 	if (rc)
 		snprintf(msg, msglen, "%s", gm_error_msg(&uerr));
-	for (size_t i = fs->blog_n; i > l->blog_first; i--) {
+	from = fs->blog_n;
+	if (l->bmap) {
+		/* the copy is the bitmap at bmap_pos; what came before it in
+		 * this level was only allocation: undone by the log */
+		ext2fs_free_block_bitmap(e2->block_map);
+		e2->block_map = l->bmap;
+		l->bmap = NULL;
+		from = l->bmap_pos;
+	}
+	for (size_t i = from; i > l->blog_first; i--) {
 		const struct gm_fs_blk_change *c = &fs->blog[i - 1];
 
 		if (c->inuse > 0)

@@ -340,7 +340,9 @@ static int truncate_op(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
 	if (size < EXT2_I_SIZE(&inode)) {
 		uint64_t bs = fs->e2fs->blocksize;
 
-		ret = gm_fsi_unmap_fs_last_block(fs, ino, (size + bs - 1) / bs);
+		ret = gm_fs_txn_save_bmap(fs);
+		if (!ret)
+			ret = gm_fsi_unmap_fs_last_block(fs, ino, (size + bs - 1) / bs);
 		if (ret)
 			return ret;
 	}

@@ -186,6 +186,9 @@ static int begin_change(struct gm_fs *fs, gm_ino_t ino, const char *name,
 		return gm_fs_fail(fs, -EOPNOTSUPP, "'%s' is internal to ext4", name);
 	if (!ext2fs_has_feature_xattr(fs->e2fs->super))
 		return gm_fs_fail(fs, -EOPNOTSUPP, "the filesystem has no ext_attr feature");
+	/* an xattr block may be freed (fs_txn.c) */
+	if ((rc = gm_fs_txn_save_bmap(fs)))
+		return rc;
 	return open_xattrs(fs, ino, h);
 }
 

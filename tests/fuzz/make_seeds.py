@@ -6,6 +6,8 @@
   partition  small disks: MBR, GPT, a bare ext2, ext2 inside an MBR partition
   policy     the shipped policies and the sample kernel configs
   config     the sample root's config files, each behind its selector byte
+  fs         fuzz_fs inputs: each seed filesystem untouched, with a few edits
+             (committed, rolled back, rolled back exactly), and with a patch
 Hand-written text seeds live in tests/fuzz/corpus/TARGET/."""
 import gzip
 import io
@@ -129,6 +131,25 @@ def config_seeds(out):
             f.write(bytes([112 + k]) + data)
 
 
+def fs_seeds(out):
+    # fuzz_fs.c: seed byte, script length, script (mode byte, then 4 bytes
+    # per edit), patches (le32 offset, length, bytes). The filesystems
+    # themselves are built by the target.
+    edits = bytes([0, 3, 5, 7,  0, 9, 1, 0x85,  1, 4, 0, 0,  2, 6, 8, 1,  3, 2, 2, 0,
+                   4, 1, 3, 1,  5, 7, 0, 9,  6, 0, 0, 3,  7, 5, 0, 1,  8, 3, 4, 0,  9, 2, 0, 4])
+    for seed in range(7):
+        for mode in (0, 1, 3):
+            script = bytes([mode]) + edits
+            with open(os.path.join(out, "seed%d-mode%d" % (seed, mode)), "wb") as f:
+                f.write(bytes([seed, len(script)]) + script)
+        with open(os.path.join(out, "seed%d-plain" % seed), "wb") as f:
+            f.write(bytes([seed, 0]))
+        # the superblock's free blocks count, changed
+        with open(os.path.join(out, "seed%d-patched" % seed), "wb") as f:
+            f.write(bytes([seed, 5, 3, 0, 1, 2, 0x85]) + (1024 + 12).to_bytes(4, "little") +
+                    bytes([4, 0xff, 0xff, 0, 0]))
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: make_seeds.py TARGET DIR")
@@ -143,6 +164,8 @@ def main():
         policy_seeds(out)
     elif target == "config":
         config_seeds(out)
+    elif target == "fs":
+        fs_seeds(out)
 
 
 if __name__ == "__main__":
