@@ -78,6 +78,19 @@ static int open_e2fs(struct gm_fs *fs, bool rw, struct gm_error *err)
 		return gm_error_set(err, rc ? rc : -EIO, "%s: cannot open the ext filesystem: %s", path,
 				    gm_ext2_strerror(e));
 	}
+	{
+		char why[160];
+
+		if (gm_fs_check_super(fs->e2fs, why, sizeof(why)) ||
+		    (rw && gm_fs_check_groups(fs->e2fs, why, sizeof(why)))) {
+			ext2fs_free(fs->e2fs);
+			fs->e2fs = NULL;
+			return gm_error_set(err, -EUCLEAN, "%s: the filesystem's %s is damaged (%s); "
+					    "e2fsck may repair it", path,
+					    strncmp(why, "group", 5) ? "superblock" : "group descriptor table",
+					    why);
+		}
+	}
 	/* Reproducible output: libext2fs stamps the superblock (and what it
 	 * creates itself) with fs->now when set. */
 	{

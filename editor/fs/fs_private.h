@@ -52,6 +52,11 @@ struct gm_fs {
 	char damage[GM_ERRMSG_MAX];
 };
 
+/* fs_check.c: geometry libext2fs relies on, as e2fsck checks it first.
+ * 0, or -EUCLEAN with why (one phrase) set. */
+int gm_fs_check_super(ext2_filsys e2, char *why, size_t len);
+int gm_fs_check_groups(ext2_filsys e2, char *why, size_t len);
+
 /* fs_txn.c: every mutator of fs.h runs between these two. begin: 0 or
  * -errno. end: commits when rc >= 0, else rolls the operation back; an
  * inconsistency (-EUCLEAN, -EIO, a failed rollback) marks the session
