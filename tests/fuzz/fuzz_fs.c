@@ -7,9 +7,12 @@
  * and what to do:
  *   byte 0      seed (modulo the number of seeds)
  *   byte 1      L, the length of the script
- *   L bytes     the script: operations (put, rm, rename, mkdir, symlink,
- *               truncate, setxattr, removexattr, link) and how the session
- *               ends (commit, or roll back and require the disk unchanged)
+ *   L bytes     the script: a mode byte (bit 0: roll the edits back, bit 1:
+ *               exactly, the disk must come back byte for byte; bit 2:
+ *               recompute the superblock's, descriptors' and patched inodes'
+ *               checksums after patching, as an attacker would), then 4
+ *               bytes per edit (put, rm, rename, mkdir, symlink, truncate,
+ *               setxattr, removexattr, link, setattr)
  *   the rest    patches: { le32 offset, u8 length, length bytes } applied to
  *               the seed image
  * The custom mutator knows where each seed keeps its superblock, group
@@ -41,6 +44,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "editor/fs/fs.h"
+#include "editor/fs/fs_private.h"
 #include "editor/view/path.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -475,6 +479,51 @@ static void fs_put_image(const char *path, const uint8_t *img, size_t size, cons
 	close(fd);
 }
 
+/* What an attacker can do too: valid checksums over the damage. Rewrites
+ * the superblock's, the group descriptors' and each patched inode's
+ * checksums (libext2fs computes them when it writes), then reads the file
+ * back into img, so that the rollback check compares with it. */
+static void fs_fix_csums(const char *path, uint8_t *img, size_t size, const uint8_t *dirty)
+{
+	ext2_filsys e2 = NULL;
+	int fd;
+
+	if (ext2fs_open(path, EXT2_FLAG_RW | EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0,
+			unix_io_manager, &e2))
+		return;
+	if (ext2fs_has_feature_metadata_csum(e2->super) && !gm_fs_check_super(e2, (char[160]){ 0 }, 160)) {
+		unsigned isize = EXT2_INODE_SIZE(e2->super);
+
+		for (dgrp_t g = 0; g < e2->group_desc_count && g < 64; g++) {
+			blk64_t it = ext2fs_inode_table_loc(e2, g);
+			uint64_t lo = it * e2->blocksize,
+				 hi = lo + (uint64_t)e2->inode_blocks_per_group * e2->blocksize;
+
+			ext2fs_group_desc_csum_set(e2, g);
+			for (uint64_t c = lo / 4096; it && hi <= size && c < (hi + 4095) / 4096; c++) {
+				if (!dirty[c])
+					continue;
+				for (uint64_t off = c * 4096 > lo ? c * 4096 : lo;
+				     off < (c + 1) * 4096 && off < hi; off += isize) {
+					ext2_ino_t ino = (ext2_ino_t)(g * e2->super->s_inodes_per_group +
+								     (off - lo) / isize + 1);
+					struct ext2_inode_large in;
+
+					if (ino > e2->super->s_inodes_count)
+						break;
+					if (!ext2fs_read_inode_full(e2, ino, (struct ext2_inode *)&in, sizeof(in)))
+						ext2fs_write_inode_full(e2, ino, (struct ext2_inode *)&in, sizeof(in));
+				}
+			}
+		}
+		ext2fs_mark_super_dirty(e2);
+	}
+	ext2fs_close_free(&e2);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	GM_FUZZ_ASSERT(fd >= 0 && pread(fd, img, size, 0) == (ssize_t)size);
+	close(fd);
+}
+
 static bool fs_same_as(const char *path, const uint8_t *img, size_t size)
 {
 	static uint8_t *got;
@@ -688,6 +737,11 @@ static int fuzz_fs_one(const uint8_t *data, size_t n)
 		}
 	}
 	fs_put_image(path, img, size, s->chunks, s->nchunks, dirty, ndirty);
+	if (patches && slen && (script[0] & 4)) {
+		fs_fix_csums(path, img, size, dirty);
+		/* the whole image may have changed: restore it all next time */
+		memset(dirty, 1, ndirty);
+	}
 	fs_session(path, img, size, script, slen, patches == 0);
 	return 0;
 }

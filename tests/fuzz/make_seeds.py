@@ -144,10 +144,11 @@ def fs_seeds(out):
                 f.write(bytes([seed, len(script)]) + script)
         with open(os.path.join(out, "seed%d-plain" % seed), "wb") as f:
             f.write(bytes([seed, 0]))
-        # the superblock's free blocks count, changed
-        with open(os.path.join(out, "seed%d-patched" % seed), "wb") as f:
-            f.write(bytes([seed, 5, 3, 0, 1, 2, 0x85]) + (1024 + 12).to_bytes(4, "little") +
-                    bytes([4, 0xff, 0xff, 0, 0]))
+        # the superblock's free blocks count, changed (and checksummed again)
+        for mode in (3, 7):
+            with open(os.path.join(out, "seed%d-patched%d" % (seed, mode)), "wb") as f:
+                f.write(bytes([seed, 5, mode, 0, 1, 2, 0x85]) + (1024 + 12).to_bytes(4, "little") +
+                        bytes([4, 0xff, 0xff, 0, 0]))
 
 
 def main():
