@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "editor/fs/fs.h"
+#include "editor/view/view.h"
 #include "editor/container/image.h"
 
 /* Exit statuses (documented in README.md and gcemount(1)). */
@@ -25,6 +26,7 @@ enum {
 struct gm_cli_common {
 	const char *cache_dir;     /* --cache DIR */
 	int partition;             /* --partition N */
+	int root;                  /* --root N */
 	bool owner_set;            /* --owner UID:GID */
 	uid_t owner_uid;
 	gid_t owner_gid;
@@ -47,9 +49,11 @@ struct gm_cli_common {
 #define GM_OPT_NO_SPARSIFY 1005
 #define GM_OPT_RESUME 1006
 #define GM_OPT_DISCARD 1007
+#define GM_OPT_ROOT 1008
 #define GM_CLI_COMMON_LONGOPTS \
 	{ "cache", required_argument, NULL, GM_OPT_CACHE }, \
 	{ "partition", required_argument, NULL, GM_OPT_PARTITION }, \
+	{ "root", required_argument, NULL, GM_OPT_ROOT }, \
 	{ "owner", required_argument, NULL, GM_OPT_OWNER }, \
 	{ "output", required_argument, NULL, GM_OPT_OUTPUT }, \
 	{ "format", required_argument, NULL, GM_OPT_FORMAT }, \
@@ -61,35 +65,54 @@ int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg);
 /* Help text for the common options (one block, for --help). */
 extern const char gm_cli_common_help[];
 
-/* Opens image and its filesystem. On failure prints one line
+/* Opens image and the view of its filesystems (root, /boot, /boot/efi as
+ * its fstab mounts them; --partition N alone). On failure prints one line
  * "gcemount: <message>" and returns the exit status; 0 on success.
- * Writable: the verb's edits are one operation (gm_fs_op_begin), which
- * gm_cli_finish keeps or undoes. */
+ * Writable: the verb's edits are one operation (gm_view_op_begin, exact),
+ * which gm_cli_finish keeps or undoes. */
 int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
-		struct gm_image **img, struct gm_fs **fs);
+		struct gm_image **img, struct gm_view **v);
 /* Ends the verb's operation: writable (the verb succeeded) keeps it, else
  * every change of the verb is undone (disk, cache state), so nothing is
- * written back. Then closes fs and, when writable and something changed (or
- * --output was given), writes the image back — unless an operation of the
- * session ended in an inconsistency and e2fsck -fn finds the filesystem
- * damaged (GM_EXIT_WRITEBACK, one line saying how to repair); then closes
- * img. Prints errors; returns the exit status (GM_EXIT_WRITEBACK when
- * write-back failed or was refused). */
-int gm_cli_finish(struct gm_image *img, struct gm_fs *fs, const struct gm_cli_common *c,
+ * written back. Then closes the view and, when writable and something
+ * changed (or --output was given), writes the image back — unless an
+ * operation of the session ended in an inconsistency and e2fsck -fn finds
+ * that filesystem damaged (GM_EXIT_WRITEBACK, one line saying how to
+ * repair); then closes img. Prints errors; returns the exit status
+ * (GM_EXIT_WRITEBACK when write-back failed or was refused). */
+int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_common *c,
 		  bool writable);
+
+/* Refuses, before any work, what cannot end well: --resume on a verb that
+ * does not write (GM_EXIT_USAGE), "-" as IMAGE of a writing verb without
+ * --output (GM_EXIT_USAGE), an --output that is not a file, FIFO or
+ * character device, or an image that cannot be replaced in place (mode
+ * 0444, read-only place; GM_EXIT_WRITEBACK). With "--output -" it moves
+ * standard output aside for the stream (what the verb prints goes to
+ * stderr). Prints one line; returns 0 or the exit status. gm_cli_open*
+ * call it. */
+int gm_cli_preflight(const char *image, const struct gm_cli_common *c, bool writable);
+/* Catches SIGINT, SIGTERM, SIGHUP and SIGPIPE: removes the temp files of
+ * the container layer (editor/container/tempfiles.h), prints one line
+ * saying what is left (not for SIGPIPE), and dies of the signal (exit
+ * status 128+N in a shell). The verbs' gm_cli_open calls it; a mount has
+ * libfuse's handlers instead. */
+void gm_cli_signals_install(const char *image);
 
 /* The same with a progress sink of the caller's (fn may be NULL). */
 int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool writable,
-			 gm_progress_fn fn, void *priv, struct gm_image **img, struct gm_fs **fs);
-/* Maps a -errno from gm_image_open/gm_fs_open to an exit status. */
+			 gm_progress_fn fn, void *priv, struct gm_image **img, struct gm_view **v);
+/* The view options the common options ask for. */
+void gm_cli_view_opts(const struct gm_cli_common *c, bool writable, struct gm_view_opts *o);
+/* Maps a -errno from gm_image_open/gm_view_open to an exit status. */
 int gm_cli_exit_for_open_error(int rc);
 
 void gm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* One line "gcemount: IMAGE: PATH: problem" for a filesystem failure rc (a
- * -errno): problem is strerror's words in lower case, followed by the
+/* One line "gcemount: IMAGE: PATH: problem" for a failure rc (a -errno) on
+ * the view: problem is strerror's words in lower case, followed by the
  * filesystem's own detail in parentheses where it says more (no space,
  * damage, refusals), never the path twice. PATH may be NULL. */
-void gm_cli_fs_error(const char *image, const char *path, const struct gm_fs *fs, int rc);
+void gm_cli_fs_error(const char *image, const char *path, const struct gm_view *v, int rc);
 
 /* Verbs: each parses its own argv (argv[0] is the verb). */
 int gm_cmd_ls(int argc, char **argv);

@@ -74,7 +74,7 @@ int gm_cmd_apply(int argc, char **argv)
 	struct gm_policy *pol = NULL;
 	struct gm_error err = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	const char *script = NULL;
 	bool list = false, ok;
 	int opt, status, rc;
@@ -129,12 +129,12 @@ int gm_cmd_apply(int argc, char **argv)
 		gm_cli_error("%s", gm_error_msg(&err));
 		return GM_EXIT_USAGE;
 	}
-	status = gm_cli_open(argv[optind], &c, !st.dry_run, &img, &fs);
+	status = gm_cli_open(argv[optind], &c, !st.dry_run, &img, &v);
 	if (status) {
 		gm_policy_free(pol);
 		return status;
 	}
-	rc = gm_policy_apply(pol, fs, st.dry_run, on_change, &st, &err);
+	rc = gm_policy_apply(pol, v, st.dry_run, on_change, &st, &err);
 	ok = rc == 0;
 	if (!ok)
 		gm_cli_error("%s: %s (nothing written)", argv[optind], gm_error_msg(&err));
@@ -147,7 +147,7 @@ int gm_cmd_apply(int argc, char **argv)
 	else if (!c.quiet)
 		fprintf(stderr, "gcemount: %u rule%s changed %s\n", st.changes,
 			st.changes == 1 ? "" : "s", argv[optind]);
-	status = gm_cli_finish(img, fs, &c, !st.dry_run && ok);
+	status = gm_cli_finish(img, v, &c, !st.dry_run && ok);
 	gm_policy_free(pol);
 	if (!ok)
 		return GM_EXIT_FAIL;

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "editor/disk/partition.h"
 #include "policies/check.h"
+#include "policies/check_layout.h"
 #include "policies/policy.h"
 
 #define MAX_POLICIES 16
@@ -27,7 +28,9 @@ static void check_usage(FILE *f)
 		"  --json             machine-readable report (schema in docs/check.md)\n"
 		"  --policy NAME      check the rules of this policy (repeatable)\n"
 		"  --cache DIR        cache directory (default $XDG_CACHE_HOME/gcemount)\n"
-		"  --partition N      check partition N (default: the only ext2/3/4 one)\n"
+		"  --partition N      check partition N alone (default: the root filesystem\n"
+		"                     with what its /etc/fstab mounts: /boot, /boot/efi)\n"
+		"  --root N           the root filesystem is partition N\n"
 		"  -q, --quiet        no progress output\n\n"
 		"Exit status: 0 every required check passes, 1 a required check fails,\n"
 		"2 the image cannot be read, 3 image locked, 64 usage.\n");
@@ -74,7 +77,7 @@ static bool raw_unreadable(struct gm_image *img)
 	return bad;
 }
 
-static int run_policies(struct gm_fs *fs, const char *const *names, size_t n, bool defaulted,
+static int run_policies(struct gm_view *v, const char *const *names, size_t n, bool defaulted,
 			struct gm_check_report *rep)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -93,7 +96,7 @@ static int run_policies(struct gm_fs *fs, const char *const *names, size_t n, bo
 				     "policy %s could not be loaded: %s", names[i], gm_error_msg(&err));
 			continue;
 		}
-		rc = gm_policy_check(p, fs, gm_check_report_collect, rep, &err);
+		rc = gm_policy_check(p, v, gm_check_report_collect, rep, &err);
 		if (rc < 0)
 			gm_check_add(rep, "policy.check", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 				     "policy %s: %s", gm_policy_name(p), gm_error_msg(&err));
@@ -116,10 +119,10 @@ int gm_cmd_check(int argc, char **argv)
 	size_t npolicies = 0;
 	bool json = false;
 	struct gm_image_opts io = { 0 };
-	struct gm_fs_opts fo = { 0 };
+	struct gm_view_opts vo;
 	struct gm_error err = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	struct gm_check_report rep;
 	const char *image;
 	char msg[GM_ERRMSG_MAX + 64];
@@ -160,7 +163,10 @@ int gm_cmd_check(int argc, char **argv)
 		return GM_EXIT_USAGE;
 	}
 	image = argv[optind];
-	if (access(image, R_OK) < 0) {
+	if ((status = gm_cli_preflight(image, &c, false)))
+		return status;
+	gm_cli_signals_install(image);
+	if (strcmp(image, "-") && access(image, R_OK) < 0) {
 		gm_cli_error("%s: %s", image, strerror(errno));
 		return GM_EXIT_BADIMAGE;
 	}
@@ -187,53 +193,37 @@ int gm_cmd_check(int argc, char **argv)
 		}
 		goto out;
 	}
-	if (gm_image_info(img)->container == GM_CONTAINER_RAW &&
-	    gm_check_sniff_file(image) != GM_SNIFF_UNKNOWN) {
-		/* A tarball (or a compressed file) taken for a raw disk: not an image
-		 * gcemount can open, but its headers are worth a report. */
-		gm_image_close(img);
-		img = NULL;
-		snprintf(msg, sizeof(msg), "%s: a %s file that is not a gzip'd tar holding disk.raw",
-			 image, gm_check_sniff_file(image) == GM_SNIFF_TAR ? "tar" : "compressed");
-		char why[GM_ERRMSG_MAX + 64];
-		if (gm_check_unopenable(image, msg, &rep, why, sizeof(why)) == 0) {
-			status = emit(&rep, image, json);
-		} else {
-			gm_cli_error("%s", why);
-			status = GM_EXIT_BADIMAGE;
-		}
-		goto out;
-	}
 	if (raw_unreadable(img)) {
 		gm_cli_error("%s: not an image: neither a gzip'd tar nor a disk with a partition "
 			     "table or a filesystem", image);
 		status = GM_EXIT_BADIMAGE;
 		goto out;
 	}
-	fo.partition = c.partition;
-	fo.read_only = true;
-	rc = gm_fs_open(img, &fo, &fs, &err);
+	gm_cli_view_opts(&c, false, &vo);
+	rc = gm_view_open(img, &vo, &v, &err);
 	if (rc < 0)
-		fs = NULL;
-	else if (!c.quiet && !json && gm_fs_note(fs)[0])
-		fprintf(stderr, "gcemount: %s\n", gm_fs_note(fs));
-	gm_check_packaging(img, fs, rc < 0 ? gm_error_msg(&err) : NULL, &rep);
-	if (fs) {
+		v = NULL;
+	else if (!c.quiet && !json && gm_view_note(v)[0])
+		fprintf(stderr, "gcemount: %s\n", gm_view_note(v));
+	gm_check_packaging(img, v, rc < 0 ? gm_error_msg(&err) : NULL, &rep);
+	gm_check_report_group(&rep, "layout");
+	gm_check_layout(img, v, &rep);
+	if (v) {
 		gm_check_report_group(&rep, "kernel");
-		gm_check_kernel(fs, &rep);
+		gm_check_kernel(v, &rep);
 		gm_check_report_group(&rep, "system");
-		gm_check_system(fs, &rep);
+		gm_check_system(v, &rep);
 		if (npolicies == 0) {
-			status = run_policies(fs, policies, 1, true, &rep);
+			status = run_policies(v, policies, 1, true, &rep);
 		} else {
-			status = run_policies(fs, policies, npolicies, false, &rep);
+			status = run_policies(v, policies, npolicies, false, &rep);
 		}
 		if (status)
 			goto out;
 	}
 	status = emit(&rep, image, json);
 out:
-	if (fs && gm_fs_close(fs, &err) < 0)
+	if (v && gm_view_close(v, &err) < 0)
 		gm_cli_error("%s", gm_error_msg(&err));
 	gm_image_close(img);
 	gm_check_report_free(&rep);

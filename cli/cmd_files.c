@@ -25,7 +25,7 @@
 
 #define IO_CHUNK (1u << 20)
 
-/* Directory entry names collected by gm_fs_readdir (ls, rm -r). */
+/* Directory entry names collected by gm_view_readdir (ls, rm -r). */
 struct name_list {
 	char **v;
 	size_t n, cap;
@@ -33,7 +33,7 @@ struct name_list {
 	bool hidden;    /* keep other names starting with '.' */
 };
 
-static int collect_names(void *priv, const char *name, size_t namelen, gm_ino_t ino,
+static int collect_names(void *priv, const char *name, size_t namelen, gm_vino_t ino,
 			 unsigned dtype, uint64_t next_off)
 {
 	struct name_list *l = priv;
@@ -165,8 +165,33 @@ static int parse(int argc, char **argv, const struct verb_cli *v, struct gm_cli_
 
 struct ls_state {
 	bool longfmt;
+	bool mounts;
 	struct name_list names;
 };
+
+#define LS_OPT_MOUNTS 2000
+
+/* `ls --mounts`: which partition serves which mount point. */
+static void print_mounts(const struct gm_view *v)
+{
+	printf("%-16s %-9s %-8s %-10s %s\n", "MOUNTPOINT", "PARTITION", "FSTYPE", "SIZE", "SOURCE / NOTE");
+	for (size_t i = 0; i < gm_view_nmounts(v); i++) {
+		const struct gm_mount *m = gm_view_mount(v, i);
+		char part[16], sz[32];
+
+		if (m->partition > 0)
+			snprintf(part, sizeof(part), "%d", m->partition);
+		else
+			snprintf(part, sizeof(part), "%s", m->partition == 0 ? "disk" : "-");
+		if (m->partition >= 0)
+			gm_human_size(m->size, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "-");
+		printf("%-16s %-9s %-8s %-10s %s%s%s%s\n", m->path, part, m->fstype[0] ? m->fstype : "-", sz,
+		       m->source, m->kind == GM_MOUNT_FAT ? " (read-only)" : "",
+		       m->note[0] ? ": not mounted: " : "", m->note);
+	}
+}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -191,7 +216,7 @@ static void mode_string(mode_t m, char out[11])
 }
 
 /* One line for inode ino, or for dir/name when ino is 0. */
-static void print_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t ino,
+static void print_entry(struct gm_view *v, gm_vino_t dir, const char *name, gm_vino_t ino,
 			const char *shown, bool longfmt)
 {
 	struct stat st;
@@ -203,7 +228,7 @@ static void print_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino
 		printf("%s\n", shown);
 		return;
 	}
-	if ((!ino && gm_fs_lookup(fs, dir, name, &ino) < 0) || gm_fs_getattr(fs, ino, &st) < 0) {
+	if ((!ino && gm_view_lookup(v, dir, name, &ino) < 0) || gm_view_getattr(v, ino, &st) < 0) {
 		printf("?????????? ? ? ? ? ? %s\n", shown);
 		return;
 	}
@@ -216,7 +241,7 @@ static void print_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino
 	else
 		printf("%s %3lu %5u %5u %10llu %s %s", mode, (unsigned long)st.st_nlink,
 		       st.st_uid, st.st_gid, (unsigned long long)st.st_size, when, shown);
-	if (S_ISLNK(st.st_mode) && (n = gm_fs_readlink(fs, ino, target, sizeof(target) - 1)) >= 0) {
+	if (S_ISLNK(st.st_mode) && (n = gm_view_readlink(v, ino, target, sizeof(target) - 1)) >= 0) {
 		target[n] = '\0';
 		printf(" -> %s", target);
 	}
@@ -232,6 +257,8 @@ static int ls_own(int opt, const char *arg, void *priv)
 		s->longfmt = true;
 	else if (opt == 'a')
 		s->names.dots = s->names.hidden = true;
+	else if (opt == LS_OPT_MOUNTS)
+		s->mounts = true;
 	else
 		return -1;
 	return 0;
@@ -239,66 +266,77 @@ static int ls_own(int opt, const char *arg, void *priv)
 
 int gm_cmd_ls(int argc, char **argv)
 {
-	static const struct option own[] = { { "all", no_argument, NULL, 'a' } };
-	static const struct verb_cli v = {
+	static const struct option own[] = { { "all", no_argument, NULL, 'a' },
+					     { "mounts", no_argument, NULL, LS_OPT_MOUNTS } };
+	static const struct verb_cli cli = {
 		"ls", "usage: gcemount ls [-l] [-a] [OPTIONS] IMAGE [PATH]",
+		"       gcemount ls --mounts [OPTIONS] IMAGE\n"
 		"Lists the directory PATH (default /) inside IMAGE, or names the file PATH.\n"
 		"As ls does, a symbolic link named on the command line is followed to a\n"
 		"directory, but -l shows the link itself (a dangling one too).\n"
 		"  -l                 long listing: mode, links, owner, group, size, time (UTC)\n"
-		"  -a, --all          include names starting with '.', and . and ..",
-		"la", own, 1, 1, 2,
+		"  -a, --all          include names starting with '.', and . and ..\n"
+		"  --mounts           which partition serves which mount point (root, /boot, ...)",
+		"la", own, 2, 1, 2,
 	};
 	struct gm_cli_common c = { 0 };
 	struct ls_state s = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	const char *path, *image;
-	gm_ino_t ino, target;
+	gm_vino_t ino, target;
 	struct stat st, tst;
 	int rc, status;
 
 	c.quiet = true;
-	rc = parse(argc, argv, &v, &c, ls_own, &s);
+	rc = parse(argc, argv, &cli, &c, ls_own, &s);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	image = argv[optind];
+	if (s.mounts && optind + 1 < argc) {
+		usage_error(&cli, "--mounts takes no PATH");
+		return GM_EXIT_USAGE;
+	}
 	path = optind + 1 < argc ? argv[optind + 1] : "/";
-	status = gm_cli_open(image, &c, false, &img, &fs);
+	status = gm_cli_open(image, &c, false, &img, &v);
 	if (status)
 		return status;
+	if (s.mounts) {
+		print_mounts(v);
+		goto out;
+	}
 	/* the name itself first (a link is followed by its trailing slash) */
-	rc = gm_path_resolve(fs, path, GM_PATH_NOFOLLOW, &ino);
+	rc = gm_path_resolve(v, path, GM_PATH_NOFOLLOW, &ino);
 	if (rc == 0)
-		rc = gm_fs_getattr(fs, ino, &st);
+		rc = gm_view_getattr(v, ino, &st);
 	if (rc == 0 && S_ISLNK(st.st_mode) && !s.longfmt &&
-	    gm_path_resolve(fs, path, 0, &target) == 0 && gm_fs_getattr(fs, target, &tst) == 0 &&
+	    gm_path_resolve(v, path, 0, &target) == 0 && gm_view_getattr(v, target, &tst) == 0 &&
 	    S_ISDIR(tst.st_mode)) {
 		ino = target;          /* a link to a directory: list the directory */
 		st = tst;
 	}
 	if (rc < 0) {
-		gm_cli_fs_error(image, path, fs, rc);
+		gm_cli_fs_error(image, path, v, rc);
 		status = GM_EXIT_FAIL;
 		goto out;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		print_entry(fs, 0, NULL, ino, path, s.longfmt);
+		print_entry(v, 0, NULL, ino, path, s.longfmt);
 		goto out;
 	}
-	rc = gm_fs_readdir(fs, ino, 0, collect_names, &s.names);
+	rc = gm_view_readdir(v, ino, 0, collect_names, &s.names);
 	if (rc < 0) {
-		gm_cli_fs_error(image, path, fs, rc);
+		gm_cli_fs_error(image, path, v, rc);
 		status = GM_EXIT_FAIL;
 		goto out;
 	}
 	if (s.names.n)
 		qsort(s.names.v, s.names.n, sizeof(*s.names.v), cmp_names);
 	for (size_t i = 0; i < s.names.n; i++)
-		print_entry(fs, ino, s.names.v[i], 0, s.names.v[i], s.longfmt);
+		print_entry(v, ino, s.names.v[i], 0, s.names.v[i], s.longfmt);
 out:
 	name_list_free(&s.names);
-	gm_fs_close(fs, NULL);
+	gm_view_close(v, NULL);
 	gm_image_close(img);
 	return status;
 }
@@ -307,7 +345,7 @@ out:
 
 int gm_cmd_cat(int argc, char **argv)
 {
-	static const struct verb_cli v = {
+	static const struct verb_cli cli = {
 		"cat", "usage: gcemount cat [OPTIONS] IMAGE PATH...",
 		"Prints the files PATH... inside IMAGE (symbolic links resolved inside the\n"
 		"image) on standard output.",
@@ -315,17 +353,17 @@ int gm_cmd_cat(int argc, char **argv)
 	};
 	struct gm_cli_common c = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	const char *image;
 	char *buf = NULL;
 	int rc, status;
 
 	c.quiet = true;
-	rc = parse(argc, argv, &v, &c, NULL, NULL);
+	rc = parse(argc, argv, &cli, &c, NULL, NULL);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	image = argv[optind];
-	status = gm_cli_open(image, &c, false, &img, &fs);
+	status = gm_cli_open(image, &c, false, &img, &v);
 	if (status)
 		return status;
 	buf = malloc(IO_CHUNK);
@@ -337,21 +375,21 @@ int gm_cmd_cat(int argc, char **argv)
 	for (int i = optind + 1; i < argc; i++) {
 		const char *path = argv[i];
 		struct stat st;
-		gm_ino_t ino;
+		gm_vino_t ino;
 		uint64_t off = 0;
 		ssize_t n;
 
-		rc = gm_path_resolve(fs, path, 0, &ino);
+		rc = gm_path_resolve(v, path, 0, &ino);
 		if (rc == 0)
-			rc = gm_fs_getattr(fs, ino, &st);
+			rc = gm_view_getattr(v, ino, &st);
 		if (rc == 0 && S_ISDIR(st.st_mode))
 			rc = -EISDIR;
 		if (rc < 0) {
-			gm_cli_fs_error(image, path, fs, rc);
+			gm_cli_fs_error(image, path, v, rc);
 			status = GM_EXIT_FAIL;
 			continue;
 		}
-		while ((n = gm_fs_read(fs, ino, buf, IO_CHUNK, off)) > 0) {
+		while ((n = gm_view_read(v, ino, buf, IO_CHUNK, off)) > 0) {
 			if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
 				gm_cli_error("writing to standard output: %s", strerror(errno));
 				status = GM_EXIT_FAIL;
@@ -360,7 +398,7 @@ int gm_cmd_cat(int argc, char **argv)
 			off += (uint64_t)n;
 		}
 		if (n < 0) {
-			gm_cli_fs_error(image, path, fs, (int)n);
+			gm_cli_fs_error(image, path, v, (int)n);
 			status = GM_EXIT_FAIL;
 		}
 	}
@@ -370,7 +408,7 @@ int gm_cmd_cat(int argc, char **argv)
 	}
 out:
 	free(buf);
-	gm_fs_close(fs, NULL);
+	gm_view_close(v, NULL);
 	gm_image_close(img);
 	return status;
 }
@@ -414,28 +452,28 @@ static const char *type_name(mode_t m)
 
 /* Copies local file fd into the image at path (created, or replaced in
  * place keeping its inode, owner and xattrs). Prints its own message. */
-static int put_file(struct gm_fs *fs, int fd, const struct stat *lst, const char *path,
+static int put_file(struct gm_view *v, int fd, const struct stat *lst, const char *path,
 		    const struct put_opts *po, const struct gm_cli_common *c, const char *image)
 {
 	struct gm_creds creds = { c->owner_uid, c->owner_gid };
 	struct gm_setattr sa = { 0 };
 	char name[NAME_MAX + 1], problem[128];
-	gm_ino_t dir, ino;
+	gm_vino_t dir, ino;
 	struct stat st;
 	uint64_t off = 0;
 	char *buf = NULL;
 	ssize_t n;
 	int rc;
 
-	rc = gm_path_resolve_parent(fs, path, &dir, name);
+	rc = gm_path_resolve_parent(v, path, &dir, name);
 	if (rc < 0)
 		goto fail;
-	rc = gm_fs_lookup(fs, dir, name, &ino);
+	rc = gm_view_lookup(v, dir, name, &ino);
 	if (rc == 0) {
 		/* Follow a symlink to what it names inside the image. */
-		rc = gm_path_resolve(fs, path, 0, &ino);
+		rc = gm_path_resolve(v, path, 0, &ino);
 		if (rc == 0)
-			rc = gm_fs_getattr(fs, ino, &st);
+			rc = gm_view_getattr(v, ino, &st);
 		if (rc == 0 && S_ISDIR(st.st_mode))
 			rc = -EISDIR;
 		if (rc == 0 && !S_ISREG(st.st_mode)) {
@@ -445,7 +483,7 @@ static int put_file(struct gm_fs *fs, int fd, const struct stat *lst, const char
 			return GM_EXIT_FAIL;
 		}
 		if (rc == 0)
-			rc = gm_fs_truncate(fs, ino, 0);
+			rc = gm_view_truncate(v, ino, 0);
 		if (rc < 0)
 			goto fail;
 		if (po->mode_set) {
@@ -458,7 +496,7 @@ static int put_file(struct gm_fs *fs, int fd, const struct stat *lst, const char
 			sa.gid = c->owner_gid;
 		}
 	} else if (rc == -ENOENT) {
-		rc = gm_fs_mknod(fs, dir, name, S_IFREG | (po->mode_set ? po->mode : (lst->st_mode & 07777)),
+		rc = gm_view_mknod(v, dir, name, S_IFREG | (po->mode_set ? po->mode : (lst->st_mode & 07777)),
 				 0, c->owner_set ? &creds : NULL, &ino);
 		if (rc < 0)
 			goto fail;
@@ -471,7 +509,7 @@ static int put_file(struct gm_fs *fs, int fd, const struct stat *lst, const char
 		goto fail;
 	}
 	while ((n = read(fd, buf, IO_CHUNK)) > 0) {
-		ssize_t w = gm_fs_write(fs, ino, buf, (size_t)n, off);
+		ssize_t w = gm_view_write(v, ino, buf, (size_t)n, off);
 
 		if (w < 0) {
 			rc = (int)w;
@@ -486,21 +524,21 @@ static int put_file(struct gm_fs *fs, int fd, const struct stat *lst, const char
 	}
 	sa.valid |= GM_SET_MTIME;
 	sa.mtime = lst->st_mtim;
-	rc = gm_fs_setattr(fs, ino, &sa, NULL);
+	rc = gm_view_setattr(v, ino, &sa, NULL);
 	if (rc < 0)
 		goto fail;
 	free(buf);
 	return 0;
 fail:
 	free(buf);
-	gm_cli_fs_error(image, path, fs, rc);
+	gm_cli_fs_error(image, path, v, rc);
 	return GM_EXIT_FAIL;
 }
 
 int gm_cmd_put(int argc, char **argv)
 {
 	static const struct option own[] = { { "mode", required_argument, NULL, 'm' } };
-	static const struct verb_cli v = {
+	static const struct verb_cli cli = {
 		"put", "usage: gcemount put [--mode MODE] [--owner UID:GID] [OPTIONS] IMAGE LOCAL_FILE PATH",
 		"Copies LOCAL_FILE into IMAGE as PATH (into it, under its own name, if PATH is a\n"
 		"directory; a PATH ending in '/' must be one), replacing a file in place (its\n"
@@ -514,14 +552,14 @@ int gm_cmd_put(int argc, char **argv)
 	struct gm_cli_common c = { 0 };
 	struct put_opts po = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	char target[PATH_MAX];
 	struct stat lst, st;
 	const char *path, *image, *local;
 	size_t len;
 	int fd, rc, status;
 
-	rc = parse(argc, argv, &v, &c, put_own, &po);
+	rc = parse(argc, argv, &cli, &c, put_own, &po);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	image = argv[optind];
@@ -539,13 +577,13 @@ int gm_cmd_put(int argc, char **argv)
 			close(fd);
 		return GM_EXIT_FAIL;
 	}
-	status = gm_cli_open(image, &c, true, &img, &fs);
+	status = gm_cli_open(image, &c, true, &img, &v);
 	if (status) {
 		close(fd);
 		return status;
 	}
 	len = strlen(path);
-	if (gm_path_stat(fs, path, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (gm_path_stat(v, path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		/* PATH names a directory: copy into it under the local file's name. */
 		char *lcopy = strdup(local);
 
@@ -555,13 +593,13 @@ int gm_cmd_put(int argc, char **argv)
 		path = target;
 	} else if (len && path[len - 1] == '/') {
 		/* as cp: a name ending in '/' must be a directory */
-		gm_cli_fs_error(image, path, fs, -ENOTDIR);
+		gm_cli_fs_error(image, path, v, -ENOTDIR);
 		status = GM_EXIT_FAIL;
 	}
 	if (!status)
-		status = put_file(fs, fd, &lst, path, &po, &c, image);
+		status = put_file(v, fd, &lst, path, &po, &c, image);
 	close(fd);
-	rc = gm_cli_finish(img, fs, &c, status == 0);
+	rc = gm_cli_finish(img, v, &c, status == 0);
 	return status ? status : rc;
 }
 
@@ -591,21 +629,21 @@ static int rm_own(int opt, const char *arg, void *priv)
  * be removed as a directory (rmdir "link/" -> ENOTDIR), as with GNU rm.
  * Returns 0, a -errno about path itself (depth 0), or 1 when a failure
  * below it was reported (naming the path that failed). */
-static int remove_tree(struct gm_fs *fs, const char *image, const char *path, int depth)
+static int remove_tree(struct gm_view *v, const char *image, const char *path, int depth)
 {
 	struct name_list l = { .hidden = true };
 	struct stat st;
-	gm_ino_t ino;
+	gm_vino_t ino;
 	int rc;
 
-	rc = gm_path_lstat(fs, path, &st);
+	rc = gm_path_lstat(v, path, &st);
 	if (rc == 0 && S_ISDIR(st.st_mode)) {
 		if (depth > 4096)
 			rc = -ELOOP;
 		if (rc == 0)
-			rc = gm_path_resolve(fs, path, GM_PATH_NOFOLLOW, &ino);
+			rc = gm_path_resolve(v, path, GM_PATH_NOFOLLOW, &ino);
 		if (rc == 0)
-			rc = gm_fs_readdir(fs, ino, 0, collect_names, &l);
+			rc = gm_view_readdir(v, ino, 0, collect_names, &l);
 		for (size_t i = 0; rc == 0 && i < l.n; i++) {
 			size_t len = strlen(path);
 			char *child;
@@ -615,15 +653,15 @@ static int remove_tree(struct gm_fs *fs, const char *image, const char *path, in
 				rc = -ENOMEM;
 				break;
 			}
-			rc = remove_tree(fs, image, child, depth + 1);
+			rc = remove_tree(v, image, child, depth + 1);
 			free(child);
 		}
 		name_list_free(&l);
 	}
 	if (rc == 0)
-		rc = gm_path_remove(fs, path);
+		rc = gm_path_remove(v, path);
 	if (rc < 0 && depth > 0) {
-		gm_cli_fs_error(image, path, fs, rc);
+		gm_cli_fs_error(image, path, v, rc);
 		rc = 1;
 	}
 	return rc;
@@ -633,7 +671,7 @@ int gm_cmd_rm(int argc, char **argv)
 {
 	static const struct option own[] = { { "recursive", no_argument, NULL, 'r' },
 					     { "force", no_argument, NULL, 'f' } };
-	static const struct verb_cli v = {
+	static const struct verb_cli cli = {
 		"rm", "usage: gcemount rm [-r] [-f] [OPTIONS] IMAGE PATH...",
 		"Removes the files PATH... inside IMAGE (a symbolic link itself, not what it\n"
 		"names), and writes IMAGE back. All or nothing: if one PATH cannot be removed,\n"
@@ -645,24 +683,24 @@ int gm_cmd_rm(int argc, char **argv)
 	struct gm_cli_common c = { 0 };
 	struct rm_opts ro = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	const char *image;
 	int rc, status, fin;
 
-	rc = parse(argc, argv, &v, &c, rm_own, &ro);
+	rc = parse(argc, argv, &cli, &c, rm_own, &ro);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	image = argv[optind];
-	status = gm_cli_open(image, &c, true, &img, &fs);
+	status = gm_cli_open(image, &c, true, &img, &v);
 	if (status)
 		return status;
 	for (int i = optind + 1; i < argc; i++) {
 		const char *path = argv[i];
-		gm_ino_t ino;
+		gm_vino_t ino;
 
 		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 
-		if (gm_path_resolve(fs, path, GM_PATH_NOFOLLOW, &ino) == 0 && ino == GM_ROOT_INO) {
+		if (gm_path_resolve(v, path, GM_PATH_NOFOLLOW, &ino) == 0 && ino == GM_ROOT_INO) {
 			gm_cli_error("%s: %s: refusing to remove the root directory", image, path);
 			status = GM_EXIT_FAIL;
 			continue;
@@ -672,17 +710,17 @@ int gm_cmd_rm(int argc, char **argv)
 			status = GM_EXIT_FAIL;
 			continue;
 		}
-		rc = ro.recursive ? remove_tree(fs, image, path, 0) : gm_path_remove(fs, path);
+		rc = ro.recursive ? remove_tree(v, image, path, 0) : gm_path_remove(v, path);
 		if (rc == -ENOENT && ro.force)
 			continue;
 		if (rc > 0)
 			status = GM_EXIT_FAIL;   /* remove_tree said which */
 		if (rc < 0) {
-			gm_cli_fs_error(image, path, fs, rc);
+			gm_cli_fs_error(image, path, v, rc);
 			status = GM_EXIT_FAIL;
 		}
 	}
-	fin = gm_cli_finish(img, fs, &c, status == 0);
+	fin = gm_cli_finish(img, v, &c, status == 0);
 	return status ? status : fin;
 }
 
@@ -690,7 +728,7 @@ int gm_cmd_rm(int argc, char **argv)
 
 int gm_cmd_repack(int argc, char **argv)
 {
-	static const struct verb_cli v = {
+	static const struct verb_cli cli = {
 		"repack", "usage: gcemount repack [OPTIONS] IMAGE",
 		"Writes IMAGE back (or to --output) in the GCE layout: old-GNU sparse tar,\n"
 		"gzip, free filesystem blocks as holes. With --resume, first repairs the\n"
@@ -699,15 +737,15 @@ int gm_cmd_repack(int argc, char **argv)
 	};
 	struct gm_cli_common c = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	int rc, status;
 
-	rc = parse(argc, argv, &v, &c, NULL, NULL);
+	rc = parse(argc, argv, &cli, &c, NULL, NULL);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	c.force_writeback = true;
-	status = gm_cli_open(argv[optind], &c, true, &img, &fs);
+	status = gm_cli_open(argv[optind], &c, true, &img, &v);
 	if (status)
 		return status;
-	return gm_cli_finish(img, fs, &c, true);
+	return gm_cli_finish(img, v, &c, true);
 }

@@ -272,9 +272,9 @@ static void on_progress(void *priv, const char *stage, uint64_t done, uint64_t t
 }
 
 /* gm_cli_open() with our own progress sink (terminal, status file, log). */
-static int open_image(struct mount_session *s, struct gm_image **img, struct gm_fs **fs)
+static int open_image(struct mount_session *s, struct gm_image **img, struct gm_view **v)
 {
-	return gm_cli_open_progress(s->image, &s->c, !s->fc.read_only, on_progress, s, img, fs);
+	return gm_cli_open_progress(s->image, &s->c, !s->fc.read_only, on_progress, s, img, v);
 }
 
 static int mount_error(enum gm_fuse_fail fail, const struct gm_error *err)
@@ -291,7 +291,7 @@ static int mount_error(enum gm_fuse_fail fail, const struct gm_error *err)
 static int serve(struct mount_session *s, int ready_fd)
 {
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	struct gm_fuse *fu = NULL;
 	struct gm_error err = { 0 };
 	enum gm_fuse_fail fail;
@@ -308,15 +308,15 @@ static int serve(struct mount_session *s, int ready_fd)
 		goto tell;
 	}
 	status_write(s, "mounting", -1, "opening");
-	status = open_image(s, &img, &fs);
+	status = open_image(s, &img, &v);
 	if (status)
 		goto tell;
 	s->fc.mountpoint = s->mountpoint;
 	s->fc.fsname = s->image;
-	fail = gm_fuse_mount(fs, &s->fc, &fu, &err);
+	fail = gm_fuse_mount(v, &s->fc, &fu, &err);
 	if (fail != GM_FUSE_OK) {
 		status = mount_error(fail, &err);
-		gm_fs_close(fs, NULL);
+		gm_view_close(v, NULL);
 		gm_image_close(img);
 		img = NULL;
 		goto tell;
@@ -367,7 +367,7 @@ tell:
 	status_write(s, "writing", -1, "writing back");
 	logf_(s, "session ended; %s", changed ? "writing the image back" :
 	      "nothing changed: the image is not rewritten");
-	status = gm_cli_finish(img, fs, &s->c, !s->fc.read_only);
+	status = gm_cli_finish(img, v, &s->c, !s->fc.read_only);
 	if (status == GM_EXIT_OK && rc < 0)
 		status = GM_EXIT_WRITEBACK;
 	if (status == GM_EXIT_OK) {
@@ -484,6 +484,11 @@ static int parse_mount_args(struct mount_session *s, int argc, char **argv, bool
 			gm_cli_error("unknown verb '%s' (see 'gcemount --help')", argv[optind]);
 		else
 			mount_usage(stderr);
+		return GM_EXIT_USAGE;
+	}
+	if (!strcmp(argv[optind], "-") || (s->c.output && !strcmp(s->c.output, "-"))) {
+		gm_cli_error("-: a mount reads an image file and writes a file: standard input "
+			     "and output are for the verbs (ls, cat, put, rm, repack, apply, check)");
 		return GM_EXIT_USAGE;
 	}
 	make_absolute(argv[optind], s->image, sizeof(s->image));
@@ -732,11 +737,11 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	struct mount_session s = { 0 };
 	struct gm_error err = { 0 };
 	struct gm_image *img = NULL;
-	struct gm_fs *fs = NULL;
+	struct gm_view *v = NULL;
 	struct gm_fuse *fu = NULL;
 	enum gm_fuse_fail fail;
 	const char *tmp = getenv("TMPDIR");
-	int status, rc, wst = 0, code, op = -1;
+	int status, rc, wst = 0, code, op;
 	bool raw;
 	pid_t pid;
 
@@ -745,6 +750,11 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	s.foreground = true;
 	s.fc.writeback_cache = true;
 	s.tty = !c->quiet && isatty(STDERR_FILENO);
+	if (!strcmp(image, "-") || (c->output && !strcmp(c->output, "-"))) {
+		gm_cli_error("-: apply --run mounts the image: it reads an image file and writes a "
+			     "file, not standard input or output");
+		return GM_EXIT_USAGE;
+	}
 	make_absolute(image, s.image, sizeof(s.image));
 	cache_dir(c->cache_dir, s.cache, sizeof(s.cache));
 	s.c.cache_dir = s.cache;
@@ -763,34 +773,34 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 		status = mount_error(fail, &err);
 		goto out;
 	}
-	status = open_image(&s, &img, &fs);
+	status = open_image(&s, &img, &v);
 	if (status)
 		goto out;
 	raw = gm_image_info(img)->container == GM_CONTAINER_RAW;
 	s.fc.mountpoint = s.mountpoint;
 	s.fc.fsname = s.image;
-	fail = gm_fuse_mount(fs, &s.fc, &fu, &err);
+	fail = gm_fuse_mount(v, &s.fc, &fu, &err);
 	if (fail != GM_FUSE_OK) {
 		status = mount_error(fail, &err);
-		gm_fs_close(fs, NULL);
+		gm_view_close(v, NULL);
 		gm_image_close(img);
 		goto out;
 	}
 	gm_fuse_set_log(fu, fuse_log_hook, &s);
 	/* The whole script is one operation: a failure undoes it (a raw disk
-	 * edited in place too). */
-	op = gm_fs_op_begin(fs, 0);
+	 * edited in place too); gm_cli_finish keeps it. */
+	op = gm_view_op_begin(v, 0);
 	fflush(NULL);
 	pid = op < 0 ? -1 : fork();
 	if (pid == 0)
 		run_script_and_unmount(script, s.mountpoint);
 	if (pid < 0) {
 		if (op < 0)
-			gm_cli_error("%s: %s", s.image, gm_fs_errmsg(fs));
+			gm_cli_error("%s: %s", s.image, gm_view_errmsg(v));
 		else
 			gm_cli_error("fork: %s", strerror(errno));
 		gm_fuse_unmount(fu);
-		gm_fs_close(fs, NULL);
+		gm_view_close(v, NULL);
 		gm_image_close(img);
 		status = GM_EXIT_FAIL;
 		goto out;
@@ -803,18 +813,17 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
 	gm_fuse_unmount(fu);
 	if (code == 0 && rc == 0) {
-		gm_fs_op_end(fs, 0);
-		status = gm_cli_finish(img, fs, &s.c, true);
+		status = gm_cli_finish(img, v, &s.c, true);
 		goto out;
 	}
-	gm_fs_op_end(fs, -ECANCELED);
+	gm_view_op_end(v, -ECANCELED);
 	if (code != 0)
 		gm_cli_error("%s exited with status %d: nothing written back, %s is untouched",
 			     script, code, s.image);
 	else
 		gm_cli_error("the FUSE session failed: nothing written back, %s is untouched",
 			     s.image);
-	gm_fs_close(fs, NULL);
+	gm_view_close(v, NULL);
 	gm_image_close(img);
 	discard_edits(&s, raw);
 	status = GM_EXIT_FAIL;

@@ -35,8 +35,10 @@ static void usage(FILE *f)
 		   "  'gcemount IMAGE MOUNTPOINT --help' lists them.\n"
 		   "\n'gcemount VERB --help' describes a verb; see gcemount(1).\n"
 		   "Exit status: 0 ok, 1 failed, 2 unreadable image, 3 image locked,\n"
-		   "4 write-back failed (input untouched), 5 no FUSE, 6 interrupted\n"
-		   "session waiting (--resume/--discard), 64 usage.\n");
+		   "4 write-back failed or impossible (input untouched), 5 no FUSE,\n"
+		   "6 interrupted session waiting (--resume/--discard), 64 usage,\n"
+		   "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (temp files removed).\n"
+		   "IMAGE '-' reads standard input; --output - writes standard output.\n");
 }
 
 int main(int argc, char **argv)

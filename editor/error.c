@@ -146,3 +146,19 @@ const char *gm_ext2_strerror(long errcode)
 
 	return s ? s : "unknown libext2fs error";
 }
+
+void gm_note_append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strnlen(buf, len);
+	va_list ap;
+
+	if (used + 3 >= len)
+		return;
+	if (used) {
+		memcpy(buf + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}

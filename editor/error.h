@@ -10,6 +10,7 @@
 #define GM_ERROR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define GM_ERRMSG_MAX 512
 
@@ -27,6 +28,10 @@ int gm_error_vset(struct gm_error *e, int code, const char *fmt, va_list ap)
 void gm_error_clear(struct gm_error *e);
 /* The message, or strerror(-code) when none was recorded. Never NULL. */
 const char *gm_error_msg(const struct gm_error *e);
+
+/* Appends a printf-style note to buf (len bytes), "; " between notes;
+ * silently stops when full. For the handles' "note" texts. */
+void gm_note_append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* libext2fs errcode_t -> -errno (EXT2_ET_* mapped to the nearest errno). */
 int gm_errno_from_ext2(long errcode);

@@ -2,7 +2,9 @@
  *
  * The fuse/ layer holds no format knowledge: every handler decodes its
  * arguments, calls one editor function (editor/fs/fs.h) and replies once.
- * FUSE's root inode 1 is the filesystem's GM_ROOT_INO (2).
+ * FUSE's root inode 1 is the view's root (gm_view_root); every other FUSE
+ * inode number is the view inode (editor/view/view.h: the root filesystem,
+ * /boot and /boot/efi as the image's fstab mounts them).
  *
  * Life cycle (the caller owns image, fs and any daemonising):
  *   gm_fuse_mount()   checks the mount point and FUSE, creates the session
@@ -10,13 +12,13 @@
  *   gm_fuse_serve()   answers requests until the filesystem is unmounted
  *                     (fusermount3 -u, umount) or gm_fuse_exit()/a signal;
  *   gm_fuse_unmount() unmounts if still mounted and frees; accepts NULL.
- * After gm_fuse_serve() returns the fs has been flushed (gm_fs_flush); the
+ * After gm_fuse_serve() returns the fs has been flushed (gm_view_flush); the
  * caller then closes it and writes the image back.
  *
  * Permissions. Without allow_other only the mounting user can reach the
  * mount (the kernel enforces it) and may do anything inside, whatever the
  * image's owners and modes say (a fakeroot view: it is their image); new
- * files get the fs's default owner (gm_fs_opts: 0:0 or --owner). With
+ * files get the fs's default owner (gm_view_opts: 0:0 or --owner). With
  * allow_other the kernel applies normal permission checks
  * (default_permissions) for everyone, and files created by a user other than
  * the mounting one are owned by that user.
@@ -30,7 +32,7 @@
 #include <stdbool.h>
 
 #include "editor/error.h"
-#include "editor/fs/fs.h"
+#include "editor/view/view.h"
 
 struct gm_fuse;
 
@@ -62,7 +64,7 @@ enum gm_fuse_fail gm_fuse_precheck(const char *mountpoint, bool allow_other,
 /* Mounts fs on cfg->mountpoint. On failure returns the class and one line in
  * err (libfuse's and fusermount3's own messages are captured, not printed).
  * fs must outlive the handle. */
-enum gm_fuse_fail gm_fuse_mount(struct gm_fs *fs, const struct gm_fuse_config *cfg,
+enum gm_fuse_fail gm_fuse_mount(struct gm_view *fs, const struct gm_fuse_config *cfg,
 				struct gm_fuse **out, struct gm_error *err);
 /* Serves until unmounted or asked to exit; installs SIGINT/SIGTERM/SIGHUP
  * handlers for its duration (they end the session). Flushes the fs at the
@@ -82,7 +84,7 @@ bool gm_fuse_is_mountpoint(const char *path);
  * (they die with their last close). A killed server leaves it behind; a
  * resumed session without a mount (e.g. `repack --resume`) calls this. 0, or
  * -errno. */
-int gm_fuse_drop_orphans(struct gm_fs *fs);
+int gm_fuse_drop_orphans(struct gm_view *fs);
 /* Unmounts path: umount2() as root, else `fusermount3 -u` (its messages
  * captured into err). lazy: detach now, finish when no longer busy.
  * 0 or -errno (-EBUSY when still in use). */

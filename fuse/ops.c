@@ -16,14 +16,19 @@
 
 #include "fuse/fuse_private.h"
 
-static gm_ino_t to_gm(fuse_ino_t ino)
+/* FUSE_ROOT_ID (1) is the view's root (set at mount): ext4's root inode 2,
+ * or 1 for a FAT partition opened alone; no other view inode is 1 (ext4
+ * numbers start at 1 for the bad-block inode, never handed out). */
+gm_vino_t gm_fuse_root_vino = GM_ROOT_INO;
+
+static gm_vino_t to_gm(fuse_ino_t ino)
 {
-	return ino == FUSE_ROOT_ID ? GM_ROOT_INO : (gm_ino_t)ino;
+	return ino == FUSE_ROOT_ID ? gm_fuse_root_vino : (gm_vino_t)ino;
 }
 
-static fuse_ino_t to_fuse(gm_ino_t ino)
+static fuse_ino_t to_fuse(gm_vino_t ino)
 {
-	return ino == GM_ROOT_INO ? FUSE_ROOT_ID : (fuse_ino_t)ino;
+	return ino == gm_fuse_root_vino ? FUSE_ROOT_ID : (fuse_ino_t)ino;
 }
 
 static struct gm_fuse *lock_req(fuse_req_t req)
@@ -66,13 +71,14 @@ static bool expected_error(int rc)
 }
 
 /* Replies -rc; call with the lock held (reads the editor's message). */
-static void reply_err(struct gm_fuse *f, fuse_req_t req, int rc, const char *op, gm_ino_t ino)
+static void reply_err(struct gm_fuse *f, fuse_req_t req, int rc, const char *op, gm_vino_t ino)
 {
 	if (rc >= 0 || rc < -4095)
 		rc = -EIO;
 	if (!expected_error(rc)) {
 		f->errors++;
-		gm_fuse_logf(f, "%s (inode %u): %s: %s", op, ino, strerror(-rc), gm_fs_errmsg(f->fs));
+		gm_fuse_logf(f, "%s (inode %llu): %s: %s", op, (unsigned long long)ino, strerror(-rc),
+			     gm_view_errmsg(f->fs));
 	}
 	unlock(f);
 	fuse_reply_err(req, -rc);
@@ -91,12 +97,12 @@ static const struct gm_creds *creds_for(struct gm_fuse *f, fuse_req_t req, struc
 	return c;
 }
 
-static int fill_entry(struct gm_fuse *f, gm_ino_t ino, struct fuse_entry_param *e)
+static int fill_entry(struct gm_fuse *f, gm_vino_t ino, struct fuse_entry_param *e)
 {
 	int rc;
 
 	memset(e, 0, sizeof(*e));
-	rc = gm_fs_getattr(f->fs, ino, &e->attr);
+	rc = gm_view_getattr(f->fs, ino, &e->attr);
 	if (rc < 0)
 		return rc;
 	e->attr.st_ino = ino;
@@ -106,7 +112,7 @@ static int fill_entry(struct gm_fuse *f, gm_ino_t ino, struct fuse_entry_param *
 	return 0;
 }
 
-static void reply_entry(struct gm_fuse *f, fuse_req_t req, gm_ino_t ino, const char *op)
+static void reply_entry(struct gm_fuse *f, fuse_req_t req, gm_vino_t ino, const char *op)
 {
 	struct fuse_entry_param e;
 	int rc = fill_entry(f, ino, &e);
@@ -139,18 +145,18 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	pthread_mutex_lock(&f->lock);
 	if (gm_fuse_purge_orphans(f) < 0)
 		gm_fuse_logf(f, "cannot remove %s left by an earlier session: %s",
-			     GM_FUSE_ORPHANS, gm_fs_errmsg(f->fs));
+			     GM_FUSE_ORPHANS, gm_view_errmsg(f->fs));
 	pthread_mutex_unlock(&f->lock);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent), ino;
+	gm_vino_t dir = to_gm(parent), ino;
 	struct fuse_entry_param e;
 	int rc;
 
-	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_fs_lookup(f->fs, dir, name, &ino);
+	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_view_lookup(f->fs, dir, name, &ino);
 	if (rc == -ENOENT) {
 		/* Negative entry, cached as long as the positive ones. */
 		unlock(f);
@@ -179,12 +185,12 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 static void op_getattr(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	struct stat st;
 	int rc;
 
 	(void)fi;
-	rc = gm_fs_getattr(f->fs, ino, &st);
+	rc = gm_view_getattr(f->fs, ino, &st);
 	if (rc < 0)
 		return reply_err(f, req, rc, "getattr", ino);
 	unlock(f);
@@ -196,7 +202,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 		       struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	struct gm_setattr sa = { 0 };
 	struct stat st;
 	int rc;
@@ -230,7 +236,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 		sa.valid |= GM_SET_MTIME;
 		sa.mtime = attr->st_mtim;
 	}
-	rc = sa.valid ? gm_fs_setattr(f->fs, ino, &sa, &st) : gm_fs_getattr(f->fs, ino, &st);
+	rc = sa.valid ? gm_view_setattr(f->fs, ino, &sa, &st) : gm_view_getattr(f->fs, ino, &st);
 	if (rc < 0)
 		return reply_err(f, req, rc, "setattr", ino);
 	unlock(f);
@@ -241,11 +247,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 static void op_readlink(fuse_req_t req, fuse_ino_t fino)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	char buf[PATH_MAX + 1];
 	ssize_t n;
 
-	n = gm_fs_readlink(f->fs, ino, buf, sizeof(buf) - 1);
+	n = gm_view_readlink(f->fs, ino, buf, sizeof(buf) - 1);
 	if (n < 0)
 		return reply_err(f, req, (int)n, "readlink", ino);
 	unlock(f);
@@ -256,12 +262,12 @@ static void op_readlink(fuse_req_t req, fuse_ino_t fino)
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent), ino;
+	gm_vino_t dir = to_gm(parent), ino;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
-		gm_fs_mknod(f->fs, dir, name, mode, rdev, creds_for(f, req, &c), &ino);
+		gm_view_mknod(f->fs, dir, name, mode, rdev, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "mknod", dir);
 	reply_entry(f, req, ino, "mknod");
@@ -270,12 +276,12 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent), ino;
+	gm_vino_t dir = to_gm(parent), ino;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
-		gm_fs_mkdir(f->fs, dir, name, mode & 07777, creds_for(f, req, &c), &ino);
+		gm_view_mkdir(f->fs, dir, name, mode & 07777, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "mkdir", dir);
 	reply_entry(f, req, ino, "mkdir");
@@ -284,12 +290,12 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent), ino;
+	gm_vino_t dir = to_gm(parent), ino;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
-		gm_fs_symlink(f->fs, dir, name, link, creds_for(f, req, &c), &ino);
+		gm_view_symlink(f->fs, dir, name, link, creds_for(f, req, &c), &ino);
 	if (rc < 0)
 		return reply_err(f, req, rc, "symlink", dir);
 	reply_entry(f, req, ino, "symlink");
@@ -298,10 +304,10 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const char *newname)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino), dir = to_gm(newparent);
+	gm_vino_t ino = to_gm(fino), dir = to_gm(newparent);
 	int rc;
 
-	rc = gm_fuse_hidden_name(dir, newname) ? -EPERM : gm_fs_link(f->fs, ino, dir, newname);
+	rc = gm_fuse_hidden_name(dir, newname) ? -EPERM : gm_view_link(f->fs, ino, dir, newname);
 	if (rc < 0)
 		return reply_err(f, req, rc, "link", ino);
 	reply_entry(f, req, ino, "link");
@@ -310,13 +316,13 @@ static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent), hid;
+	gm_vino_t dir = to_gm(parent), hid;
 	int rc;
 
 	if (gm_fuse_hidden_name(dir, name))
 		rc = -ENOENT;
 	else if ((rc = gm_fuse_hide_if_open(f, dir, name, &hid)) == 0)
-		rc = gm_fs_unlink(f->fs, dir, name);
+		rc = gm_view_unlink(f->fs, dir, name);
 	if (rc < 0)
 		return reply_err(f, req, rc, "unlink", dir);
 	unlock(f);
@@ -326,10 +332,10 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent);
+	gm_vino_t dir = to_gm(parent);
 	int rc;
 
-	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_fs_rmdir(f->fs, dir, name);
+	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_view_rmdir(f->fs, dir, name);
 	if (rc < 0)
 		return reply_err(f, req, rc, "rmdir", dir);
 	unlock(f);
@@ -340,7 +346,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent), ndir = to_gm(newparent), src, hid = 0;
+	gm_vino_t dir = to_gm(parent), ndir = to_gm(newparent), src, hid = 0;
 	int rc = 0;
 
 	if (gm_fuse_hidden_name(dir, name) || gm_fuse_hidden_name(ndir, newname))
@@ -348,18 +354,18 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	/* A file replaced while open must outlive the rename (not for
 	 * RENAME_EXCHANGE, which deletes nothing, nor a rename onto itself). */
 	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
-	    gm_fs_lookup(f->fs, dir, name, &src) == 0) {
-		gm_ino_t dst;
+	    gm_view_lookup(f->fs, dir, name, &src) == 0) {
+		gm_vino_t dst;
 
 		struct stat sst;
 
 		/* A directory cannot replace a file: let the rename say so. */
-		if (gm_fs_lookup(f->fs, ndir, newname, &dst) == 0 && dst != src &&
-		    gm_fs_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
+		if (gm_view_lookup(f->fs, ndir, newname, &dst) == 0 && dst != src &&
+		    gm_view_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
 			rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
 	}
 	if (rc >= 0)
-		rc = gm_fs_rename(f->fs, dir, name, ndir, newname, flags);
+		rc = gm_view_rename(f->fs, dir, name, ndir, newname, flags);
 	if (rc < 0) {
 		if (hid)
 			gm_fuse_unhide(f, hid, ndir, newname);
@@ -372,11 +378,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void op_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	int rc = 0;
 
 	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY)
-		rc = gm_fs_truncate(f->fs, ino, 0);
+		rc = gm_view_truncate(f->fs, ino, 0);
 	if (rc == 0)
 		rc = gm_fuse_open_inc(f, ino);
 	if (rc < 0)
@@ -391,13 +397,13 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t dir = to_gm(parent), ino = 0;
+	gm_vino_t dir = to_gm(parent), ino = 0;
 	struct fuse_entry_param e;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
-		gm_fs_mknod(f->fs, dir, name, S_IFREG | (mode & 07777), 0,
+		gm_view_mknod(f->fs, dir, name, S_IFREG | (mode & 07777), 0,
 			    creds_for(f, req, &c), &ino);
 	if (rc == 0)
 		rc = fill_entry(f, ino, &e);
@@ -415,13 +421,13 @@ static void op_read(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	ssize_t n;
 
 	(void)fi;
 	if (size > GM_FUSE_MAX_IO)
 		size = GM_FUSE_MAX_IO;
-	n = gm_fs_read(f->fs, ino, f->iobuf, size, (uint64_t)off);
+	n = gm_view_read(f->fs, ino, f->iobuf, size, (uint64_t)off);
 	if (n < 0)
 		return reply_err(f, req, (int)n, "read", ino);
 	/* The reply copies the buffer before the lock is released. */
@@ -433,11 +439,11 @@ static void op_write(fuse_req_t req, fuse_ino_t fino, const char *buf, size_t si
 		     struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	ssize_t n;
 
 	(void)fi;
-	n = gm_fs_write(f->fs, ino, buf, size, (uint64_t)off);
+	n = gm_view_write(f->fs, ino, buf, size, (uint64_t)off);
 	if (n < 0)
 		return reply_err(f, req, (int)n, "write", ino);
 	unlock(f);
@@ -453,7 +459,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_release(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	int rc;
 
 	(void)fi;
@@ -470,7 +476,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t fino, int datasync, struct fuse_
 	int rc;
 
 	(void)datasync; (void)fi;
-	rc = gm_fs_flush(f->fs);
+	rc = gm_view_flush(f->fs);
 	if (rc < 0)
 		return reply_err(f, req, rc, "fsync", to_gm(fino));
 	unlock(f);
@@ -494,7 +500,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* Directory entries gathered for one readdir reply. */
 struct rd_ent {
-	gm_ino_t ino;
+	gm_vino_t ino;
 	unsigned dtype;
 	uint64_t next_off;
 	char name[256];
@@ -502,7 +508,7 @@ struct rd_ent {
 
 struct rd {
 	fuse_req_t req;
-	gm_ino_t dir;
+	gm_vino_t dir;
 	bool plus;
 	size_t room, used;
 	struct rd_ent *ents;
@@ -510,7 +516,7 @@ struct rd {
 	int err;
 };
 
-static int rd_collect(void *priv, const char *name, size_t namelen, gm_ino_t ino,
+static int rd_collect(void *priv, const char *name, size_t namelen, gm_vino_t ino,
 		      unsigned dtype, uint64_t next_off)
 {
 	struct rd *d = priv;
@@ -555,7 +561,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off, 
 	size_t used = 0;
 	int rc;
 
-	rc = gm_fs_readdir(f->fs, d.dir, (uint64_t)off, rd_collect, &d);
+	rc = gm_view_readdir(f->fs, d.dir, (uint64_t)off, rd_collect, &d);
 	if (rc == 0)
 		rc = d.err;
 	if (rc == 0 && !(buf = malloc(size ? size : 1)))
@@ -623,7 +629,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t fino)
 	struct statvfs sv;
 	int rc;
 
-	rc = gm_fs_statfs(f->fs, &sv);
+	rc = gm_view_statfs(f->fs, to_gm(fino), &sv);
 	if (rc < 0)
 		return reply_err(f, req, rc, "statfs", to_gm(fino));
 	unlock(f);
@@ -636,7 +642,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t fino)
  * become the mode, and an ACL that says no more than the mode is not kept
  * (cp -a and tar --acls set ACLs instead of calling chmod). Linux xattr ABI:
  * le32 version 2, then { le16 tag, le16 perm, le32 id } entries. */
-static int set_acl_access(struct gm_fuse *f, gm_ino_t ino, const void *value, size_t size,
+static int set_acl_access(struct gm_fuse *f, gm_vino_t ino, const void *value, size_t size,
 			  int flags)
 {
 	const unsigned char *p = value;
@@ -662,16 +668,16 @@ static int set_acl_access(struct gm_fuse *f, gm_ino_t ino, const void *value, si
 		default: return -EINVAL;
 		}
 	}
-	rc = gm_fs_getattr(f->fs, ino, &st);
+	rc = gm_view_getattr(f->fs, ino, &st);
 	if (rc < 0)
 		return rc;
 	sa.mode = (st.st_mode & 07000) | user << 6 | (has_mask ? mask : group) << 3 | other;
-	rc = gm_fs_setattr(f->fs, ino, &sa, NULL);
+	rc = gm_view_setattr(f->fs, ino, &sa, NULL);
 	if (rc < 0)
 		return rc;
 	if (extra || (has_mask && mask != group))
-		return gm_fs_setxattr(f->fs, ino, "system.posix_acl_access", value, size, flags);
-	rc = gm_fs_removexattr(f->fs, ino, "system.posix_acl_access");
+		return gm_view_setxattr(f->fs, ino, "system.posix_acl_access", value, size, flags);
+	rc = gm_view_removexattr(f->fs, ino, "system.posix_acl_access");
 	return rc == -ENODATA ? 0 : rc;
 }
 
@@ -679,7 +685,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const
 			size_t size, int flags)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	int rc;
 
 	bool acl = !strcmp(name, "system.posix_acl_access");
@@ -687,7 +693,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const
 	if (acl)
 		rc = set_acl_access(f, ino, value, size, flags);
 	else
-		rc = gm_fs_setxattr(f->fs, ino, name, value, size, flags);
+		rc = gm_view_setxattr(f->fs, ino, name, value, size, flags);
 	if (rc < 0)
 		return reply_err(f, req, rc, "setxattr", ino);
 	unlock(f);
@@ -699,21 +705,21 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const
 }
 
 /* getxattr and listxattr share the protocol: size 0 asks for the length,
- * anything else for the bytes. get is gm_fs_getxattr or list_names. */
-typedef ssize_t (*xattr_get_fn)(struct gm_fs *fs, gm_ino_t ino, const char *name, void *buf,
+ * anything else for the bytes. get is gm_view_getxattr or list_names. */
+typedef ssize_t (*xattr_get_fn)(struct gm_view *fs, gm_vino_t ino, const char *name, void *buf,
 				size_t size);
 
-static ssize_t list_names(struct gm_fs *fs, gm_ino_t ino, const char *name, void *buf, size_t size)
+static ssize_t list_names(struct gm_view *fs, gm_vino_t ino, const char *name, void *buf, size_t size)
 {
 	(void)name;
-	return gm_fs_listxattr(fs, ino, buf, size);
+	return gm_view_listxattr(fs, ino, buf, size);
 }
 
 static void reply_xattr_bytes(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size,
 			      xattr_get_fn get, const char *what)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	char *buf = NULL;
 	ssize_t n;
 
@@ -734,7 +740,7 @@ static void reply_xattr_bytes(fuse_req_t req, fuse_ino_t fino, const char *name,
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size)
 {
-	reply_xattr_bytes(req, fino, name, size, gm_fs_getxattr, "getxattr");
+	reply_xattr_bytes(req, fino, name, size, gm_view_getxattr, "getxattr");
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t fino, size_t size)
@@ -745,10 +751,10 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t fino, size_t size)
 static void op_removexattr(fuse_req_t req, fuse_ino_t fino, const char *name)
 {
 	struct gm_fuse *f = lock_req(req);
-	gm_ino_t ino = to_gm(fino);
+	gm_vino_t ino = to_gm(fino);
 	int rc;
 
-	rc = gm_fs_removexattr(f->fs, ino, name);
+	rc = gm_view_removexattr(f->fs, ino, name);
 	if (rc < 0)
 		return reply_err(f, req, rc, "removexattr", ino);
 	unlock(f);

@@ -1,5 +1,7 @@
 /* orphans.c — which files are open, and the files unlinked (or renamed
- * over) while open: moved to GM_FUSE_ORPHANS in the root directory, hidden
+ * over) while open: moved to GM_FUSE_ORPHANS in the root directory of the
+ * filesystem holding them (the view's root, /boot, ...: a rename cannot
+ * cross filesystems), hidden
  * from lookups and listings, and removed at their last close (or at the next
  * session's start, after a crash). The kernel may still read them or write
  * their cached pages back until then. Callers hold f->lock. */
@@ -10,12 +12,13 @@
 
 #include "fuse/fuse_private.h"
 
-bool gm_fuse_hidden_name(gm_ino_t dir, const char *name)
+bool gm_fuse_hidden_name(gm_vino_t dir, const char *name)
 {
-	return dir == GM_ROOT_INO && !strcmp(name, GM_FUSE_ORPHANS);
+	/* the root directory of any ext member: its own inode 2 */
+	return (dir & GM_VINO_LOCAL_MASK) == GM_ROOT_INO && !strcmp(name, GM_FUSE_ORPHANS);
 }
 
-static struct gm_fuse_open *open_find(struct gm_fuse *f, gm_ino_t ino)
+static struct gm_fuse_open *open_find(struct gm_fuse *f, gm_vino_t ino)
 {
 	for (size_t i = 0; i < f->nopens; i++)
 		if (f->opens[i].ino == ino)
@@ -23,7 +26,7 @@ static struct gm_fuse_open *open_find(struct gm_fuse *f, gm_ino_t ino)
 	return NULL;
 }
 
-int gm_fuse_open_inc(struct gm_fuse *f, gm_ino_t ino)
+int gm_fuse_open_inc(struct gm_fuse *f, gm_vino_t ino)
 {
 	struct gm_fuse_open *o = open_find(f, ino), *n;
 
@@ -44,37 +47,41 @@ int gm_fuse_open_inc(struct gm_fuse *f, gm_ino_t ino)
 	return 0;
 }
 
-static int orphan_dir(struct gm_fuse *f)
+/* The orphan directory of the filesystem holding ino (made when needed). */
+static int orphan_dir(struct gm_fuse *f, gm_vino_t ino, gm_vino_t *out)
 {
-	int rc;
+	size_t m = gm_view_member_of(f->fs, ino);
+	gm_vino_t root = gm_view_member_root(f->fs, ino);
+	int rc = 0;
 
-	if (f->orphan_dir)
-		return 0;
-	rc = gm_fs_mkdir(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS, 0700, NULL, &f->orphan_dir);
-	if (rc == -EEXIST)
-		rc = gm_fs_lookup(f->fs, GM_ROOT_INO, GM_FUSE_ORPHANS, &f->orphan_dir);
+	if (!f->orphan_dir[m]) {
+		rc = gm_view_mkdir(f->fs, root, GM_FUSE_ORPHANS, 0700, NULL, &f->orphan_dir[m]);
+		if (rc == -EEXIST)
+			rc = gm_view_lookup(f->fs, root, GM_FUSE_ORPHANS, &f->orphan_dir[m]);
+	}
+	*out = f->orphan_dir[m];
 	return rc;
 }
 
 /* If dir/name is a file still open, moves it to the orphan directory (so
  * its inode survives) and returns 1; 0 if nothing to do; -errno. */
-int gm_fuse_hide_if_open(struct gm_fuse *f, gm_ino_t dir, const char *name, gm_ino_t *hid_ino)
+int gm_fuse_hide_if_open(struct gm_fuse *f, gm_vino_t dir, const char *name, gm_vino_t *hid_ino)
 {
 	struct gm_fuse_open *o;
-	char hname[32];
-	gm_ino_t ino;
+	char hname[48];
+	gm_vino_t ino, odir;
 	int rc;
 
-	if (gm_fs_lookup(f->fs, dir, name, &ino) < 0)
+	if (gm_view_lookup(f->fs, dir, name, &ino) < 0)
 		return 0;
 	o = open_find(f, ino);
 	if (!o || o->count == 0)
 		return 0;
-	rc = orphan_dir(f);
+	rc = orphan_dir(f, dir, &odir);
 	if (rc < 0)
 		return rc;
-	snprintf(hname, sizeof(hname), "%u.%u", ino, o->hidden);
-	rc = gm_fs_rename(f->fs, dir, name, f->orphan_dir, hname, 0);
+	snprintf(hname, sizeof(hname), "%llu.%u", (unsigned long long)ino, o->hidden);
+	rc = gm_view_rename(f->fs, dir, name, odir, hname, 0);
 	if (rc < 0)
 		return rc;
 	o->hidden++;
@@ -83,32 +90,36 @@ int gm_fuse_hide_if_open(struct gm_fuse *f, gm_ino_t dir, const char *name, gm_i
 }
 
 /* Puts back the last name gm_fuse_hide_if_open() moved away (a failed rename). */
-void gm_fuse_unhide(struct gm_fuse *f, gm_ino_t ino, gm_ino_t dir, const char *name)
+void gm_fuse_unhide(struct gm_fuse *f, gm_vino_t ino, gm_vino_t dir, const char *name)
 {
 	struct gm_fuse_open *o = open_find(f, ino);
-	char hname[32];
+	char hname[48];
+	gm_vino_t odir;
 
-	if (!o || !o->hidden)
+	if (!o || !o->hidden || orphan_dir(f, ino, &odir) < 0)
 		return;
 	o->hidden--;
-	snprintf(hname, sizeof(hname), "%u.%u", ino, o->hidden);
-	if (gm_fs_rename(f->fs, f->orphan_dir, hname, dir, name, 0) < 0)
+	snprintf(hname, sizeof(hname), "%llu.%u", (unsigned long long)ino, o->hidden);
+	if (gm_view_rename(f->fs, odir, hname, dir, name, 0) < 0)
 		gm_fuse_logf(f, "cannot restore %s after a failed rename: %s", name,
-			     gm_fs_errmsg(f->fs));
+			     gm_view_errmsg(f->fs));
 }
 
-int gm_fuse_open_dec(struct gm_fuse *f, gm_ino_t ino)
+int gm_fuse_open_dec(struct gm_fuse *f, gm_vino_t ino)
 {
 	struct gm_fuse_open *o = open_find(f, ino);
-	char hname[32];
+	char hname[48];
+	gm_vino_t odir = 0;
 	int rc = 0;
 
 	if (!o || --o->count > 0)
 		return 0;
-	while (o->hidden) {
+	if (o->hidden && orphan_dir(f, ino, &odir) < 0)
+		rc = -EIO;
+	while (o->hidden && odir) {
 		o->hidden--;
-		snprintf(hname, sizeof(hname), "%u.%u", ino, o->hidden);
-		if (gm_fs_unlink(f->fs, f->orphan_dir, hname) < 0)
+		snprintf(hname, sizeof(hname), "%llu.%u", (unsigned long long)ino, o->hidden);
+		if (gm_view_unlink(f->fs, odir, hname) < 0)
 			rc = -EIO;
 	}
 	*o = f->opens[--f->nopens];
@@ -120,7 +131,7 @@ struct purge {
 	size_t n, cap;
 };
 
-static int purge_cb(void *priv, const char *name, size_t namelen, gm_ino_t ino,
+static int purge_cb(void *priv, const char *name, size_t namelen, gm_vino_t ino,
 		    unsigned dtype, uint64_t next_off)
 {
 	struct purge *p = priv;
@@ -142,25 +153,36 @@ static int purge_cb(void *priv, const char *name, size_t namelen, gm_ino_t ino,
 	return 0;
 }
 
-int gm_fuse_drop_orphans(struct gm_fs *fs)
+/* The orphans of one filesystem, whose root is root. */
+static int drop_in(struct gm_view *fs, gm_vino_t root)
 {
 	struct purge p = { 0 };
-	gm_ino_t dir;
+	gm_vino_t dir;
 	int rc;
 
-	if (gm_fs_read_only(fs))
-		return 0;
-	rc = gm_fs_lookup(fs, GM_ROOT_INO, GM_FUSE_ORPHANS, &dir);
-	if (rc == -ENOENT)
+	rc = gm_view_lookup(fs, root, GM_FUSE_ORPHANS, &dir);
+	if (rc == -ENOENT || rc == -EROFS)
 		return 0;
 	if (rc < 0)
 		return rc;
-	rc = gm_fs_readdir(fs, dir, 0, purge_cb, &p);
+	rc = gm_view_readdir(fs, dir, 0, purge_cb, &p);
 	for (size_t i = 0; rc == 0 && i < p.n; i++)
-		rc = gm_fs_unlink(fs, dir, p.names[i]);
+		rc = gm_view_unlink(fs, dir, p.names[i]);
 	if (rc == 0)
-		rc = gm_fs_rmdir(fs, GM_ROOT_INO, GM_FUSE_ORPHANS);
+		rc = gm_view_rmdir(fs, root, GM_FUSE_ORPHANS);
 	free(p.names);
+	return rc;
+}
+
+int gm_fuse_drop_orphans(struct gm_view *fs)
+{
+	int rc = 0;
+
+	if (gm_view_read_only(fs))
+		return 0;
+	for (size_t i = 0; rc == 0 && i < gm_view_nmounts(fs); i++)
+		if (gm_view_mount(fs, i)->kind == GM_MOUNT_EXT)
+			rc = drop_in(fs, gm_view_mount_root(fs, i));
 	return rc;
 }
 
@@ -172,6 +194,6 @@ int gm_fuse_purge_orphans(struct gm_fuse *f)
 		return 0;
 	rc = gm_fuse_drop_orphans(f->fs);
 	if (rc == 0)
-		f->orphan_dir = 0;
+		memset(f->orphan_dir, 0, sizeof(f->orphan_dir));
 	return rc;
 }

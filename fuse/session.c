@@ -202,7 +202,7 @@ static void last_line(int fd, char *out, size_t size)
 	out[n] = '\0';
 }
 
-enum gm_fuse_fail gm_fuse_mount(struct gm_fs *fs, const struct gm_fuse_config *cfg,
+enum gm_fuse_fail gm_fuse_mount(struct gm_view *fs, const struct gm_fuse_config *cfg,
 				struct gm_fuse **out, struct gm_error *err)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -222,7 +222,8 @@ enum gm_fuse_fail gm_fuse_mount(struct gm_fs *fs, const struct gm_fuse_config *c
 	}
 	pthread_mutex_init(&f->lock, NULL);
 	f->fs = fs;
-	f->read_only = cfg->read_only || gm_fs_read_only(fs);
+	gm_fuse_root_vino = gm_view_root(fs);
+	f->read_only = cfg->read_only || gm_view_read_only(fs);
 	f->allow_other = cfg->allow_other;
 	f->writeback_cache = cfg->writeback_cache;
 	f->mounter = getuid();
@@ -369,9 +370,9 @@ int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err)
 	pthread_mutex_lock(&f->lock);
 	frc = gm_fuse_purge_orphans(f);
 	if (frc == 0 && !f->read_only)
-		frc = gm_fs_flush(f->fs);
+		frc = gm_view_flush(f->fs);
 	if (frc < 0 && rc == 0) {
-		gm_error_set(err, frc, "cannot flush the filesystem: %s", gm_fs_errmsg(f->fs));
+		gm_error_set(err, frc, "cannot flush the filesystem: %s", gm_view_errmsg(f->fs));
 		rc = frc;
 	}
 	pthread_mutex_unlock(&f->lock);

@@ -22,8 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "editor/fs/fs.h"
+#include "editor/view/view.h"
 #include "editor/container/image.h"
+#include "editor/container/sniff.h"
 #include "policies/policy.h"
 
 /* ---- the report (report.c) ---- */
@@ -72,19 +73,8 @@ void gm_check_report_summary(const struct gm_check_report *rep, char *buf, size_
 
 /* ---- packaging (check_packaging.c) ---- */
 
-/* How the first bytes of a file look: what the container sniffed. */
-enum gm_sniff {
-	GM_SNIFF_UNKNOWN = 0,  /* anything else (a raw disk, or junk) */
-	GM_SNIFF_GZIP,
-	GM_SNIFF_TAR,          /* an uncompressed tar */
-	GM_SNIFF_XZ,
-	GM_SNIFF_ZSTD,
-	GM_SNIFF_BZIP2,
-};
-/* Classifies a buffer holding the first bytes of a file (512 are enough). */
-enum gm_sniff gm_check_sniff(const void *buf, size_t len);
-/* Classifies the first 512 bytes of the file at path (UNKNOWN if unreadable). */
-enum gm_sniff gm_check_sniff_file(const char *path);
+/* What a file is from its first bytes: editor/container/sniff.h (shared
+ * with gm_image_open, which refuses what it does not open). */
 
 /* Facts read from a tarball's headers alone (libarchive), for when
  * gm_image_open refused the file. */
@@ -112,7 +102,7 @@ int gm_check_unopenable(const char *path, const char *open_msg, struct gm_check_
 /* Rows for an opened image: container (gzip, tar format, disk.raw, size,
  * sparse entry), partition table, ext4 partition, filesystem state. fs may
  * be NULL when the filesystem could not be opened (fs_msg says why). */
-int gm_check_packaging(struct gm_image *img, struct gm_fs *fs, const char *fs_msg,
+int gm_check_packaging(struct gm_image *img, struct gm_view *fs, const char *fs_msg,
 		       struct gm_check_report *rep);
 
 /* ext4 superblock sanity (1024 bytes read at partition offset + 1024).
@@ -160,7 +150,7 @@ void gm_kconfig_eval(const struct gm_kconfig_req *req, const char *buf, size_t l
 		     struct gm_rule_result *r, bool *needs_module);
 
 /* Rows for every /boot/config-* of the image. */
-int gm_check_kernel(struct gm_fs *fs, struct gm_check_report *rep);
+int gm_check_kernel(struct gm_view *fs, struct gm_check_report *rep);
 
 /* Lists the module files (basenames without .ko*) of an initramfs image in
  * memory: concatenated cpio archives, each raw or compressed (gzip, xz,
@@ -170,6 +160,6 @@ typedef void (*gm_module_fn)(void *priv, const char *module);
 int gm_initramfs_modules(const void *buf, size_t len, gm_module_fn fn, void *priv);
 
 /* ---- system (check_system.c) ---- */
-int gm_check_system(struct gm_fs *fs, struct gm_check_report *rep);
+int gm_check_system(struct gm_view *fs, struct gm_check_report *rep);
 
 #endif

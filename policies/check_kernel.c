@@ -87,7 +87,7 @@ static int listed_line(const char *buf, size_t len, const char *module, bool dra
 }
 
 struct listing {
-	struct gm_fs *fs;
+	struct gm_view *fs;
 	const char *module;
 	char file[256];
 	int line;
@@ -113,7 +113,7 @@ static int dracut_one(void *priv, const char *path)
 }
 
 /* Where the image's initramfs configuration asks for module; false if nowhere. */
-static bool module_listed(struct gm_fs *fs, const char *module, char *file, size_t flen, int *line)
+static bool module_listed(struct gm_view *fs, const char *module, char *file, size_t flen, int *line)
 {
 	struct listing l = { .fs = fs, .module = module };
 	char *buf;
@@ -148,7 +148,7 @@ struct kernel {
 	struct names modules;
 };
 
-static void load_initrd(struct gm_fs *fs, struct kernel *k)
+static void load_initrd(struct gm_view *fs, struct kernel *k)
 {
 	/* prefix and suffix around the version (no format string from a table:
 	 * clang's -Wformat-nonliteral) */
@@ -186,7 +186,7 @@ static void reasonf(struct gm_rule_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void module_row(struct gm_fs *fs, struct kernel *k, const struct gm_kconfig_req *req,
+static void module_row(struct gm_view *fs, struct kernel *k, const struct gm_kconfig_req *req,
 		       struct gm_rule_result *r)
 {
 	char lfile[256] = "";
@@ -220,7 +220,7 @@ static void module_row(struct gm_fs *fs, struct kernel *k, const struct gm_kconf
 			 k->initrd[0] ? " unreadable" : k->version);
 }
 
-static int check_one(struct gm_fs *fs, struct kernel *k, struct gm_check_report *rep)
+static int check_one(struct gm_view *fs, struct kernel *k, struct gm_check_report *rep)
 {
 	char *buf;
 	size_t len;
@@ -256,7 +256,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int gm_check_kernel(struct gm_fs *fs, struct gm_check_report *rep)
+int gm_check_kernel(struct gm_view *fs, struct gm_check_report *rep)
 {
 	struct names cfgs = { 0 };
 	int rc = gm_path_glob(fs, "/boot/config-*", collect_config, &cfgs);

@@ -17,31 +17,6 @@
 #define GIB ((uint64_t)1 << 30)
 #define MIB ((uint64_t)1 << 20)
 
-static const char *sniff_name(enum gm_sniff s)
-{
-	switch (s) {
-	case GM_SNIFF_GZIP: return "gzip";
-	case GM_SNIFF_TAR: return "none";
-	case GM_SNIFF_XZ: return "xz";
-	case GM_SNIFF_ZSTD: return "zstd";
-	case GM_SNIFF_BZIP2: return "bzip2";
-	default: return "unknown";
-	}
-}
-
-enum gm_sniff gm_check_sniff_file(const char *path)
-{
-	unsigned char buf[512];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO must not block */
-
-	if (fd < 0)
-		return GM_SNIFF_UNKNOWN;
-	n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
-	return n > 0 ? gm_check_sniff(buf, (size_t)n) : GM_SNIFF_UNKNOWN;
-}
-
 static enum gm_tar_format tar_format_of(int archive_fmt)
 {
 	switch (archive_fmt) {
@@ -160,7 +135,7 @@ int gm_check_unopenable(const char *path, const char *open_msg, struct gm_check_
 			char *msg, size_t msglen)
 {
 	struct gm_tar_scan s;
-	enum gm_sniff sn = gm_check_sniff_file(path);
+	enum gm_sniff sn = gm_sniff_file(path);
 	char smsg[GM_ERRMSG_MAX];
 	int rc;
 
@@ -207,7 +182,7 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 	const char *path = gm_image_path(img);
 
 	if (in->container == GM_CONTAINER_RAW) {
-		enum gm_sniff sn = gm_check_sniff_file(path);
+		enum gm_sniff sn = gm_sniff_file(path);
 
 		if (sn == GM_SNIFF_TAR)
 			gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
@@ -215,7 +190,7 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 		else if (sn != GM_SNIFF_UNKNOWN && sn != GM_SNIFF_GZIP)
 			gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 				     "compressed with %s, not gzip: Compute Engine imports a gzip'd tar",
-				     sniff_name(sn));
+				     gm_sniff_name(sn));
 		else
 			gm_check_add(rep, "packaging.gzip", GM_LEVEL_REQUIRED, GM_STATUS_FAIL, NULL, 0,
 				     "a raw disk, not a tar.gz: Compute Engine imports disk.raw inside a "
@@ -254,14 +229,14 @@ static void container_rows(struct gm_image *img, struct gm_check_report *rep)
 }
 
 /* Stored data vs what the filesystem really uses. */
-static void free_space_row(struct gm_image *img, struct gm_fs *fs, struct gm_check_report *rep)
+static void free_space_row(struct gm_image *img, struct gm_view *fs, struct gm_check_report *rep)
 {
 	const struct gm_image_info *in = gm_image_info(img);
-	const struct gm_partition *p = fs ? gm_fs_partition(fs) : NULL;
+	const struct gm_partition *p = fs ? gm_view_root_partition(fs) : NULL;
 	struct statvfs sv;
 	uint64_t free_b, needed, waste;
 
-	if (in->container != GM_CONTAINER_TARGZ || !p || gm_fs_statfs(fs, &sv) < 0) {
+	if (in->container != GM_CONTAINER_TARGZ || !p || gm_view_statfs(fs, gm_view_root(fs), &sv) < 0) {
 		gm_check_add(rep, "packaging.free-space", GM_LEVEL_RECOMMENDED, GM_STATUS_NA, NULL, 0,
 			     in->container != GM_CONTAINER_TARGZ ? "not a tarball" :
 			     "the filesystem could not be read");
@@ -285,7 +260,7 @@ static void free_space_row(struct gm_image *img, struct gm_fs *fs, struct gm_che
 			     (double)free_b / (double)MIB);
 }
 
-static void disk_rows(struct gm_image *img, struct gm_fs *fs, const char *fs_msg,
+static void disk_rows(struct gm_image *img, struct gm_view *fs, const char *fs_msg,
 		      struct gm_check_report *rep)
 {
 	struct gm_partition_table *t = calloc(1, sizeof(*t));
@@ -326,7 +301,7 @@ static void disk_rows(struct gm_image *img, struct gm_fs *fs, const char *fs_msg
 		break;
 	}
 	if (fs)
-		p = gm_fs_partition(fs);
+		p = gm_view_root_partition(fs);
 	else if (gm_partition_choose(t, 0, &p, NULL, 0, &err) < 0)
 		p = NULL;
 	if (!p) {
@@ -365,7 +340,7 @@ out:
 	free(t);
 }
 
-int gm_check_packaging(struct gm_image *img, struct gm_fs *fs, const char *fs_msg,
+int gm_check_packaging(struct gm_image *img, struct gm_view *fs, const char *fs_msg,
 		       struct gm_check_report *rep)
 {
 	container_rows(img, rep);

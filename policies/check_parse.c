@@ -369,25 +369,6 @@ int gm_initramfs_modules(const void *vbuf, size_t len, gm_module_fn fn, void *pr
 	return count ? 0 : -EINVAL;
 }
 
-/* ---- containers ---- */
-
-enum gm_sniff gm_check_sniff(const void *buf, size_t len)
-{
-	const unsigned char *b = buf;
-
-	if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b)
-		return GM_SNIFF_GZIP;
-	if (len >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6))
-		return GM_SNIFF_XZ;
-	if (len >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4))
-		return GM_SNIFF_ZSTD;
-	if (len >= 3 && !memcmp(b, "BZh", 3))
-		return GM_SNIFF_BZIP2;
-	if (len >= 263 && !memcmp(b + 257, "ustar", 5))
-		return GM_SNIFF_TAR;
-	return GM_SNIFF_UNKNOWN;
-}
-
 /* ---- the ext4 superblock ---- */
 
 static uint32_t le32(const unsigned char *p)

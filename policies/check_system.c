@@ -41,7 +41,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void paths_glob(struct gm_fs *fs, const char *pattern, struct paths *l)
+static void paths_glob(struct gm_view *fs, const char *pattern, struct paths *l)
 {
 	gm_path_glob(fs, pattern, paths_add, l);
 	if (l->n > 1)
@@ -56,7 +56,7 @@ static void paths_free(struct paths *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static bool exists(struct gm_fs *fs, const char *path, bool exec)
+static bool exists(struct gm_view *fs, const char *path, bool exec)
 {
 	struct stat st;
 
@@ -64,7 +64,7 @@ static bool exists(struct gm_fs *fs, const char *path, bool exec)
 	       (!exec || (st.st_mode & 0111));
 }
 
-static const char *first_existing(struct gm_fs *fs, const char *const *list)
+static const char *first_existing(struct gm_view *fs, const char *const *list)
 {
 	for (size_t i = 0; list[i]; i++)
 		if (exists(fs, list[i], true))
@@ -142,7 +142,7 @@ static int dhcp_value(const char *v, size_t n)
 }
 
 /* Last value of key across the files (in order); file/line of that value. */
-static int files_value(struct gm_fs *fs, const struct paths *files, const char *key, bool fold,
+static int files_value(struct gm_view *fs, const struct paths *files, const char *key, bool fold,
 		       value_fn fn, char *file, size_t flen, int *line)
 {
 	int val = -1;
@@ -165,7 +165,7 @@ static int files_value(struct gm_fs *fs, const struct paths *files, const char *
 	return val;
 }
 
-static void sshd_row(struct gm_fs *fs, struct gm_check_report *rep)
+static void sshd_row(struct gm_view *fs, struct gm_check_report *rep)
 {
 	if (exists(fs, "/usr/sbin/sshd", true))
 		gm_check_add(rep, "system.sshd", GM_LEVEL_STRONGLY_RECOMMENDED, GM_STATUS_PASS,
@@ -185,7 +185,7 @@ static int first_python(void *priv, const char *path)
 	return 0;
 }
 
-static void python_row(struct gm_fs *fs, struct gm_check_report *rep)
+static void python_row(struct gm_view *fs, struct gm_check_report *rep)
 {
 	char found[256] = "";
 	struct paths all = { 0 };
@@ -204,7 +204,7 @@ static void python_row(struct gm_fs *fs, struct gm_check_report *rep)
 			     "management (install python3)");
 }
 
-static void updates_row(struct gm_fs *fs, struct gm_check_report *rep)
+static void updates_row(struct gm_view *fs, struct gm_check_report *rep)
 {
 	static const char *const id = "system.auto-updates";
 	char file[256] = "";
@@ -252,7 +252,7 @@ static void updates_row(struct gm_fs *fs, struct gm_check_report *rep)
 			     "yum-cron is set up");
 }
 
-static void dhcp_row(struct gm_fs *fs, struct gm_check_report *rep)
+static void dhcp_row(struct gm_view *fs, struct gm_check_report *rep)
 {
 	static const char *const id = "system.dhcp-client";
 	static const char *const bins[] = {
@@ -291,7 +291,7 @@ static void dhcp_row(struct gm_fs *fs, struct gm_check_report *rep)
 			     "DHCP=): the VM gets its address, routes and MTU by DHCP");
 }
 
-int gm_check_system(struct gm_fs *fs, struct gm_check_report *rep)
+int gm_check_system(struct gm_view *fs, struct gm_check_report *rep)
 {
 	sshd_row(fs, rep);
 	python_row(fs, rep);

@@ -84,9 +84,9 @@ struct gm_root {
 
 struct gm_root_fs {
 	struct gm_root root;
-	struct gm_fs *fs;
+	struct gm_view *v;
 };
-void gm_root_fs_init(struct gm_root_fs *r, struct gm_fs *fs);
+void gm_root_fs_init(struct gm_root_fs *r, struct gm_view *v);
 /* A host directory standing for the image root (tests). */
 struct gm_root_dir {
 	struct gm_root root;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "editor/error.h"
-#include "editor/fs/fs.h"
+#include "editor/view/view.h"
 
 /* The levels Compute Engine's image guide uses. */
 enum gm_level {
@@ -68,13 +68,13 @@ const char *const *gm_policy_builtin_names(void);
 
 /* Checks every rule; fn is called once per rule. Returns 0, or -errno when
  * the filesystem could not be read at all (rule-level problems are results). */
-int gm_policy_check(struct gm_policy *p, struct gm_fs *fs, gm_result_fn fn, void *priv,
+int gm_policy_check(struct gm_policy *p, struct gm_view *v, gm_result_fn fn, void *priv,
 		    struct gm_error *err);
 
 /* Applies every rule; fn is called once per change made (none when nothing
  * needed changing). dry_run: compute diffs, write nothing.
  * 0 or -errno (message in err); on failure some rules may have applied. */
-int gm_policy_apply(struct gm_policy *p, struct gm_fs *fs, bool dry_run, gm_change_fn fn,
+int gm_policy_apply(struct gm_policy *p, struct gm_view *v, bool dry_run, gm_change_fn fn,
 		    void *priv, struct gm_error *err);
 
 const char *gm_level_name(enum gm_level l);    /* "required", "strongly-recommended", ... */

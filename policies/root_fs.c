@@ -1,4 +1,5 @@
-/* root_fs.c — struct gm_root over an image filesystem (editor/view/path.h), and
+/* root_fs.c — struct gm_root over the image's view (editor/view/path.h: the
+ * root filesystem with /boot and /boot/efi mounted as its fstab says), and
  * the public gm_policy_check / gm_policy_apply entry points on it. */
 #include <errno.h>
 #include <string.h>
@@ -19,12 +20,12 @@ static int fs_stat(void *h, const char *path, bool follow, struct stat *st)
 
 static int fs_readlink(void *h, const char *path, char *buf, size_t size)
 {
-	gm_ino_t ino;
+	gm_vino_t ino;
 	int rc = gm_path_resolve(h, path, GM_PATH_NOFOLLOW, &ino);
 
 	if (rc < 0)
 		return rc;
-	ssize_t n = gm_fs_readlink(h, ino, buf, size);
+	ssize_t n = gm_view_readlink(h, ino, buf, size);
 	return n < 0 ? (int)n : (int)n;
 }
 
@@ -44,7 +45,7 @@ static int fs_write(void *h, const char *path, const void *buf, size_t len, mode
 static int fs_chattr(void *h, const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
 	struct gm_setattr sa = { 0 };
-	gm_ino_t ino;
+	gm_vino_t ino;
 	int rc = gm_path_resolve(h, path, 0, &ino);
 
 	if (rc < 0)
@@ -53,7 +54,7 @@ static int fs_chattr(void *h, const char *path, mode_t mode, uid_t uid, gid_t gi
 	sa.mode = mode;
 	sa.uid = uid;
 	sa.gid = gid;
-	return gm_fs_setattr(h, ino, &sa, NULL);
+	return gm_view_setattr(h, ino, &sa, NULL);
 }
 
 static int fs_remove(void *h, const char *path)
@@ -79,27 +80,27 @@ static const struct gm_root_ops fs_ops = {
 	fs_read, fs_stat, fs_readlink, fs_glob, fs_write, fs_chattr, fs_remove, fs_symlink, fs_mkdir,
 };
 
-void gm_root_fs_init(struct gm_root_fs *r, struct gm_fs *fs)
+void gm_root_fs_init(struct gm_root_fs *r, struct gm_view *v)
 {
-	r->fs = fs;
+	r->v = v;
 	r->root.ops = &fs_ops;
-	r->root.h = fs;
+	r->root.h = v;
 }
 
-int gm_policy_check(struct gm_policy *p, struct gm_fs *fs, gm_result_fn fn, void *priv,
+int gm_policy_check(struct gm_policy *p, struct gm_view *v, gm_result_fn fn, void *priv,
 		    struct gm_error *err)
 {
 	struct gm_root_fs r;
 
-	gm_root_fs_init(&r, fs);
+	gm_root_fs_init(&r, v);
 	return gm_policy_check_root(p, &r.root, fn, priv, err);
 }
 
-int gm_policy_apply(struct gm_policy *p, struct gm_fs *fs, bool dry_run, gm_change_fn fn,
+int gm_policy_apply(struct gm_policy *p, struct gm_view *v, bool dry_run, gm_change_fn fn,
 		    void *priv, struct gm_error *err)
 {
 	struct gm_root_fs r;
 
-	gm_root_fs_init(&r, fs);
+	gm_root_fs_init(&r, v);
 	return gm_policy_apply_root(p, &r.root, dry_run, fn, priv, err);
 }

@@ -82,6 +82,41 @@ else
   note "cannot mount a tmpfs here: full-disk cases skipped"
 fi
 
+note "tars gcemount does not open (plain, bzip2, xz, zstd): every verb names what it is in one line"
+mkdir un; extract_disk img.tar.gz un
+tar --format=oldgnu -Scf plain.tar -C un disk.raw
+for z in bzip2:bz2 xz:xz zstd:zst; do
+  prog=${z%%:*} ext=${z#*:}
+  "$prog" -q -c plain.tar > "plain.tar.$ext" || fail "$prog"
+  "$prog" -q -c un/disk.raw > "disk.raw.$ext" || fail "$prog"
+done
+cp plain.tar.xz misnamed.tar.gz       # the name does not decide, the bytes do
+for f in plain.tar plain.tar.bz2 plain.tar.xz plain.tar.zst misnamed.tar.gz; do
+  case $f in
+    plain.tar) want="an uncompressed tar: Compute Engine imports a gzip'd tar; compress it first" ;;
+    *.bz2) want="a tar compressed with bzip2, not gzip: .*convert it first \\(bzip2 -dc $f \\| gzip" ;;
+    *.zst) want="a tar compressed with zstd, not gzip: .*convert it first \\(zstd -dc $f \\| gzip" ;;
+    *) want="a tar compressed with xz, not gzip: .*convert it first \\(xz -dc $f \\| gzip" ;;
+  esac
+  sum=$(sha "$f")
+  for v in "ls $f /" "cat $f /etc/hostname" "put $f noise.bin /x" "rm $f /etc/hostname" "repack $f" \
+           "apply $f ssh" "apply --dry-run $f ssh"; do
+    expect_exit 2 gm $v
+    one_line_error "^gcemount: $f: $want"
+  done
+  expect_exit 1 gm check "$f"              # check reports on its headers instead
+  grep -q 'packaging.gzip' last.out || fail "check $f: no packaging.gzip row"
+  [ "$(sha "$f")" = "$sum" ] || fail "$f changed"
+done
+for f in disk.raw.bz2 disk.raw.xz disk.raw.zst; do
+  expect_exit 2 gm ls "$f" /
+  one_line_error "^gcemount: $f: (bzip2|xz|zstd)-compressed data, not a gzip'd tar or a raw disk; decompress it first"
+done
+set +e; gm ls - / < plain.tar.xz >last.out 2>last.err; rc=$?; set -e
+[ $rc = 2 ] || fail "ls - on an xz'd tar: exit $rc"
+one_line_error "^gcemount: -: (a tar compressed with xz|xz-compressed data)"
+rm -rf un plain.tar* disk.raw.* misnamed.tar.gz
+
 note "interrupted session: put killed -9 mid-write -> exit 6, --resume and --discard work"
 # A cache of its own: the failed write-backs above left dirty caches.
 export XDG_CACHE_HOME="$PWD/.cache-session"

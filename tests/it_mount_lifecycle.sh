@@ -83,8 +83,11 @@ rm -rf outx copy.tar.gz
 
 note "a failed write-back: gcemount -u exits 4, the edits wait in the cache (--resume)"
 s0=$(sha image.tar.gz)
-gm --output "$PWD/no/such/dir/out.tar.gz" image.tar.gz "$mp"
+# (a missing directory is refused before mounting: it goes away during the session)
+mkdir gone
+gm --output "$PWD/gone/out.tar.gz" image.tar.gz "$mp"
 echo kept > "$mp/etc/kept"
+rmdir gone
 expect_exit 4 gm -u "$mp"
 grep -q -- '--resume' last.err || fail "no --resume hint after a failed write-back: $(cat last.err)"
 [ "$(sha image.tar.gz)" = "$s0" ] || fail "failed write-back changed the image"

@@ -96,4 +96,115 @@ if [ $can_mount = 1 ]; then
 else
   note "SKIPPED the tmpfs parts: cannot mount (not root?)"
 fi
+
+# ---------------------------------------------------------------- signals
+# SIGINT, SIGTERM, SIGHUP during put/repack/apply (issue 9 §4), sent at
+# phases seen from outside (no timing decides a verdict): while the cache is
+# extracted, once the cache holds the edit, while the temp file is written.
+# Each: exit 128+N, one line saying what is left, no temp file, no partial
+# cache disk, the image old or new, and the next run behaves as the line said.
+note "signals at three phases of put: exit 130/143/129, one line, no litter, next run as announced"
+export XDG_CACHE_HOME="$PWD/.cache-sig"
+truncate -s 96M sig.raw; mkdir sigtree; head -c 32M /dev/urandom > sigtree/random.bin
+mke2fs -q -F -t ext4 -b 4096 -d sigtree sig.raw || fail "mke2fs"
+make_targz sig.raw sig0.tar.gz; rm -rf sig.raw sigtree
+echo "motd after put" > motd
+cp sig0.tar.gz sig.tar.gz; sig_old=$(sha sig.tar.gz)
+gm put -q sig.tar.gz motd /motd --output signew.tar.gz || fail "reference put"
+sig_new=$(sha signew.tar.gz)
+cache_of() { ls -d "$XDG_CACHE_HOME"/gcemount/*-sig.tar.gz 2>/dev/null; }
+# phase_seen PHASE PID: true once PHASE is visible (or false when PID ended first)
+phase_seen() {
+  local i
+  for i in $(seq 3000); do
+    case $1 in
+      extract) [ -s "$(cache_of)/disk.raw" ] && return 0 ;;
+      dirty) grep -qs '^status=dirty' "$(cache_of)/state" && return 0 ;;
+      temp) [ "$(temps)" != 0 ] && return 0 ;;
+    esac
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.01
+  done
+  return 1
+}
+# resumed_ok WHAT: sig.tar.gz holds the put's edit, its filesystem clean (the
+# bytes may differ from an uninterrupted put: --resume runs e2fsck -fy first)
+resumed_ok() {
+  rm -rf sx; extract_disk sig.tar.gz sx
+  e2fsck -fn sx/disk.raw >e2fsck.log 2>&1 || { cat e2fsck.log; fail "$1: e2fsck -fn"; }
+  [ "$(debugfs -R 'cat /motd' sx/disk.raw 2>/dev/null)" = "motd after put" ] || fail "$1: the edit is missing"
+  rm -rf sx
+}
+n=0
+for sig in INT TERM HUP; do
+  for phase in extract dirty temp; do
+    cp sig0.tar.gz sig.tar.gz
+    [ $phase = extract ] && rm -rf "$XDG_CACHE_HOME"       # make put extract afresh
+    [ $phase = extract ] || gm ls --discard sig.tar.gz / >/dev/null || fail "reset"
+    # (a script's background job ignores SIGINT: give the default back)
+    env --default-signal=INT,TERM,HUP "$GM_BIN" put sig.tar.gz motd /motd 2>sig.err & pid=$!
+    phase_seen $phase $pid || { wait $pid; cat sig.err; fail "put ended before phase '$phase' was seen"; }
+    kill -s $sig $pid; set +e; wait $pid; rc=$?; set -e
+    case $sig in INT) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; esac
+    [ $rc = $want ] || { cat sig.err; fail "SIG$sig at $phase: exit $rc, expected $want"; }
+    [ "$(wc -l < sig.err)" = 1 ] && grep -q "^gcemount: sig.tar.gz: .*(SIG$sig)" sig.err \
+      || { cat sig.err; fail "SIG$sig at $phase: not one line naming the image and the signal"; }
+    [ "$(temps)" = 0 ] || fail "SIG$sig at $phase: temp file left"
+    h=$(sha sig.tar.gz)
+    [ "$h" = "$sig_old" ] || [ "$h" = "$sig_new" ] || fail "SIG$sig at $phase: image neither old nor new"
+    if grep -q 'the edits stay in the cache: rerun with --resume' sig.err; then
+      expect_exit 6 gm ls sig.tar.gz /         # as announced: the edits wait
+      if [ $phase = temp ] && [ $sig = TERM ]; then   # and --resume writes them back
+        expect_exit 0 gm repack --resume sig.tar.gz
+        resumed_ok "--resume after SIG$sig at $phase"
+      fi
+    else
+      grep -q 'the image is unchanged$' sig.err || { cat sig.err; fail "SIG$sig at $phase: says nothing of what is left"; }
+      [ "$h" = "$sig_old" ] || fail "SIG$sig at $phase: 'unchanged' but the image changed"
+      expect_exit 0 gm ls sig.tar.gz /
+      # a partial cache disk is never left (the next run re-extracts)
+    fi
+    n=$((n+1))
+  done
+done
+note "$n interrupted runs: every one clean"
+
+note "--resume means 'write the saved edits back': refused by read-only verbs, which change nothing"
+cp sig0.tar.gz sig.tar.gz; gm ls --discard sig.tar.gz / >/dev/null
+env --default-signal=INT "$GM_BIN" put sig.tar.gz motd /motd 2>sig.err & pid=$!
+phase_seen dirty $pid || fail "put ended before the cache was dirty"
+kill -INT $pid; wait $pid || true
+for v in "ls --resume sig.tar.gz /" "cat --resume sig.tar.gz /etc/motd" "check --resume sig.tar.gz" \
+         "apply --dry-run --resume sig.tar.gz ssh"; do
+  expect_exit 64 gm $v
+  [ "$(wc -l < last.err)" = 1 ] && grep -q -- '--resume writes the edits of an interrupted session back.*(put, rm, repack, apply' last.err \
+    || { cat last.err; fail "'$v': not the one line naming the verbs that write"; }
+done
+expect_exit 6 gm ls sig.tar.gz /             # still waiting, nothing changed
+[ "$(sha sig.tar.gz)" = "$sig_old" ] || fail "a refused --resume changed the image"
+expect_exit 0 gm repack --resume sig.tar.gz
+resumed_ok "repack --resume"
+
+note "streaming: the reader goes away (EPIPE) -> exit 4, one line; SIGINT -> the stream is incomplete"
+h=$(sha sig.tar.gz)
+set +e; "$GM_BIN" repack sig.tar.gz --output - 2>sig.err | head -c 10000 >/dev/null
+rc=${PIPESTATUS[0]}; set -e
+[ "$rc" = 4 ] || { cat sig.err; fail "EPIPE: exit $rc, expected 4"; }
+[ "$(wc -l < sig.err)" = 1 ] && grep -q 'writing to standard output: Broken pipe; the output is incomplete' sig.err \
+  || { cat sig.err; fail "EPIPE: not one clear line"; }
+[ "$(sha sig.tar.gz)" = "$h" ] || fail "EPIPE changed the image"
+mkfifo sigfifo
+(head -c 10000 > /dev/null; sleep 5) < sigfifo & reader=$!
+env --default-signal=INT "$GM_BIN" repack sig.tar.gz --output sigfifo 2>sig.err & pid=$!
+sleep 0.3; kill -INT $pid; set +e; wait $pid; rc=$?; set -e; kill $reader 2>/dev/null || true
+[ $rc = 130 ] || { cat sig.err; fail "SIGINT while streaming: exit $rc"; }
+grep -q 'interrupted (SIGINT); the output stream is incomplete' sig.err || { cat sig.err; fail "SIGINT while streaming: message"; }
+note "SIGTERM while reading standard input: the private cache goes too"
+(cat sig0.tar.gz; sleep 3) | env --default-signal=TERM "$GM_BIN" ls - / 2>sig.err & pid=$!   # $!: gcemount
+for i in $(seq 500); do [ -s "$(ls -d "$XDG_CACHE_HOME"/gcemount/stdin-* 2>/dev/null)/disk.raw" ] && break; sleep 0.01; done
+ls -d "$XDG_CACHE_HOME"/gcemount/stdin-* >/dev/null || fail "no private cache while reading stdin"
+kill -TERM $pid; set +e; wait $pid; rc=$?; set -e
+[ $rc = 143 ] || { cat sig.err; fail "SIGTERM while reading stdin: exit $rc"; }
+grep -q '^gcemount: -: terminated (SIGTERM); the image is unchanged$' sig.err || { cat sig.err; fail "stdin SIGTERM message"; }
+ls -d "$XDG_CACHE_HOME"/gcemount/stdin-* 2>/dev/null && fail "SIGTERM left the private stdin cache"
 echo "write-back safety checks passed"

@@ -366,18 +366,18 @@ static void test_check_parse_sniff(void **state)
 
 	(void)state;
 	memset(b, 0, sizeof(b));
-	assert_int_equal(gm_check_sniff(b, sizeof(b)), GM_SNIFF_UNKNOWN);
+	assert_int_equal(gm_sniff(b, sizeof(b)), GM_SNIFF_UNKNOWN);
 	memcpy(b, "\x1f\x8b\x08", 3);
-	assert_int_equal(gm_check_sniff(b, sizeof(b)), GM_SNIFF_GZIP);
+	assert_int_equal(gm_sniff(b, sizeof(b)), GM_SNIFF_GZIP);
 	memcpy(b, "\xfd" "7zXZ\0", 6);
-	assert_int_equal(gm_check_sniff(b, sizeof(b)), GM_SNIFF_XZ);
+	assert_int_equal(gm_sniff(b, sizeof(b)), GM_SNIFF_XZ);
 	memcpy(b, "\x28\xb5\x2f\xfd", 4);
-	assert_int_equal(gm_check_sniff(b, sizeof(b)), GM_SNIFF_ZSTD);
+	assert_int_equal(gm_sniff(b, sizeof(b)), GM_SNIFF_ZSTD);
 	memset(b, 0, sizeof(b));
 	memcpy(b, "disk.raw", 8);
 	memcpy(b + 257, "ustar  ", 8);
-	assert_int_equal(gm_check_sniff(b, sizeof(b)), GM_SNIFF_TAR);
-	assert_int_equal(gm_check_sniff(b, 100), GM_SNIFF_UNKNOWN);
+	assert_int_equal(gm_sniff(b, sizeof(b)), GM_SNIFF_TAR);
+	assert_int_equal(gm_sniff(b, 100), GM_SNIFF_UNKNOWN);
 }
 
 static void put32(unsigned char *p, uint32_t v)

@@ -28,7 +28,7 @@ static struct tfs *casefold_fs(int many)
 			     "debugfs -w -f cmds fs.img >/dev/null 2>&1 && "
 			     "e2fsck -fyD fs.img >/dev/null 2>&1; e2fsck -fn fs.img >/dev/null 2>&1",
 			     t->dir, many), 0);
-	tfs_open_image(t);
+	tfs_open_view(t);
 	return t;
 }
 
@@ -37,7 +37,7 @@ static void read_is(struct tfs *t, const char *path, const char *want)
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (gm_path_read_file(t->fs, path, 4096, &buf, &len))
+	if (gm_path_read_file(t->view, path, 4096, &buf, &len))
 		fail_msg("%s: %s", path, gm_fs_errmsg(t->fs));
 	assert_string_equal(buf, want);
 	free(buf);
@@ -46,30 +46,32 @@ static void read_is(struct tfs *t, const char *path, const char *want)
 static void test_fs_casefold_lookup(void **state)
 {
 	struct tfs *t = casefold_fs(0);
-	gm_ino_t ino;
+	gm_vino_t ino;
 
 	(void)state;
 	read_is(t, "/ci/readme.txt", "readme\n");
 	read_is(t, "/ci/README.TXT", "readme\n");
-	assert_int_equal(gm_path_resolve(t->fs, "/ci/STRASSE", 0, &ino), 0);   /* ß folds to ss */
-	assert_int_equal(gm_path_resolve(t->fs, "/ci/strasse", 0, &ino), 0);
+	assert_int_equal(gm_path_resolve(t->view, "/ci/STRASSE", 0, &ino), 0);   /* ß folds to ss */
+	assert_int_equal(gm_path_resolve(t->view, "/ci/strasse", 0, &ino), 0);
 	/* only inside the casefolded directory */
-	assert_int_equal(gm_path_resolve(t->fs, "/plain/readme.txt", 0, &ino), -ENOENT);
-	assert_int_equal(gm_path_resolve(t->fs, "/CI/README.txt", 0, &ino), -ENOENT);
-	assert_int_equal(gm_path_resolve(t->fs, "/ci/readme.tx", 0, &ino), -ENOENT);
+	assert_int_equal(gm_path_resolve(t->view, "/plain/readme.txt", 0, &ino), -ENOENT);
+	assert_int_equal(gm_path_resolve(t->view, "/CI/README.txt", 0, &ino), -ENOENT);
+	assert_int_equal(gm_path_resolve(t->view, "/ci/readme.tx", 0, &ino), -ENOENT);
 	tfs_free(t);
 }
 
 static void test_fs_casefold_edit(void **state)
 {
 	struct tfs *t = casefold_fs(0);
-	gm_ino_t ci = tfs_ino(t, "ci"), ino;
+	gm_ino_t ci = tfs_ino(t, "ci");
+	gm_vino_t vino;
+	ext2_ino_t ino;
 
 	(void)state;
 	/* the same name in another case exists already */
 	assert_int_equal(gm_fs_mknod(t->fs, ci, "readme.TXT", S_IFREG | 0644, 0, NULL, NULL), -EEXIST);
 	/* replacing through another case keeps the stored name */
-	assert_int_equal(gm_path_write_file(t->fs, "/ci/readme.TXT", "new\n", 4, 0644, NULL), 0);
+	assert_int_equal(gm_path_write_file(t->view, "/ci/readme.TXT", "new\n", 4, 0644, NULL), 0);
 	read_is(t, "/ci/README.txt", "new\n");
 	assert_int_equal(ext2fs_lookup(t->fs->e2fs, ci, "README.txt", 10, NULL, &ino), 0);
 	/* rename and remove by another case */
@@ -77,7 +79,7 @@ static void test_fs_casefold_edit(void **state)
 	read_is(t, "/ci/NOTES.MD", "new\n");
 	assert_int_equal(gm_fs_unlink(t->fs, ci, "notes.MD"), 0);
 	assert_int_equal(gm_fs_rmdir(t->fs, ci, "STRASSE"), 0);
-	assert_int_equal(gm_path_resolve(t->fs, "/ci/notes.md", 0, &ino), -ENOENT);
+	assert_int_equal(gm_path_resolve(t->view, "/ci/notes.md", 0, &vino), -ENOENT);
 	assert_int_equal(gm_fs_mkdir(t->fs, ci, "Sub", 0755, NULL, NULL), 0);
 	tfs_fsck_clean(t);
 	tfs_free(t);

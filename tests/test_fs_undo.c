@@ -14,6 +14,16 @@
 
 #include "editor/view/path.h"
 
+/* A test filesystem opened through a view (the path layer needs one). */
+static struct tfs *tfs_new_v(size_t mib, const char *opts, const char *populate)
+{
+	struct tfs *t = tfs_new(mib, opts, populate);
+
+	tfs_close(t);
+	tfs_open_view(t);
+	return t;
+}
+
 static unsigned long long free_blocks(struct tfs *t)
 {
 	return ext2fs_free_blocks_count(t->fs->e2fs->super);
@@ -122,27 +132,27 @@ static void test_fs_undo_last_block_1k(void **state)
  * verbs open), and the session goes on. */
 static void test_fs_undo_enospc_replace_keeps_old_content(void **state)
 {
-	struct tfs *t = tfs_new(8, "", "seq 1 2000 > f");
+	struct tfs *t = tfs_new_v(8, "", "seq 1 2000 > f");
 	char *old = NULL, *got = NULL, *big;
 	size_t oldlen, gotlen, biglen = 16 << 20;
 	int rc;
 
 	(void)state;
-	assert_int_equal(gm_path_read_file(t->fs, "/f", 1 << 20, &old, &oldlen), 0);
+	assert_int_equal(gm_path_read_file(t->view, "/f", 1 << 20, &old, &oldlen), 0);
 	big = malloc(biglen);
 	assert_non_null(big);
 	memset(big, 'x', biglen);
 	snap(t);
 	assert_int_equal(gm_fs_op_begin(t->fs, GM_OP_EXACT), 0);
-	rc = gm_path_write_file(t->fs, "/f", big, biglen, 0644, NULL);
+	rc = gm_path_write_file(t->view, "/f", big, biglen, 0644, NULL);
 	assert_int_equal(rc, -ENOSPC);
 	assert_int_equal(gm_fs_op_end(t->fs, rc), rc);
 	same_as_snap(t);
-	assert_int_equal(gm_path_read_file(t->fs, "/f", 1 << 20, &got, &gotlen), 0);
+	assert_int_equal(gm_path_read_file(t->view, "/f", 1 << 20, &got, &gotlen), 0);
 	assert_int_equal(gotlen, oldlen);
 	assert_memory_equal(got, old, oldlen);
 	/* the mount goes on: a small write succeeds */
-	assert_int_equal(gm_path_write_file(t->fs, "/g", "hello\n", 6, 0644, NULL), 0);
+	assert_int_equal(gm_path_write_file(t->view, "/g", "hello\n", 6, 0644, NULL), 0);
 	assert_false(gm_fs_damaged(t->fs, NULL));
 	free(old);
 	free(got);
@@ -244,7 +254,7 @@ static void check_model(struct tfs *t, const struct model *m)
 		int rc;
 
 		snprintf(path, sizeof(path), "/d/f%d", i);
-		rc = gm_path_read_file(t->fs, path, 64 << 20, &buf, &len);
+		rc = gm_path_read_file(t->view, path, 64 << 20, &buf, &len);
 		if (!m->exists[i]) {
 			if (rc != -ENOENT)
 				fail_msg("%s exists (rc %d) but should not", path, rc);
@@ -275,7 +285,7 @@ static int random_edit(struct tfs *t, struct model *m)
 		assert_non_null(buf);
 		for (size_t k = 0; k < len; k++)
 			buf[k] = (char)(rnd() >> 32);
-		rc = gm_path_write_file(t->fs, path, buf, len, 0644, NULL);
+		rc = gm_path_write_file(t->view, path, buf, len, 0644, NULL);
 		if (rc == 0) {
 			free(m->data[i]);
 			m->data[i] = buf;
@@ -290,27 +300,27 @@ static int random_edit(struct tfs *t, struct model *m)
 			return 0;
 		len = m->len[i] ? (size_t)(rnd() % (m->len[i] + 1)) : 0;
 		{
-			gm_ino_t ino;
+			gm_vino_t ino;
 
-			rc = gm_path_resolve(t->fs, path, 0, &ino);
+			rc = gm_path_resolve(t->view, path, 0, &ino);
 			if (!rc)
-				rc = gm_fs_truncate(t->fs, ino, len);
+				rc = gm_view_truncate(t->view, ino, len);
 		}
 		if (rc == 0)
 			m->len[i] = len;
 		return rc;
 	case 3:             /* unlink */
-		rc = gm_path_remove(t->fs, path);
+		rc = gm_path_remove(t->view, path);
 		if (rc == 0)
 			m->exists[i] = false;
 		return m->exists[i] || rc != -ENOENT ? rc : 0;
 	case 4:             /* rename over another */
 		{
-			gm_ino_t d;
+			gm_vino_t d;
 
-			rc = gm_path_resolve(t->fs, "/d", 0, &d);
+			rc = gm_path_resolve(t->view, "/d", 0, &d);
 			if (!rc)
-				rc = gm_fs_rename(t->fs, d, path + 3, d, path2, 0);
+				rc = gm_view_rename(t->view, d, path + 3, d, path2, 0);
 		}
 		if (rc == 0 && i != j) {
 			free(m->data[j]);
@@ -324,13 +334,13 @@ static int random_edit(struct tfs *t, struct model *m)
 		return m->exists[i] || rc != -ENOENT ? rc : 0;
 	default:            /* an xattr, as big as a block */
 		{
-			gm_ino_t ino;
+			gm_vino_t ino;
 			char val[3000];
 
 			memset(val, (int)(rnd() & 0xff), sizeof(val));
-			rc = gm_path_resolve(t->fs, path, 0, &ino);
+			rc = gm_path_resolve(t->view, path, 0, &ino);
 			if (!rc)
-				rc = gm_fs_setxattr(t->fs, ino, "user.big", val, sizeof(val), 0);
+				rc = gm_view_setxattr(t->view, ino, "user.big", val, sizeof(val), 0);
 		}
 		return m->exists[i] || rc != -ENOENT ? rc : 0;
 	}
@@ -338,7 +348,7 @@ static int random_edit(struct tfs *t, struct model *m)
 
 static void model_run(const char *opts, uint64_t seed, int steps, bool exact)
 {
-	struct tfs *t = tfs_new(12, opts, "mkdir d");
+	struct tfs *t = tfs_new_v(12, opts, "mkdir d");
 	struct model m = { 0 };
 	int fails = 0;
 
@@ -388,7 +398,7 @@ static void model_run(const char *opts, uint64_t seed, int steps, bool exact)
 	check_model(t, &m);
 	/* the oracle, then the same content read after a reopen */
 	tfs_fsck_clean(t);
-	tfs_open_image(t);
+	tfs_open_view(t);
 	check_model(t, &m);
 	if (fails == 0)
 		fail_msg("seed %llu: no write ran out of space: the test did not test", (unsigned long long)seed);

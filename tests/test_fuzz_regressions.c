@@ -19,6 +19,8 @@
 #define GM_FUZZ_NO_MAIN 1
 #include "tests/fuzz/fuzz_config.c"
 #include "tests/fuzz/fuzz_fs.c"
+#include "tests/fuzz/fuzz_fat.c"
+#include "tests/fuzz/fuzz_layout.c"
 #include "tests/fuzz/fuzz_partition.c"
 #include "tests/fuzz/fuzz_policy.c"
 #include "tests/fuzz/fuzz_tar.c"
@@ -130,6 +132,18 @@ static void test_fuzz_regressions_config(void **state)
 	replay_target("config", fuzz_config_one, 2);
 }
 
+static void test_fuzz_regressions_fat(void **state)
+{
+	(void)state;
+	replay_target("fat", fuzz_fat_one, 1);
+}
+
+static void test_fuzz_regressions_layout(void **state)
+{
+	(void)state;
+	replay_target("layout", fuzz_layout_one, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +152,8 @@ int main(void)
 		cmocka_unit_test(test_fuzz_regressions_policy),
 		cmocka_unit_test(test_fuzz_regressions_config),
 		cmocka_unit_test(test_fuzz_regressions_fs),
+		cmocka_unit_test(test_fuzz_regressions_fat),
+		cmocka_unit_test(test_fuzz_regressions_layout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

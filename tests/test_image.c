@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "editor/container/image.h"
+#include "editor/container/output.h"
+#include "editor/container/tempfiles.h"
 
 /* ------------------------------------------------------------ the driver */
 
@@ -333,6 +335,113 @@ static void test_image_rejects_bad_input(void **state)
 	assert_null(img);
 }
 
+static void test_image_output_kinds(void **state)
+{
+	struct gm_output_target t;
+	struct gm_error err = { 0 };
+	char p[512], q[512];
+	int pfd[2];
+
+	(void)state;
+	sh("cd %s && mkdir -p odir && mkfifo ofifo && echo x > ofile && ln -sf ofile olink && "
+	   "ln -sf nowhere odangling && echo r > oro && chmod 0444 oro", tmpdir);
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(gm_output_resolve("img", "-", pfd[1], &t, &err), 0);
+	assert_int_equal(t.kind, GM_OUTPUT_STREAM);
+	assert_int_equal(t.fd, pfd[1]);
+	close(pfd[0]);
+	close(pfd[1]);
+	img_path(p, sizeof(p), "ofifo");
+	assert_int_equal(gm_output_resolve("img", p, 1, &t, &err), 0);
+	assert_int_equal(t.kind, GM_OUTPUT_STREAM);
+	img_path(p, sizeof(p), "odir");
+	assert_int_equal(gm_output_resolve("img", p, 1, &t, &err), -EISDIR);
+	img_path(p, sizeof(p), "olink");
+	img_path(q, sizeof(q), "ofile");
+	assert_int_equal(gm_output_resolve("img", p, 1, &t, &err), 0);
+	assert_int_equal(t.kind, GM_OUTPUT_REPLACE);
+	assert_true(t.exists);
+	assert_string_equal(t.path, q);     /* the link's target is what gets replaced */
+	img_path(p, sizeof(p), "odangling");
+	assert_int_equal(gm_output_resolve("img", p, 1, &t, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "dangling"));
+	img_path(p, sizeof(p), "oro");
+	assert_int_equal(gm_output_resolve("img", p, 1, &t, &err), -EACCES);
+	img_path(p, sizeof(p), "onew.tar.gz");
+	assert_int_equal(gm_output_resolve("img", p, 1, &t, &err), 0);
+	assert_int_equal(t.kind, GM_OUTPUT_REPLACE);
+	assert_false(t.exists);
+	assert_int_equal(gm_output_resolve("img", "/no/such/dir/x", 1, &t, &err), -ENOENT);
+	img_path(p, sizeof(p), "oro");
+	assert_int_equal(gm_output_check_in_place(p, false, "give --output", &err), -EROFS);
+	assert_non_null(strstr(err.msg, "mode 0444): give --output"));
+}
+
+static void test_image_tempfiles_remove_all(void **state)
+{
+	char f[512], d[512];
+	int a, b;
+
+	(void)state;
+	img_path(f, sizeof(f), "tf.tmp");
+	img_path(d, sizeof(d), "tfdir");
+	sh("cd %s && touch tf.tmp && mkdir -p tfdir/members && touch tfdir/disk.raw tfdir/members/0 "
+	   "&& touch kept", tmpdir);
+	a = gm_tempfiles_add(f, false);
+	b = gm_tempfiles_add(d, true);
+	assert_true(a >= 0 && b >= 0);
+	gm_tempfiles_remove_all();
+	assert_int_equal(access(f, F_OK), -1);
+	assert_int_equal(access(d, F_OK), -1);
+	/* forgotten paths stay */
+	img_path(f, sizeof(f), "kept");
+	gm_tempfiles_forget(gm_tempfiles_add(f, false));
+	gm_tempfiles_remove_all();
+	assert_int_equal(access(f, F_OK), 0);
+}
+
+/* The image "-": read from standard input (here a file on fd 0, in a child),
+ * written back only to an output. */
+static void test_image_stdin_needs_output(void **state)
+{
+	char p[512], out[512];
+	pid_t pid;
+	int status;
+
+	(void)state;
+	img_path(p, sizeof(p), "img.tar.gz");
+	img_path(out, sizeof(out), "fromstdin.tar.gz");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct gm_writeback_opts w = { .force = true };
+		struct gm_image *img = NULL;
+		struct gm_error err = { 0 };
+		int fd = open(p, O_RDONLY);
+		char c = 0;
+
+		if (fd < 0 || dup2(fd, 0) < 0 || gm_image_open("-", NULL, &img, &err))
+			_exit(10);
+		if (gm_image_info(img)->container != GM_CONTAINER_TARGZ ||
+		    pread(gm_image_fd(img), &c, 1, 5000 * 4096) != 1 || c != 'B')
+			_exit(11);
+		if (gm_image_writeback(img, &w, &err) != -EINVAL || !strstr(err.msg, "give --output"))
+			_exit(12);
+		w.output = out;
+		if (gm_image_writeback(img, &w, &err))
+			_exit(13);
+		gm_image_close(img);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	sh("cd %s && cmp img.tar.gz fromstdin.tar.gz >/dev/null || "
+	   "(mkdir -p s1 s2 && tar -xSzf img.tar.gz -C s1 && tar -xSzf fromstdin.tar.gz -C s2 && "
+	   "cmp s1/disk.raw s2/disk.raw)", tmpdir);
+	sh("[ -z \"$(ls -d %s/gcemount/stdin-* 2>/dev/null)\" ]", tmpdir);   /* private cache gone */
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +450,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_image_dirty_then_killed_needs_recover),
 		cmocka_unit_test(test_image_writeback_roundtrip_and_reuse),
 		cmocka_unit_test(test_image_rejects_bad_input),
+		cmocka_unit_test(test_image_output_kinds),
+		cmocka_unit_test(test_image_tempfiles_remove_all),
+		cmocka_unit_test(test_image_stdin_needs_output),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "drive"))

@@ -276,11 +276,11 @@ static void test_partition_choose_rules(void **state)
 	assert_int_equal(p->number, 2);
 	assert_null(strstr(why, "largest"));
 	assert_int_equal(gm_partition_choose(&t, 1, &p, why, sizeof(why), &err), -EMEDIUMTYPE);
-	assert_string_equal(gm_error_msg(&err), "partition 1 is xfs; gcemount edits ext2/3/4 only");
+	assert_string_equal(gm_error_msg(&err), "partition 1 is XFS; gcemount edits ext2/3/4 only");
 	snprintf(t.parts[1].fstype, sizeof(t.parts[1].fstype), "btrfs");
 	assert_int_equal(gm_partition_choose(&t, 0, &p, why, sizeof(why), &err), -ENOENT);
-	assert_string_equal(gm_error_msg(&err), "no ext2/3/4 filesystem: partition 1 is xfs, partition 2 is "
-						"btrfs, partition 3 is vfat; gcemount edits ext2/3/4 only");
+	assert_string_equal(gm_error_msg(&err), "no ext2/3/4 filesystem: partition 1 is XFS, partition 2 is "
+						"btrfs, partition 3 is FAT (vfat); gcemount edits ext2/3/4 only");
 	assert_string_equal(gm_ptable_name(GM_PTABLE_GPT), "gpt");
 	assert_string_equal(gm_ptable_name(GM_PTABLE_MBR), "mbr");
 }

@@ -20,12 +20,12 @@
 
 static char tmpdir[4096];
 static struct gm_image *img;
-static struct gm_fs *fs;
+static struct gm_view *v;
 
 static int setup_all(void **state)
 {
 	struct gm_image_opts io = { .read_only = true };
-	struct gm_fs_opts fo = { .read_only = true };
+	struct gm_view_opts vo = { .read_only = true };
 	struct gm_error err = { 0 };
 	char ups[512] = "";
 	int rc;
@@ -58,7 +58,7 @@ static int setup_all(void **state)
 		return -1;
 	if (fx_make_disk("disk.raw", "tree", 32, "mbr", ""))
 		return -1;
-	if (gm_image_open("disk.raw", &io, &img, &err) || gm_fs_open(img, &fo, &fs, &err)) {
+	if (gm_image_open("disk.raw", &io, &img, &err) || gm_view_open(img, &vo, &v, &err)) {
 		fprintf(stderr, "open: %s\n", gm_error_msg(&err));
 		return -1;
 	}
@@ -68,7 +68,7 @@ static int setup_all(void **state)
 static int teardown_all(void **state)
 {
 	(void)state;
-	gm_fs_close(fs, NULL);
+	gm_view_close(v, NULL);
 	if (img) {
 		if (gm_image_dirty(img))
 			return -1;
@@ -84,7 +84,7 @@ static char *rd(const char *path, int *rcp)
 	char *buf = NULL;
 	size_t len = 0;
 
-	*rcp = gm_path_read_file(fs, path, 1 << 20, &buf, &len);
+	*rcp = gm_path_read_file(v, path, 1 << 20, &buf, &len);
 	return *rcp ? NULL : buf;
 }
 
@@ -94,7 +94,7 @@ static void expect_content(const char *path, const char *want)
 	char *got = rd(path, &rc);
 
 	if (rc)
-		fail_msg("%s: %d (%s)", path, rc, gm_fs_errmsg(fs));
+		fail_msg("%s: %d (%s)", path, rc, gm_view_errmsg(v));
 	assert_string_equal(got, want);
 	free(got);
 }
@@ -164,21 +164,21 @@ static void test_path_host_canary_never_read(void **state)
 
 static void test_path_link_chains_and_loops(void **state)
 {
-	gm_ino_t ino;
+	gm_vino_t ino;
 
 	expect_content("/l0", "IMAGE-PASSWD\n");       /* exactly 40 links: allowed */
 	expect_err("/m0", -ELOOP);                      /* 41 links */
 	expect_err("/loopa", -ELOOP);
 	expect_err("/self", -ELOOP);
 	expect_err("/self/x", -ELOOP);
-	assert_int_equal(gm_path_resolve(fs, "/loopa", GM_PATH_NOFOLLOW, &ino), 0);
-	assert_int_equal(gm_path_resolve(fs, "/loopa/", GM_PATH_NOFOLLOW, &ino), -ELOOP);
+	assert_int_equal(gm_path_resolve(v, "/loopa", GM_PATH_NOFOLLOW, &ino), 0);
+	assert_int_equal(gm_path_resolve(v, "/loopa/", GM_PATH_NOFOLLOW, &ino), -ELOOP);
 }
 
 static void test_path_errors(void **state)
 {
 	char name[300], longpath[5000];
-	gm_ino_t ino;
+	gm_vino_t ino;
 
 	expect_err("/etc/passwd/x", -ENOTDIR);
 	expect_err("/etc/passwd/", -ENOTDIR);
@@ -188,17 +188,17 @@ static void test_path_errors(void **state)
 	expect_err("", -ENOENT);
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
-	assert_int_equal(gm_path_resolve(fs, name, 0, &ino), -ENAMETOOLONG);
+	assert_int_equal(gm_path_resolve(v, name, 0, &ino), -ENAMETOOLONG);
 	memset(longpath, '/', sizeof(longpath) - 1);
 	longpath[sizeof(longpath) - 1] = '\0';
-	assert_int_equal(gm_path_resolve(fs, longpath, 0, &ino), -ENAMETOOLONG);
+	assert_int_equal(gm_path_resolve(v, longpath, 0, &ino), -ENAMETOOLONG);
 	{
 		char *buf = NULL;
 		size_t len = 0;
 
-		assert_int_equal(gm_path_read_file(fs, "/etc/big", 4999, &buf, &len), -EFBIG);
+		assert_int_equal(gm_path_read_file(v, "/etc/big", 4999, &buf, &len), -EFBIG);
 		assert_null(buf);
-		assert_int_equal(gm_path_read_file(fs, "/etc/big", 5000, &buf, &len), 0);
+		assert_int_equal(gm_path_read_file(v, "/etc/big", 5000, &buf, &len), 0);
 		assert_int_equal(len, 5000);
 		assert_int_equal(buf[5000], '\0');
 		free(buf);
@@ -209,46 +209,46 @@ static void test_path_stat_lstat(void **state)
 {
 	struct stat st, st2;
 
-	assert_int_equal(gm_path_lstat(fs, "/etc/x", &st), 0);
+	assert_int_equal(gm_path_lstat(v, "/etc/x", &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 	assert_int_equal(st.st_size, strlen("/etc/shadow"));
-	assert_int_equal(gm_path_stat(fs, "/etc/x", &st), 0);
+	assert_int_equal(gm_path_stat(v, "/etc/x", &st), 0);
 	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(gm_path_stat(fs, "/etc/shadow", &st2), 0);
+	assert_int_equal(gm_path_stat(v, "/etc/shadow", &st2), 0);
 	assert_int_equal(st.st_ino, st2.st_ino);
-	assert_int_equal(gm_path_stat(fs, "/", &st), 0);
-	assert_int_equal(st.st_ino, GM_ROOT_INO);
-	assert_int_equal(gm_path_stat(fs, "/dirlink", &st), 0);
+	assert_int_equal(gm_path_stat(v, "/", &st), 0);
+	assert_int_equal(st.st_ino, gm_view_root(v));
+	assert_int_equal(gm_path_stat(v, "/dirlink", &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
-	assert_int_equal(gm_path_lstat(fs, "/dirlink/", &st), 0);   /* trailing slash follows */
+	assert_int_equal(gm_path_lstat(v, "/dirlink/", &st), 0);   /* trailing slash follows */
 	assert_true(S_ISDIR(st.st_mode));
 }
 
 static void test_path_resolve_parent(void **state)
 {
 	char name[NAME_MAX + 1];
-	gm_ino_t dir, etc, ab;
+	gm_vino_t dir, etc, ab;
 
-	assert_int_equal(gm_path_resolve(fs, "/etc", 0, &etc), 0);
-	assert_int_equal(gm_path_resolve(fs, "/a/b", 0, &ab), 0);
-	assert_int_equal(gm_path_resolve_parent(fs, "/etc/passwd", &dir, name), 0);
+	assert_int_equal(gm_path_resolve(v, "/etc", 0, &etc), 0);
+	assert_int_equal(gm_path_resolve(v, "/a/b", 0, &ab), 0);
+	assert_int_equal(gm_path_resolve_parent(v, "/etc/passwd", &dir, name), 0);
 	assert_int_equal(dir, etc);
 	assert_string_equal(name, "passwd");
-	assert_int_equal(gm_path_resolve_parent(fs, "/etc/newfile/", &dir, name), 0);
+	assert_int_equal(gm_path_resolve_parent(v, "/etc/newfile/", &dir, name), 0);
 	assert_string_equal(name, "newfile");
-	assert_int_equal(gm_path_resolve_parent(fs, "top", &dir, name), 0);
-	assert_int_equal(dir, GM_ROOT_INO);
-	assert_int_equal(gm_path_resolve_parent(fs, "/absdir/x", &dir, name), 0);   /* follows the dir link */
+	assert_int_equal(gm_path_resolve_parent(v, "top", &dir, name), 0);
+	assert_int_equal(dir, gm_view_root(v));
+	assert_int_equal(gm_path_resolve_parent(v, "/absdir/x", &dir, name), 0);   /* follows the dir link */
 	assert_int_equal(dir, etc);
 	assert_string_equal(name, "x");
-	assert_int_equal(gm_path_resolve_parent(fs, "/dirlink/new", &dir, name), 0);
+	assert_int_equal(gm_path_resolve_parent(v, "/dirlink/new", &dir, name), 0);
 	assert_int_equal(dir, ab);
-	assert_int_equal(gm_path_resolve_parent(fs, "/", &dir, name), -EINVAL);
-	assert_int_equal(gm_path_resolve_parent(fs, "///", &dir, name), -EINVAL);
-	assert_int_equal(gm_path_resolve_parent(fs, "/etc/..", &dir, name), -EINVAL);
-	assert_int_equal(gm_path_resolve_parent(fs, "/nope/x", &dir, name), -ENOENT);
-	assert_int_equal(gm_path_resolve_parent(fs, "/etc/passwd/x", &dir, name), -ENOTDIR);
-	assert_int_equal(gm_path_resolve_parent(fs, "/loopa/x", &dir, name), -ELOOP);
+	assert_int_equal(gm_path_resolve_parent(v, "/", &dir, name), -EINVAL);
+	assert_int_equal(gm_path_resolve_parent(v, "///", &dir, name), -EINVAL);
+	assert_int_equal(gm_path_resolve_parent(v, "/etc/..", &dir, name), -EINVAL);
+	assert_int_equal(gm_path_resolve_parent(v, "/nope/x", &dir, name), -ENOENT);
+	assert_int_equal(gm_path_resolve_parent(v, "/etc/passwd/x", &dir, name), -ENOTDIR);
+	assert_int_equal(gm_path_resolve_parent(v, "/loopa/x", &dir, name), -ELOOP);
 }
 
 struct hits {
@@ -271,27 +271,27 @@ static void test_path_glob(void **state)
 {
 	struct hits h = { 0 };
 
-	assert_int_equal(gm_path_glob(fs, "/etc/*.conf", on_match, &h), 0);
+	assert_int_equal(gm_path_glob(v, "/etc/*.conf", on_match, &h), 0);
 	assert_string_equal(h.all, "/etc/a.conf /etc/b.conf ");
 	memset(&h, 0, sizeof(h));
-	assert_int_equal(gm_path_glob(fs, "/etc/.*.conf", on_match, &h), 0);
+	assert_int_equal(gm_path_glob(v, "/etc/.*.conf", on_match, &h), 0);
 	assert_string_equal(h.all, "/etc/.hidden.conf ");
 	memset(&h, 0, sizeof(h));
-	assert_int_equal(gm_path_glob(fs, "/home/*/.ssh/authorized_keys", on_match, &h), 0);
+	assert_int_equal(gm_path_glob(v, "/home/*/.ssh/authorized_keys", on_match, &h), 0);
 	assert_string_equal(h.all, "/home/u1/.ssh/authorized_keys /home/u2/.ssh/authorized_keys ");
 	memset(&h, 0, sizeof(h));
-	assert_int_equal(gm_path_glob(fs, "/etc/passwd", on_match, &h), 0);
+	assert_int_equal(gm_path_glob(v, "/etc/passwd", on_match, &h), 0);
 	assert_string_equal(h.all, "/etc/passwd ");
 	memset(&h, 0, sizeof(h));
-	assert_int_equal(gm_path_glob(fs, "/etc/nothing*", on_match, &h), 0);
+	assert_int_equal(gm_path_glob(v, "/etc/nothing*", on_match, &h), 0);
 	assert_int_equal(h.n, 0);
 	/* through a directory symlink that points outside "..": still the image */
 	memset(&h, 0, sizeof(h));
-	assert_int_equal(gm_path_glob(fs, "/absdir/[ab].conf", on_match, &h), 0);
+	assert_int_equal(gm_path_glob(v, "/absdir/[ab].conf", on_match, &h), 0);
 	assert_string_equal(h.all, "/absdir/a.conf /absdir/b.conf ");
 	memset(&h, 0, sizeof(h));
 	h.stop_at = 1;
-	assert_int_equal(gm_path_glob(fs, "/etc/*", on_match, &h), 42);
+	assert_int_equal(gm_path_glob(v, "/etc/*", on_match, &h), 42);
 	assert_int_equal(h.n, 1);
 }
 

@@ -1,6 +1,7 @@
 /* cache.c — see cache.h. */
 #include "editor/container/cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,7 +10,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "editor/container/tempfiles.h"
 
 char *gm_path_join(const char *dir, const char *name)
 {
@@ -63,6 +67,30 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
+/* The cache root (malloc'd): root_opt, $XDG_CACHE_HOME/gcemount or
+ * ~/.cache/gcemount. */
+static int cache_root(const char *name, const char *root_opt, char **out, struct gm_error *err)
+{
+	char *root = NULL;
+
+	if (root_opt && *root_opt) {
+		root = strdup(root_opt);
+	} else if (getenv("XDG_CACHE_HOME") && getenv("XDG_CACHE_HOME")[0] == '/') {
+		if (asprintf(&root, "%s/gcemount", getenv("XDG_CACHE_HOME")) < 0)
+			root = NULL;
+	} else if (getenv("HOME") && getenv("HOME")[0] == '/') {
+		if (asprintf(&root, "%s/.cache/gcemount", getenv("HOME")) < 0)
+			root = NULL;
+	} else {
+		return gm_error_set(err, -ENOENT, "%s: no cache directory (set XDG_CACHE_HOME or HOME)",
+				    name);
+	}
+	if (!root)
+		return gm_error_set(err, -ENOMEM, "out of memory");
+	*out = root;
+	return 0;
+}
+
 int gm_cache_dir(const char *abs_path, const char *root_opt, char **out, struct gm_error *err)
 {
 	const char *base = strrchr(abs_path, '/') ? strrchr(abs_path, '/') + 1 : abs_path;
@@ -70,22 +98,8 @@ int gm_cache_dir(const char *abs_path, const char *root_opt, char **out, struct 
 	size_t i;
 	int rc;
 
-	if (root_opt && *root_opt) {
-		root = strdup(root_opt);
-	} else if (getenv("XDG_CACHE_HOME") && getenv("XDG_CACHE_HOME")[0] == '/') {
-		rc = asprintf(&root, "%s/gcemount", getenv("XDG_CACHE_HOME"));
-		if (rc < 0)
-			root = NULL;
-	} else if (getenv("HOME") && getenv("HOME")[0] == '/') {
-		rc = asprintf(&root, "%s/.cache/gcemount", getenv("HOME"));
-		if (rc < 0)
-			root = NULL;
-	} else {
-		return gm_error_set(err, -ENOENT, "%s: no cache directory (set XDG_CACHE_HOME or HOME)",
-				    abs_path);
-	}
-	if (!root)
-		return gm_error_set(err, -ENOMEM, "out of memory");
+	if ((rc = cache_root(abs_path, root_opt, &root, err)))
+		return rc;
 	for (i = 0; base[i] && i < sizeof(safe) - 1; i++) {
 		char c = base[i];
 
@@ -108,6 +122,69 @@ int gm_cache_dir(const char *abs_path, const char *root_opt, char **out, struct 
 	free(root);
 	*out = dir;
 	return 0;
+}
+
+/* Private caches nobody holds any more (a run killed by SIGKILL), older than
+ * a minute (a new one is locked right after it is made): removed. */
+static void sweep_private(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	while (d && (de = readdir(d))) {
+		char *dir, *lock;
+		struct stat st;
+		int fd;
+
+		if (strncmp(de->d_name, GM_CACHE_PRIVATE_PREFIX, strlen(GM_CACHE_PRIVATE_PREFIX)))
+			continue;
+		dir = gm_path_join(root, de->d_name);
+		lock = dir ? gm_path_join(dir, "lock") : NULL;
+		if (lock && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && now - st.st_mtime > 60) {
+			fd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0)
+				gm_tempfiles_remove_tree(dir);
+			if (fd >= 0)
+				close(fd);
+		}
+		free(lock);
+		free(dir);
+	}
+	if (d)
+		closedir(d);
+}
+
+int gm_cache_private_dir(const char *name, const char *root_opt, char **out,
+			 struct gm_error *err)
+{
+	char *root = NULL, *dir = NULL;
+	int rc;
+
+	if ((rc = cache_root(name, root_opt, &root, err)))
+		return rc;
+	if ((rc = mkdir_p(root))) {
+		gm_error_set(err, rc, "%s: cannot create cache directory %s: %s", name, root,
+			     strerror(-rc));
+		goto out;
+	}
+	sweep_private(root);
+	if (asprintf(&dir, "%s/" GM_CACHE_PRIVATE_PREFIX "XXXXXX", root) < 0) {
+		dir = NULL;
+		rc = gm_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!mkdtemp(dir)) {
+		rc = gm_error_set(err, -errno, "%s: cannot create a cache directory in %s: %s", name,
+				  root, strerror(errno));
+		goto out;
+	}
+	*out = dir;
+	dir = NULL;
+out:
+	free(root);
+	free(dir);
+	return rc;
 }
 
 static long read_pid(int fd)

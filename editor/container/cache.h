@@ -45,6 +45,14 @@ struct gm_cache_state {
  * 0700). *out is malloc'd. 0 or -errno with a message. */
 int gm_cache_dir(const char *abs_path, const char *root_opt, char **out, struct gm_error *err);
 
+/* A private cache for an image that has no path to key it by (standard
+ * input): <root>/stdin-XXXXXX, made afresh (mode 0700); the caller locks it,
+ * registers it with tempfiles.h and removes it when done. Leftovers of
+ * killed runs (unlocked, over a minute old) are removed first. */
+#define GM_CACHE_PRIVATE_PREFIX "stdin-"
+int gm_cache_private_dir(const char *name, const char *root_opt, char **out,
+			 struct gm_error *err);
+
 /* flock()s <dir>/lock (LOCK_EX or LOCK_SH, non-blocking); on success writes
  * our pid into it (exclusive only) and returns the fd in *fd. -EBUSY with
  * "IMAGE: in use by another gcemount (pid N)" when held. */

@@ -17,7 +17,11 @@
 
 #include "editor/container/cache.h"
 #include "editor/container/members.h"
+#include "editor/container/output.h"
+#include "editor/container/sniff.h"
+#include "editor/container/sparse.h"
 #include "editor/container/tar_read.h"
+#include "editor/container/tempfiles.h"
 #include "editor/container/writeback.h"
 
 struct gm_image {
@@ -26,6 +30,8 @@ struct gm_image {
 	int fd;                /* the disk */
 	int lock_fd;
 	bool read_only;
+	bool stream;           /* read from standard input into a private cache */
+	int cache_slot;        /* the private cache's tempfiles registration */
 	bool persisted_dirty;  /* the state file says dirty */
 	struct gm_image_info info;
 	struct gm_cache_state st;
@@ -166,15 +172,22 @@ static void clear_members_dir(const char *cache)
 	free(md);
 }
 
+/* A stream's first bytes, already read (NULL for a file). */
+struct head {
+	const unsigned char *p;
+	size_t len;
+};
+
 static int extract(struct gm_image *img, int src_fd, const struct stat *src,
-		   const struct gm_image_opts *o, struct gm_error *err)
+		   const struct head *head, const struct gm_image_opts *o, struct gm_error *err)
 {
 	struct gm_tar_read_args a = {
 		.image = img->path, .image_fd = src_fd, .cache_dir = img->cache,
+		.head = head ? head->p : NULL, .head_len = head ? head->len : 0,
 		.progress = o->progress, .progress_priv = o->progress_priv,
 	};
 	char *dp = gm_path_join(img->cache, "disk.raw");
-	int rc;
+	int rc, slot = -1;
 
 	if (!dp)
 		return gm_error_set(err, -ENOMEM, "out of memory");
@@ -193,6 +206,9 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 				  strerror(errno));
 		goto out;
 	}
+	/* interrupted, the partial disk goes (the state is gone already) */
+	if (!img->stream)
+		slot = gm_tempfiles_add(dp, false);
 	a.disk_fd = img->fd;
 	rc = gm_tar_extract(&a, &img->ms, &img->info, err);
 	if (rc)
@@ -217,6 +233,7 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 		img->fd = ro;
 	}
 out:
+	gm_tempfiles_forget(slot);
 	if (rc && img->fd >= 0) {
 		close(img->fd);
 		img->fd = -1;
@@ -278,6 +295,7 @@ static int open_targz(struct gm_image *img, int src_fd, const struct stat *src,
 			}
 			img->info.resumed = true;
 			img->persisted_dirty = true;
+			gm_tempfiles_set_flag(GM_TF_DIRTY, true);
 			/* the dirty ranges are unknown now: treat the disk as changed */
 			return gm_rangeset_add(&img->dirty, 0, img->info.disk_size ? img->info.disk_size : 1);
 		}
@@ -289,7 +307,133 @@ static int open_targz(struct gm_image *img, int src_fd, const struct stat *src,
 	if (shared)
 		return gm_error_set(err, -EBUSY, "%s: in use by another gcemount and not yet "
 				    "extracted", img->path);
-	return extract(img, src_fd, src, o, err);
+	return extract(img, src_fd, src, NULL, o, err);
+}
+
+/* Reads up to len bytes from a stream (fewer only at its end). */
+static ssize_t read_full(int fd, unsigned char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* A raw disk from a stream: copied into <cache>/disk.raw, zero blocks left
+ * as holes. */
+static int copy_raw_stream(struct gm_image *img, int src_fd, const struct head *head,
+			   const struct gm_image_opts *o, struct gm_error *err)
+{
+	char *dp = gm_path_join(img->cache, "disk.raw");
+	unsigned char *buf = malloc(1u << 20);
+	uint64_t off = 0;
+	int rc = 0;
+
+	if (!dp || !buf) {
+		rc = gm_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	img->fd = open(dp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (img->fd < 0) {
+		rc = gm_error_set(err, -errno, "%s: cannot create %s: %s", img->path, dp,
+				  strerror(errno));
+		goto out;
+	}
+	memcpy(buf, head->p, head->len);
+	for (size_t have = head->len;;) {
+		ssize_t n = read_full(src_fd, buf + have, (1u << 20) - have);
+
+		if (n < 0) {
+			rc = gm_error_set(err, -errno, "%s: reading standard input: %s", img->path,
+					  strerror(errno));
+			goto out;
+		}
+		have += (size_t)n;
+		if (!have)
+			break;
+		if ((rc = gm_sparse_pwrite(img->fd, buf, have, off, NULL))) {
+			gm_error_set(err, rc, "%s: writing the cache disk %s: %s", img->path, dp,
+				     strerror(-rc));
+			goto out;
+		}
+		off += have;
+		if (o->progress)
+			o->progress(o->progress_priv, "read", off, 0);
+		if (have < (1u << 20))
+			break;
+		have = 0;
+	}
+	if (ftruncate(img->fd, (off_t)off) < 0) {
+		rc = gm_error_set(err, -errno, "%s: cannot size the cache disk: %s", img->path,
+				  strerror(errno));
+		goto out;
+	}
+	img->info.disk_size = off;
+	img->info.file_size = off;
+	img->info.disk_data_bytes = off;
+out:
+	free(buf);
+	free(dp);
+	return rc;
+}
+
+/* The image "-": standard input, read once into a private cache that goes
+ * away on close (and on a signal the front end catches). */
+static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
+		       struct gm_error *err)
+{
+	unsigned char first[GM_SNIFF_LEN];
+	struct head head = { first, 0 };
+	struct stat st;
+	enum gm_sniff kind;
+	ssize_t n;
+	int rc;
+
+	img->stream = true;
+	n = read_full(STDIN_FILENO, first, sizeof(first));
+	if (n < 0)
+		return gm_error_set(err, -errno, "%s: reading standard input: %s", img->path,
+				    strerror(errno));
+	if (n == 0)
+		return gm_error_set(err, -EINVAL, "%s: standard input is empty", img->path);
+	head.len = (size_t)n;
+	kind = gm_sniff(first, head.len);
+	if (kind != GM_SNIFF_GZIP && kind != GM_SNIFF_UNKNOWN)
+		return gm_sniff_refuse(kind, NULL, img->path, err);
+	if ((rc = gm_cache_private_dir(img->path, o->cache_dir, &img->cache, err)))
+		return rc;
+	img->cache_slot = gm_tempfiles_add(img->cache, true);
+	if ((rc = gm_cache_lock(img->cache, img->path, false, &img->lock_fd, err)))
+		return rc;
+	img->info.container = kind == GM_SNIFF_GZIP ? GM_CONTAINER_TARGZ : GM_CONTAINER_RAW;
+	img->info.gzip = kind == GM_SNIFF_GZIP;
+	if (fstat(STDIN_FILENO, &st) < 0)
+		return gm_error_set(err, -errno, "%s: standard input: %s", img->path, strerror(errno));
+	if (kind == GM_SNIFF_GZIP)
+		return extract(img, STDIN_FILENO, &st, &head, o, err);
+	if ((rc = copy_raw_stream(img, STDIN_FILENO, &head, o, err)))
+		return rc;
+	if (img->read_only) {
+		char *dp = gm_path_join(img->cache, "disk.raw");
+		int ro = dp ? open(dp, O_RDONLY | O_CLOEXEC) : -1;
+
+		free(dp);
+		if (ro < 0)
+			return gm_error_set(err, -EIO, "%s: cannot reopen the cache disk", img->path);
+		close(img->fd);
+		img->fd = ro;
+	}
+	return 0;
 }
 
 int gm_image_open(const char *path, const struct gm_image_opts *opts,
@@ -298,24 +442,33 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 	static const struct gm_image_opts none;
 	const struct gm_image_opts *o = opts ? opts : &none;
 	struct gm_image *img;
-	unsigned char magic[2] = { 0 };
+	unsigned char magic[GM_SNIFF_LEN] = { 0 };
 	char abs[PATH_MAX];
 	struct stat st;
 	bool ro = o->read_only, gz, shared = false;
+	enum gm_sniff kind;
 	int src = -1, rc;
+	ssize_t got;
 
-	if (!realpath(path, abs))
+	if (strcmp(path, "-") && !realpath(path, abs))
 		return gm_error_set(err, -errno, "%s: %s", path, strerror(errno));
 	img = calloc(1, sizeof(*img));
-	if (!img || !(img->path = strdup(abs))) {
+	if (!img || !(img->path = strdup(strcmp(path, "-") ? abs : "-"))) {
 		free(img);
 		return gm_error_set(err, -ENOMEM, "out of memory");
 	}
 	img->fd = img->lock_fd = -1;
+	img->cache_slot = -1;
 	img->read_only = ro;
 	img->progress = o->progress;
 	img->progress_priv = o->progress_priv;
 	gm_rangeset_init(&img->dirty);
+	if (!strcmp(path, "-")) {
+		if ((rc = open_stream(img, o, err)))
+			goto fail;
+		*out = img;
+		return 0;
+	}
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat refuses it). */
 	src = open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0) {
@@ -326,7 +479,13 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		rc = gm_error_set(err, -EINVAL, "%s: not a regular file", path);
 		goto fail;
 	}
-	gz = pread(src, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+	got = pread(src, magic, sizeof(magic), 0);
+	kind = got > 0 ? gm_sniff(magic, (size_t)got) : GM_SNIFF_UNKNOWN;
+	gz = kind == GM_SNIFF_GZIP;
+	if (kind != GM_SNIFF_GZIP && kind != GM_SNIFF_UNKNOWN) {
+		rc = gm_sniff_refuse(kind, abs, path, err);
+		goto fail;
+	}
 	if (!gz && targz_name(abs)) {
 		rc = gm_error_set(err, -EINVAL, "%s: not gzip-compressed (named like a tar.gz)", path);
 		goto fail;
@@ -366,7 +525,7 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		img->info.members = 0;
 	} else {
 		if (!shared)
-			gm_pack_clean_temps(abs);
+			gm_output_clean_temps(abs);
 		rc = open_targz(img, src, &st, o, shared, err);
 		if (rc)
 			goto fail;
@@ -397,7 +556,8 @@ int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
 
 	if (img->read_only)
 		return -EROFS;
-	if (img->info.container == GM_CONTAINER_TARGZ && !img->persisted_dirty) {
+	/* (a private cache from standard input dies with the process: no state) */
+	if (img->info.container == GM_CONTAINER_TARGZ && !img->stream && !img->persisted_dirty) {
 		struct gm_cache_state st = img->st;
 
 		st.status = GM_CACHE_DIRTY;
@@ -408,6 +568,7 @@ int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
 			return rc;
 		img->st = st;
 		img->persisted_dirty = true;
+		gm_tempfiles_set_flag(GM_TF_DIRTY, true);
 	}
 	return gm_rangeset_add(&img->dirty, off, len ? len : 1);
 }
@@ -456,11 +617,11 @@ void gm_image_dirty_mark_free(struct gm_image_dirty_mark *m)
 		gm_rangeset_free(&m->map);
 }
 
-static int writeback_to(struct gm_image *img, const char *target, bool targz,
+static int writeback_to(struct gm_image *img, const struct gm_output_target *t, bool targz,
 			const struct gm_writeback_opts *o, struct gm_error *err)
 {
 	struct gm_pack_args a = {
-		.image = img->path, .target = target, .targz = targz, .disk_fd = img->fd,
+		.image = img->path, .target = t, .targz = targz, .disk_fd = img->fd,
 		.disk_size = img->info.disk_size, .holes = o->holes,
 		.ms = img->info.container == GM_CONTAINER_TARGZ ? &img->ms : NULL,
 		.cache_dir = img->cache, .format = o->format ? o->format : GM_TAR_OLDGNU,
@@ -474,7 +635,7 @@ static int writeback_to(struct gm_image *img, const char *target, bool targz,
 	if (img->info.disk_size % 512 && targz)
 		return gm_error_set(err, -EINVAL, "%s: disk size is not a multiple of 512",
 				    img->path);
-	return gm_pack_atomic(&a, err);
+	return gm_pack(&a, err);
 }
 
 int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opts,
@@ -482,27 +643,44 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 {
 	static const struct gm_writeback_opts none;
 	const struct gm_writeback_opts *o = opts ? opts : &none;
-	char abs_out[PATH_MAX];
-	bool to_self;
+	struct gm_output_target t;
+	bool to_self, targz;
 	struct stat st;
 	int rc;
 
-	if (fsync(img->fd) < 0)
+	if (!img->read_only && fsync(img->fd) < 0)
 		return gm_error_set(err, -errno, "%s: fsync: %s", img->path, strerror(errno));
-	to_self = !o->output || (realpath(o->output, abs_out) && !strcmp(abs_out, img->path));
-	if (img->info.container == GM_CONTAINER_RAW) {
-		if (to_self) {
-			gm_rangeset_clear(&img->dirty);
-			return 0;
-		}
-		return writeback_to(img, o->output, targz_name(o->output), o, err);
+	if (o->output) {
+		rc = gm_output_resolve(img->path, o->output,
+				       o->output_fd > 0 ? o->output_fd : STDOUT_FILENO, &t, err);
+		if (rc)
+			return rc;
+		to_self = t.kind == GM_OUTPUT_REPLACE && !strcmp(t.path, img->path);
+	} else {
+		to_self = true;
+	}
+	if (to_self && img->stream)
+		return gm_error_set(err, -EINVAL, "%s: an image read from standard input cannot be "
+				    "written back in place: give --output FILE (or --output -)",
+				    img->path);
+	if (img->info.container == GM_CONTAINER_RAW && to_self) {
+		gm_rangeset_clear(&img->dirty);
+		return 0;
 	}
 	if (to_self && !gm_image_dirty(img) && !o->force)
 		return 0;
 	if (to_self && img->read_only)
 		return gm_error_set(err, -EROFS, "%s: opened read-only", img->path);
-	rc = writeback_to(img, to_self ? img->path : o->output, to_self || targz_name(o->output),
-			  o, err);
+	if (to_self) {
+		if ((rc = gm_output_check_in_place(img->path, false, "give --output FILE to write "
+						   "the result elsewhere", err)))
+			return rc;
+		if ((rc = gm_output_resolve(img->path, img->path, STDOUT_FILENO, &t, err)))
+			return rc;
+	}
+	/* a stream is always a tar.gz; a file by its name (a raw copy otherwise) */
+	targz = to_self || t.kind == GM_OUTPUT_STREAM || targz_name(t.path);
+	rc = writeback_to(img, &t, targz, o, err);
 	if (rc)
 		return rc;
 	if (to_self) {
@@ -518,6 +696,7 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 		img->persisted_dirty = false;
 		img->info.resumed = false;
 		gm_rangeset_clear(&img->dirty);
+		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
 	} else if (img->persisted_dirty) {
 		/* the edits live in the output now; the image itself lacks them, so a
 		 * later open of it must extract afresh */
@@ -530,6 +709,7 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 					    strerror(-rc));
 		img->st = s;
 		img->persisted_dirty = false;
+		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
 	}
 	return 0;
 }
@@ -540,6 +720,9 @@ void gm_image_close(struct gm_image *img)
 		return;
 	if (img->fd >= 0)
 		close(img->fd);
+	if (img->stream && img->cache)
+		gm_tempfiles_remove_tree(img->cache);   /* private: nothing to keep */
+	gm_tempfiles_forget(img->cache_slot);
 	if (img->lock_fd >= 0)
 		close(img->lock_fd);
 	gm_members_free(&img->ms);

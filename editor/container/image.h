@@ -6,7 +6,13 @@
  *     extracted, sparse, into a cache file under the cache directory; the other
  *     members are kept and written back unchanged. The input file is never
  *     written to except by gm_image_writeback()'s atomic rename.
+ *   - an uncompressed tar or one compressed otherwise (xz, zstd, bzip2):
+ *     refused with -EINVAL and one line saying what it is (sniff.h).
  *   - anything else: a raw disk, opened and edited in place.
+ *   - the path "-": standard input (not seekable), read once into a private
+ *     cache (<cache>/stdin-XXXXXX/) that is removed on close; a gzip'd tar
+ *     or a raw disk as above. It cannot be written back in place (write-back
+ *     needs an output); it is neither locked nor remembered.
  * The image is locked (non-blocking) for as long as the handle lives; a second
  * open fails with -EBUSY and a message naming the holder.
  *
@@ -76,7 +82,8 @@ struct gm_image_info {
 	char note[160];                  /* what opening did worth saying (e.g. a repair), or "" */
 };
 
-/* Opens path. On success *out owns the handle (close with gm_image_close).
+/* Opens path ("-": standard input, see above). On success *out owns the
+ * handle (close with gm_image_close).
  * Errors: -ENOENT, -EACCES, -EBUSY (locked), -EAGAIN (interrupted session),
  * -EINVAL (not an image: bad gzip/tar, no disk.raw, ...), -ENOSPC, -EIO; the
  * message in err names the file and the problem. *out untouched on failure. */
@@ -115,7 +122,12 @@ int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m);
 void gm_image_dirty_mark_free(struct gm_image_dirty_mark *m);   /* accepts NULL */
 
 struct gm_writeback_opts {
-	const char *output;            /* NULL: replace the image itself */
+	/* NULL: replace the image itself. Else a file (created or replaced
+	 * atomically; a symlink is followed), or a stream written straight
+	 * through: "-" (output_fd, or standard output when 0), a FIFO, a
+	 * character device. Anything else is refused (output.h). */
+	const char *output;
+	int output_fd;
 	enum gm_tar_format format;     /* GM_TAR_OLDGNU (default, 0 = oldgnu) or GM_TAR_GNU */
 	/* Byte ranges of the disk that hold no data worth keeping (free blocks of
 	 * the filesystem); written as holes. NULL or empty: none. */
@@ -125,8 +137,11 @@ struct gm_writeback_opts {
 
 /* Writes the image back: for a tar.gz, a new sparse old-GNU (or GNU) tar.gz
  * into a temp file beside the target, fsync, rename, fsync the directory; the
- * target is untouched on any failure and the temp file removed. For a raw
+ * target is untouched on any failure and the temp file removed (output.h).
+ * A stream output is always a tar.gz, written straight through. For a raw
  * disk, fsync (or, with output, a sparse copy / tar.gz by output's name).
+ * In place, the image must be replaceable (gm_output_check_in_place: not
+ * mode 0444, nor on a read-only filesystem): else -EROFS / -EACCES.
  * Does nothing when nothing changed, unless output or force is given.
  * The tar mtime comes from SOURCE_DATE_EPOCH when set, so equal inputs give
  * byte-identical outputs. 0 or -errno with the message in err. */

@@ -30,6 +30,8 @@ struct gz_src {
 	uint64_t in_bytes;     /* compressed bytes read (progress) */
 	bool in_eof;
 	bool member_end;       /* a gzip member ended, its trailer verified */
+	const unsigned char *head;   /* bytes already read from a stream: first */
+	size_t head_len;
 };
 
 static la_ssize_t gz_read(struct archive *ar, void *priv, const void **buf)
@@ -41,7 +43,12 @@ static la_ssize_t gz_read(struct archive *ar, void *priv, const void **buf)
 	while (g->z.avail_out == READ_BLOCK) {
 		int zr;
 
-		if (g->z.avail_in == 0 && !g->in_eof) {
+		if (g->z.avail_in == 0 && g->head_len) {
+			g->z.next_in = (unsigned char *)g->head;
+			g->z.avail_in = (uInt)g->head_len;
+			g->in_bytes += g->head_len;
+			g->head_len = 0;
+		} else if (g->z.avail_in == 0 && !g->in_eof) {
 			ssize_t n = read(g->fd, g->in, READ_BLOCK);
 
 			if (n < 0) {
@@ -291,6 +298,8 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 		goto out;
 	}
 	g.fd = a->image_fd;
+	g.head = a->head;
+	g.head_len = a->head_len;
 	g.in = malloc(READ_BLOCK);
 	g.out = malloc(READ_BLOCK);
 	if (!g.in || !g.out || inflateInit2(&g.z, 15 + 16) != Z_OK) {
@@ -301,7 +310,7 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	archive_read_support_filter_none(ar);
 	archive_read_support_format_tar(ar);
 	archive_read_support_format_gnutar(ar);
-	if (lseek(a->image_fd, 0, SEEK_SET) < 0 ||
+	if ((!a->head_len && lseek(a->image_fd, 0, SEEK_SET) < 0) ||
 	    archive_read_open(ar, &g, NULL, gz_read, NULL) != ARCHIVE_OK) {
 		const char *why = archive_error_string(ar);
 
@@ -376,6 +385,8 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	}
 	if ((rc = gz_drain(&g, ar, a->image, err)))
 		goto out;
+	if (a->head)
+		info->file_size = g.in_bytes;   /* a stream: its size is known only now */
 	info->members = (unsigned)ms->n;
 	rc = gm_members_save(a->cache_dir, ms);
 	if (rc)

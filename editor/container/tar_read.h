@@ -15,7 +15,10 @@
 
 struct gm_tar_read_args {
 	const char *image;        /* for messages */
-	int image_fd;             /* the tarball, positioned anywhere */
+	int image_fd;             /* the tarball, positioned anywhere; or, with
+				   * head_len, a stream positioned after head */
+	const void *head;         /* bytes already read from a stream (a pipe) */
+	size_t head_len;
 	const char *cache_dir;    /* <cache>/<key> */
 	int disk_fd;              /* cache disk.raw, empty, opened read-write */
 	gm_progress_fn progress;

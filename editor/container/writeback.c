@@ -1,11 +1,10 @@
-/* writeback.c — see writeback.h. */
+/* writeback.c — see writeback.h. The bytes of the new image; where they go
+ * (temp file and rename, or a stream) is output.c's. */
 #include "editor/container/writeback.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +13,13 @@
 #include <unistd.h>
 
 #include "editor/container/cache.h"
+#include "editor/container/output.h"
 #include "editor/clock.h"
 #include "editor/container/gzout.h"
 #include "editor/container/sparse.h"
 #include "editor/container/tar_write.h"
 
 #define IO_BUF (1u << 20)
-#define TEMP_TAG ".gcemount-"
 
 int64_t gm_pack_mtime(void)
 {
@@ -160,43 +159,33 @@ static int write_targz(struct packer *p, int fd, const struct gm_rangeset *map,
 	return rc;
 }
 
-static char *temp_template(const char *target)
+/* Write errors: what the image and the output are left as. */
+static int write_failed(const struct gm_pack_args *a, const struct gm_output *o, int rc,
+			struct gm_error *err)
 {
-	char *d = strdup(target), *b = strdup(target), *t = NULL;
-
-	if (d && b && asprintf(&t, "%s/.%s" TEMP_TAG "XXXXXX", dirname(d), basename(b)) < 0)
-		t = NULL;
-	free(d);
-	free(b);
-	return t;
+	if (!gm_output_rereadable(o))
+		return gm_error_set(err, rc, "%s: writing to %s: %s; the output is incomplete",
+				    a->image, gm_output_name(o), strerror(-rc));
+	if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG)
+		return gm_error_set(err, rc, "%s: no space left writing %s (%s); the image is "
+				    "unchanged", a->image, a->target->path, strerror(-rc));
+	return gm_error_set(err, rc, "%s: writing %s: %s; the image is unchanged", a->image,
+			    gm_output_name(o), strerror(-rc));
 }
 
-int gm_pack_atomic(const struct gm_pack_args *a, struct gm_error *err)
+int gm_pack(const struct gm_pack_args *a, struct gm_error *err)
 {
 	struct packer p = { .a = a };
 	struct gm_rangeset map = GM_RANGESET_INIT;
-	char *tmp = temp_template(a->target), *dir = NULL;
+	struct gm_output *o = NULL;
 	uint64_t tar_bytes = 0, vbytes = 0;
 	uint32_t crc = 0, vcrc = 0;
-	struct stat st;
-	int fd = -1, rc;
-	mode_t mode;
+	int rc;
 
 	p.buf = malloc(IO_BUF);
-	if (!tmp || !p.buf) {
+	if (!p.buf) {
 		rc = gm_error_set(err, -ENOMEM, "out of memory");
 		goto out;
-	}
-	bool have_owner = false;
-
-	if (stat(a->target, &st) == 0) {
-		mode = st.st_mode & 07777;
-		have_owner = true;
-	} else {
-		mode_t um = umask(0);
-
-		umask(um);
-		mode = 0644 & ~um;
 	}
 	rc = gm_sparse_scan(a->disk_fd, a->disk_size, &map, a->progress, a->progress_priv);
 	if (!rc)
@@ -206,103 +195,35 @@ int gm_pack_atomic(const struct gm_pack_args *a, struct gm_error *err)
 		goto out;
 	}
 	p.data_total = gm_rangeset_total(&map);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = gm_error_set(err, -errno, "%s: cannot create a temp file beside %s: %s",
-				  a->image, a->target, strerror(errno));
-		free(tmp);
-		tmp = NULL;
+	if ((rc = gm_output_open(a->target, a->image, &o, err)))
 		goto out;
-	}
-	/* keep the owner of a replaced file where we may (root); else ours */
-	if (have_owner && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
-	    fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM) {
-		rc = gm_error_set(err, -errno, "%s: chown %s: %s", a->image, tmp, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, mode) < 0) {
-		rc = gm_error_set(err, -errno, "%s: chmod %s: %s", a->image, tmp, strerror(errno));
-		goto out;
-	}
 	if (a->targz)
-		rc = write_targz(&p, fd, &map, &tar_bytes, &crc);
+		rc = write_targz(&p, gm_output_fd(o), &map, &tar_bytes, &crc);
 	else
-		rc = gm_sparse_copy(a->disk_fd, fd, a->disk_size, &map);
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG) {
-		gm_error_set(err, rc, "%s: no space left writing %s (%s); the image is unchanged",
-			     a->image, a->target, strerror(-rc));
-		goto out;
-	}
+		rc = gm_sparse_copy(a->disk_fd, gm_output_fd(o), a->disk_size, &map);
 	if (rc) {
-		gm_error_set(err, rc, "%s: writing %s: %s; the image is unchanged", a->image, tmp,
-			     strerror(-rc));
+		write_failed(a, o, rc, err);
 		goto out;
 	}
-	if (a->targz) {
+	if (a->targz && gm_output_rereadable(o)) {
 		if (a->progress)
 			a->progress(a->progress_priv, "verify", 0, tar_bytes);
-		rc = gm_gzip_verify(fd, &vbytes, &vcrc);
+		rc = gm_gzip_verify(gm_output_fd(o), &vbytes, &vcrc);
 		if (a->progress)
 			a->progress(a->progress_priv, "verify", vbytes, tar_bytes);
 		if (!rc && (vbytes != tar_bytes || vcrc != crc))
 			rc = -EIO;
 		if (rc) {
 			gm_error_set(err, rc, "%s: the written %s does not read back (%s); the image "
-				     "is unchanged", a->image, tmp, strerror(-rc));
+				     "is unchanged", a->image, gm_output_name(o), strerror(-rc));
 			goto out;
 		}
 	}
-	if (rename(tmp, a->target) < 0) {
-		rc = gm_error_set(err, -errno, "%s: rename %s to %s: %s; the image is unchanged",
-				  a->image, tmp, a->target, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	dir = strdup(a->target);
-	if (!dir || (rc = gm_fsync_dir(dirname(dir))))
-		gm_error_set(err, rc ? rc : -ENOMEM, "%s: fsync of the directory of %s failed",
-			     a->image, a->target);
+	rc = gm_output_commit(o, err);
+	o = NULL;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp && fd >= 0)
-		unlink(tmp);
+	gm_output_abort(o);
 	gm_rangeset_free(&map);
 	free(p.buf);
-	free(tmp);
-	free(dir);
 	return rc;
-}
-
-int gm_pack_clean_temps(const char *path)
-{
-	char *d = strdup(path), *b = strdup(path), *prefix = NULL;
-	DIR *dh = NULL;
-	struct dirent *de;
-	int n = 0;
-
-	if (!d || !b || asprintf(&prefix, ".%s" TEMP_TAG, basename(b)) < 0) {
-		prefix = NULL;
-		goto out;
-	}
-	dh = opendir(dirname(d));
-	if (!dh)
-		goto out;
-	while ((de = readdir(dh))) {
-		size_t pl = strlen(prefix);
-
-		if (!strncmp(de->d_name, prefix, pl) && strlen(de->d_name) == pl + 6 &&
-		    unlinkat(dirfd(dh), de->d_name, 0) == 0)
-			n++;
-	}
-out:
-	if (dh)
-		closedir(dh);
-	free(d);
-	free(b);
-	free(prefix);
-	return n;
 }

@@ -1,10 +1,11 @@
-/* writeback.h — packing the cached disk into a new image file, atomically.
+/* writeback.h — packing the cached disk into a new image.
  *
- * The new file is written to a temp file beside the target
- * (".<name>.gcemount-XXXXXX", O_EXCL), fsync'd, verified (the gzip stream
- * inflated end to end: CRC and length must match what was written), renamed
- * over the target and the directory fsync'd. On any failure the temp file is
- * unlinked and the target untouched.
+ * The bytes (a sparse old-GNU/GNU tar.gz, or a sparse raw copy) go to a
+ * target classified by output.h: a regular file is replaced atomically (temp
+ * file beside it, fsync, the gzip stream inflated end to end and its CRC and
+ * length checked, rename, fsync the directory; on any failure the temp file
+ * is removed and the target untouched); a stream (standard output, a FIFO, a
+ * character device) is written straight through and cannot be read back.
  */
 #ifndef GM_WRITEBACK_H
 #define GM_WRITEBACK_H
@@ -15,11 +16,12 @@
 #include "editor/error.h"
 #include "editor/container/image.h"
 #include "editor/container/members.h"
+#include "editor/container/output.h"
 
 struct gm_pack_args {
 	const char *image;              /* for messages */
-	const char *target;             /* file created or replaced */
-	bool targz;                     /* tar.gz, else a sparse raw copy */
+	const struct gm_output_target *target;   /* resolved by gm_output_resolve */
+	bool targz;                     /* tar.gz, else a sparse raw copy (REPLACE only) */
 	int disk_fd;
 	uint64_t disk_size;
 	const struct gm_rangeset *holes;   /* may be NULL */
@@ -31,12 +33,9 @@ struct gm_pack_args {
 	void *progress_priv;
 };
 
-/* 0 or -errno with a message naming the image. */
-int gm_pack_atomic(const struct gm_pack_args *a, struct gm_error *err);
-
-/* Removes leftover ".<basename>.gcemount-*" temp files beside path (from a
- * killed write-back). Call with the image locked. Returns how many. */
-int gm_pack_clean_temps(const char *path);
+/* 0 or -errno with a message naming the image and saying what it and the
+ * output are left as. */
+int gm_pack(const struct gm_pack_args *a, struct gm_error *err);
 
 /* The entry mtime: SOURCE_DATE_EPOCH when set and valid, else now. */
 int64_t gm_pack_mtime(void);

@@ -91,8 +91,14 @@ int gm_fsck_repair(int fd, const char *disk_path, uint64_t disk_size, char *note
 		}
 		/* 0 clean, 1 and 2 errors corrected; 4 and up: not repaired. */
 		if (st >= 4) {
+			char where[32];
+
+			if (p->number)
+				snprintf(where, sizeof(where), "partition %d", p->number);
+			else
+				snprintf(where, sizeof(where), "the disk");
 			rc = gm_error_set(err, -EUCLEAN, "e2fsck could not repair the filesystem in %s "
-					  "(exit status %d)", p->number ? "a partition" : "the disk", st);
+					  "(exit status %d)", where, st);
 			goto out;
 		}
 		checked++;

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,24 +36,42 @@ static void add_problem(struct gm_partition_table *t, const char *fmt, ...)
 
 static void add_problem(struct gm_partition_table *t, const char *fmt, ...)
 {
-	size_t used = strlen(t->problems);
+	char one[192];
 	va_list ap;
 
-	if (used + 3 >= sizeof(t->problems))
-		return;
-	if (used) {
-		memcpy(t->problems + used, "; ", 3);
-		used += 2;
-	}
 	va_start(ap, fmt);
-	vsnprintf(t->problems + used, sizeof(t->problems) - used, fmt, ap);
+	vsnprintf(one, sizeof(one), fmt, ap);
 	va_end(ap);
+	gm_note_append(t->problems, sizeof(t->problems), "%s", one);
 }
 
 static bool is_ext(const char *fstype)
 {
 	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") || !strcmp(fstype, "ext4") ||
 	       !strcmp(fstype, "ext4dev");
+}
+
+bool gm_partition_is_ext(const struct gm_partition *p)
+{
+	return is_ext(p->fstype);
+}
+
+const struct gm_partition *gm_partition_find(const struct gm_partition_table *t, int number)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->parts[i].number == number)
+			return &t->parts[i];
+	return NULL;
+}
+
+/* Copies a libblkid value (printable bytes only: it comes from the disk). */
+static void copy_value(char *dst, size_t dlen, const char *src)
+{
+	size_t i = 0;
+
+	for (; src && *src && i + 1 < dlen; src++)
+		dst[i++] = ((unsigned char)*src < 0x20 || *src == 0x7f) ? '?' : *src;
+	dst[i] = '\0';
 }
 
 /* libblkid's name for the filesystem in [off, off+size) of fd; "" if none. */
@@ -68,12 +87,21 @@ static void probe_fstype(int fd, struct gm_partition *p, struct gm_partition_tab
 	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)p->offset, (blkid_loff_t)p->size) < 0)
 		goto out;
 	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID |
+					  BLKID_SUBLKS_LABEL | BLKID_SUBLKS_VERSION);
 	blkid_probe_enable_partitions(pr, 0);
 	rc = blkid_do_safeprobe(pr);
-	if (rc == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 && type)
-		snprintf(p->fstype, sizeof(p->fstype), "%s", type);
-	else if (rc == -2)
+	if (rc == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 && type) {
+		const char *v = NULL;
+
+		copy_value(p->fstype, sizeof(p->fstype), type);
+		if (blkid_probe_lookup_value(pr, "UUID", &v, NULL) == 0)
+			copy_value(p->uuid, sizeof(p->uuid), v);
+		if (blkid_probe_lookup_value(pr, "LABEL", &v, NULL) == 0)
+			copy_value(p->label, sizeof(p->label), v);
+		if (blkid_probe_lookup_value(pr, "VERSION", &v, NULL) == 0)
+			copy_value(p->fsversion, sizeof(p->fsversion), v);
+	} else if (rc == -2)
 		add_problem(t, "partition %d: several filesystem signatures", p->number);
 out:
 	blkid_free_probe(pr);
@@ -102,6 +130,22 @@ static void probe_recovery(int fd, struct gm_partition *p)
 	p->needs_recovery = (le32(sb + 0x60) & EXT_INCOMPAT_RECOVER) != 0;
 }
 
+#define LVM_SCAN_MAX (2u << 20)   /* label + the default 1 MiB metadata area */
+
+static void probe_lvm(int fd, struct gm_partition *p)
+{
+	size_t len = p->size < LVM_SCAN_MAX ? (size_t)p->size : LVM_SCAN_MAX;
+	unsigned char *buf;
+	ssize_t n;
+
+	if (strcmp(p->fstype, "LVM2_member") || !(buf = malloc(len)))
+		return;
+	n = pread(fd, buf, len, (off_t)p->offset);
+	if (n > 0 && gm_lvm_vg_name(buf, (size_t)n, p->vg_name, sizeof(p->vg_name)) < 0)
+		p->vg_name[0] = '\0';
+	free(buf);
+}
+
 static void probe_one(int fd, uint64_t disk_size, struct gm_partition *p,
 		      struct gm_partition_table *t)
 {
@@ -111,6 +155,67 @@ static void probe_one(int fd, uint64_t disk_size, struct gm_partition *p,
 	}
 	probe_fstype(fd, p, t);
 	probe_recovery(fd, p);
+	probe_lvm(fd, p);
+}
+
+static const struct {
+	const char *guid;
+	enum gm_part_role role;
+} gpt_roles[] = {
+	{ "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", GM_ROLE_ESP },
+	{ "21686148-6449-6e6f-744e-656564454649", GM_ROLE_BIOS_BOOT },
+	{ "4f68bce3-e8cd-4db1-96e7-fbcaf984b709", GM_ROLE_ROOT },
+	{ "bc13c2ff-59e6-4262-a352-b275fd6f7172", GM_ROLE_XBOOTLDR },
+	{ "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", GM_ROLE_SWAP },
+	{ "e6d6d379-f507-44c2-a23c-238f2a3df928", GM_ROLE_LVM },
+	{ "ca7d7ccb-63ed-4c53-861c-1742536059cc", GM_ROLE_LUKS },
+};
+
+static enum gm_part_role role_of(const struct gm_partition *p)
+{
+	if (p->type_guid[0]) {
+		for (size_t i = 0; i < sizeof(gpt_roles) / sizeof(gpt_roles[0]); i++)
+			if (!strcmp(p->type_guid, gpt_roles[i].guid))
+				return gpt_roles[i].role;
+		return GM_ROLE_OTHER;
+	}
+	switch (p->mbr_type) {
+	case 0xef: return GM_ROLE_ESP;
+	case 0x82: return GM_ROLE_SWAP;
+	case 0x8e: return GM_ROLE_LVM;
+	case 0x05: case 0x0f: case 0x85: return GM_ROLE_EXTENDED;
+	default: return GM_ROLE_OTHER;
+	}
+}
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* Type GUID, PARTUUID and PARTLABEL as udev would name them. mbr_id is the
+ * MBR disk signature (bytes 440..443). */
+static void read_ids(struct fdisk_partition *pa, struct fdisk_parttype *pt, struct gm_partition *p,
+		     enum gm_ptable type, uint32_t mbr_id)
+{
+	if (type == GM_PTABLE_GPT) {
+		if (pt && fdisk_parttype_get_string(pt))
+			copy_value(p->type_guid, sizeof(p->type_guid), fdisk_parttype_get_string(pt));
+		if (fdisk_partition_get_uuid(pa))
+			copy_value(p->partuuid, sizeof(p->partuuid), fdisk_partition_get_uuid(pa));
+		if (fdisk_partition_get_name(pa))
+			copy_value(p->partlabel, sizeof(p->partlabel), fdisk_partition_get_name(pa));
+		lower(p->type_guid);
+		lower(p->partuuid);
+	} else {
+		p->mbr_type = pt ? fdisk_parttype_get_code(pt) : 0;
+		p->bootable = fdisk_partition_is_bootable(pa) == 1;
+		snprintf(p->partuuid, sizeof(p->partuuid), "%08" PRIx32 "-%02x", mbr_id,
+			 (unsigned)p->number & 0xffu);
+	}
+	p->role = role_of(p);
 }
 
 static uint64_t le64(const unsigned char *b) { return le32(b) | (uint64_t)le32(b + 4) << 32; }
@@ -155,6 +260,7 @@ static int read_table(int fd, uint64_t disk_size, struct gm_partition_table *t,
 	struct fdisk_context *cxt = fdisk_new_context();
 	struct fdisk_table *tb = NULL;
 	unsigned long ssz;
+	uint32_t mbr_id = 0;
 	int rc = 0;
 
 	if (!cxt)
@@ -183,6 +289,12 @@ static int read_table(int fd, uint64_t disk_size, struct gm_partition_table *t,
 		rc = gm_error_set(err, -EINVAL, "unsupported partition table type %s (only MBR and GPT)",
 				  lb ? fdisk_label_get_name(lb) : "?");
 		goto out;
+	}
+	{
+		unsigned char mbr[4];
+
+		if (pread(fd, mbr, sizeof(mbr), 440) == (ssize_t)sizeof(mbr))
+			mbr_id = le32(mbr);
 	}
 	ssz = fdisk_get_sector_size(cxt);
 	if (ssz == 0 || ssz > 65536)
@@ -221,6 +333,7 @@ static int read_table(int fd, uint64_t disk_size, struct gm_partition_table *t,
 		pt = fdisk_partition_get_type(pa);
 		if (pt && fdisk_parttype_get_name(pt))
 			snprintf(p->type_name, sizeof(p->type_name), "%s", fdisk_parttype_get_name(pt));
+		read_ids(pa, pt, p, t->type, mbr_id);
 		t->n++;
 		probe_one(fd, disk_size, p, t);
 		if (t->type == GM_PTABLE_MBR && pt && fdisk_parttype_get_code(pt) == 0xEE)
@@ -268,15 +381,18 @@ int gm_partition_probe(int fd, uint64_t disk_size, struct gm_partition_table *ou
 
 static void describe(const struct gm_partition *p, char *buf, size_t len)
 {
+	char what[160];
+
+	gm_partition_describe(p, what, sizeof(what));
 	if (p->number == 0)
-		snprintf(buf, len, "the disk holds %s", p->fstype[0] ? p->fstype : "no filesystem");
+		snprintf(buf, len, "the disk holds %s", p->fstype[0] ? what : "no filesystem");
 	else if (p->fstype[0])
-		snprintf(buf, len, "partition %d is %s", p->number, p->fstype);
+		snprintf(buf, len, "partition %d is %s", p->number, what);
 	else
 		snprintf(buf, len, "partition %d has no filesystem", p->number);
 }
 
-static void human(uint64_t bytes, char *buf, size_t len)
+void gm_human_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
 	double v = (double)bytes;
@@ -294,7 +410,7 @@ int gm_partition_choose(const struct gm_partition_table *t, int requested,
 			struct gm_error *err)
 {
 	const struct gm_partition *best = NULL;
-	char found[200] = "", one[64], sz[32];
+	char found[200] = "", one[200], sz[32];
 	size_t next = 0;
 	int n_ext = 0;
 
@@ -347,7 +463,7 @@ int gm_partition_choose(const struct gm_partition_table *t, int requested,
 	}
 	*out = best;
 	if (why && whylen) {
-		human(best->size, sz, sizeof(sz));
+		gm_human_size(best->size, sz, sizeof(sz));
 		if (n_ext == 1 && best->number == 0)
 			snprintf(why, whylen, "whole disk (%s, %s)", best->fstype, sz);
 		else if (n_ext == 1)
@@ -358,4 +474,33 @@ int gm_partition_choose(const struct gm_partition_table *t, int requested,
 				 best->number, best->fstype, sz, n_ext);
 	}
 	return 0;
+}
+
+void gm_partition_describe(const struct gm_partition *p, char *buf, size_t len)
+{
+	const char *t = p->fstype;
+
+	if (!t[0])
+		snprintf(buf, len, "%s", p->role == GM_ROLE_BIOS_BOOT ? "a BIOS boot partition" :
+			 "no filesystem gcemount recognises");
+	else if (is_ext(t))
+		snprintf(buf, len, "%s", t);
+	else if (!strcmp(t, "xfs"))
+		snprintf(buf, len, "XFS");
+	else if (!strcmp(t, "btrfs"))
+		snprintf(buf, len, "btrfs");
+	else if (!strcmp(t, "squashfs"))
+		snprintf(buf, len, "squashfs (read-only by design)");
+	else if (!strcmp(t, "vfat"))
+		snprintf(buf, len, "FAT (vfat)");
+	else if (!strcmp(t, "swap"))
+		snprintf(buf, len, "swap");
+	else if (!strcmp(t, "crypto_LUKS"))
+		snprintf(buf, len, "LUKS-encrypted%s%s%s", p->fsversion[0] ? " (LUKS" : "",
+			 p->fsversion, p->fsversion[0] ? ")" : "");
+	else if (!strcmp(t, "LVM2_member"))
+		snprintf(buf, len, "an LVM physical volume%s%s%s", p->vg_name[0] ? " (volume group " : "",
+			 p->vg_name, p->vg_name[0] ? ")" : "");
+	else
+		snprintf(buf, len, "%s", t);
 }

@@ -4,6 +4,7 @@
 #ifndef GM_PARTITION_H
 #define GM_PARTITION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,19 @@ enum gm_ptable {
 
 #define GM_MAX_PARTITIONS 128
 
+/* What a partition is for, from its type (GPT type GUID or MBR code). */
+enum gm_part_role {
+	GM_ROLE_OTHER = 0,
+	GM_ROLE_ESP,            /* EFI system partition */
+	GM_ROLE_BIOS_BOOT,      /* GPT BIOS boot partition (GRUB's core.img) */
+	GM_ROLE_ROOT,           /* GPT "Linux root (x86-64)" */
+	GM_ROLE_XBOOTLDR,       /* GPT "Linux extended boot" (/boot) */
+	GM_ROLE_SWAP,
+	GM_ROLE_LVM,
+	GM_ROLE_LUKS,
+	GM_ROLE_EXTENDED,       /* MBR extended (container) */
+};
+
 struct gm_partition {
 	int number;             /* 1-based partition number; 0 = the whole disk */
 	uint64_t offset;        /* bytes from the start of the disk */
@@ -24,6 +38,16 @@ struct gm_partition {
 	char fstype[16];        /* libblkid's name: "ext4", "xfs", "vfat", "" if none */
 	char type_name[64];     /* partition type as libfdisk names it */
 	int needs_recovery;     /* ext*: the journal needs recovery */
+	enum gm_part_role role;
+	unsigned mbr_type;      /* MBR type code (0 on GPT) */
+	int bootable;           /* MBR active flag */
+	char type_guid[40];     /* GPT type GUID, lower case ("" on MBR) */
+	char partuuid[40];      /* PARTUUID as udev names it (GPT GUID, or MBR "id-NN"), lower case */
+	char partlabel[128];    /* GPT partition name (UTF-8) */
+	char uuid[64];          /* filesystem UUID (libblkid), as blkid prints it */
+	char label[128];        /* filesystem label (libblkid) */
+	char fsversion[16];     /* libblkid VERSION (LUKS "2", ...) */
+	char vg_name[128];      /* LVM2_member: volume group named in the label's metadata */
 };
 
 struct gm_partition_table {
@@ -49,5 +73,22 @@ int gm_partition_choose(const struct gm_partition_table *t, int requested,
 			struct gm_error *err);
 
 const char *gm_ptable_name(enum gm_ptable t);
+
+/* Whether the partition holds ext2/3/4 (what gcemount edits). */
+bool gm_partition_is_ext(const struct gm_partition *p);
+/* The partition with that number (0: the whole disk), or NULL. */
+const struct gm_partition *gm_partition_find(const struct gm_partition_table *t, int number);
+/* What the partition holds, for a sentence: "ext4", "XFS", "FAT (vfat)",
+ * "an LVM physical volume (volume group rootvg)", "LUKS-encrypted (LUKS2)",
+ * "swap", "no filesystem gcemount recognises". */
+void gm_partition_describe(const struct gm_partition *p, char *buf, size_t len);
+/* 9.8 GiB, 512 MiB, 0 B. */
+void gm_human_size(uint64_t bytes, char *buf, size_t len);
+
+/* The volume group name of an LVM2 physical volume, from its label and the
+ * text metadata it points to (all bounds-checked: buf holds the first len
+ * bytes of the partition). 0 with name set, -ENOENT when the label or the
+ * metadata says nothing usable. Pure. */
+int gm_lvm_vg_name(const unsigned char *buf, size_t len, char *name, size_t namelen);
 
 #endif

@@ -22,7 +22,8 @@
  *
  * Each run: the patched image on a tmpfs file (only its non-zero 4 KiB
  * pieces are written), opened read-write (or read-only when refused) the
- * real way (gm_image_open, gm_fs_open, our io_manager); the whole tree is
+ * real way (gm_image_open, gm_view_open: the layers the verbs and the mount
+ * use, down to our io_manager); the whole tree is
  * walked (readdir, getattr, readlink, xattrs, path resolution) and every
  * file read (bounded); then the script's edits, inside one operation that
  * ends as the script says; flush, free ranges, close.
@@ -46,6 +47,7 @@
 #include "editor/fs/fs.h"
 #include "editor/fs/fs_private.h"
 #include "editor/view/path.h"
+#include "editor/view/view.h"
 #include "tests/fuzz/fuzz_common.h"
 
 #define FS_MAX_IMAGE (8u << 20)
@@ -231,7 +233,7 @@ static void fs_build_seeds(void)
 /* --- the run --------------------------------------------------------------- */
 
 struct fs_run {
-	struct gm_fs *fs;
+	struct gm_view *v;
 	char *paths[FS_MAX_PATHS];    /* what the walk found, to edit */
 	bool isdir[FS_MAX_PATHS];
 	size_t npaths;
@@ -239,9 +241,9 @@ struct fs_run {
 	char *buf;
 };
 
-static void fs_check_msg(struct gm_fs *fs)
+static void fs_check_msg(struct gm_view *v)
 {
-	const char *m = gm_fs_errmsg(fs);
+	const char *m = gm_view_errmsg(v);
 
 	GM_FUZZ_ASSERT(m && m[0]);
 	GM_FUZZ_ASSERT(!strchr(m, '\n'));
@@ -249,7 +251,7 @@ static void fs_check_msg(struct gm_fs *fs)
 
 struct fs_dirent {
 	char name[256];
-	gm_ino_t ino;
+	gm_vino_t ino;
 };
 
 struct fs_list {
@@ -257,7 +259,7 @@ struct fs_list {
 	size_t n, cap;
 };
 
-static int fs_collect(void *priv, const char *name, size_t namelen, gm_ino_t ino, unsigned dtype,
+static int fs_collect(void *priv, const char *name, size_t namelen, gm_vino_t ino, unsigned dtype,
 		      uint64_t next_off)
 {
 	struct fs_list *l = priv;
@@ -278,15 +280,15 @@ static int fs_collect(void *priv, const char *name, size_t namelen, gm_ino_t ino
 	return 0;
 }
 
-static void fs_read_file(struct fs_run *r, gm_ino_t ino, uint64_t size)
+static void fs_read_file(struct fs_run *r, gm_vino_t ino, uint64_t size)
 {
 	uint64_t off = 0, want = size < 256 * 1024 ? size : 256 * 1024;
 
 	while (off < want && r->read_bytes < FS_MAX_READ) {
-		ssize_t n = gm_fs_read(r->fs, ino, r->buf, 65536, off);
+		ssize_t n = gm_view_read(r->v, ino, r->buf, 65536, off);
 
 		if (n < 0) {
-			fs_check_msg(r->fs);
+			fs_check_msg(r->v);
 			return;
 		}
 		GM_FUZZ_ASSERT((size_t)n <= 65536);
@@ -297,7 +299,7 @@ static void fs_read_file(struct fs_run *r, gm_ino_t ino, uint64_t size)
 	}
 }
 
-static void fs_walk(struct fs_run *r, gm_ino_t dir, const char *path, int depth)
+static void fs_walk(struct fs_run *r, gm_vino_t dir, const char *path, int depth)
 {
 	struct fs_list l = { 0 };
 	char child[4096];
@@ -305,13 +307,13 @@ static void fs_walk(struct fs_run *r, gm_ino_t dir, const char *path, int depth)
 
 	if (depth > 12 || r->entries >= FS_MAX_ENTRIES)
 		return;
-	rc = gm_fs_readdir(r->fs, dir, 0, fs_collect, &l);
+	rc = gm_view_readdir(r->v, dir, 0, fs_collect, &l);
 	if (rc < 0)
-		fs_check_msg(r->fs);
+		fs_check_msg(r->v);
 	for (size_t i = 0; i < l.n && r->entries < FS_MAX_ENTRIES; i++) {
 		struct fs_dirent *e = &l.e[i];
 		struct stat st;
-		gm_ino_t ino;
+		gm_vino_t ino;
 		char lnk[4097], xl[4096];
 		ssize_t n;
 
@@ -322,15 +324,15 @@ static void fs_walk(struct fs_run *r, gm_ino_t dir, const char *path, int depth)
 		ino = e->ino;
 		/* the name back to its inode (linear scan or htree): a few per
 		 * directory, a lookup per entry would cost O(n^2) */
-		if (i < 6 && gm_fs_lookup(r->fs, dir, e->name, &ino) < 0) {
-			fs_check_msg(r->fs);
+		if (i < 6 && gm_view_lookup(r->v, dir, e->name, &ino) < 0) {
+			fs_check_msg(r->v);
 			continue;
 		}
-		if (gm_fs_getattr(r->fs, ino, &st) < 0) {
-			fs_check_msg(r->fs);
+		if (gm_view_getattr(r->v, ino, &st) < 0) {
+			fs_check_msg(r->v);
 			continue;
 		}
-		n = gm_fs_listxattr(r->fs, ino, xl, sizeof(xl));
+		n = gm_view_listxattr(r->v, ino, xl, sizeof(xl));
 		if (n > 0) {
 			GM_FUZZ_ASSERT((size_t)n <= sizeof(xl));
 			for (size_t k = 0; k < (size_t)n; k += strlen(xl + k) + 1) {
@@ -338,8 +340,8 @@ static void fs_walk(struct fs_run *r, gm_ino_t dir, const char *path, int depth)
 
 				if (!memchr(xl + k, '\0', (size_t)n - k))
 					break;
-				if (gm_fs_getxattr(r->fs, ino, xl + k, val, sizeof(val)) < 0)
-					fs_check_msg(r->fs);
+				if (gm_view_getxattr(r->v, ino, xl + k, val, sizeof(val)) < 0)
+					fs_check_msg(r->v);
 			}
 		}
 		if (r->npaths < FS_MAX_PATHS && (r->npaths < 8 || (e->name[0] ^ depth) % 3 == 0)) {
@@ -347,14 +349,14 @@ static void fs_walk(struct fs_run *r, gm_ino_t dir, const char *path, int depth)
 			r->isdir[r->npaths++] = S_ISDIR(st.st_mode);
 		}
 		if (S_ISLNK(st.st_mode)) {
-			n = gm_fs_readlink(r->fs, ino, lnk, sizeof(lnk) - 1);
+			n = gm_view_readlink(r->v, ino, lnk, sizeof(lnk) - 1);
 			if (n < 0)
-				fs_check_msg(r->fs);
+				fs_check_msg(r->v);
 			else
 				GM_FUZZ_ASSERT((size_t)n < sizeof(lnk));
 			/* resolution inside the image root */
-			if (gm_path_stat(r->fs, child, &st) < 0)
-				fs_check_msg(r->fs);
+			if (gm_path_stat(r->v, child, &st) < 0)
+				fs_check_msg(r->v);
 		} else if (S_ISREG(st.st_mode)) {
 			fs_read_file(r, ino, (uint64_t)st.st_size);
 		} else if (S_ISDIR(st.st_mode) && ino != dir) {
@@ -372,10 +374,10 @@ static const char *fs_pick(struct fs_run *r, uint8_t b)
 /* One edit per 4 script bytes. */
 static void fs_edit(struct fs_run *r, const uint8_t *s)
 {
-	struct gm_fs *fs = r->fs;
+	struct gm_view *fs = r->v;
 	const char *p = fs_pick(r, s[1]), *q = fs_pick(r, s[2]);
 	char name[300], data[8192];
-	gm_ino_t ino, dir, d2;
+	gm_vino_t ino, dir, d2;
 	char last[NAME_MAX + 1], last2[NAME_MAX + 1];
 	int rc = 0;
 
@@ -406,7 +408,7 @@ static void fs_edit(struct fs_run *r, const uint8_t *s)
 		if (!rc)
 			rc = gm_path_resolve_parent(fs, s[3] & 1 ? name : q, &d2, last2);
 		if (!rc)
-			rc = gm_fs_rename(fs, dir, last, d2, last2, s[3] >> 6);
+			rc = gm_view_rename(fs, dir, last, d2, last2, s[3] >> 6);
 		break;
 	case 3:
 		rc = gm_path_mkdir(fs, name, 0755, NULL);
@@ -417,25 +419,25 @@ static void fs_edit(struct fs_run *r, const uint8_t *s)
 	case 5:
 		rc = gm_path_resolve(fs, p, 0, &ino);
 		if (!rc)
-			rc = gm_fs_truncate(fs, ino, (uint64_t)s[3] * 997);
+			rc = gm_view_truncate(fs, ino, (uint64_t)s[3] * 997);
 		break;
 	case 6:
 		rc = gm_path_resolve(fs, p, GM_PATH_NOFOLLOW, &ino);
 		if (!rc)
-			rc = gm_fs_setxattr(fs, ino, s[3] & 1 ? "user.small" : "user.new", data,
+			rc = gm_view_setxattr(fs, ino, s[3] & 1 ? "user.small" : "user.new", data,
 					    (size_t)s[3] * 13, 0);
 		break;
 	case 7:
 		rc = gm_path_resolve(fs, p, GM_PATH_NOFOLLOW, &ino);
 		if (!rc)
-			rc = gm_fs_removexattr(fs, ino, s[3] & 1 ? "user.small" : "user.big");
+			rc = gm_view_removexattr(fs, ino, s[3] & 1 ? "user.small" : "user.big");
 		break;
 	case 8:
 		rc = gm_path_resolve(fs, p, GM_PATH_NOFOLLOW, &ino);
 		if (!rc)
 			rc = gm_path_resolve_parent(fs, name, &dir, last);
 		if (!rc)
-			rc = gm_fs_link(fs, ino, dir, last);
+			rc = gm_view_link(fs, ino, dir, last);
 		break;
 	default: {
 		struct gm_setattr sa = { .valid = GM_SET_MODE | GM_SET_SIZE, .mode = 0600,
@@ -443,7 +445,7 @@ static void fs_edit(struct fs_run *r, const uint8_t *s)
 
 		rc = gm_path_resolve(fs, p, 0, &ino);
 		if (!rc)
-			rc = gm_fs_setattr(fs, ino, &sa, NULL);
+			rc = gm_view_setattr(fs, ino, &sa, NULL);
 		break;
 	}
 	}
@@ -543,7 +545,7 @@ static void fs_session(const char *path, const uint8_t *img, size_t size, const 
 {
 	char cache[4200];
 	struct gm_image_opts io = { 0 };
-	struct gm_fs_opts fo = { 0 };
+	struct gm_view_opts fo = { 0 };
 	struct gm_error err = { 0 };
 	struct gm_image *image = NULL;
 	struct fs_run r = { 0 };
@@ -557,12 +559,12 @@ static void fs_session(const char *path, const uint8_t *img, size_t size, const 
 		GM_FUZZ_ASSERT(gm_error_msg(&err)[0] && !strchr(gm_error_msg(&err), '\n'));
 		return;
 	}
-	rc = gm_fs_open(image, &fo, &r.fs, &err);
+	rc = gm_view_open(image, &fo, &r.v, &err);
 	if (rc < 0) {
 		GM_FUZZ_ASSERT(gm_error_msg(&err)[0] && !strchr(gm_error_msg(&err), '\n'));
 		gm_error_clear(&err);
 		fo.read_only = ro = true;
-		rc = gm_fs_open(image, &fo, &r.fs, &err);
+		rc = gm_view_open(image, &fo, &r.v, &err);
 		if (rc < 0) {
 			GM_FUZZ_ASSERT(gm_error_msg(&err)[0] && !strchr(gm_error_msg(&err), '\n'));
 			gm_image_close(image);
@@ -577,12 +579,12 @@ static void fs_session(const char *path, const uint8_t *img, size_t size, const 
 		GM_FUZZ_ASSERT(buf);
 		r.buf = buf;
 	}
-	fs_walk(&r, GM_ROOT_INO, "/", 0);
+	fs_walk(&r, gm_view_root(r.v), "/", 0);
 	if (!ro && slen) {
-		GM_FUZZ_ASSERT(gm_fs_op_begin(r.fs, exact ? GM_OP_EXACT : 0) == 0);
+		GM_FUZZ_ASSERT(gm_view_op_begin(r.v, exact ? GM_OP_EXACT : 0) == 0);
 		for (size_t i = 1; i + 4 <= slen && i < 1 + 4 * 16; i += 4)   /* 16 edits at most */
 			fs_edit(&r, script + i);
-		gm_fs_op_end(r.fs, rollback ? -ECANCELED : 0);
+		gm_view_op_end(r.v, rollback ? -ECANCELED : 0);
 		if (rollback) {
 			const char *what = "";
 
@@ -594,21 +596,21 @@ static void fs_session(const char *path, const uint8_t *img, size_t size, const 
 				abort();
 			}
 			/* GM_FS_VERIFY_UNDO: a bitmap that did not come back is damage */
-			if (gm_fs_damaged(r.fs, &what) && strstr(what, "undo check")) {
+			if (gm_view_damaged(r.v, &what, NULL) && strstr(what, "undo check")) {
 				fprintf(stderr, "fuzz_fs: %s\n", what);
 				abort();
 			}
 		}
 	}
 	if (!ro) {
-		if (gm_fs_free_ranges(r.fs, &holes) < 0)
-			fs_check_msg(r.fs);
-		if (gm_fs_flush(r.fs) < 0)
-			fs_check_msg(r.fs);
+		if (gm_view_free_ranges(r.v, &holes) < 0)
+			fs_check_msg(r.v);
+		if (gm_view_flush(r.v) < 0)
+			fs_check_msg(r.v);
 	}
-	pristine = pristine && !ro && !gm_fs_damaged(r.fs, NULL);
+	pristine = pristine && !ro && !gm_view_damaged(r.v, NULL, NULL);
 	gm_error_clear(&err);
-	if (gm_fs_close(r.fs, &err) < 0)
+	if (gm_view_close(r.v, &err) < 0)
 		GM_FUZZ_ASSERT(gm_error_msg(&err)[0] && !strchr(gm_error_msg(&err), '\n'));
 	gm_rangeset_free(&holes);
 	gm_image_close(image);

@@ -43,7 +43,7 @@ static int fuzz_policy_one(const uint8_t *data, size_t n)
 		GM_FUZZ_ASSERT(memchr(r.reason, 0, sizeof(r.reason)) != NULL);
 	}
 	gm_initramfs_modules(data, n, fuzz_policy_module, NULL);
-	gm_check_sniff(data, n);
+	gm_sniff(data, n);
 	if (n >= 1024)
 		gm_check_ext4_superblock(data, n, why, sizeof(why));
 	return 0;

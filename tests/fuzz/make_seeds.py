@@ -8,6 +8,10 @@
   config     the sample root's config files, each behind its selector byte
   fs         fuzz_fs inputs: each seed filesystem untouched, with a few edits
              (committed, rolled back, rolled back exactly), and with a patch
+  fat        small FAT12/FAT16 images (mkfs.vfat + mtools) with long names,
+             nested directories and a file over several clusters
+  layout     LVM2 labels (tests/tools/lvm_label.py); fstab seeds are text
+             in corpus/layout
 Hand-written text seeds live in tests/fuzz/corpus/TARGET/."""
 import gzip
 import io
@@ -149,6 +153,43 @@ def fs_seeds(out):
             with open(os.path.join(out, "seed%d-patched%d" % (seed, mode)), "wb") as f:
                 f.write(bytes([seed, 5, mode, 0, 1, 2, 0x85]) + (1024 + 12).to_bytes(4, "little") +
                         bytes([4, 0xff, 0xff, 0, 0]))
+def fat_seeds(out):
+    with tempfile.TemporaryDirectory() as t:
+        files = os.path.join(t, "f")
+        os.makedirs(os.path.join(files, "EFI", "BOOT"))
+        with open(os.path.join(files, "EFI", "BOOT", "BOOTX64.EFI"), "wb") as f:
+            f.write(b"MZ" + bytes(range(256)) * 12)
+        with open(os.path.join(files, "A long file name with spaces.txt"), "w") as f:
+            f.write("long\n")
+        with open(os.path.join(files, "lower.cfg"), "w") as f:
+            f.write("search.fs_uuid 1234 root\n")
+        env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+        # FAT16 needs 4085 clusters: 2.1 MiB of 512-byte clusters (run.sh's -max_len allows it)
+        for name, kib, fat in (("fat12.img", 64, "12"), ("fat16.img", 2100, "16")):
+            img = os.path.join(out, name)
+            if os.path.exists(img):
+                os.remove(img)
+            try:
+                sh("mkfs.vfat", "-C", "-F", fat, "-s", "1", "-n", "SEED", img, str(kib))
+                subprocess.run(["mcopy", "-s", "-i", img] + [os.path.join(files, x) for x in os.listdir(files)]
+                               + ["::/"], check=True, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            except (OSError, subprocess.CalledProcessError):
+                if os.path.exists(img):
+                    os.remove(img)
+                return
+
+
+def layout_seeds(out):
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "lvm_label.py")
+    for i, vg in enumerate(("rootvg", "vg-with.dots_and+plus")):
+        path = os.path.join(out, "lvm%d.bin" % i)
+        with open(path, "wb") as f:
+            f.truncate(8192)
+        # a short text and an mda too small for it: the parser must stay inside the buffer
+        sh(sys.executable, tool, path, "0", str(1 << 30), vg)
+        with open(path, "r+b") as f:
+            f.truncate(8192)
 
 
 def main():
@@ -167,6 +208,10 @@ def main():
         config_seeds(out)
     elif target == "fs":
         fs_seeds(out)
+    elif target == "fat":
+        fat_seeds(out)
+    elif target == "layout":
+        layout_seeds(out)
 
 
 if __name__ == "__main__":

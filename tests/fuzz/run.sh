@@ -32,6 +32,7 @@ for bin in "$@"; do
     tar) maxlen=200000 ;;
     partition) maxlen=262144 ;;
     fs) maxlen=8192 ;;
+    fat) maxlen=2200000 ;;
     *) maxlen=65536 ;;
   esac
   log="$out/$target.log"
