@@ -567,12 +567,10 @@ int gm_cmd_put(int argc, char **argv)
 	path = argv[optind + 2];
 	fd = open(local, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &lst) < 0 || !S_ISREG(lst.st_mode)) {
-		char words[128];
-
-		snprintf(words, sizeof(words), "%s", fd < 0 ? strerror(errno) : "not a regular file");
-		if (words[0] >= 'A' && words[0] <= 'Z' && words[1] >= 'a' && words[1] <= 'z')
-			words[0] = (char)(words[0] - 'A' + 'a');
-		gm_cli_error("%s: %s", local, words);
+		if (fd < 0)
+			gm_cli_fs_error(local, NULL, NULL, -errno);
+		else
+			gm_cli_error("%s: not a regular file", local);
 		if (fd >= 0)
 			close(fd);
 		return GM_EXIT_FAIL;
