@@ -682,7 +682,7 @@ int gm_cmd_unmount(int argc, char **argv)
 
 /* Runs in a child of the serving process: SCRIPT MOUNTPOINT, then unmounts
  * (which ends the session). Exits with the script's status (128+signal). */
-static void run_script_and_unmount(const char *script, const char *mp)
+static void run_script_and_unmount(const char *script, const char *mp, int report)
 {
 	struct gm_error err = { 0 };
 	int wst = 0, code;
@@ -714,6 +714,14 @@ static void run_script_and_unmount(const char *script, const char *mp)
 		}
 		usleep(100 * 1000);
 	}
+	/* the exit status through a pipe too: the serving loop's SIGCHLD
+	 * handler (fuse/session.c) may reap this process before waitpid sees it */
+	{
+		unsigned char b = (unsigned char)code;
+
+		if (write(report, &b, 1) != 1)
+			code = 126;
+	}
 	_exit(code);
 }
 
@@ -741,7 +749,7 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	struct gm_fuse *fu = NULL;
 	enum gm_fuse_fail fail;
 	const char *tmp = getenv("TMPDIR");
-	int status, rc, wst = 0, code, op;
+	int status, rc, wst = 0, code, op, report[2] = { -1, -1 };
 	bool raw;
 	pid_t pid;
 
@@ -787,18 +795,26 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 		goto out;
 	}
 	gm_fuse_set_log(fu, fuse_log_hook, &s);
-	/* The whole script is one operation: a failure undoes it (a raw disk
-	 * edited in place too); gm_cli_finish keeps it. */
-	op = gm_view_op_begin(v, 0);
+	/* The whole script is one operation: a failure undoes it; a raw disk,
+	 * edited in place, byte for byte (exact). gm_cli_finish keeps it. */
+	op = gm_view_op_begin(v, raw ? GM_OP_EXACT : 0);
+	if (op == 0 && pipe2(report, O_CLOEXEC) < 0)
+		report[0] = report[1] = -1;
 	fflush(NULL);
-	pid = op < 0 ? -1 : fork();
-	if (pid == 0)
-		run_script_and_unmount(script, s.mountpoint);
+	pid = op < 0 || report[0] < 0 ? -1 : fork();
+	if (pid == 0) {
+		close(report[0]);
+		run_script_and_unmount(script, s.mountpoint, report[1]);
+	}
+	if (report[1] >= 0)
+		close(report[1]);
 	if (pid < 0) {
 		if (op < 0)
 			gm_cli_error("%s: %s", s.image, gm_view_errmsg(v));
 		else
 			gm_cli_error("fork: %s", strerror(errno));
+		if (report[0] >= 0)
+			close(report[0]);
 		gm_fuse_unmount(fu);
 		gm_view_close(v, NULL);
 		gm_image_close(img);
@@ -808,9 +824,18 @@ int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_
 	rc = gm_fuse_serve(fu, &err);
 	if (rc < 0)
 		gm_cli_error("%s", gm_error_msg(&err));
-	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
-		;
-	code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
+	{
+		unsigned char b;
+		pid_t w;
+
+		while ((w = waitpid(pid, &wst, 0)) < 0 && errno == EINTR)
+			;
+		if (w == pid)
+			code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
+		else    /* reaped by the serving loop: what the runner said */
+			code = read(report[0], &b, 1) == 1 ? b : 126;
+		close(report[0]);
+	}
 	gm_fuse_unmount(fu);
 	if (code == 0 && rc == 0) {
 		status = gm_cli_finish(img, v, &s.c, true);

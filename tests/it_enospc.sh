@@ -271,6 +271,15 @@ PY
   rm -rf x
 done
 
+note "apply --run on a raw disk: a failing script is undone in place"
+small_disk run.raw 4096
+cp --sparse=always run.raw run.before
+printf '#!/bin/sh\nhead -c 3000000 /dev/urandom > "$1/srv/junk"; rm "$1/srv/keep.txt"; mkdir "$1/new"; exit 3\n' > bad.sh
+chmod +x bad.sh
+expect_exit 1 gm apply run.raw --run ./bad.sh
+cmp -s run.raw run.before || fail "a failing script's edits stayed on the raw disk"
+e2fsck_clean run.raw
+
 note "mount: an inconsistency refuses the write-back until --resume repairs it"
 make_disk bad.raw "" 64 mbr -O ^metadata_csum
 echo data > data.txt
