@@ -350,6 +350,21 @@ static int save_piece(void *priv, uint64_t off, uint64_t len)
 
 	if (rc)
 		return rc;
+	{
+		/* a hole of the disk file (a sparse cache's free space) is
+		 * known without reading it */
+		off_t d = lseek(u->fd, (off_t)off, SEEK_DATA);
+
+		if ((d < 0 && errno == ENXIO) || (d >= 0 && (uint64_t)d >= off + len)) {
+			rc = gm_rangeset_add(&l->saved, off, len);
+			if (!rc)
+				u->e[u->n++] = (struct entry){ .off = off, .len = len, .zero = true,
+							       .hole = true };
+			if (!rc)
+				u->saved_bytes += len;
+			return rc;
+		}
+	}
 	if (len <= SIZE_MAX && u->mem_used + len <= u->mem_max) {
 		e.mem = malloc((size_t)len);
 		if (!e.mem)
