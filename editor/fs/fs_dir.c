@@ -149,6 +149,8 @@ static errcode_t with_room(struct gm_fs *fs, gm_ino_t dir, const char *name, con
 			    : ext2fs_mkdir(fs->e2fs, dir, 0, name);
 		if (rc != EXT2_ET_DIR_NO_SPACE || tries > 0)
 			return rc;
+		if (gm_fsi_expand_dir_ok(fs, dir))
+			return EXT2_ET_DIR_CORRUPTED;
 		rc = ext2fs_expand_dir(fs->e2fs, dir);
 		if (rc)
 			return rc;

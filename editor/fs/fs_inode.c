@@ -219,12 +219,49 @@ int gm_fsi_new(struct gm_fs *fs, gm_ino_t dir, mode_t mode, const struct gm_cred
 	return ret;
 }
 
+int gm_fsi_expand_dir_ok(struct gm_fs *fs, gm_ino_t dir)
+{
+	struct ext2_inode_large inode;
+	size_t size = 0, pos = EXT4_INLINE_DATA_DOTDOT_SIZE;
+	char *buf = NULL;
+	errcode_t e;
+	int rc = gm_fsi_read(fs, dir, &inode);
+
+	if (rc || !(inode.i_flags & EXT4_INLINE_DATA_FL))
+		return rc;
+	e = ext2fs_inline_data_size(fs->e2fs, dir, &size);
+	if (!e && size > (size_t)fs->e2fs->blocksize)
+		e = EXT2_ET_DIR_CORRUPTED;
+	if (!e)
+		e = ext2fs_get_memzero(size + 8, &buf);
+	if (!e)
+		e = ext2fs_inline_data_get(fs->e2fs, dir, (struct ext2_inode *)&inode, buf, &size);
+	/* the walk ext2fs_inline_data_expand makes over the entries */
+	while (!e && pos < size) {
+		unsigned int rec_len = 0;
+
+		if (pos + 8 > size || ext2fs_get_rec_len(fs->e2fs, (struct ext2_dir_entry *)(buf + pos),
+							 &rec_len) ||
+		    rec_len < 8 || rec_len % 4 || rec_len > size - pos)
+			e = EXT2_ET_DIR_CORRUPTED;
+		pos += rec_len;
+	}
+	ext2fs_free_mem(&buf);
+	if (e)
+		return gm_fs_fail(fs, -EUCLEAN, "directory %u: its inline entries are damaged (%s)", dir,
+				  gm_ext2_strerror(e));
+	return 0;
+}
+
 int gm_fsi_add_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t ino, int ftype)
 {
 	errcode_t rc;
+	int ret;
 
 	rc = ext2fs_link(fs->e2fs, dir, name, ino, ftype);
 	if (rc == EXT2_ET_DIR_NO_SPACE) {
+		if ((ret = gm_fsi_expand_dir_ok(fs, dir)))
+			return ret;
 		rc = ext2fs_expand_dir(fs->e2fs, dir);
 		if (rc)
 			return gm_fs_fail_ext2(fs, rc, "expand directory");

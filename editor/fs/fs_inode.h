@@ -52,6 +52,10 @@ void gm_fsi_set_gid(struct ext2_inode_large *inode, gid_t gid);
 int gm_fsi_new(struct gm_fs *fs, gm_ino_t dir, mode_t mode, const struct gm_creds *creds,
 	       gm_ino_t *ino, struct ext2_inode_large *inode);
 
+/* Before ext2fs_expand_dir: an inline-data directory's entries must be
+ * well formed, or libext2fs 1.47.0's ext2fs_inline_data_expand loops forever
+ * on a record length of 0 (found by fuzz_fs). 0 or -EUCLEAN. */
+int gm_fsi_expand_dir_ok(struct gm_fs *fs, gm_ino_t dir);
 /* Adds dir/name -> ino with file type ftype (EXT2_FT_*), expanding the
  * directory when it is full, then updates dir's mtime/ctime. */
 int gm_fsi_add_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t ino, int ftype);
