@@ -5,7 +5,7 @@ BUILD   ?= build
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 
-PKGS := ext2fs com_err fdisk blkid libarchive fuse3 zlib
+PKGS := ext2fs com_err fdisk blkid libarchive fuse3 zlib libisal
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -33,7 +33,7 @@ FUSE_LIB     := $(BUILD)/libgm_fuse.a
 LIBS_ALL     := $(POLICIES_LIB) $(FUSE_LIB) $(EDITOR_LIB)
 UNIT_BINS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all check check-unit check-integration demo bench asan check-asan fuzz check-fuzz install clean deps
+.PHONY: all check check-unit check-integration check-splice demo bench asan check-asan fuzz check-fuzz install clean deps
 
 all: $(BUILD)/gcemount
 
@@ -86,6 +86,11 @@ check-unit: all $(UNIT_BINS)
 
 check-integration: all
 	@BUILD=$(BUILD) tests/run.sh --integration-only
+
+# The splice against the full write-back over many random edit patterns
+# (SPLICE_ROUNDS, default 60); correctness only, minutes rather than seconds.
+check-splice: all $(BUILD)/tests/test_splice
+	@SPLICE_ROUNDS=$${SPLICE_ROUNDS:-60} GM_TEST_FILTER=it_splice BUILD=$(BUILD) tests/run.sh --integration-only
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/.
 asan check-asan: deps

@@ -36,6 +36,9 @@ struct gm_cli_common {
 	enum gm_recover recover;   /* --resume / --discard */
 	bool quiet;                /* -q */
 	bool force_writeback;      /* write back even with no change (repack) */
+	bool no_splice;            /* --no-splice: compress everything anew */
+	bool fast;                 /* --fast: faster deflate, larger output */
+	bool quick_look;           /* ls, cat: no block index for a later splice */
 };
 
 /* getopt_long options shared by the verbs, and their parser: returns 1 if
@@ -50,6 +53,8 @@ struct gm_cli_common {
 #define GM_OPT_RESUME 1006
 #define GM_OPT_DISCARD 1007
 #define GM_OPT_ROOT 1008
+#define GM_OPT_NO_SPLICE 1009
+#define GM_OPT_FAST 1010
 #define GM_CLI_COMMON_LONGOPTS \
 	{ "cache", required_argument, NULL, GM_OPT_CACHE }, \
 	{ "partition", required_argument, NULL, GM_OPT_PARTITION }, \
@@ -60,6 +65,8 @@ struct gm_cli_common {
 	{ "no-sparsify", no_argument, NULL, GM_OPT_NO_SPARSIFY }, \
 	{ "resume", no_argument, NULL, GM_OPT_RESUME }, \
 	{ "discard", no_argument, NULL, GM_OPT_DISCARD }, \
+	{ "no-splice", no_argument, NULL, GM_OPT_NO_SPLICE }, \
+	{ "fast", no_argument, NULL, GM_OPT_FAST }, \
 	{ "quiet", no_argument, NULL, 'q' }
 int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg);
 /* Help text for the common options (one block, for --help). */
@@ -126,7 +133,9 @@ int gm_cmd_check(int argc, char **argv);     /* check: cli/cmd_check.c */
  * the program name) and `gcemount -u MOUNTPOINT`. */
 int gm_cmd_mount(int argc, char **argv);
 int gm_cmd_unmount(int argc, char **argv);
-/* `gcemount apply IMAGE --run SCRIPT` (cli/cmd_mount.c): mount, run SCRIPT
+/* `gcemount shell IMAGE [-- CMD...]` (cli/cmd_shell.c). */
+int gm_cmd_shell(int argc, char **argv);
+/* `gcemount apply IMAGE --run SCRIPT` (cli/cmd_shell.c): mount, run SCRIPT
  * with the mount point as $1 and in GCEMOUNT_ROOT, unmount and write back;
  * a non-zero exit of SCRIPT aborts and writes nothing. Returns exit status. */
 int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_common *c);

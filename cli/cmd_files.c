@@ -298,6 +298,7 @@ int gm_cmd_ls(int argc, char **argv)
 		return GM_EXIT_USAGE;
 	}
 	path = optind + 1 < argc ? argv[optind + 1] : "/";
+	c.quick_look = true;   /* no block index: see gm_image_opts */
 	status = gm_cli_open(image, &c, false, &img, &v);
 	if (status)
 		return status;
@@ -363,6 +364,7 @@ int gm_cmd_cat(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	image = argv[optind];
+	c.quick_look = true;   /* no block index: see gm_image_opts */
 	status = gm_cli_open(image, &c, false, &img, &v);
 	if (status)
 		return status;

@@ -1,5 +1,5 @@
-/* cmd_mount.c — `gcemount [OPTIONS] IMAGE MOUNTPOINT`, `gcemount -u
- * MOUNTPOINT` and `gcemount apply IMAGE --run SCRIPT`.
+/* cmd_mount.c — `gcemount [OPTIONS] IMAGE MOUNTPOINT` and `gcemount -u
+ * MOUNTPOINT` (`shell` and `apply --run` are in cmd_shell.c).
  *
  * A mount is served by one process (forked unless -f) that holds, for its
  * whole life, an flock on <runtime>/<key>.lock, where <key> names the mount
@@ -9,11 +9,9 @@
  * unmounts, then waits for that lock (= the write-back is over) and reports
  * the status the server left.
  *
- * `apply --run` mounts on a private temporary directory, runs SCRIPT there
- * (mount point as $1 and in GCEMOUNT_ROOT), unmounts and writes back. If
- * SCRIPT fails nothing is written: a tar.gz stays untouched and the cache's
- * edits are discarded; a raw disk (edited in place) keeps what SCRIPT wrote
- * before failing, and a warning says so. */
+ * MOUNTPOINT may be /dev/fd/N, a /dev/fuse descriptor a launcher opened and
+ * mounted: then gcemount serves in the foreground until the launcher
+ * unmounts, writes back and exits with the status. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,32 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "fuse/gmfuse.h"
+#include "cli/mount_session.h"
 
-#define HINT "; without FUSE use 'gcemount apply IMAGE POLICY...' or " \
-	     "'gcemount ls|cat|put IMAGE ...'"
-
-struct mount_session {
-	struct gm_cli_common c;
-	struct gm_fuse_config fc;
-	char image[PATH_MAX];
-	char mountpoint[PATH_MAX];
-	char cache[PATH_MAX];
-	char output[PATH_MAX];
-	char lock_path[PATH_MAX + 64];
-	char status_path[PATH_MAX + 64];
-	char log_path[PATH_MAX + 64];
-	int lock_fd;
-	bool foreground;
-	bool in_log;      /* stderr is the log file */
-	bool tty;         /* progress on the terminal */
-	unsigned last_pct;
-};
+#define HINT "; without FUSE use the verbs: 'gcemount apply IMAGE POLICY...', " \
+	     "'gcemount ls|cat|put|rm|check IMAGE ...'"
 
 /* --- small helpers --- */
 
-static void make_absolute(const char *in, char *out, size_t size)
+void gm_mount_absolute(const char *in, char *out, size_t size)
 {
 	char cwd[PATH_MAX];
 
@@ -87,12 +67,12 @@ static int mkdir_p(const char *path, mode_t mode)
 }
 
 /* The cache directory, as editor/container/image.c chooses it. */
-static void cache_dir(const char *given, char *out, size_t size)
+void gm_mount_cache_dir(const char *given, char *out, size_t size)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 
 	if (given)
-		make_absolute(given, out, size);
+		gm_mount_absolute(given, out, size);
 	else if (xdg && xdg[0] == '/')
 		snprintf(out, size, "%s/gcemount", xdg);
 	else
@@ -124,7 +104,7 @@ static int runtime_dir(char *out, size_t size)
 
 /* <runtime>/<sanitised mount point>-<hash>.{lock,status} and
  * <cache>/mounts/<same>.log */
-static int run_paths(struct mount_session *s)
+static int run_paths(struct gm_mount_session *s)
 {
 	char dir[PATH_MAX + 8], rdir[PATH_MAX], key[96];
 	uint64_t h = 1469598103934665603ULL;
@@ -160,9 +140,7 @@ static int run_paths(struct mount_session *s)
 }
 
 /* Status file: "state\nexit\npid\nimage\nmessage\n", replaced atomically. */
-static void status_write(struct mount_session *s, const char *state, int exitcode,
-			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void status_write(struct mount_session *s, const char *state, int exitcode,
+void gm_mount_status_write(struct gm_mount_session *s, const char *state, int exitcode,
 			 const char *fmt, ...)
 {
 	char tmp[PATH_MAX + 80], msg[1024];
@@ -225,9 +203,7 @@ static int status_read(const char *path, struct status *st)
 }
 
 /* One log line: timestamped in the log file, plain on a terminal. */
-static void logf_(struct mount_session *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void logf_(struct mount_session *s, const char *fmt, ...)
+void gm_mount_logf(struct gm_mount_session *s, const char *fmt, ...)
 {
 	char ts[32];
 	time_t now = time(NULL);
@@ -248,14 +224,14 @@ static void logf_(struct mount_session *s, const char *fmt, ...)
 	fflush(stderr);
 }
 
-static void fuse_log_hook(void *priv, const char *msg)
+void gm_mount_log_hook(void *priv, const char *msg)
 {
-	logf_(priv, "%s", msg);
+	gm_mount_logf(priv, "%s", msg);
 }
 
 static void on_progress(void *priv, const char *stage, uint64_t done, uint64_t total)
 {
-	struct mount_session *s = priv;
+	struct gm_mount_session *s = priv;
 	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
 
 	if (s->tty)
@@ -263,23 +239,22 @@ static void on_progress(void *priv, const char *stage, uint64_t done, uint64_t t
 			(unsigned long long)(done >> 20), (unsigned long long)(total >> 20),
 			done >= total ? "\n" : "");
 	if (pct / 10 != s->last_pct / 10 || done >= total) {
-		status_write(s, !strcmp(stage, "extract") ? "mounting" : "writing", -1,
+		gm_mount_status_write(s, !strcmp(stage, "extract") ? "mounting" : "writing", -1,
 			     "%s %u%%", stage, pct);
 		if (s->in_log)
-			logf_(s, "%s %u%%", stage, pct);
+			gm_mount_logf(s, "%s %u%%", stage, pct);
 	}
 	s->last_pct = pct;
 }
 
 /* gm_cli_open() with our own progress sink (terminal, status file, log). */
-static int open_image(struct mount_session *s, struct gm_image **img, struct gm_view **v)
+int gm_mount_open_image(struct gm_mount_session *s, struct gm_image **img, struct gm_view **v)
 {
 	return gm_cli_open_progress(s->image, &s->c, !s->fc.read_only, on_progress, s, img, v);
 }
 
-static int mount_error(enum gm_fuse_fail fail, const struct gm_error *err)
+int gm_mount_error(const struct gm_error *err)
 {
-	(void)fail;
 	gm_cli_error("cannot mount: %s" HINT, gm_error_msg(err));
 	return GM_EXIT_NOFUSE;
 }
@@ -288,7 +263,7 @@ static int mount_error(enum gm_fuse_fail fail, const struct gm_error *err)
 
 /* Opens, mounts, tells the parent (ready_fd, -1 in the foreground) the exit
  * status once mounted or failed, serves, writes back. Returns the status. */
-static int serve(struct mount_session *s, int ready_fd)
+static int serve(struct gm_mount_session *s, int ready_fd)
 {
 	struct gm_image *img = NULL;
 	struct gm_view *v = NULL;
@@ -299,31 +274,34 @@ static int serve(struct mount_session *s, int ready_fd)
 	int status, rc, logfd;
 	bool changed;
 
-	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+	if (s->lock_path[0])
+		s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_path[0] && (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)) {
 		gm_cli_error("%s: another gcemount still serves or writes back this mount "
 			     "point ('gcemount -u %s' waits for it)", s->mountpoint, s->mountpoint);
 		s->status_path[0] = '\0';
 		status = GM_EXIT_BUSY;
 		goto tell;
 	}
-	status_write(s, "mounting", -1, "opening");
-	status = open_image(s, &img, &v);
+	gm_mount_status_write(s, "mounting", -1, "opening");
+	status = gm_mount_open_image(s, &img, &v);
 	if (status)
 		goto tell;
-	s->fc.mountpoint = s->mountpoint;
 	s->fc.fsname = s->image;
 	fail = gm_fuse_mount(v, &s->fc, &fu, &err);
 	if (fail != GM_FUSE_OK) {
-		status = mount_error(fail, &err);
+		status = gm_mount_error(&err);
 		gm_view_close(v, NULL);
 		gm_image_close(img);
 		img = NULL;
 		goto tell;
 	}
-	gm_fuse_set_log(fu, fuse_log_hook, s);
-	status_write(s, "serving", -1, "mounted on %s", s->mountpoint);
-	if (!s->c.quiet)
+	gm_fuse_set_log(fu, gm_mount_log_hook, s);
+	gm_mount_status_write(s, "serving", -1, "mounted on %s", s->mountpoint);
+	if (!s->c.quiet && !s->lock_path[0])
+		fprintf(stderr, "gcemount: serving %s on %s until it is unmounted\n",
+			s->image, s->mountpoint);
+	else if (!s->c.quiet)
 		fprintf(stderr, "gcemount: mounted %s on %s%s%s%s; unmount with 'gcemount -u %s'\n",
 			s->image, s->mountpoint, s->foreground ? "" : " (log: ",
 			s->foreground ? "" : s->log_path, s->foreground ? "" : ")", s->mountpoint);
@@ -343,14 +321,14 @@ static int serve(struct mount_session *s, int ready_fd)
 			close(rc);
 		}
 		if (chdir("/") < 0)
-			logf_(s, "chdir /: %s", strerror(errno));
-		logf_(s, "mounted %s on %s", s->image, s->mountpoint);
+			gm_mount_logf(s, "chdir /: %s", strerror(errno));
+		gm_mount_logf(s, "mounted %s on %s", s->image, s->mountpoint);
 	}
 tell:
 	if (ready_fd >= 0) {
 		code = (unsigned char)status;
 		if (write(ready_fd, &code, 1) != 1)
-			logf_(s, "cannot tell the parent the mount is ready");
+			gm_mount_logf(s, "cannot tell the parent the mount is ready");
 		close(ready_fd);
 	}
 	if (status)
@@ -358,27 +336,27 @@ tell:
 
 	rc = gm_fuse_serve(fu, &err);
 	if (rc < 0)
-		logf_(s, "%s", gm_error_msg(&err));
+		gm_mount_logf(s, "%s", gm_error_msg(&err));
 	if (gm_fuse_errors(fu))
-		logf_(s, "%lu request(s) failed during the session (see above)", gm_fuse_errors(fu));
+		gm_mount_logf(s, "%lu request(s) failed during the session (see above)", gm_fuse_errors(fu));
 	gm_fuse_unmount(fu);
 	fu = NULL;
 	changed = !s->fc.read_only && (gm_image_dirty(img) || s->c.output);
-	status_write(s, "writing", -1, "writing back");
-	logf_(s, "session ended; %s", changed ? "writing the image back" :
+	gm_mount_status_write(s, "writing", -1, "writing back");
+	gm_mount_logf(s, "session ended; %s", changed ? "writing the image back" :
 	      "nothing changed: the image is not rewritten");
 	status = gm_cli_finish(img, v, &s->c, !s->fc.read_only);
 	if (status == GM_EXIT_OK && rc < 0)
 		status = GM_EXIT_WRITEBACK;
 	if (status == GM_EXIT_OK) {
-		logf_(s, "done");
-		status_write(s, "done", 0, "%s", changed ? "written back" :
+		gm_mount_logf(s, "done");
+		gm_mount_status_write(s, "done", 0, "%s", changed ? "written back" :
 			     "unchanged, not rewritten");
 	} else {
-		logf_(s, "write-back failed: the image is untouched; the edits stay in the "
+		gm_mount_logf(s, "write-back failed: the image is untouched; the edits stay in the "
 		      "cache (mount again with --resume, or 'gcemount repack --resume %s')",
 		      s->image);
-		status_write(s, "done", status, "write-back of %s failed (see %s); the image is "
+		gm_mount_status_write(s, "done", status, "write-back of %s failed (see %s); the image is "
 			     "untouched and the edits stay in the cache: mount again with "
 			     "--resume or run 'gcemount repack --resume %s'",
 			     s->image, s->in_log ? s->log_path : "the messages above", s->image);
@@ -394,49 +372,91 @@ out:
 
 /* --- gcemount [OPTIONS] IMAGE MOUNTPOINT --- */
 
+const char gm_mount_o_help[] =
+	"  -o OPT[,OPT...]    ro, rw; allow_other (others get normal permission\n"
+	"                     checks, owners shown as stored); ids=mapped (default:\n"
+	"                     the image's uid/gid 0 shown as yours, yours as 0) or\n"
+	"                     ids=image (the image's numbers); symlinks=contained\n"
+	"                     (default: targets shown relative, kept inside the\n"
+	"                     mount) or symlinks=raw (the stored text); nonempty\n"
+	"                     (mount over a non-empty directory); no_writeback_cache\n";
+
 static void mount_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gcemount [OPTIONS] IMAGE MOUNTPOINT\n"
 		"Mounts the ext4 filesystem inside IMAGE (tar.gz or raw disk) on MOUNTPOINT\n"
-		"with FUSE, without root, and returns once it is mounted. Unmount with\n"
-		"'gcemount -u MOUNTPOINT': it waits until the image has been written back.\n"
+		"with FUSE, without root, and returns once it is mounted (nosuid,nodev).\n"
+		"Unmount with 'gcemount -u MOUNTPOINT': it waits until the image has been\n"
+		"written back. MOUNTPOINT /dev/fd/N: serve a /dev/fuse descriptor that a\n"
+		"launcher opened and mounted, in the foreground, until it unmounts.\n"
 		"  -f, --foreground   serve in the foreground (messages on stderr)\n"
 		"  -d, --debug        trace FUSE requests (implies -f)\n"
 		"  -r, --read-only    mount read-only (same as -o ro)\n"
-		"  -o OPT[,OPT...]    ro, rw, allow_other (others get normal permission\n"
-		"                     checks), no_writeback_cache\n"
-		"%s", gm_cli_common_help);
+		"%s%s", gm_mount_o_help, gm_cli_common_help);
 }
 
-static int parse_o(struct mount_session *s, const char *arg)
+int gm_mount_parse_o(struct gm_fuse_config *fc, const char *arg)
 {
 	char buf[512], *save = NULL;
 
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", arg) >= sizeof(buf))
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", arg) >= sizeof(buf)) {
+		gm_cli_error("-o: option list too long");
 		return -1;
+	}
 	for (char *o = strtok_r(buf, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(o, "ro"))
-			s->fc.read_only = true;
+			fc->read_only = true;
 		else if (!strcmp(o, "rw"))
-			s->fc.read_only = false;
+			fc->read_only = false;
 		else if (!strcmp(o, "allow_other"))
-			s->fc.allow_other = true;
+			fc->allow_other = true;
 		else if (!strcmp(o, "default_permissions"))
 			continue; /* implied by allow_other; the owner's view has none */
 		else if (!strcmp(o, "writeback_cache"))
-			s->fc.writeback_cache = true;
+			fc->writeback_cache = true;
 		else if (!strcmp(o, "no_writeback_cache"))
-			s->fc.writeback_cache = false;
+			fc->writeback_cache = false;
+		else if (!strcmp(o, "nonempty"))
+			fc->nonempty = true;
+		else if (!strcmp(o, "ids=mapped"))
+			fc->ids = GM_FUSE_IDS_MAPPED;
+		else if (!strcmp(o, "ids=image"))
+			fc->ids = GM_FUSE_IDS_IMAGE;
+		else if (!strcmp(o, "symlinks=contained"))
+			fc->symlinks = GM_FUSE_SYMLINKS_CONTAINED;
+		else if (!strcmp(o, "symlinks=raw"))
+			fc->symlinks = GM_FUSE_SYMLINKS_RAW;
 		else {
-			gm_cli_error("-o %s: unknown mount option (see 'gcemount --help')", o);
+			gm_cli_error("-o %s: unknown mount option (see 'gcemount --help'; "
+				     "nosuid,nodev are always on)", o);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static int parse_mount_args(struct mount_session *s, int argc, char **argv, bool want_mp)
+bool gm_mount_refuse_stdio(const char *image, const struct gm_cli_common *c, const char *what)
+{
+	if (strcmp(image, "-") && !(c->output && !strcmp(c->output, "-")))
+		return false;
+	gm_cli_error("-: %s reads an image file and writes a file: standard input and "
+		     "output are for the verbs (ls, cat, put, rm, repack, apply, check)", what);
+	return true;
+}
+
+void gm_mount_paths(struct gm_mount_session *s, const char *image)
+{
+	gm_mount_absolute(image, s->image, sizeof(s->image));
+	gm_mount_cache_dir(s->c.cache_dir, s->cache, sizeof(s->cache));
+	s->c.cache_dir = s->cache;
+	if (s->c.output) {
+		gm_mount_absolute(s->c.output, s->output, sizeof(s->output));
+		s->c.output = s->output;
+	}
+}
+
+static int parse_mount_args(struct gm_mount_session *s, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -464,7 +484,7 @@ static int parse_mount_args(struct mount_session *s, int argc, char **argv, bool
 			s->fc.read_only = true;
 			break;
 		case 'o':
-			if (parse_o(s, optarg) < 0)
+			if (gm_mount_parse_o(&s->fc, optarg) < 0)
 				return GM_EXIT_USAGE;
 			break;
 		case 'h':
@@ -479,40 +499,35 @@ static int parse_mount_args(struct mount_session *s, int argc, char **argv, bool
 			return GM_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != (want_mp ? 2 : 1)) {
-		if (argc - optind == 1 && want_mp && access(argv[optind], F_OK) < 0)
+	if (argc - optind != 2) {
+		if (argc - optind == 1 && access(argv[optind], F_OK) < 0)
 			gm_cli_error("unknown verb '%s' (see 'gcemount --help')", argv[optind]);
 		else
 			mount_usage(stderr);
 		return GM_EXIT_USAGE;
 	}
-	if (!strcmp(argv[optind], "-") || (s->c.output && !strcmp(s->c.output, "-"))) {
-		gm_cli_error("-: a mount reads an image file and writes a file: standard input "
-			     "and output are for the verbs (ls, cat, put, rm, repack, apply, check)");
+	if (gm_mount_refuse_stdio(argv[optind], &s->c, "a mount"))
 		return GM_EXIT_USAGE;
-	}
-	make_absolute(argv[optind], s->image, sizeof(s->image));
-	if (want_mp)
-		make_absolute(argv[optind + 1], s->mountpoint, sizeof(s->mountpoint));
-	cache_dir(s->c.cache_dir, s->cache, sizeof(s->cache));
-	s->c.cache_dir = s->cache;
-	if (s->c.output) {
-		make_absolute(s->c.output, s->output, sizeof(s->output));
-		s->c.output = s->output;
-	}
+	gm_mount_paths(s, argv[optind]);
+	/* /dev/fd/N is a descriptor, not a place: resolving it would name
+	 * /dev/fuse. */
+	if (gm_fuse_fd_mountpoint(argv[optind + 1]) >= 0)
+		snprintf(s->mountpoint, sizeof(s->mountpoint), "%s", argv[optind + 1]);
+	else
+		gm_mount_absolute(argv[optind + 1], s->mountpoint, sizeof(s->mountpoint));
 	return 0;
 }
 
 int gm_cmd_mount(int argc, char **argv)
 {
-	struct mount_session s = { 0 };
+	struct gm_mount_session s = { 0 };
 	struct gm_error err = { 0 };
 	enum gm_fuse_fail fail;
 	unsigned char code;
 	int rc, pipefd[2];
 	pid_t pid;
 
-	rc = parse_mount_args(&s, argc, argv, true);
+	rc = parse_mount_args(&s, argc, argv);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	if (access(s.image, F_OK) < 0) {
@@ -521,12 +536,17 @@ int gm_cmd_mount(int argc, char **argv)
 		return errno == ENOENT ? GM_EXIT_USAGE : GM_EXIT_FAIL;
 	}
 	/* Cheap checks first: extracting a big image to then fail is rude. */
-	fail = gm_fuse_precheck(s.mountpoint, s.fc.allow_other, &err);
+	s.fc.mountpoint = s.mountpoint;
+	fail = gm_fuse_precheck(&s.fc, &err);
 	if (fail != GM_FUSE_OK)
-		return mount_error(fail, &err);
+		return gm_mount_error(&err);
+	s.tty = !s.c.quiet && isatty(STDERR_FILENO);
+	/* A launcher's descriptor: served here until the launcher unmounts; no
+	 * lock or status for `gcemount -u` (the launcher waits for us). */
+	if (gm_fuse_fd_mountpoint(s.mountpoint) >= 0)
+		return serve(&s, -1);
 	if (run_paths(&s) < 0)
 		return GM_EXIT_FAIL;
-	s.tty = !s.c.quiet && isatty(STDERR_FILENO);
 	if (s.foreground)
 		return serve(&s, -1);
 
@@ -581,7 +601,7 @@ int gm_cmd_unmount(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mount_session s = { 0 };
+	struct gm_mount_session s = { 0 };
 	struct gm_error err = { 0 };
 	struct status st, seen = { 0 };
 	bool lazy = false, quiet = false, mounted, said = false;
@@ -610,7 +630,7 @@ int gm_cmd_unmount(int argc, char **argv)
 		unmount_usage(stderr);
 		return GM_EXIT_USAGE;
 	}
-	make_absolute(argv[optind], s.mountpoint, sizeof(s.mountpoint));
+	gm_mount_absolute(argv[optind], s.mountpoint, sizeof(s.mountpoint));
 	if (run_paths(&s) < 0)
 		return GM_EXIT_FAIL;
 	mounted = gm_fuse_is_mountpoint(s.mountpoint);
@@ -676,183 +696,4 @@ int gm_cmd_unmount(int argc, char **argv)
 		fprintf(stderr, "gcemount: unmounted %s; %s: %s\n", s.mountpoint, st.image,
 			st.msg);
 	return GM_EXIT_OK;
-}
-
-/* --- gcemount apply IMAGE --run SCRIPT --- */
-
-/* Runs in a child of the serving process: SCRIPT MOUNTPOINT, then unmounts
- * (which ends the session). Exits with the script's status (128+signal). */
-static void run_script_and_unmount(const char *script, const char *mp, int report)
-{
-	struct gm_error err = { 0 };
-	int wst = 0, code;
-	pid_t pid;
-
-	pid = fork();
-	if (pid == 0) {
-		setenv("GCEMOUNT_ROOT", mp, 1);
-		if (strchr(script, '/') && access(script, X_OK) < 0 && access(script, R_OK) == 0)
-			execl("/bin/sh", "sh", script, mp, (char *)NULL);
-		execlp(script, script, mp, (char *)NULL);
-		gm_cli_error("cannot run %s: %s", script, strerror(errno));
-		_exit(127);
-	}
-	if (pid < 0) {
-		gm_cli_error("fork: %s", strerror(errno));
-		code = 126;
-	} else {
-		while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
-			;
-		code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
-	}
-	for (int i = 0; gm_fuse_unmount_path(mp, false, &err) < 0; i++) {
-		if (i == 20) {
-			gm_cli_error("%s; detaching it: the write-back waits until it is free",
-				     gm_error_msg(&err));
-			gm_fuse_unmount_path(mp, true, &err);
-			break;
-		}
-		usleep(100 * 1000);
-	}
-	/* the exit status through a pipe too: the serving loop's SIGCHLD
-	 * handler (fuse/session.c) may reap this process before waitpid sees it */
-	{
-		unsigned char b = (unsigned char)code;
-
-		if (write(report, &b, 1) != 1)
-			code = 126;
-	}
-	_exit(code);
-}
-
-/* Drops the cache's edits of an aborted run (a tar.gz image is untouched
- * anyway; a raw disk is edited in place and keeps them). */
-static void discard_edits(struct mount_session *s, bool raw)
-{
-	struct gm_image_opts io = { 0 };
-	struct gm_image *img = NULL;
-
-	if (raw)
-		return;   /* undone in place (the script ran as one operation) */
-	io.cache_dir = s->cache;
-	io.recover = GM_RECOVER_DISCARD;
-	if (gm_image_open(s->image, &io, &img, NULL) == 0)
-		gm_image_close(img);
-}
-
-int gm_cmd_apply_run(const char *image, const char *script, const struct gm_cli_common *c)
-{
-	struct mount_session s = { 0 };
-	struct gm_error err = { 0 };
-	struct gm_image *img = NULL;
-	struct gm_view *v = NULL;
-	struct gm_fuse *fu = NULL;
-	enum gm_fuse_fail fail;
-	const char *tmp = getenv("TMPDIR");
-	int status, rc, wst = 0, code, op, report[2] = { -1, -1 };
-	bool raw;
-	pid_t pid;
-
-	s.c = *c;
-	s.lock_fd = -1;
-	s.foreground = true;
-	s.fc.writeback_cache = true;
-	s.tty = !c->quiet && isatty(STDERR_FILENO);
-	if (!strcmp(image, "-") || (c->output && !strcmp(c->output, "-"))) {
-		gm_cli_error("-: apply --run mounts the image: it reads an image file and writes a "
-			     "file, not standard input or output");
-		return GM_EXIT_USAGE;
-	}
-	make_absolute(image, s.image, sizeof(s.image));
-	cache_dir(c->cache_dir, s.cache, sizeof(s.cache));
-	s.c.cache_dir = s.cache;
-	if (c->output) {
-		make_absolute(c->output, s.output, sizeof(s.output));
-		s.c.output = s.output;
-	}
-	snprintf(s.mountpoint, sizeof(s.mountpoint), "%s/gcemount-run.XXXXXX",
-		 tmp && tmp[0] == '/' ? tmp : "/tmp");
-	if (!mkdtemp(s.mountpoint)) {
-		gm_cli_error("cannot create a temporary mount point: %s", strerror(errno));
-		return GM_EXIT_FAIL;
-	}
-	fail = gm_fuse_precheck(s.mountpoint, false, &err);
-	if (fail != GM_FUSE_OK) {
-		status = mount_error(fail, &err);
-		goto out;
-	}
-	status = open_image(&s, &img, &v);
-	if (status)
-		goto out;
-	raw = gm_image_info(img)->container == GM_CONTAINER_RAW;
-	s.fc.mountpoint = s.mountpoint;
-	s.fc.fsname = s.image;
-	fail = gm_fuse_mount(v, &s.fc, &fu, &err);
-	if (fail != GM_FUSE_OK) {
-		status = mount_error(fail, &err);
-		gm_view_close(v, NULL);
-		gm_image_close(img);
-		goto out;
-	}
-	gm_fuse_set_log(fu, fuse_log_hook, &s);
-	/* The whole script is one operation: a failure undoes it; a raw disk,
-	 * edited in place, byte for byte (exact). gm_cli_finish keeps it. */
-	op = gm_view_op_begin(v, raw ? GM_OP_EXACT : 0);
-	if (op == 0 && pipe2(report, O_CLOEXEC) < 0)
-		report[0] = report[1] = -1;
-	fflush(NULL);
-	pid = op < 0 || report[0] < 0 ? -1 : fork();
-	if (pid == 0) {
-		close(report[0]);
-		run_script_and_unmount(script, s.mountpoint, report[1]);
-	}
-	if (report[1] >= 0)
-		close(report[1]);
-	if (pid < 0) {
-		if (op < 0)
-			gm_cli_error("%s: %s", s.image, gm_view_errmsg(v));
-		else
-			gm_cli_error("fork: %s", strerror(errno));
-		if (report[0] >= 0)
-			close(report[0]);
-		gm_fuse_unmount(fu);
-		gm_view_close(v, NULL);
-		gm_image_close(img);
-		status = GM_EXIT_FAIL;
-		goto out;
-	}
-	rc = gm_fuse_serve(fu, &err);
-	if (rc < 0)
-		gm_cli_error("%s", gm_error_msg(&err));
-	{
-		unsigned char b;
-		pid_t w;
-
-		while ((w = waitpid(pid, &wst, 0)) < 0 && errno == EINTR)
-			;
-		if (w == pid)
-			code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
-		else    /* reaped by the serving loop: what the runner said */
-			code = read(report[0], &b, 1) == 1 ? b : 126;
-		close(report[0]);
-	}
-	gm_fuse_unmount(fu);
-	if (code == 0 && rc == 0) {
-		status = gm_cli_finish(img, v, &s.c, true);
-		goto out;
-	}
-	gm_view_op_end(v, -ECANCELED);
-	if (code != 0)
-		gm_cli_error("%s exited with status %d: nothing written back, %s is untouched",
-			     script, code, s.image);
-	else
-		gm_cli_error("the FUSE session failed: nothing written back, %s is untouched",
-			     s.image);
-	gm_view_close(v, NULL);
-	gm_image_close(img);
-	discard_edits(&s, raw);
-	status = GM_EXIT_FAIL;
-out:
-	rmdir(s.mountpoint);
-	return status;
 }

@@ -32,6 +32,9 @@ const char gm_cli_common_help[] =
 	"  --resume           write back the edits an interrupted session left in the\n"
 	"                     cache (verbs that write only: put, rm, repack, apply)\n"
 	"  --discard          drop them and start again from IMAGE\n"
+	"  --no-splice        recompress the whole image (default: reuse the\n"
+	"                     original's compressed blocks where nothing changed)\n"
+	"  --fast             faster compression of what is recompressed, larger output\n"
 	"  -q, --quiet        no progress output\n";
 
 void gm_cli_error(const char *fmt, ...)
@@ -191,6 +194,12 @@ int gm_cli_common_opt(struct gm_cli_common *c, int opt, const char *arg)
 		return 1;
 	case GM_OPT_DISCARD:
 		c->recover = GM_RECOVER_DISCARD;
+		return 1;
+	case GM_OPT_NO_SPLICE:
+		c->no_splice = true;
+		return 1;
+	case GM_OPT_FAST:
+		c->fast = true;
 		return 1;
 	case 'q':
 		c->quiet = true;
@@ -417,6 +426,7 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	io.recover = c->recover;
 	io.progress = fn;
 	io.progress_priv = priv;
+	io.no_index = c->quick_look;
 	if (!strcmp(image, "-") && !c->quiet)
 		fprintf(stderr, "gcemount: -: reading the image from standard input (not seekable: "
 			"it is copied into the cache first)\n");
@@ -523,6 +533,9 @@ int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_c
 		wo.format = c->format ? c->format : GM_TAR_OLDGNU;
 		wo.holes = &holes;
 		wo.force = c->force_writeback;
+		wo.resparsify = c->force_writeback;   /* repack: holes everywhere */
+		wo.no_splice = c->no_splice || c->force_writeback;   /* repack: the full path */
+		wo.fast = c->fast;
 		if (gm_image_writeback(img, &wo, &err) < 0) {
 			gm_cli_error("%s", gm_error_msg(&err));
 			status = GM_EXIT_WRITEBACK;

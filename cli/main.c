@@ -19,6 +19,7 @@ static const struct verb verbs[] = {
 	{ "repack", gm_cmd_repack, "write the image back (sparse, GCE layout)" },
 	{ "apply", gm_cmd_apply, "apply policies (hardening) to the image" },
 	{ "check", gm_cmd_check, "report whether the image meets Compute Engine's requirements" },
+	{ "shell", gm_cmd_shell, "run a shell or command in the mounted image, then write back" },
 };
 
 static void usage(FILE *f)
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 		"\nverbs:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
-	fprintf(f, "\nmount options: -f (foreground), -d (debug), -o ro|allow_other|no_writeback_cache,\n"
+	fprintf(f, "\nmount options: -f (foreground), -d (debug), -o ro|allow_other|ids=image|\n"
+		   "  symlinks=raw|nonempty|no_writeback_cache,\n"
 		   "  and --cache, --owner, --output, --resume, --discard as for the verbs;\n"
 		   "  'gcemount IMAGE MOUNTPOINT --help' lists them.\n"
 		   "\n'gcemount VERB --help' describes a verb; see gcemount(1).\n"

@@ -1,7 +1,7 @@
-/* gmfuse.h — a FUSE (libfuse3, low level) view of one gm_fs.
+/* gmfuse.h — a FUSE (libfuse3, low level) view of one gm_view (the image).
  *
  * The fuse/ layer holds no format knowledge: every handler decodes its
- * arguments, calls one editor function (editor/fs/fs.h) and replies once.
+ * arguments, calls one editor function (editor/view/view.h) and replies once.
  * FUSE's root inode 1 is the view's root (gm_view_root); every other FUSE
  * inode number is the view inode (editor/view/view.h: the root filesystem,
  * /boot and /boot/efi as the image's fstab mounts them).
@@ -18,10 +18,21 @@
  * Permissions. Without allow_other only the mounting user can reach the
  * mount (the kernel enforces it) and may do anything inside, whatever the
  * image's owners and modes say (a fakeroot view: it is their image); new
- * files get the fs's default owner (gm_view_opts: 0:0 or --owner). With
- * allow_other the kernel applies normal permission checks
- * (default_permissions) for everyone, and files created by a user other than
- * the mounting one are owned by that user.
+ * files get the fs's default owner (gm_view_opts: 0:0 or --owner). Owners are
+ * shown mapped (GM_FUSE_IDS_MAPPED, fuse/ids.c): image uid/gid 0 as the
+ * mounting user's and back, so the kernel's own owner checks (ACLs, sticky
+ * directories) pass for the image's root files. With allow_other the
+ * kernel applies normal permission checks (default_permissions) for
+ * everyone, owners are shown as stored, and files created by a user other
+ * than the mounting one are owned by that user.
+ *
+ * Symlinks (GM_FUSE_SYMLINKS_CONTAINED, fuse/symlinks.c): the kernel, not
+ * the image, resolves them, so a target that could leave the mount is shown
+ * as the equivalent path relative to the link, resolved inside the image.
+ *
+ * Mount point: a directory (refused when not empty unless nonempty), or
+ * "/dev/fd/N": a /dev/fuse descriptor a launcher opened and mounted (the
+ * launcher unmounts; serving ends then). Always nosuid,nodev.
  *
  * Threads: one thread serves (fuse_session_loop); a mutex still guards every
  * editor call, as libext2fs is not thread-safe.
@@ -43,6 +54,16 @@ struct gm_fuse_config {
 	bool allow_other;       /* -o allow_other (+ default_permissions) */
 	bool debug;             /* libfuse request tracing on stderr */
 	bool writeback_cache;   /* kernel write-back cache (default on) */
+	bool nonempty;          /* -o nonempty: mount over a non-empty directory */
+	bool sigint_to_child;   /* a child owns Ctrl-C: serve ignores SIGINT/SIGQUIT */
+	enum gm_fuse_ids {
+		GM_FUSE_IDS_MAPPED = 0, /* image 0 <-> the mounting user (no allow_other) */
+		GM_FUSE_IDS_IMAGE,      /* -o ids=image: the image's numbers */
+	} ids;
+	enum gm_fuse_symlinks {
+		GM_FUSE_SYMLINKS_CONTAINED = 0, /* targets kept inside the mount */
+		GM_FUSE_SYMLINKS_RAW,           /* -o symlinks=raw: the stored text */
+	} symlinks;
 };
 
 /* Why a mount failed, for the exit status and the user's hint. */
@@ -50,16 +71,18 @@ enum gm_fuse_fail {
 	GM_FUSE_OK = 0,
 	GM_FUSE_NO_DEVICE,      /* /dev/fuse missing or not usable by the caller */
 	GM_FUSE_NO_FUSERMOUNT,  /* unprivileged and no usable setuid fusermount3 */
-	GM_FUSE_BAD_MOUNTPOINT, /* missing, not a directory, busy, no access */
+	GM_FUSE_BAD_MOUNTPOINT, /* missing, not a directory, busy, not empty, no access */
 	GM_FUSE_MOUNT_FAILED,   /* mount(2)/fusermount3 refused, message says why */
 	GM_FUSE_INTERNAL,       /* out of memory and the like */
 };
 
-/* Checks that mountpoint and FUSE are usable by the caller without mounting
- * (cheap: run it before opening a big image). Returns the failure class and
- * one human line in err (no hint). */
-enum gm_fuse_fail gm_fuse_precheck(const char *mountpoint, bool allow_other,
-				   struct gm_error *err);
+/* Checks that the mount point (cfg->mountpoint, allow_other, nonempty) and
+ * FUSE are usable by the caller without mounting (cheap: run it before
+ * opening a big image). Returns the failure class and one human line in err
+ * saying what to do. */
+enum gm_fuse_fail gm_fuse_precheck(const struct gm_fuse_config *cfg, struct gm_error *err);
+/* The descriptor N of a "/dev/fd/N" mount point, or -1. */
+int gm_fuse_fd_mountpoint(const char *mountpoint);
 
 /* Mounts fs on cfg->mountpoint. On failure returns the class and one line in
  * err (libfuse's and fusermount3's own messages are captured, not printed).
@@ -67,7 +90,8 @@ enum gm_fuse_fail gm_fuse_precheck(const char *mountpoint, bool allow_other,
 enum gm_fuse_fail gm_fuse_mount(struct gm_view *fs, const struct gm_fuse_config *cfg,
 				struct gm_fuse **out, struct gm_error *err);
 /* Serves until unmounted or asked to exit; installs SIGINT/SIGTERM/SIGHUP
- * handlers for its duration (they end the session). Flushes the fs at the
+ * handlers for its duration (they end the session; SIGINT and SIGQUIT are
+ * ignored instead with sigint_to_child). Flushes the fs at the
  * end. 0, or -errno when the session failed or the final flush failed (then
  * err says why). */
 int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err);

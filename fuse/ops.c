@@ -1,8 +1,11 @@
 /* ops.c — FUSE low-level handlers over editor/fs/fs.h.
  *
  * Each handler decodes its arguments, calls the editor (under f->lock) and
- * replies exactly once. Open-file tracking, which keeps files unlinked while
- * open alive until their last close, is in orphans.c. */
+ * replies exactly once. What the kernel is shown is shaped by small
+ * helpers: owners and link counts (ids.c), symlink targets (symlinks.c, with
+ * names.c keeping where each link is); open-file tracking, which keeps files
+ * unlinked while open alive until their last close, is in orphans.c; the
+ * xattr handlers are in xattr_ops.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fuse/fuse_private.h"
@@ -21,7 +23,7 @@
  * numbers start at 1 for the bad-block inode, never handed out). */
 gm_vino_t gm_fuse_root_vino = GM_ROOT_INO;
 
-static gm_vino_t to_gm(fuse_ino_t ino)
+gm_vino_t gm_fuse_to_gm(fuse_ino_t ino)
 {
 	return ino == FUSE_ROOT_ID ? gm_fuse_root_vino : (gm_vino_t)ino;
 }
@@ -31,7 +33,7 @@ static fuse_ino_t to_fuse(gm_vino_t ino)
 	return ino == gm_fuse_root_vino ? FUSE_ROOT_ID : (fuse_ino_t)ino;
 }
 
-static struct gm_fuse *lock_req(fuse_req_t req)
+struct gm_fuse *gm_fuse_lock_req(fuse_req_t req)
 {
 	struct gm_fuse *f = fuse_req_userdata(req);
 
@@ -39,7 +41,7 @@ static struct gm_fuse *lock_req(fuse_req_t req)
 	return f;
 }
 
-static void unlock(struct gm_fuse *f)
+void gm_fuse_unlock(struct gm_fuse *f)
 {
 	pthread_mutex_unlock(&f->lock);
 }
@@ -71,7 +73,7 @@ static bool expected_error(int rc)
 }
 
 /* Replies -rc; call with the lock held (reads the editor's message). */
-static void reply_err(struct gm_fuse *f, fuse_req_t req, int rc, const char *op, gm_vino_t ino)
+void gm_fuse_reply_err(struct gm_fuse *f, fuse_req_t req, int rc, const char *op, gm_vino_t ino)
 {
 	if (rc >= 0 || rc < -4095)
 		rc = -EIO;
@@ -80,7 +82,7 @@ static void reply_err(struct gm_fuse *f, fuse_req_t req, int rc, const char *op,
 		gm_fuse_logf(f, "%s (inode %llu): %s: %s", op, (unsigned long long)ino, strerror(-rc),
 			     gm_view_errmsg(f->fs));
 	}
-	unlock(f);
+	gm_fuse_unlock(f);
 	fuse_reply_err(req, -rc);
 }
 
@@ -97,7 +99,10 @@ static const struct gm_creds *creds_for(struct gm_fuse *f, fuse_req_t req, struc
 	return c;
 }
 
-static int fill_entry(struct gm_fuse *f, gm_vino_t ino, struct fuse_entry_param *e)
+/* The entry dir/name -> ino for the kernel (noting where directories and
+ * symlinks are, for symlinks.c). */
+static int fill_entry(struct gm_fuse *f, gm_vino_t dir, const char *name, gm_vino_t ino,
+		      struct fuse_entry_param *e)
 {
 	int rc;
 
@@ -105,21 +110,27 @@ static int fill_entry(struct gm_fuse *f, gm_vino_t ino, struct fuse_entry_param 
 	rc = gm_view_getattr(f->fs, ino, &e->attr);
 	if (rc < 0)
 		return rc;
-	e->attr.st_ino = ino;
+	if (S_ISDIR(e->attr.st_mode) || S_ISLNK(e->attr.st_mode)) {
+		rc = gm_fuse_names_note(f, ino, dir, name, S_ISDIR(e->attr.st_mode));
+		if (rc < 0)
+			return rc;
+	}
+	gm_fuse_present(f, ino, &e->attr);
 	e->ino = to_fuse(ino);
 	e->attr_timeout = GM_FUSE_TIMEOUT;
 	e->entry_timeout = GM_FUSE_TIMEOUT;
 	return 0;
 }
 
-static void reply_entry(struct gm_fuse *f, fuse_req_t req, gm_vino_t ino, const char *op)
+static void reply_entry(struct gm_fuse *f, fuse_req_t req, gm_vino_t dir, const char *name,
+			gm_vino_t ino, const char *op)
 {
 	struct fuse_entry_param e;
-	int rc = fill_entry(f, ino, &e);
+	int rc = fill_entry(f, dir, name, ino, &e);
 
 	if (rc < 0)
-		return reply_err(f, req, rc, op, ino);
-	unlock(f);
+		return gm_fuse_reply_err(f, req, rc, op, ino);
+	gm_fuse_unlock(f);
 	fuse_reply_entry(req, &e);
 }
 
@@ -129,8 +140,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct gm_fuse *f = userdata;
 	unsigned want = FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
-			FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ASYNC_READ;
+			FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_ASYNC_READ;
 
+	/* A contained link's text depends on where the link is: asked anew
+	 * at every use (a rename may move it). */
+	if (!f->contain_links)
+		want |= FUSE_CAP_CACHE_SYMLINKS;
+	else
+		conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
 	if (f->writeback_cache && !f->read_only)
 		want |= FUSE_CAP_WRITEBACK_CACHE;
 	conn->want |= want & conn->capable;
@@ -151,23 +168,23 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t dir = to_gm(parent), ino;
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino;
 	struct fuse_entry_param e;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_view_lookup(f->fs, dir, name, &ino);
 	if (rc == -ENOENT) {
 		/* Negative entry, cached as long as the positive ones. */
-		unlock(f);
+		gm_fuse_unlock(f);
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = GM_FUSE_TIMEOUT;
 		fuse_reply_entry(req, &e);
 		return;
 	}
 	if (rc < 0)
-		return reply_err(f, req, rc, "lookup", dir);
-	reply_entry(f, req, ino, "lookup");
+		return gm_fuse_reply_err(f, req, rc, "lookup", dir);
+	reply_entry(f, req, dir, name, ino, "lookup");
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -184,25 +201,25 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 static void op_getattr(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	struct stat st;
 	int rc;
 
 	(void)fi;
 	rc = gm_view_getattr(f->fs, ino, &st);
 	if (rc < 0)
-		return reply_err(f, req, rc, "getattr", ino);
-	unlock(f);
-	st.st_ino = ino;
+		return gm_fuse_reply_err(f, req, rc, "getattr", ino);
+	gm_fuse_present(f, ino, &st);
+	gm_fuse_unlock(f);
 	fuse_reply_attr(req, &st, GM_FUSE_TIMEOUT);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	struct gm_setattr sa = { 0 };
 	struct stat st;
 	int rc;
@@ -214,11 +231,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
 		sa.valid |= GM_SET_UID;
-		sa.uid = attr->st_uid;
+		sa.uid = gm_fuse_uid_in(f, attr->st_uid);
 	}
 	if (to_set & FUSE_SET_ATTR_GID) {
 		sa.valid |= GM_SET_GID;
-		sa.gid = attr->st_gid;
+		sa.gid = gm_fuse_gid_in(f, attr->st_gid);
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		sa.valid |= GM_SET_SIZE;
@@ -238,147 +255,158 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 	}
 	rc = sa.valid ? gm_view_setattr(f->fs, ino, &sa, &st) : gm_view_getattr(f->fs, ino, &st);
 	if (rc < 0)
-		return reply_err(f, req, rc, "setattr", ino);
-	unlock(f);
-	st.st_ino = ino;
+		return gm_fuse_reply_err(f, req, rc, "setattr", ino);
+	gm_fuse_present(f, ino, &st);
+	gm_fuse_unlock(f);
 	fuse_reply_attr(req, &st, GM_FUSE_TIMEOUT);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t fino)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	char buf[PATH_MAX + 1];
 	ssize_t n;
 
-	n = gm_view_readlink(f->fs, ino, buf, sizeof(buf) - 1);
+	n = gm_fuse_link_target(f, ino, buf, sizeof(buf));
 	if (n < 0)
-		return reply_err(f, req, (int)n, "readlink", ino);
-	unlock(f);
-	buf[n] = '\0';
+		return gm_fuse_reply_err(f, req, (int)n, "readlink", ino);
+	gm_fuse_unlock(f);
 	fuse_reply_readlink(req, buf);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t dir = to_gm(parent), ino;
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
 		gm_view_mknod(f->fs, dir, name, mode, rdev, creds_for(f, req, &c), &ino);
 	if (rc < 0)
-		return reply_err(f, req, rc, "mknod", dir);
-	reply_entry(f, req, ino, "mknod");
+		return gm_fuse_reply_err(f, req, rc, "mknod", dir);
+	reply_entry(f, req, dir, name, ino, "mknod");
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t dir = to_gm(parent), ino;
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
 		gm_view_mkdir(f->fs, dir, name, mode & 07777, creds_for(f, req, &c), &ino);
 	if (rc < 0)
-		return reply_err(f, req, rc, "mkdir", dir);
-	reply_entry(f, req, ino, "mkdir");
+		return gm_fuse_reply_err(f, req, rc, "mkdir", dir);
+	reply_entry(f, req, dir, name, ino, "mkdir");
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t dir = to_gm(parent), ino;
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino;
 	struct gm_creds c;
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, name) ? -EPERM :
 		gm_view_symlink(f->fs, dir, name, link, creds_for(f, req, &c), &ino);
 	if (rc < 0)
-		return reply_err(f, req, rc, "symlink", dir);
-	reply_entry(f, req, ino, "symlink");
+		return gm_fuse_reply_err(f, req, rc, "symlink", dir);
+	reply_entry(f, req, dir, name, ino, "symlink");
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const char *newname)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino), dir = to_gm(newparent);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t ino = gm_fuse_to_gm(fino), dir = gm_fuse_to_gm(newparent);
 	int rc;
 
 	rc = gm_fuse_hidden_name(dir, newname) ? -EPERM : gm_view_link(f->fs, ino, dir, newname);
 	if (rc < 0)
-		return reply_err(f, req, rc, "link", ino);
-	reply_entry(f, req, ino, "link");
+		return gm_fuse_reply_err(f, req, rc, "link", ino);
+	reply_entry(f, req, dir, newname, ino, "link");
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t dir = to_gm(parent), hid;
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t dir = gm_fuse_to_gm(parent), hid, ino = 0;
 	int rc;
 
 	if (gm_fuse_hidden_name(dir, name))
 		rc = -ENOENT;
-	else if ((rc = gm_fuse_hide_if_open(f, dir, name, &hid)) == 0)
+	else if ((rc = gm_fuse_hide_if_open(f, dir, name, &hid)) == 0 &&
+		 (rc = gm_view_lookup(f->fs, dir, name, &ino)) == 0)
 		rc = gm_view_unlink(f->fs, dir, name);
 	if (rc < 0)
-		return reply_err(f, req, rc, "unlink", dir);
-	unlock(f);
+		return gm_fuse_reply_err(f, req, rc, "unlink", dir);
+	gm_fuse_names_gone(f, ino, dir, name);
+	gm_fuse_unlock(f);
 	fuse_reply_err(req, 0);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t dir = to_gm(parent);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino = 0;
 	int rc;
 
-	rc = gm_fuse_hidden_name(dir, name) ? -ENOENT : gm_view_rmdir(f->fs, dir, name);
+	if (gm_fuse_hidden_name(dir, name))
+		rc = -ENOENT;
+	else if ((rc = gm_view_lookup(f->fs, dir, name, &ino)) == 0)
+		rc = gm_view_rmdir(f->fs, dir, name);
 	if (rc < 0)
-		return reply_err(f, req, rc, "rmdir", dir);
-	unlock(f);
+		return gm_fuse_reply_err(f, req, rc, "rmdir", dir);
+	gm_fuse_names_gone(f, ino, dir, name);
+	gm_fuse_unlock(f);
 	fuse_reply_err(req, 0);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t dir = to_gm(parent), ndir = to_gm(newparent), src, hid = 0;
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t dir = gm_fuse_to_gm(parent), ndir = gm_fuse_to_gm(newparent), src = 0, dst = 0, hid = 0;
+	struct stat sst;
 	int rc = 0;
 
 	if (gm_fuse_hidden_name(dir, name) || gm_fuse_hidden_name(ndir, newname))
-		return reply_err(f, req, -EPERM, "rename", dir);
+		return gm_fuse_reply_err(f, req, -EPERM, "rename", dir);
+	if (gm_view_lookup(f->fs, dir, name, &src) < 0)
+		src = 0;
+	if (gm_view_lookup(f->fs, ndir, newname, &dst) < 0)
+		dst = 0;
 	/* A file replaced while open must outlive the rename (not for
-	 * RENAME_EXCHANGE, which deletes nothing, nor a rename onto itself). */
-	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
-	    gm_view_lookup(f->fs, dir, name, &src) == 0) {
-		gm_vino_t dst;
-
-		struct stat sst;
-
-		/* A directory cannot replace a file: let the rename say so. */
-		if (gm_view_lookup(f->fs, ndir, newname, &dst) == 0 && dst != src &&
-		    gm_view_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
-			rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
-	}
+	 * RENAME_EXCHANGE, which deletes nothing, nor a rename onto itself);
+	 * a directory cannot replace a file: let the rename say so. */
+	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) && src && dst && dst != src &&
+	    gm_view_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
+		rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
 	if (rc >= 0)
 		rc = gm_view_rename(f->fs, dir, name, ndir, newname, flags);
 	if (rc < 0) {
 		if (hid)
 			gm_fuse_unhide(f, hid, ndir, newname);
-		return reply_err(f, req, rc, "rename", dir);
+		return gm_fuse_reply_err(f, req, rc, "rename", dir);
 	}
-	unlock(f);
+	if (dst && dst != src) {
+		if (flags & RENAME_EXCHANGE)
+			gm_fuse_names_moved(f, dst, ndir, newname, dir, name);
+		else
+			gm_fuse_names_gone(f, dst, ndir, newname);
+	}
+	if (dst != src)
+		gm_fuse_names_moved(f, src, dir, name, ndir, newname);
+	gm_fuse_unlock(f);
 	fuse_reply_err(req, 0);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	int rc = 0;
 
 	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY)
@@ -386,8 +414,8 @@ static void op_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 	if (rc == 0)
 		rc = gm_fuse_open_inc(f, ino);
 	if (rc < 0)
-		return reply_err(f, req, rc, "open", ino);
-	unlock(f);
+		return gm_fuse_reply_err(f, req, rc, "open", ino);
+	gm_fuse_unlock(f);
 	fi->keep_cache = 1;
 	fi->fh = 0;
 	fuse_reply_open(req, fi);
@@ -396,8 +424,8 @@ static void op_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t dir = to_gm(parent), ino = 0;
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino = 0;
 	struct fuse_entry_param e;
 	struct gm_creds c;
 	int rc;
@@ -406,12 +434,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		gm_view_mknod(f->fs, dir, name, S_IFREG | (mode & 07777), 0,
 			    creds_for(f, req, &c), &ino);
 	if (rc == 0)
-		rc = fill_entry(f, ino, &e);
+		rc = fill_entry(f, dir, name, ino, &e);
 	if (rc == 0)
 		rc = gm_fuse_open_inc(f, ino);
 	if (rc < 0)
-		return reply_err(f, req, rc, "create", dir);
-	unlock(f);
+		return gm_fuse_reply_err(f, req, rc, "create", dir);
+	gm_fuse_unlock(f);
 	fi->keep_cache = 1;
 	fi->fh = 0;
 	fuse_reply_create(req, &e, fi);
@@ -420,8 +448,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 static void op_read(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	ssize_t n;
 
 	(void)fi;
@@ -429,24 +457,24 @@ static void op_read(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
 		size = GM_FUSE_MAX_IO;
 	n = gm_view_read(f->fs, ino, f->iobuf, size, (uint64_t)off);
 	if (n < 0)
-		return reply_err(f, req, (int)n, "read", ino);
+		return gm_fuse_reply_err(f, req, (int)n, "read", ino);
 	/* The reply copies the buffer before the lock is released. */
 	fuse_reply_buf(req, f->iobuf, (size_t)n);
-	unlock(f);
+	gm_fuse_unlock(f);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t fino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	ssize_t n;
 
 	(void)fi;
 	n = gm_view_write(f->fs, ino, buf, size, (uint64_t)off);
 	if (n < 0)
-		return reply_err(f, req, (int)n, "write", ino);
-	unlock(f);
+		return gm_fuse_reply_err(f, req, (int)n, "write", ino);
+	gm_fuse_unlock(f);
 	fuse_reply_write(req, (size_t)n);
 }
 
@@ -458,28 +486,28 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void op_release(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	gm_vino_t ino = gm_fuse_to_gm(fino);
 	int rc;
 
 	(void)fi;
 	rc = gm_fuse_open_dec(f, ino);
 	if (rc < 0)
-		return reply_err(f, req, rc, "release", ino);
-	unlock(f);
+		return gm_fuse_reply_err(f, req, rc, "release", ino);
+	gm_fuse_unlock(f);
 	fuse_reply_err(req, 0);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t fino, int datasync, struct fuse_file_info *fi)
 {
-	struct gm_fuse *f = lock_req(req);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
 	int rc;
 
 	(void)datasync; (void)fi;
 	rc = gm_view_flush(f->fs);
 	if (rc < 0)
-		return reply_err(f, req, rc, "fsync", to_gm(fino));
-	unlock(f);
+		return gm_fuse_reply_err(f, req, rc, "fsync", gm_fuse_to_gm(fino));
+	gm_fuse_unlock(f);
 	fuse_reply_err(req, 0);
 }
 
@@ -555,8 +583,8 @@ static int rd_collect(void *priv, const char *name, size_t namelen, gm_vino_t in
 
 static void do_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off, bool plus)
 {
-	struct gm_fuse *f = lock_req(req);
-	struct rd d = { .req = req, .dir = to_gm(fino), .plus = plus, .room = size };
+	struct gm_fuse *f = gm_fuse_lock_req(req);
+	struct rd d = { .req = req, .dir = gm_fuse_to_gm(fino), .plus = plus, .room = size };
 	char *buf = NULL;
 	size_t used = 0;
 	int rc;
@@ -574,13 +602,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off, 
 		if (plus) {
 			struct fuse_entry_param ep;
 
-			if (dot) {
-				/* nodeid 0: attributes not given, no lookup counted. */
+			/* nodeid 0 (attributes not given, no lookup counted) for
+			 * the dots, and for an entry that cannot be given: the
+			 * kernel looks it up, and that lookup says why. */
+			if (dot || fill_entry(f, d.dir, e->name, e->ino, &ep) < 0) {
 				memset(&ep, 0, sizeof(ep));
 				ep.attr.st_ino = e->ino;
 				ep.attr.st_mode = DTTOIF(e->dtype);
-			} else if ((rc = fill_entry(f, e->ino, &ep)) < 0) {
-				break;
 			}
 			n = fuse_add_direntry_plus(req, buf + used, size - used, e->name, &ep,
 						   (off_t)e->next_off);
@@ -597,9 +625,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off, 
 	free(d.ents);
 	if (rc < 0) {
 		free(buf);
-		return reply_err(f, req, rc, plus ? "readdirplus" : "readdir", d.dir);
+		return gm_fuse_reply_err(f, req, rc, plus ? "readdirplus" : "readdir", d.dir);
 	}
-	unlock(f);
+	gm_fuse_unlock(f);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }
@@ -625,140 +653,15 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t fino, int datasync, struct fu
 
 static void op_statfs(fuse_req_t req, fuse_ino_t fino)
 {
-	struct gm_fuse *f = lock_req(req);
+	struct gm_fuse *f = gm_fuse_lock_req(req);
 	struct statvfs sv;
 	int rc;
 
-	rc = gm_view_statfs(f->fs, to_gm(fino), &sv);
+	rc = gm_view_statfs(f->fs, gm_fuse_to_gm(fino), &sv);
 	if (rc < 0)
-		return reply_err(f, req, rc, "statfs", to_gm(fino));
-	unlock(f);
+		return gm_fuse_reply_err(f, req, rc, "statfs", gm_fuse_to_gm(fino));
+	gm_fuse_unlock(f);
 	fuse_reply_statfs(req, &sv);
-}
-
-/* The kernel hands ACLs over as raw xattrs when FUSE_CAP_POSIX_ACL is off
- * (it must be: it would force default_permissions). Do what the VFS does
- * for a local filesystem: the ACL's owner/group-or-mask/other permissions
- * become the mode, and an ACL that says no more than the mode is not kept
- * (cp -a and tar --acls set ACLs instead of calling chmod). Linux xattr ABI:
- * le32 version 2, then { le16 tag, le16 perm, le32 id } entries. */
-static int set_acl_access(struct gm_fuse *f, gm_vino_t ino, const void *value, size_t size,
-			  int flags)
-{
-	const unsigned char *p = value;
-	unsigned user = 0, group = 0, mask = 0, other = 0, n, extra = 0;
-	bool has_mask = false;
-	struct gm_setattr sa = { .valid = GM_SET_MODE };
-	struct stat st;
-	int rc;
-
-	if (size < 4 || (size - 4) % 8 || p[0] != 2 || p[1] || p[2] || p[3])
-		return -EINVAL;
-	n = (unsigned)((size - 4) / 8);
-	for (unsigned i = 0; i < n; i++) {
-		const unsigned char *e = p + 4 + 8 * i;
-		unsigned tag = e[0] | e[1] << 8, perm = (e[2] | e[3] << 8) & 7;
-
-		switch (tag) {
-		case 0x01: user = perm; break;
-		case 0x04: group = perm; break;
-		case 0x10: mask = perm; has_mask = true; break;
-		case 0x20: other = perm; break;
-		case 0x02: case 0x08: extra++; break;
-		default: return -EINVAL;
-		}
-	}
-	rc = gm_view_getattr(f->fs, ino, &st);
-	if (rc < 0)
-		return rc;
-	sa.mode = (st.st_mode & 07000) | user << 6 | (has_mask ? mask : group) << 3 | other;
-	rc = gm_view_setattr(f->fs, ino, &sa, NULL);
-	if (rc < 0)
-		return rc;
-	if (extra || (has_mask && mask != group))
-		return gm_view_setxattr(f->fs, ino, "system.posix_acl_access", value, size, flags);
-	rc = gm_view_removexattr(f->fs, ino, "system.posix_acl_access");
-	return rc == -ENODATA ? 0 : rc;
-}
-
-static void op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const char *value,
-			size_t size, int flags)
-{
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
-	int rc;
-
-	bool acl = !strcmp(name, "system.posix_acl_access");
-
-	if (acl)
-		rc = set_acl_access(f, ino, value, size, flags);
-	else
-		rc = gm_view_setxattr(f->fs, ino, name, value, size, flags);
-	if (rc < 0)
-		return reply_err(f, req, rc, "setxattr", ino);
-	unlock(f);
-	fuse_reply_err(req, 0);
-	/* The mode changed behind the kernel's attribute cache (attributes
-	 * only: takes no inode lock, safe from the serving thread). */
-	if (acl)
-		fuse_lowlevel_notify_inval_inode(f->se, fino, -1, 0);
-}
-
-/* getxattr and listxattr share the protocol: size 0 asks for the length,
- * anything else for the bytes. get is gm_view_getxattr or list_names. */
-typedef ssize_t (*xattr_get_fn)(struct gm_view *fs, gm_vino_t ino, const char *name, void *buf,
-				size_t size);
-
-static ssize_t list_names(struct gm_view *fs, gm_vino_t ino, const char *name, void *buf, size_t size)
-{
-	(void)name;
-	return gm_view_listxattr(fs, ino, buf, size);
-}
-
-static void reply_xattr_bytes(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size,
-			      xattr_get_fn get, const char *what)
-{
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
-	char *buf = NULL;
-	ssize_t n;
-
-	if (size && !(buf = malloc(size)))
-		return reply_err(f, req, -ENOMEM, what, ino);
-	n = get(f->fs, ino, name, buf, size);
-	if (n < 0) {
-		free(buf);
-		return reply_err(f, req, (int)n, what, ino);
-	}
-	unlock(f);
-	if (size)
-		fuse_reply_buf(req, buf, (size_t)n);
-	else
-		fuse_reply_xattr(req, (size_t)n);
-	free(buf);
-}
-
-static void op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size)
-{
-	reply_xattr_bytes(req, fino, name, size, gm_view_getxattr, "getxattr");
-}
-
-static void op_listxattr(fuse_req_t req, fuse_ino_t fino, size_t size)
-{
-	reply_xattr_bytes(req, fino, NULL, size, list_names, "listxattr");
-}
-
-static void op_removexattr(fuse_req_t req, fuse_ino_t fino, const char *name)
-{
-	struct gm_fuse *f = lock_req(req);
-	gm_vino_t ino = to_gm(fino);
-	int rc;
-
-	rc = gm_view_removexattr(f->fs, ino, name);
-	if (rc < 0)
-		return reply_err(f, req, rc, "removexattr", ino);
-	unlock(f);
-	fuse_reply_err(req, 0);
 }
 
 /* Without default_permissions (the owner's fakeroot view) everything is
@@ -797,9 +700,9 @@ const struct fuse_lowlevel_ops gm_fuse_ops = {
 	.releasedir = op_releasedir,
 	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
-	.setxattr = op_setxattr,
-	.getxattr = op_getxattr,
-	.listxattr = op_listxattr,
-	.removexattr = op_removexattr,
+	.setxattr = gm_fuse_op_setxattr,
+	.getxattr = gm_fuse_op_getxattr,
+	.listxattr = gm_fuse_op_listxattr,
+	.removexattr = gm_fuse_op_removexattr,
 	.access = op_access,
 };

@@ -26,6 +26,14 @@ static struct gm_fuse_open *open_find(struct gm_fuse *f, gm_vino_t ino)
 	return NULL;
 }
 
+unsigned gm_fuse_hidden_links(const struct gm_fuse *f, gm_vino_t ino)
+{
+	for (size_t i = 0; i < f->nopens; i++)
+		if (f->opens[i].ino == ino)
+			return f->opens[i].hidden;
+	return 0;
+}
+
 int gm_fuse_open_inc(struct gm_fuse *f, gm_vino_t ino)
 {
 	struct gm_fuse_open *o = open_find(f, ino), *n;

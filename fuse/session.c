@@ -1,4 +1,5 @@
 /* session.c — checking, mounting, serving and unmounting one FUSE session. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +10,8 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,32 +119,166 @@ static bool fuse_conf_allows_other(void)
 	return ok;
 }
 
-enum gm_fuse_fail gm_fuse_precheck(const char *mountpoint, bool allow_other, struct gm_error *err)
+int gm_fuse_fd_mountpoint(const char *mountpoint)
 {
-	char fm[PATH_MAX];
-	struct stat st;
-	int fd;
+	long n = 0;
 
-	if (stat(mountpoint, &st) < 0) {
-		gm_error_set(err, -errno, errno == ENOENT ? "mount point %s does not exist"
-					: "mount point %s: %s",
-			     mountpoint, strerror(errno));
+	/* libfuse's own rule (fuse_mnt_parse_fuse_fd): "/dev/fd/" digits. */
+	if (strncmp(mountpoint, "/dev/fd/", 8) || !mountpoint[8])
+		return -1;
+	for (const char *p = mountpoint + 8; *p; p++) {
+		if (*p < '0' || *p > '9' || n > INT_MAX / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	return n <= INT_MAX ? (int)n : -1;
+}
+
+/* A descriptor of /dev/fuse (char 10:229) that a launcher mounted. */
+static enum gm_fuse_fail check_fd(const char *mountpoint, int fd, struct gm_error *err)
+{
+	struct stat st;
+
+	if (fcntl(fd, F_GETFD) < 0 || fstat(fd, &st) < 0) {
+		gm_error_set(err, -EBADF, "%s: no such open descriptor (a launcher passes one "
+			     "it opened on /dev/fuse and mounted)", mountpoint);
+		return GM_FUSE_BAD_MOUNTPOINT;
+	}
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 || minor(st.st_rdev) != 229) {
+		gm_error_set(err, -EINVAL, "%s is not a /dev/fuse descriptor (a launcher passes "
+			     "one it opened on /dev/fuse and mounted)", mountpoint);
+		return GM_FUSE_BAD_MOUNTPOINT;
+	}
+	return GM_FUSE_OK;
+}
+
+/* Non-zero when dir holds anything; its first name in first. */
+static int dir_entries(const char *dir, char *first, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;   /* unreadable: fusermount3 or mount(2) will say */
+	while ((de = readdir(d)) && !n) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(first, size, "%s", de->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* "NoNewPrivs: 1" in /proc/self/status: setuid programs do not gain root. */
+static bool no_new_privs(void)
+{
+	char line[128];
+	bool on = false;
+	FILE *fp = fopen("/proc/self/status", "re");
+
+	if (!fp)
+		return false;
+	while (fgets(line, sizeof(line), fp))
+		if (!strncmp(line, "NoNewPrivs:", 11))
+			on = atoi(line + 11) != 0;
+	fclose(fp);
+	return on;
+}
+
+static enum gm_fuse_fail check_dir(const struct gm_fuse_config *cfg, struct gm_error *err)
+{
+	const char *mp = cfg->mountpoint;
+	char first[NAME_MAX + 1];
+	struct stat st;
+
+	if (stat(mp, &st) < 0) {
+		gm_error_set(err, -errno, errno == ENOENT ? "mount point %s does not exist "
+			     "(create it: mkdir %s)" : "mount point %s: %s",
+			     mp, errno == ENOENT ? mp : strerror(errno));
 		return GM_FUSE_BAD_MOUNTPOINT;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		gm_error_set(err, -ENOTDIR, "mount point %s is not a directory", mountpoint);
+		gm_error_set(err, -ENOTDIR, "mount point %s is not a directory", mp);
 		return GM_FUSE_BAD_MOUNTPOINT;
 	}
-	if (gm_fuse_is_mountpoint(mountpoint)) {
+	if (gm_fuse_is_mountpoint(mp)) {
 		gm_error_set(err, -EBUSY, "mount point %s is busy: something is already mounted "
-			     "there (unmount it first)", mountpoint);
+			     "there (unmount it first)", mp);
 		return GM_FUSE_BAD_MOUNTPOINT;
 	}
-	if (geteuid() != 0 && st.st_uid != getuid() && access(mountpoint, W_OK) < 0) {
-		gm_error_set(err, -EACCES, "mount point %s is neither yours nor writable "
-			     "by you", mountpoint);
+	if (geteuid() != 0) {
+		/* fusermount3's own rules, said before the image is opened. */
+		if ((st.st_mode & S_ISVTX) && st.st_uid != getuid()) {
+			gm_error_set(err, -EPERM, "mount point %s is a sticky directory that is "
+				     "not yours: use a directory you own (mkdir ~/mnt)", mp);
+			return GM_FUSE_BAD_MOUNTPOINT;
+		}
+		if (access(mp, W_OK) < 0) {
+			gm_error_set(err, -EACCES, "mount point %s is not writable by you "
+				     "(fusermount3 requires it): use a directory you own "
+				     "(mkdir ~/mnt)", mp);
+			return GM_FUSE_BAD_MOUNTPOINT;
+		}
+	}
+	if (!cfg->nonempty && dir_entries(mp, first, sizeof(first))) {
+		gm_error_set(err, -ENOTEMPTY, "mount point %s is not empty (it holds '%s'...): "
+			     "the mount would hide its files; use an empty directory, or "
+			     "-o nonempty to mount over them", mp, first);
 		return GM_FUSE_BAD_MOUNTPOINT;
 	}
+	return GM_FUSE_OK;
+}
+
+static enum gm_fuse_fail check_fusermount(const struct gm_fuse_config *cfg, struct gm_error *err)
+{
+	char fm[PATH_MAX];
+	struct statvfs sv;
+	struct stat st;
+
+	if (!find_fusermount(fm, sizeof(fm))) {
+		gm_error_set(err, -ENOENT, "fusermount3 is not installed (Debian package "
+			     "fuse3): unprivileged FUSE mounts need it");
+		return GM_FUSE_NO_FUSERMOUNT;
+	}
+	if (stat(fm, &st) < 0 || st.st_uid != 0 || !(st.st_mode & S_ISUID)) {
+		gm_error_set(err, -EPERM, "%s is not setuid root: unprivileged FUSE "
+			     "mounts need it", fm);
+		return GM_FUSE_NO_FUSERMOUNT;
+	}
+	if (statvfs(fm, &sv) == 0 && (sv.f_flag & ST_NOSUID)) {
+		gm_error_set(err, -EPERM, "%s is on a nosuid filesystem, so its setuid bit "
+			     "has no effect and unprivileged FUSE mounts fail: mount as root, "
+			     "or let a launcher pass /dev/fd/N", fm);
+		return GM_FUSE_NO_FUSERMOUNT;
+	}
+	if (no_new_privs()) {
+		gm_error_set(err, -EPERM, "this process runs with no_new_privs (NoNewPrivs in "
+			     "/proc/self/status: a container or a NoNewPrivileges= service), "
+			     "so setuid %s cannot mount: mount as root, or let a launcher "
+			     "pass /dev/fd/N", fm);
+		return GM_FUSE_NO_FUSERMOUNT;
+	}
+	if (cfg->allow_other && !fuse_conf_allows_other()) {
+		gm_error_set(err, -EPERM, "-o allow_other needs a line 'user_allow_other' "
+			     "in /etc/fuse.conf when not mounting as root");
+		return GM_FUSE_MOUNT_FAILED;
+	}
+	return GM_FUSE_OK;
+}
+
+enum gm_fuse_fail gm_fuse_precheck(const struct gm_fuse_config *cfg, struct gm_error *err)
+{
+	enum gm_fuse_fail fail;
+	struct stat st;
+	int fd = gm_fuse_fd_mountpoint(cfg->mountpoint);
+
+	if (fd >= 0)
+		return check_fd(cfg->mountpoint, fd, err);
+	fail = check_dir(cfg, err);
+	if (fail != GM_FUSE_OK)
+		return fail;
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -158,24 +295,46 @@ enum gm_fuse_fail gm_fuse_precheck(const char *mountpoint, bool allow_other, str
 		return GM_FUSE_NO_DEVICE;
 	}
 	close(fd);
-	if (geteuid() != 0) {
-		if (!find_fusermount(fm, sizeof(fm))) {
-			gm_error_set(err, -ENOENT, "fusermount3 is not installed (Debian package "
-				     "fuse3): unprivileged FUSE mounts need it");
-			return GM_FUSE_NO_FUSERMOUNT;
-		}
-		if (stat(fm, &st) < 0 || st.st_uid != 0 || !(st.st_mode & S_ISUID)) {
-			gm_error_set(err, -EPERM, "%s is not setuid root: unprivileged FUSE "
-				     "mounts need it", fm);
-			return GM_FUSE_NO_FUSERMOUNT;
-		}
-		if (allow_other && !fuse_conf_allows_other()) {
-			gm_error_set(err, -EPERM, "-o allow_other needs a line 'user_allow_other' "
-				     "in /etc/fuse.conf when not mounting as root");
-			return GM_FUSE_MOUNT_FAILED;
-		}
+	return geteuid() != 0 ? check_fusermount(cfg, err) : GM_FUSE_OK;
+}
+
+/* Whether path lies under one of the places Ubuntu's AppArmor profile for
+ * fusermount3 allows ($HOME, /mnt, /media, /tmp, $XDG_RUNTIME_DIR). */
+static bool apparmor_allowed_place(const char *path)
+{
+	const char *places[] = { getenv("HOME"), "/mnt", "/media", "/tmp",
+				 getenv("XDG_RUNTIME_DIR") };
+
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		size_t len = places[i] ? strlen(places[i]) : 0;
+
+		while (len > 1 && places[i][len - 1] == '/')
+			len--;
+		if (len && places[i][0] == '/' && !strncmp(path, places[i], len) &&
+		    (path[len] == '/' || !path[len]))
+			return true;
 	}
-	return GM_FUSE_OK;
+	return false;
+}
+
+/* One line for a refused mount: fusermount3's or libfuse's own message
+ * (msg), explained where the cause is known. */
+static void explain_mount_failure(const char *mp, const char *msg, struct gm_error *err)
+{
+	if (strstr(msg, "fusermount3") && strstr(msg, "Permission denied")) {
+		/* mount(2) refused a setuid-root helper: a security module. */
+		if (!apparmor_allowed_place(mp))
+			gm_error_set(err, -EACCES, "%s (mount point %s): a security policy refused "
+				     "it; Ubuntu's AppArmor profile lets fusermount3 mount only "
+				     "under $HOME, /mnt, /media, /tmp or $XDG_RUNTIME_DIR: use a "
+				     "mount point there", msg, mp);
+		else
+			gm_error_set(err, -EACCES, "%s (mount point %s): a security policy "
+				     "(AppArmor, SELinux) refused it", msg, mp);
+		return;
+	}
+	gm_error_set(err, -EIO, "%s (mount point %s)",
+		     msg[0] ? msg : "mount(2) and fusermount3 both failed", mp);
 }
 
 /* The last non-empty line of what libfuse/fusermount3 wrote to fd. */
@@ -211,7 +370,7 @@ enum gm_fuse_fail gm_fuse_mount(struct gm_view *fs, const struct gm_fuse_config 
 	char opts[PATH_MAX + 128], msg[1024];
 	int saved = -1, cap = -1, rc;
 
-	fail = gm_fuse_precheck(cfg->mountpoint, cfg->allow_other, err);
+	fail = gm_fuse_precheck(cfg, err);
 	if (fail != GM_FUSE_OK)
 		return fail;
 	fail = GM_FUSE_INTERNAL;
@@ -225,10 +384,18 @@ enum gm_fuse_fail gm_fuse_mount(struct gm_view *fs, const struct gm_fuse_config 
 	gm_fuse_root_vino = gm_view_root(fs);
 	f->read_only = cfg->read_only || gm_view_read_only(fs);
 	f->allow_other = cfg->allow_other;
-	f->writeback_cache = cfg->writeback_cache;
+	f->sigint_to_child = cfg->sigint_to_child;
+	/* Under a launcher's mount a signal ends the session without an
+	 * unmount, which is what hands cached writes over: write through. */
+	f->writeback_cache = cfg->writeback_cache && gm_fuse_fd_mountpoint(cfg->mountpoint) < 0;
 	f->mounter = getuid();
-	/* fsname is shown by mount(8); commas would split the option list. */
-	snprintf(opts, sizeof(opts), "fsname=%s,subtype=gcemount%s%s",
+	f->map_ids = cfg->ids == GM_FUSE_IDS_MAPPED && !cfg->allow_other;
+	f->map_uid = getuid();
+	f->map_gid = getgid();
+	f->contain_links = cfg->symlinks == GM_FUSE_SYMLINKS_CONTAINED;
+	/* fsname is shown by mount(8); commas would split the option list.
+	 * nosuid,nodev always: an image is a stranger's. */
+	snprintf(opts, sizeof(opts), "fsname=%s,subtype=gcemount,nosuid,nodev%s%s",
 		 cfg->fsname && !strpbrk(cfg->fsname, ",\\ \t\n") ? cfg->fsname : "gcemount",
 		 f->read_only ? ",ro" : "",
 		 cfg->allow_other ? ",allow_other,default_permissions" : "");
@@ -259,8 +426,7 @@ enum gm_fuse_fail gm_fuse_mount(struct gm_view *fs, const struct gm_fuse_config 
 			last_line(cap, msg, sizeof(msg));
 		else
 			msg[0] = '\0';
-		gm_error_set(err, -EIO, "%s (mount point %s)",
-			     msg[0] ? msg : "mount(2) and fusermount3 both failed", cfg->mountpoint);
+		explain_mount_failure(cfg->mountpoint, msg, err);
 		fail = GM_FUSE_MOUNT_FAILED;
 		goto out;
 	}
@@ -293,6 +459,7 @@ unsigned long gm_fuse_errors(const struct gm_fuse *f)
 static struct fuse_session *sig_se;
 static const char *sig_argv[6];
 static volatile sig_atomic_t sig_count;
+static volatile sig_atomic_t sig_child;   /* the unmounting child, to reap */
 
 static void on_signal(int sig)
 {
@@ -311,30 +478,38 @@ static void on_signal(int sig)
 		execv(sig_argv[0], (char *const *)sig_argv);
 		_exit(127);
 	}
+	if (pid > 0)
+		sig_child = pid;
 	if (pid < 0 && sig_se)
 		fuse_session_exit(sig_se);
 }
 
+/* Reaps only our own unmounting child: the caller's children (shell's
+ * command) are the caller's to wait for. */
 static void reap_children(int sig)
 {
 	int saved = errno;
 
 	(void)sig;
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	if (sig_child > 0 && waitpid(sig_child, NULL, WNOHANG) > 0)
+		sig_child = 0;
 	errno = saved;
 }
 
 int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err)
 {
 	static char fm[PATH_MAX];
-	struct sigaction sa = { 0 }, old_int, old_term, old_hup, old_pipe, old_chld;
+	struct sigaction sa = { 0 }, old_int, old_term, old_hup, old_pipe, old_chld, old_quit;
 	int rc, frc;
 
 	sig_se = f->se;
 	sig_count = 0;
+	sig_child = 0;
 	sig_argv[0] = NULL;
-	if (find_fusermount(fm, sizeof(fm)) || geteuid() == 0) {
+	/* A launcher's /dev/fd/N mount is the launcher's to unmount: a signal
+	 * ends the session at once. */
+	if (gm_fuse_fd_mountpoint(f->mountpoint) < 0 &&
+	    (find_fusermount(fm, sizeof(fm)) || geteuid() == 0)) {
 		sig_argv[0] = fm;
 		sig_argv[1] = "-u";
 		sig_argv[2] = "-q";
@@ -344,10 +519,16 @@ int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err)
 	}
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
+	sigaddset(&sa.sa_mask, SIGCHLD);   /* sig_child is set before it is reaped */
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup);
+	if (f->sigint_to_child)
+		sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, &old_int);
+	sa.sa_handler = f->sigint_to_child ? SIG_IGN : SIG_DFL;
+	sigaction(SIGQUIT, f->sigint_to_child ? &sa : NULL, &old_quit);
 	sa.sa_handler = reap_children;
+	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, &old_chld);
 	sa.sa_handler = SIG_IGN;
@@ -357,10 +538,14 @@ int gm_fuse_serve(struct gm_fuse *f, struct gm_error *err)
 	rc = fuse_session_loop(f->se);
 
 	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
 	sigaction(SIGCHLD, &old_chld, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
+	if (sig_child > 0)
+		waitpid(sig_child, NULL, 0);
+	sig_child = 0;
 	sig_se = NULL;
 	if (rc < 0)
 		gm_error_set(err, rc, "FUSE session failed: %s", strerror(-rc));
@@ -390,6 +575,7 @@ void gm_fuse_unmount(struct gm_fuse *f)
 	}
 	if (f->fs)
 		pthread_mutex_destroy(&f->lock);
+	gm_fuse_names_free(f);
 	free(f->opens);
 	free(f->iobuf);
 	free(f->mountpoint);

@@ -4,7 +4,8 @@
 PKGS="gcc make pkg-config libext2fs-dev e2fsprogs libfdisk-dev libblkid-dev fdisk \
 libarchive-dev libfuse3-dev fuse3 zlib1g-dev libcmocka-dev tar gzip python3 jq \
 openssh-server openssh-client attr libcap2-bin util-linux rsync vim-tiny clang fuse2fs \
-xfsprogs btrfs-progs dosfstools mtools cryptsetup-bin libclang-rt-14-dev xz-utils bzip2 zstd"
+xfsprogs btrfs-progs dosfstools mtools cryptsetup-bin libclang-rt-14-dev xz-utils bzip2 zstd \
+acl vim git patch unzip cpio libisal-dev isal pigz time"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

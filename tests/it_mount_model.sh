@@ -25,13 +25,13 @@ rm -f disk.raw
 seed=${GM_MODEL_SEED:-$RANDOM}
 gm image.tar.gz "$mp"
 mkdir "$mp/model"
-python3 "$GM_TOP/tests/tools/model_test.py" run "$seed" 3000 "$mp/model" "$model" \
+python3 "$GM_TOP/tests/tools/model_test.py" run "$seed" 3000 "$mp/model" "$model" 1 \
   || fail "model test (replay: GM_MODEL_SEED=$seed)"
 gm -u "$mp"
 extract_disk image.tar.gz out
 e2fsck_clean out/disk.raw
 gm image.tar.gz "$mp"
-python3 "$GM_TOP/tests/tools/model_test.py" compare "$mp/model" "$model" \
+python3 "$GM_TOP/tests/tools/model_test.py" compare "$mp/model" "$model" 1 \
   || fail "tree differs after remount (replay: GM_MODEL_SEED=$seed)"
 gm -u "$mp"
 echo ok

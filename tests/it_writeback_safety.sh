@@ -29,6 +29,8 @@ t1=$(date +%s%N); new=$(sha ref.tar.gz)
 full_ms=$(( (t1 - t0) / 1000000 )); note "one open+write-back takes ${full_ms} ms"
 [ "$old" != "$new" ] || fail "write-back changed nothing"
 cp orig.tar.gz ref0.tar.gz; drv repack ref0.tar.gz; old_repacked=$(sha ref0.tar.gz)
+new_u=$(zcat ref.tar.gz | sha256sum | cut -d' ' -f1)
+old_repacked_u=$(zcat ref0.tar.gz | sha256sum | cut -d' ' -f1)
 
 note "SIGKILL at 12 points of a write-back: old or new image, valid, temp cleaned on next open"
 n_old=0 n_new=0 n_temp=0 n_resumed=0
@@ -53,8 +55,10 @@ for i in $(seq 1 12); do
     n_resumed=$((n_resumed+1))
     drv repack img.tar.gz --resume || fail "resume after kill"
     # new, or (killed between marking dirty and writing) the old disk repacked
-    h=$(sha img.tar.gz)
-    [ "$h" = "$new" ] || [ "$h" = "$old_repacked" ] || fail "resume after kill gave another image"
+    # (compared uncompressed: a resumed session recompresses everything,
+    # the reference spliced the original's deflate blocks)
+    h=$(zcat img.tar.gz | sha256sum | cut -d' ' -f1)
+    [ "$h" = "$new_u" ] || [ "$h" = "$old_repacked_u" ] || fail "resume after kill gave another image"
   fi
 done
 note "outcomes: $n_old old, $n_new new, $n_temp temp files left by kills (all cleaned)"

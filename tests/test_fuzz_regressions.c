@@ -19,6 +19,7 @@
 #define GM_FUZZ_NO_MAIN 1
 #include "tests/fuzz/fuzz_config.c"
 #include "tests/fuzz/fuzz_fs.c"
+#include "tests/fuzz/fuzz_gzindex.c"
 #include "tests/fuzz/fuzz_fat.c"
 #include "tests/fuzz/fuzz_layout.c"
 #include "tests/fuzz/fuzz_partition.c"
@@ -132,6 +133,12 @@ static void test_fuzz_regressions_config(void **state)
 	replay_target("config", fuzz_config_one, 2);
 }
 
+static void test_fuzz_regressions_gzindex(void **state)
+{
+	(void)state;
+	replay_target("gzindex", fuzz_gzindex_one, 2);
+}
+
 static void test_fuzz_regressions_fat(void **state)
 {
 	(void)state;
@@ -152,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_fuzz_regressions_policy),
 		cmocka_unit_test(test_fuzz_regressions_config),
 		cmocka_unit_test(test_fuzz_regressions_fs),
+		cmocka_unit_test(test_fuzz_regressions_gzindex),
 		cmocka_unit_test(test_fuzz_regressions_fat),
 		cmocka_unit_test(test_fuzz_regressions_layout),
 	};

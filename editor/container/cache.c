@@ -302,14 +302,15 @@ int gm_cache_state_load(const char *dir, struct gm_cache_state *st)
 	return seen == 3 ? 0 : -EINVAL;   /* a torn or foreign file: not trusted */
 }
 
-int gm_cache_state_save(const char *dir, const struct gm_cache_state *st)
+int gm_file_replace(const char *dir, const char *name, int (*fill)(FILE *f, const void *arg),
+		    const void *arg)
 {
-	char *path = gm_path_join(dir, "state"), *tmp = gm_path_join(dir, "state.tmp");
+	char *path = gm_path_join(dir, name), *tmp = NULL;
 	FILE *f = NULL;
-	int rc = 0;
+	int rc = -ENOMEM;
 
-	if (!path || !tmp) {
-		rc = -ENOMEM;
+	if (!path || asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
 		goto out;
 	}
 	f = fopen(tmp, "we");
@@ -317,6 +318,28 @@ int gm_cache_state_save(const char *dir, const struct gm_cache_state *st)
 		rc = -errno;
 		goto out;
 	}
+	rc = fill(f, arg);
+	if (!rc && (fflush(f) || ferror(f) || fsync(fileno(f)) < 0))
+		rc = errno ? -errno : -EIO;
+	if (fclose(f) && !rc)
+		rc = -errno;
+	f = NULL;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (!rc)
+		rc = gm_fsync_dir(dir);
+out:
+	if (rc && tmp)
+		unlink(tmp);
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+static int fill_state(FILE *f, const void *arg)
+{
+	const struct gm_cache_state *st = arg;
+
 	fprintf(f, "# gcemount cache state\nstatus=%s\ndev=%" PRIu64 "\nino=%" PRIu64
 		"\nsize=%" PRIu64 "\nmtime_ns=%" PRId64 "\ndisk_size=%" PRIu64
 		"\ndisk_mtime_ns=%" PRId64 "\npid=%ld\nsince=%" PRId64 "\ntar_format=%d"
@@ -324,34 +347,17 @@ int gm_cache_state_save(const char *dir, const struct gm_cache_state *st)
 		status_name(st->status), st->dev, st->ino, st->size, st->mtime_ns,
 		st->disk_size, st->disk_mtime_ns, st->pid, st->since, st->tar_format,
 		st->sparse ? 1 : 0, st->data_bytes, st->members);
-	if (fflush(f) || ferror(f) || fsync(fileno(f)) < 0) {
-		rc = errno ? -errno : -EIO;
-		goto out;
-	}
-	if (fclose(f)) {
-		f = NULL;
-		rc = -errno;
-		goto out;
-	}
-	f = NULL;
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	rc = gm_fsync_dir(dir);
-out:
-	if (f) {
-		fclose(f);
-		unlink(tmp);
-	}
-	free(path);
-	free(tmp);
-	return rc;
+	return 0;
 }
 
-int gm_cache_state_remove(const char *dir)
+int gm_cache_state_save(const char *dir, const struct gm_cache_state *st)
 {
-	char *path = gm_path_join(dir, "state");
+	return gm_file_replace(dir, "state", fill_state, st);
+}
+
+int gm_file_remove(const char *dir, const char *name)
+{
+	char *path = gm_path_join(dir, name);
 	int rc = 0;
 
 	if (!path)
@@ -359,5 +365,12 @@ int gm_cache_state_remove(const char *dir)
 	if (unlink(path) < 0 && errno != ENOENT)
 		rc = -errno;
 	free(path);
+	return rc;
+}
+
+int gm_cache_state_remove(const char *dir)
+{
+	int rc = gm_file_remove(dir, "state");
+
 	return rc ? rc : gm_fsync_dir(dir);
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "editor/error.h"
 #include "editor/container/image.h"
@@ -70,6 +71,13 @@ int gm_cache_state_remove(const char *dir);
 
 /* Joins dir + "/" + name into a malloc'd string, or NULL. */
 char *gm_path_join(const char *dir, const char *name);
+/* Replaces <dir>/<name> with what fill(f, arg) writes (returning 0 or
+ * -errno) into <dir>/<name>.tmp: flushed, fsync'd, renamed, the directory
+ * fsync'd. The old file stays on any failure. 0 or -errno. */
+int gm_file_replace(const char *dir, const char *name, int (*fill)(FILE *f, const void *arg),
+		    const void *arg);
+/* Removes <dir>/<name>; a missing file is no error. 0 or -errno. */
+int gm_file_remove(const char *dir, const char *name);
 /* fsync()s a directory. 0 or -errno. */
 int gm_fsync_dir(const char *dir);
 

@@ -2,6 +2,7 @@
 #include "editor/container/gzout.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,17 +10,35 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <isa-l/igzip_lib.h>
+
+#include "editor/container/bits.h"
+#include "editor/container/inflate.h"
+#include "editor/container/sparse.h"
+
 #define CHUNK (1u << 20)
+#define SUB (128u << 10)              /* a block boundary every 128 KiB (index) */
+#define NSUB (CHUNK / SUB)
 #define DICT 32768u
 #define MAX_THREADS 8
+#define COPY_BUF (4u << 20)
 
 struct job {
 	unsigned char *in;      /* DICT bytes of dictionary room, then the chunk */
 	size_t dict_len, in_len;
 	bool last;
+	unsigned prime_bits;    /* bits of the stream's last byte, written first */
+	unsigned prime_val;
 	unsigned char *out;
 	size_t out_cap, out_len;
 	uint32_t crc;
+	/* block boundaries inside the chunk: bit offset in out, input offset,
+	 * CRC of the input before it */
+	uint64_t in_start;      /* offset of the chunk in the whole input */
+	unsigned npts;
+	uint64_t pt_bit[NSUB];
+	size_t pt_in[NSUB];
+	uint32_t pt_crc[NSUB];
 	int rc;
 	bool queued, done;
 };
@@ -37,12 +56,19 @@ struct gm_gzout {
 	unsigned inflight;
 	uint64_t in_total, out_total;
 	uint32_t crc;
+	unsigned pend_bits, pend_val;   /* a partial byte left by a copy, not yet written */
+	struct gm_gzindex *ix;          /* block boundaries of the output, or NULL */
+	unsigned char *copy_in, *copy_out;
 	int err;
 	bool finished;
 };
 
+/* write(2) in full; every 64 MiB the kernel is asked to start writing
+ * what came before, so the caller's final fsync waits for little. */
 static int write_all(int fd, const void *p, size_t n)
 {
+	static _Thread_local uint64_t since;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
 
@@ -52,12 +78,85 @@ static int write_all(int fd, const void *p, size_t n)
 			return -errno;
 		p = (const char *)p + w;
 		n -= (size_t)w;
+		since += (uint64_t)w;
+	}
+	if (since >= (64u << 20)) {
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		since = 0;
 	}
 	return 0;
 }
 
+static void compress_job_zlib(struct job *j, int level, z_stream *zs, bool *zs_ready);
+
+/* GM_GZOUT_FAST: ISA-L's level 1, its own deflate (about 5x zlib's level 1
+ * here). Block boundaries: a sync flush every 128 KiB (ISA-L has no
+ * Z_BLOCK). It cannot be primed with bits: gm_gzout_copy() leaves the
+ * stream byte aligned for it instead. */
+static void compress_job_isal(struct job *j)
+{
+	struct isal_zstream zs;
+	uint8_t *lvl = malloc(ISAL_DEF_LVL1_DEFAULT);
+	size_t off = 0;
+
+	if (!lvl) {
+		j->rc = -ENOMEM;
+		return;
+	}
+	isal_deflate_init(&zs);
+	zs.level = 1;
+	zs.level_buf = lvl;
+	zs.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+	zs.gzip_flag = IGZIP_DEFLATE;
+	if (j->dict_len && isal_deflate_set_dict(&zs, j->in + DICT - j->dict_len,
+						 (uint32_t)j->dict_len) != COMP_OK) {
+		j->rc = -EIO;
+		goto out;
+	}
+	zs.next_out = j->out;
+	zs.avail_out = (uint32_t)j->out_cap;
+	j->npts = 0;
+	j->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+	do {
+		size_t n = j->in_len - off < SUB ? j->in_len - off : SUB;
+		bool end = off + n == j->in_len;
+
+		zs.next_in = j->in + DICT + off;
+		zs.avail_in = (uint32_t)n;
+		zs.end_of_stream = end && j->last;
+		zs.flush = SYNC_FLUSH;
+		if (isal_deflate(&zs) != COMP_OK || zs.avail_in || !zs.avail_out ||
+		    (zs.end_of_stream && zs.internal_state.state != ZSTATE_END)) {
+			j->rc = -EIO;
+			goto out;
+		}
+		j->crc = (uint32_t)crc32(j->crc, j->in + DICT + off, (uInt)n);
+		off += n;
+		if (!end) {
+			j->pt_bit[j->npts] = (uint64_t)zs.total_out * 8;
+			j->pt_in[j->npts] = off;
+			j->pt_crc[j->npts] = j->crc;
+			j->npts++;
+		}
+	} while (off < j->in_len);
+	j->out_len = zs.total_out;
+	j->rc = 0;
+out:
+	free(lvl);
+}
+
 static void compress_job(struct job *j, int level, z_stream *zs, bool *zs_ready)
 {
+	if (level == GM_GZOUT_FAST) {
+		compress_job_isal(j);
+		return;
+	}
+	compress_job_zlib(j, level, zs, zs_ready);
+}
+
+static void compress_job_zlib(struct job *j, int level, z_stream *zs, bool *zs_ready)
+{
+	size_t off = 0;
 	int zr;
 
 	if (!*zs_ready) {
@@ -72,18 +171,42 @@ static void compress_job(struct job *j, int level, z_stream *zs, bool *zs_ready)
 	}
 	if (j->dict_len)
 		deflateSetDictionary(zs, j->in + DICT - j->dict_len, (uInt)j->dict_len);
-	zs->next_in = j->in + DICT;
-	zs->avail_in = (uInt)j->in_len;
-	zs->next_out = j->out;
-	zs->avail_out = (uInt)j->out_cap;
-	zr = deflate(zs, j->last ? Z_FINISH : Z_SYNC_FLUSH);
-	if ((j->last && zr != Z_STREAM_END) || (!j->last && zr != Z_OK) || zs->avail_in ||
-	    !zs->avail_out) {   /* a full buffer may hide pending output */
-		j->rc = -EIO;   /* out_cap is deflateBound: cannot happen */
+	if (j->prime_bits && deflatePrime(zs, (int)j->prime_bits, (int)j->prime_val) != Z_OK) {
+		j->rc = -EIO;
 		return;
 	}
+	zs->next_out = j->out;
+	zs->avail_out = (uInt)j->out_cap;
+	j->npts = 0;
+	j->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+	do {
+		size_t n = j->in_len - off < SUB ? j->in_len - off : SUB;
+		bool end = off + n == j->in_len;
+		int flush = !end ? Z_BLOCK : j->last ? Z_FINISH : Z_SYNC_FLUSH;
+
+		zs->next_in = j->in + DICT + off;
+		zs->avail_in = (uInt)n;
+		zr = deflate(zs, flush);
+		if ((flush == Z_FINISH && zr != Z_STREAM_END) || (flush != Z_FINISH && zr != Z_OK) ||
+		    zs->avail_in || !zs->avail_out) {   /* a full buffer may hide pending output */
+			j->rc = -EIO;   /* out_cap is deflateBound: cannot happen */
+			return;
+		}
+		j->crc = (uint32_t)crc32(j->crc, j->in + DICT + off, (uInt)n);
+		off += n;
+		if (!end) {
+			unsigned pending = 0;
+			int bits = 0;
+
+			deflatePending(zs, &pending, &bits);
+			j->pt_bit[j->npts] = (uint64_t)(j->out_cap - zs->avail_out + pending) * 8 +
+					     (uint64_t)bits;
+			j->pt_in[j->npts] = off;
+			j->pt_crc[j->npts] = j->crc;
+			j->npts++;
+		}
+	} while (off < j->in_len);
 	j->out_len = j->out_cap - zs->avail_out;
-	j->crc = (uint32_t)crc32(0L, j->in + DICT, (uInt)j->in_len);
 	j->rc = 0;
 }
 
@@ -177,6 +300,24 @@ int gm_gzout_new(int fd, int level, unsigned threads, struct gm_gzout **out)
 	return 0;
 }
 
+/* Adds the block boundaries of job j (about to be written at out_total) to
+ * the output's index. */
+static int index_job(struct gm_gzout *g, const struct job *j)
+{
+	struct gm_gzpoint pt = {
+		.cbit = g->out_total * 8 + j->prime_bits, .uoff = j->in_start, .crc = g->crc,
+	};
+	int rc = gm_gzindex_add(g->ix, &pt);
+
+	for (unsigned k = 0; !rc && k < j->npts; k++) {
+		pt.cbit = g->out_total * 8 + j->pt_bit[k];
+		pt.uoff = j->in_start + j->pt_in[k];
+		pt.crc = (uint32_t)crc32_combine(g->crc, j->pt_crc[k], (z_off_t)j->pt_in[k]);
+		rc = gm_gzindex_add(g->ix, &pt);
+	}
+	return rc;
+}
+
 /* Waits for the oldest job, writes its output. Called with g->mu held. */
 static int retire_oldest(struct gm_gzout *g)
 {
@@ -202,6 +343,8 @@ static int retire_oldest(struct gm_gzout *g)
 		rc = write_all(g->fd, j->out, j->out_len);
 		pthread_mutex_lock(&g->mu);
 	}
+	if (!rc && g->ix && (j->in_len || !j->last))
+		rc = index_job(g, j);
 	if (!rc) {
 		g->crc = (uint32_t)crc32_combine(g->crc, j->crc, (z_off_t)j->in_len);
 		g->out_total += j->out_len;
@@ -225,6 +368,10 @@ static int submit(struct gm_gzout *g, bool last)
 
 	pthread_mutex_lock(&g->mu);
 	j->last = last;
+	j->in_start = g->in_total - j->in_len;
+	j->prime_bits = g->pend_bits;   /* the partial byte a copy left */
+	j->prime_val = g->pend_val;
+	g->pend_bits = g->pend_val = 0;
 	j->queued = true;
 	j->done = false;
 	g->inflight++;
@@ -321,6 +468,8 @@ void gm_gzout_free(struct gm_gzout *g)
 		free(g->ring[i].out);
 	}
 	free(g->ring);
+	free(g->copy_in);
+	free(g->copy_out);
 	pthread_mutex_destroy(&g->mu);
 	pthread_cond_destroy(&g->cv_work);
 	pthread_cond_destroy(&g->cv_done);
@@ -329,65 +478,215 @@ void gm_gzout_free(struct gm_gzout *g)
 
 int gm_gzip_verify(int fd, uint64_t *in_bytes, uint32_t *crc_out)
 {
-	unsigned char *ib = malloc(CHUNK), *ob = malloc(CHUNK);
-	z_stream zs;
+	struct gm_inflate *z = NULL;
+	const unsigned char *p;
+	unsigned char tr[8];
 	uint64_t total = 0;
-	uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
-	off_t pos = 0;
-	int rc = 0, zr = Z_OK;
-	bool ended = false;
+	ssize_t n;
+	off_t end;
+	int rc;
 
-	memset(&zs, 0, sizeof(zs));
-	if (!ib || !ob || inflateInit2(&zs, 31) != Z_OK) {
-		free(ib);
-		free(ob);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t n = pread(fd, ib, CHUNK, pos);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		pos += n;
-		if (ended) {
-			rc = -EINVAL;          /* bytes after the gzip member */
-			goto out;
-		}
-		zs.next_in = ib;
-		zs.avail_in = (uInt)n;
-		while (zs.avail_in && !ended) {
-			zs.next_out = ob;
-			zs.avail_out = CHUNK;
-			zr = inflate(&zs, Z_NO_FLUSH);
-			if (zr != Z_OK && zr != Z_STREAM_END) {
-				rc = -EINVAL;
-				goto out;
-			}
-			crc = (uint32_t)crc32(crc, ob, (uInt)(CHUNK - zs.avail_out));
-			total += CHUNK - zs.avail_out;
-			if (zr == Z_STREAM_END)
-				ended = true;
-		}
-		if (ended && zs.avail_in) {
-			rc = -EINVAL;
-			goto out;
-		}
-	}
-	if (!ended)
-		rc = -EINVAL;                  /* truncated */
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	if ((rc = gm_inflate_new(fd, NULL, 0, &z)))
+		return rc;
+	while ((n = gm_inflate_read(z, &p)) > 0)
+		total += (uint64_t)n;
+	rc = n < 0 ? (int)n : gm_inflate_members(z) == 1 ? 0 : -EINVAL;   /* one member, nothing after */
+	gm_inflate_free(z);
+	if (rc)
+		return rc;
+	/* ISA-L checked the data against the trailer: the CRC is the trailer's */
+	end = lseek(fd, 0, SEEK_END);
+	if (end < 8 || pread(fd, tr, 8, end - 8) != 8)
+		return -EIO;
 	if (in_bytes)
 		*in_bytes = total;
 	if (crc_out)
-		*crc_out = crc;
-out:
-	inflateEnd(&zs);
-	free(ib);
-	free(ob);
+		*crc_out = (uint32_t)tr[0] | (uint32_t)tr[1] << 8 | (uint32_t)tr[2] << 16 |
+			   (uint32_t)tr[3] << 24;
+	return 0;
+}
+
+void gm_gzout_set_index(struct gm_gzout *g, struct gm_gzindex *ix)
+{
+	g->ix = ix;
+}
+
+/* Appends nbits (<= 57) bits of v to the stream at the pending partial
+ * byte, writing the bytes completed. */
+static int put_bits(struct gm_gzout *g, uint64_t v, unsigned nbits)
+{
+	uint64_t acc = g->pend_val | (v << g->pend_bits);
+	unsigned n = g->pend_bits + nbits;
+	unsigned char b[8];
+	size_t k = 0;
+	int rc;
+
+	while (n >= 8) {
+		b[k++] = (unsigned char)acc;
+		acc >>= 8;
+		n -= 8;
+	}
+	if (k && (rc = write_all(g->fd, b, k)))
+		return rc;
+	g->out_total += k;
+	g->pend_bits = n;
+	g->pend_val = (unsigned)(acc & 0xff);
+	return 0;
+}
+
+/* An empty deflate block with fixed codes: 10 bits (BFINAL 0, BTYPE 01,
+ * end-of-block code 0000000). */
+static int put_empty_fixed(struct gm_gzout *g)
+{
+	return put_bits(g, 0x002, 10);
+}
+
+/* Appends a Huffman code (MSB first, as deflate packs codes). */
+static int put_code(struct gm_gzout *g, unsigned code, unsigned len)
+{
+	unsigned rev = 0;
+
+	for (unsigned i = 0; i < len; i++)
+		rev |= ((code >> i) & 1) << (len - 1 - i);
+	return put_bits(g, rev, len);
+}
+
+/* An empty deflate block with dynamic codes, 99 bits long (an odd length,
+ * which fixed and stored blocks cannot give). Every code is complete:
+ * literal/length {0: 1 bit, 256: 2, 257: 2}, distance {0: 1, 1: 1}, code
+ * lengths {18: 1, 1: 2, 2: 2}. */
+static int put_empty_dynamic(struct gm_gzout *g)
+{
+	/* code length code lengths, in the order 16 17 18 0 8 7 9 6 10 5 11 4 12 3 13 2 14 1 */
+	static const unsigned char cl[18] = { 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2 };
+	int rc = put_bits(g, 0x4, 3);                 /* BFINAL 0, BTYPE 10 */
+
+	rc = rc ? rc : put_bits(g, 1, 5);             /* HLIT: 258 codes */
+	rc = rc ? rc : put_bits(g, 1, 5);             /* HDIST: 2 codes */
+	rc = rc ? rc : put_bits(g, 14, 4);            /* HCLEN: 18 code length codes */
+	for (int i = 0; !rc && i < 18; i++)
+		rc = put_bits(g, cl[i], 3);
+	/* lengths: 1, 255 zeros (18+127, 18+106), 2, 2; distances 1, 1.
+	 * Codes: 18 = 0, 1 = 10, 2 = 11. */
+	rc = rc ? rc : put_code(g, 2, 2);
+	rc = rc ? rc : put_code(g, 0, 1);
+	rc = rc ? rc : put_bits(g, 127, 7);
+	rc = rc ? rc : put_code(g, 0, 1);
+	rc = rc ? rc : put_bits(g, 106, 7);
+	rc = rc ? rc : put_code(g, 3, 2);
+	rc = rc ? rc : put_code(g, 3, 2);
+	rc = rc ? rc : put_code(g, 2, 2);
+	rc = rc ? rc : put_code(g, 2, 2);
+	return rc ? rc : put_code(g, 2, 2);           /* end of block: 256 = 10 */
+}
+
+/* Empty blocks until the stream's bit position is bit (mod 8): fixed ones
+ * add 2 bits mod 8, the dynamic one 3. */
+static int align_to(struct gm_gzout *g, unsigned bit)
+{
+	unsigned delta = (bit + 8 - g->pend_bits) % 8;
+	int rc = 0;
+
+	if (delta % 2) {
+		rc = put_empty_dynamic(g);
+		delta = (delta + 8 - 3) % 8;
+	}
+	for (; !rc && delta; delta -= 2)
+		rc = put_empty_fixed(g);
 	return rc;
+}
+
+/* Index points of the copied blocks, as they land in the output. */
+static int index_copy(struct gm_gzout *g, const struct gm_gzpoint *from,
+		      const struct gm_gzpoint *to)
+{
+	uint64_t e0 = g->out_total * 8 + g->pend_bits;
+	int rc = 0;
+
+	for (const struct gm_gzpoint *q = from; !rc && q < to; q++) {
+		struct gm_gzpoint pt = {
+			.cbit = e0 + (q->cbit - from->cbit),
+			.uoff = g->in_total + (q->uoff - from->uoff),
+			.crc = (uint32_t)crc32_combine(g->crc, gm_gzindex_crc_between(from, q),
+						       (z_off_t)(q->uoff - from->uoff)),
+		};
+
+		rc = gm_gzindex_add(g->ix, &pt);
+	}
+	return rc;
+}
+
+int gm_gzout_copy(struct gm_gzout *g, int src_fd, const struct gm_gzpoint *from,
+		  const struct gm_gzpoint *to, const unsigned char *dict, size_t dict_len)
+{
+	uint64_t pos = from->cbit, clear = to->end ? (to - 1)->cbit : UINT64_MAX;
+	uint64_t ulen = to->uoff - from->uoff;
+	struct job *j = filling(g);
+	unsigned pb;
+	int rc = g->err;
+
+	if (rc)
+		return rc;
+	if (from >= to || from->member != to->member || dict_len > DICT)
+		return g->err = -EINVAL;
+	if (!g->copy_in) {
+		g->copy_in = malloc(COPY_BUF + 16);
+		g->copy_out = malloc(COPY_BUF + 16);
+		if (!g->copy_in || !g->copy_out)
+			return g->err = -ENOMEM;
+	}
+	/* everything before the copy goes out first, ended on a byte boundary */
+	if (j->in_len && (rc = submit(g, false)))
+		return g->err = rc;
+	pthread_mutex_lock(&g->mu);
+	while (!rc && g->inflight)
+		rc = retire_oldest(g);
+	pthread_mutex_unlock(&g->mu);
+	/* reach the copied block's bit alignment with empty blocks: stored
+	 * blocks inside the copy then keep their padding, and the bytes copy
+	 * as they are */
+	if (!rc)
+		rc = align_to(g, (unsigned)(pos % 8));
+	if (!rc && g->ix)
+		rc = index_copy(g, from, to);
+	if (rc)
+		return g->err = rc;
+	pb = g->pend_bits;
+	g->copy_out[0] = (unsigned char)g->pend_val;
+	while (pos < to->cbit) {
+		uint64_t byte0 = pos / 8, endbit = (byte0 + COPY_BUF) * 8;
+		size_t nbytes, done;
+		unsigned eb;
+		ssize_t got;
+
+		if (endbit > to->cbit)
+			endbit = to->cbit;
+		nbytes = (size_t)((endbit + 7) / 8 - byte0);
+		got = gm_pread_full(src_fd, g->copy_in, nbytes, byte0);
+		if (got != (ssize_t)nbytes)
+			return g->err = got < 0 ? (int)got : -EIO;
+		if (clear >= pos && clear < endbit)   /* the member's final block is final no more */
+			g->copy_in[clear / 8 - byte0] &= (unsigned char)~(1u << (clear % 8));
+		done = gm_bits_append(g->copy_out, pb, g->copy_in, (unsigned)(pos % 8), endbit - pos, &eb);
+		if ((rc = write_all(g->fd, g->copy_out, done)))
+			return g->err = rc;
+		g->out_total += done;
+		g->copy_out[0] = g->copy_out[done];
+		pb = eb;
+		pos = endbit;
+	}
+	g->pend_bits = pb;
+	g->pend_val = pb ? g->copy_out[0] : 0;
+	if (g->level == GM_GZOUT_FAST && (rc = align_to(g, 0)))   /* ISA-L cannot be primed */
+		return g->err = rc;
+	g->crc = (uint32_t)crc32_combine(g->crc, gm_gzindex_crc_between(from, to), (z_off_t)ulen);
+	g->in_total += ulen;
+	/* the next chunk's dictionary: the uncompressed bytes just copied */
+	j = filling(g);
+	memcpy(j->in + DICT - dict_len, dict, dict_len);
+	j->dict_len = dict_len;
+	j->in_len = 0;
+	return 0;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "editor/container/cache.h"
+#include "editor/container/gzout.h"
 #include "editor/container/members.h"
 #include "editor/container/output.h"
 #include "editor/container/sniff.h"
@@ -39,6 +40,7 @@ struct gm_image {
 	struct gm_rangeset dirty;
 	gm_progress_fn progress;
 	void *progress_priv;
+	struct gm_gzindex_job *index_job;   /* the block index still being built */
 };
 
 static int64_t mtime_ns(const struct stat *st)
@@ -183,6 +185,7 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 {
 	struct gm_tar_read_args a = {
 		.image = img->path, .image_fd = src_fd, .cache_dir = img->cache,
+		.want_index = !head && !o->no_index, .index_job = &img->index_job,
 		.head = head ? head->p : NULL, .head_len = head ? head->len : 0,
 		.progress = o->progress, .progress_priv = o->progress_priv,
 	};
@@ -627,6 +630,11 @@ static int writeback_to(struct gm_image *img, const struct gm_output_target *t, 
 		.cache_dir = img->cache, .format = o->format ? o->format : GM_TAR_OLDGNU,
 		.mtime = gm_pack_mtime(), .progress = img->progress,
 		.progress_priv = img->progress_priv,
+		.changed = &img->dirty, .resparsify = o->resparsify,
+		.no_splice = o->no_splice || img->stream,   /* no source file to copy from */
+		.level = o->fast ? GM_GZOUT_FAST : 6, .stats = o->stats,
+		.save_maps = targz && img->info.container == GM_CONTAINER_TARGZ && !img->stream &&
+			     t->kind == GM_OUTPUT_REPLACE && !strcmp(t->path, img->path),
 	};
 
 	if (a.format != GM_TAR_OLDGNU && a.format != GM_TAR_GNU)
@@ -680,6 +688,9 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 	}
 	/* a stream is always a tar.gz; a file by its name (a raw copy otherwise) */
 	targz = to_self || t.kind == GM_OUTPUT_STREAM || targz_name(t.path);
+	/* the splice needs the original's block index: let its build finish */
+	gm_gzindex_job_finish(img->index_job, true);
+	img->index_job = NULL;
 	rc = writeback_to(img, &t, targz, o, err);
 	if (rc)
 		return rc;
@@ -718,6 +729,9 @@ void gm_image_close(struct gm_image *img)
 {
 	if (!img)
 		return;
+	/* the block index of a first open is kept for the next write-back,
+	 * whichever session makes it */
+	gm_gzindex_job_finish(img->index_job, true);
 	if (img->fd >= 0)
 		close(img->fd);
 	if (img->stream && img->cache)

@@ -66,6 +66,11 @@ struct gm_image_opts {
 	enum gm_recover recover;
 	gm_progress_fn progress;
 	void *progress_priv;
+	/* A quick look (ls, cat): no gzip block index is built. By default a
+	 * first open of a tar.gz also indexes its deflate blocks (zlib, in a
+	 * second thread; closing waits for it) so that a later write-back can
+	 * splice (docs/performance.md). */
+	bool no_index;
 };
 
 /* Facts about the container, for `check` and messages. */
@@ -133,6 +138,19 @@ struct gm_writeback_opts {
 	 * the filesystem); written as holes. NULL or empty: none. */
 	const struct gm_rangeset *holes;
 	bool force;                    /* write even if nothing changed */
+	/* Compression (docs/performance.md): by default the original's deflate
+	 * blocks are reused where the tar stream is unchanged (the splice). */
+	bool resparsify;               /* free blocks become holes everywhere (repack) */
+	bool no_splice;                /* compress everything anew */
+	bool fast;                     /* a faster, larger deflate for what is compressed */
+	struct gm_writeback_stats *stats;   /* may be NULL: filled on success */
+};
+
+/* What a write-back did (for tests and the benchmark). */
+struct gm_writeback_stats {
+	uint64_t tar_bytes;            /* uncompressed size of the new tar stream */
+	uint64_t copied_bytes;         /* of which the splice copied from the original */
+	uint64_t out_bytes;            /* size of the new file */
 };
 
 /* Writes the image back: for a tar.gz, a new sparse old-GNU (or GNU) tar.gz

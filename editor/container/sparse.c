@@ -19,7 +19,7 @@ bool gm_is_zero(const void *p, size_t n)
 	return n <= 16 || memcmp(c, c + 16, n - 16) == 0;
 }
 
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
+ssize_t gm_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
@@ -44,7 +44,7 @@ static int scan_region(int fd, uint64_t off, uint64_t end, unsigned char *buf,
 {
 	while (off < end) {
 		size_t want = end - off < SCAN_BUF ? (size_t)(end - off) : SCAN_BUF;
-		ssize_t got = pread_full(fd, buf, want, off);
+		ssize_t got = gm_pread_full(fd, buf, want, off);
 		int rc;
 
 		if (got < 0)
@@ -64,45 +64,112 @@ static int scan_region(int fd, uint64_t off, uint64_t end, unsigned char *buf,
 	return 0;
 }
 
-int gm_sparse_scan(int fd, uint64_t size, struct gm_rangeset *out,
-		   gm_progress_fn progress, void *priv)
+/* Data regions of fd inside [from, to) (4 KiB aligned), added to out. */
+static int scan_span(int fd, uint64_t from, uint64_t to, uint64_t size, unsigned char *buf,
+		     struct gm_rangeset *out, gm_progress_fn progress, void *priv)
 {
-	unsigned char *buf = malloc(SCAN_BUF);
-	uint64_t pos = 0;
-	int rc = 0;
+	uint64_t pos = from;
+	int rc;
 
-	if (!buf)
-		return -ENOMEM;
-	gm_rangeset_clear(out);
-	while (pos < size) {
+	while (pos < to) {
 		off_t d = lseek(fd, (off_t)pos, SEEK_DATA), h;
 		uint64_t start, end;
 
 		if (d < 0 && errno == ENXIO)
 			break;                     /* only a hole from here on */
-		if (d < 0) {
-			rc = -errno;
-			goto out;
-		}
+		if (d < 0)
+			return -errno;
+		if ((uint64_t)d >= to)
+			break;
 		h = lseek(fd, d, SEEK_HOLE);
-		if (h < 0) {
-			rc = -errno;
-			goto out;
-		}
+		if (h < 0)
+			return -errno;
 		start = (uint64_t)d / GM_SPARSE_BLOCK * GM_SPARSE_BLOCK;
 		end = ((uint64_t)h + GM_SPARSE_BLOCK - 1) / GM_SPARSE_BLOCK * GM_SPARSE_BLOCK;
-		if (end > size)
-			end = size;
+		if (end > to)
+			end = to;
 		if (start < pos)
 			start = pos;
 		if (start < end && (rc = scan_region(fd, start, end, buf, out, size, progress, priv)))
-			goto out;
+			return rc;
 		if (end <= pos)
 			break;
 		pos = end;
 	}
+	return 0;
+}
+
+int gm_sparse_scan(int fd, uint64_t size, struct gm_rangeset *out,
+		   gm_progress_fn progress, void *priv)
+{
+	unsigned char *buf = malloc(SCAN_BUF);
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	gm_rangeset_clear(out);
+	rc = scan_span(fd, 0, size, size, buf, out, progress, priv);
+	free(buf);
+	return rc;
+}
+
+int gm_sparse_widen(const struct gm_rangeset *changed, uint64_t size, struct gm_rangeset *out)
+{
+	int rc;
+
+	gm_rangeset_clear(out);
+	for (size_t i = 0; changed && i < changed->n; i++) {
+		uint64_t s = changed->r[i].off / GM_SPARSE_BLOCK * GM_SPARSE_BLOCK;
+		uint64_t e = changed->r[i].off + changed->r[i].len;
+
+		e = (e + GM_SPARSE_BLOCK - 1) / GM_SPARSE_BLOCK * GM_SPARSE_BLOCK;
+		if (e > size || e < s)
+			e = size;
+		if (s < e && (rc = gm_rangeset_add(out, s, e - s)))
+			return rc;
+	}
+	return 0;
+}
+
+int gm_sparse_plan_map(int fd, uint64_t size, const struct gm_rangeset *keep,
+		       const struct gm_rangeset *changed, const struct gm_rangeset *holes,
+		       struct gm_rangeset *out, gm_progress_fn progress, void *priv)
+{
+	struct gm_rangeset in = GM_RANGESET_INIT, part = GM_RANGESET_INIT;
+	unsigned char *buf = NULL;
+	int rc = 0;
+
+	if (!keep) {
+		rc = gm_sparse_scan(fd, size, out, progress, priv);
+		return rc ? rc : gm_sparse_subtract(out, holes);
+	}
+	if ((rc = gm_sparse_widen(changed, size, &in)))
+		goto out;
+	buf = malloc(SCAN_BUF);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* inside them: what is there now, free blocks dropped */
+	for (size_t i = 0; i < in.n; i++)
+		if ((rc = scan_span(fd, in.r[i].off, in.r[i].off + in.r[i].len, size, buf, &part,
+				    progress, priv)))
+			goto out;
+	if ((rc = gm_sparse_subtract(&part, holes)))
+		goto out;
+	/* outside them: the original's map, as it was */
+	if ((rc = gm_rangeset_copy(out, keep)))
+		goto out;
+	for (size_t i = 0; i < in.n; i++)
+		if ((rc = gm_rangeset_remove(out, in.r[i].off, in.r[i].len)))
+			goto out;
+	for (size_t i = 0; i < part.n; i++)
+		if ((rc = gm_rangeset_add(out, part.r[i].off, part.r[i].len)))
+			goto out;
 out:
 	free(buf);
+	gm_rangeset_free(&in);
+	gm_rangeset_free(&part);
 	return rc;
 }
 
@@ -188,7 +255,7 @@ int gm_sparse_copy(int src, int dst, uint64_t size, const struct gm_rangeset *ma
 
 		while (off < end) {
 			size_t want = end - off < SCAN_BUF ? (size_t)(end - off) : SCAN_BUF;
-			ssize_t got = pread_full(src, buf, want, off);
+			ssize_t got = gm_pread_full(src, buf, want, off);
 
 			if (got <= 0) {
 				rc = got < 0 ? (int)got : -EIO;

@@ -12,11 +12,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "editor/container/image.h"
 #include "editor/rangeset.h"
 
 #define GM_SPARSE_BLOCK 4096u
+
+/* pread() until len bytes, the end of the file or an error: the bytes
+ * read, or -errno. */
+ssize_t gm_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 /* True when all n bytes of p are zero. */
 bool gm_is_zero(const void *p, size_t n);
@@ -26,6 +31,20 @@ bool gm_is_zero(const void *p, size_t n);
  * "scan". 0 or -errno (out then unspecified). */
 int gm_sparse_scan(int fd, uint64_t size, struct gm_rangeset *out,
 		   gm_progress_fn progress, void *priv);
+
+/* out = changed widened to the 4 KiB grid, clipped to [0, size). 0 or
+ * -ENOMEM. */
+int gm_sparse_widen(const struct gm_rangeset *changed, uint64_t size, struct gm_rangeset *out);
+
+/* The data map of a new disk.raw (the sparsify semantics, the same for
+ * the splice and the full write-back; docs/performance.md):
+ *   keep == NULL: the data regions of fd (gm_sparse_scan) minus holes;
+ *   else: keep (the original's map) outside changed, and inside changed
+ *   (widened to 4 KiB, clipped to size) the data regions of fd minus holes.
+ * out is replaced. 0 or -errno. */
+int gm_sparse_plan_map(int fd, uint64_t size, const struct gm_rangeset *keep,
+		       const struct gm_rangeset *changed, const struct gm_rangeset *holes,
+		       struct gm_rangeset *out, gm_progress_fn progress, void *priv);
 
 /* map -= holes, each hole rounded inward to 4 KiB. 0 or -ENOMEM. */
 int gm_sparse_subtract(struct gm_rangeset *map, const struct gm_rangeset *holes);

@@ -11,88 +11,40 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "editor/container/cache.h"
+#include "editor/container/gzip_index.h"
+#include "editor/container/inflate.h"
 #include "editor/container/sparse.h"
+#include "editor/container/srcmap.h"
 
-#define READ_BLOCK (1u << 20)
+#define FLUSH_EVERY (64u << 20)
 
-/* The gzip layer, through zlib here rather than libarchive's filter: that
- * one checks the trailer (CRC32, ISIZE) only if reading gets that far, and
- * the tar reader stops at the end-of-archive blocks, so a corrupt image
- * whose damage only the CRC shows was taken as good. gz_drain() reads the
- * rest of the stream after the tar's end, trailer included. */
+/* The gzip layer: ISA-L (inflate.c) rather than libarchive's filter, which
+ * checks the trailer (CRC32, ISIZE) only if reading gets that far while the
+ * tar reader stops at the end-of-archive blocks, so a corrupt image whose
+ * damage only the CRC shows was taken as good. gz_drain() reads the rest of
+ * the stream after the tar's end, trailers included. */
 struct gz_src {
-	int fd;
-	z_stream z;
-	unsigned char *in, *out;
-	uint64_t in_bytes;     /* compressed bytes read (progress) */
-	bool in_eof;
-	bool member_end;       /* a gzip member ended, its trailer verified */
-	const unsigned char *head;   /* bytes already read from a stream: first */
-	size_t head_len;
+	struct gm_inflate *z;
 };
 
 static la_ssize_t gz_read(struct archive *ar, void *priv, const void **buf)
 {
 	struct gz_src *g = priv;
+	const unsigned char *p;
+	ssize_t n = gm_inflate_read(g->z, &p);
 
-	g->z.next_out = g->out;
-	g->z.avail_out = READ_BLOCK;
-	while (g->z.avail_out == READ_BLOCK) {
-		int zr;
-
-		if (g->z.avail_in == 0 && g->head_len) {
-			g->z.next_in = (unsigned char *)g->head;
-			g->z.avail_in = (uInt)g->head_len;
-			g->in_bytes += g->head_len;
-			g->head_len = 0;
-		} else if (g->z.avail_in == 0 && !g->in_eof) {
-			ssize_t n = read(g->fd, g->in, READ_BLOCK);
-
-			if (n < 0) {
-				archive_set_error(ar, errno, "read: %s", strerror(errno));
-				return -1;
-			}
-			g->in_eof = n == 0;
-			g->z.next_in = g->in;
-			g->z.avail_in = (uInt)n;
-			g->in_bytes += (uint64_t)n;
-		}
-		if (g->member_end) {
-			if (g->z.avail_in == 0 && g->in_eof)
-				break;                   /* end of the file */
-			if (inflateReset(&g->z) != Z_OK) {   /* another gzip member follows */
-				archive_set_error(ar, EINVAL, "gzip: cannot restart");
-				return -1;
-			}
-			g->member_end = false;
-		}
-		if (g->z.avail_in == 0 && g->in_eof) {
-			archive_set_error(ar, EINVAL, "truncated gzip input");
-			return -1;
-		}
-		zr = inflate(&g->z, Z_NO_FLUSH);
-		if (zr == Z_STREAM_END)
-			g->member_end = true;
-		else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			const char *m = g->z.msg ? g->z.msg : "corrupt data";
-
-			if (!strcmp(m, "incorrect data check"))
-				m = "CRC32 mismatch: the data is damaged";
-			else if (!strcmp(m, "incorrect length check"))
-				m = "length mismatch: the data is damaged";
-			archive_set_error(ar, EINVAL, "gzip: %s", m);
-			return -1;
-		}
+	if (n < 0) {
+		archive_set_error(ar, n == -EIO ? EIO : EINVAL, "gzip: %s", gm_inflate_errmsg(g->z));
+		return -1;
 	}
-	*buf = g->out;
-	return (la_ssize_t)(READ_BLOCK - g->z.avail_out);
+	*buf = p;
+	return (la_ssize_t)n;
 }
 
 /* After the tar's end: the rest of the gzip stream must decompress and its
- * trailer (CRC32, length) match. 0 or -EINVAL with the message in err. */
+ * trailers (CRC32, length) match. 0 or -EINVAL with the message in err. */
 static int gz_drain(struct gz_src *g, struct archive *ar, const char *image, struct gm_error *err)
 {
 	const void *buf;
@@ -140,10 +92,10 @@ static char type_of(struct archive_entry *e)
 /* The disk.raw entry: checks, then sparse extraction. */
 static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 			struct archive_entry *e, const struct gz_src *g, struct gm_image_info *info,
-			struct gm_error *err)
+			struct gm_srcmap *sm, struct gm_error *err)
 {
 	uint64_t size = (uint64_t)archive_entry_size(e), stored = 0, prev = 0, written = 0;
-	uint64_t data_end = 0;
+	uint64_t data_end = 0, flushed = 0, flushed_off = 0;
 	int nsparse = archive_entry_sparse_reset(e), rc;
 	struct statvfs vfs;
 	la_int64_t off, eoff;
@@ -214,11 +166,24 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 		if (rc)
 			return gm_error_set(err, rc, "%s: writing the cache disk: %s", a->image,
 					    strerror(-rc));
+		/* the block's place in the tar stream: libarchive has consumed
+		 * everything before it (for the splice, srcmap.h) */
+		if ((rc = gm_srcmap_add_region(sm, (uint64_t)eoff, len,
+					       (uint64_t)archive_filter_bytes(ar, 0))))
+			return gm_error_set(err, rc, "out of memory");
 		written += len;
 		data_end = (uint64_t)eoff + len;
+		/* start writing the cache out now, so the fsync that ends the
+		 * extraction has little left to wait for */
+		if (written - flushed >= FLUSH_EVERY) {
+			sync_file_range(a->disk_fd, (off_t)flushed_off, (off_t)(data_end - flushed_off),
+					SYNC_FILE_RANGE_WRITE);
+			flushed = written;
+			flushed_off = data_end;
+		}
 		if (a->progress)
 			a->progress(a->progress_priv, "extract",
-				    g->in_bytes, info->file_size);
+				    gm_inflate_in_bytes(g->z), info->file_size);
 	}
 	if (written != stored)
 		return gm_error_set(err, -EINVAL,
@@ -226,6 +191,7 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 				    "for a map of %" PRIu64 ")", a->image, written, stored);
 	info->tar_format = format_of(archive_format(ar));
 	info->disk_entry_sparse = nsparse > 0;
+	sm->gnu_sparse = nsparse > 0 && archive_format(ar) == ARCHIVE_FORMAT_TAR_GNUTAR;
 	info->disk_size = size;
 	info->disk_data_bytes = stored;
 	return 0;
@@ -233,7 +199,8 @@ static int extract_disk(const struct gm_tar_read_args *a, struct archive *ar,
 
 /* Any other member: its content (regular files) into members/<i>. */
 static int save_member(const struct gm_tar_read_args *a, struct archive *ar,
-		       struct archive_entry *e, size_t idx, struct gm_error *err)
+		       struct archive_entry *e, size_t idx, struct gm_srcmap *sm,
+		       struct gm_error *err)
 {
 	char *path = gm_members_data_path(a->cache_dir, idx);
 	int fd, rc = 0;
@@ -250,7 +217,7 @@ static int save_member(const struct gm_tar_read_args *a, struct archive *ar,
 		rc = gm_error_set(err, -errno, "%s: %s: %s", a->image, path, strerror(errno));
 		goto out;
 	}
-	for (;;) {
+	for (uint64_t expect = 0, toff;;) {
 		const void *buf;
 		size_t len;
 		la_int64_t off;
@@ -264,6 +231,17 @@ static int save_member(const struct gm_tar_read_args *a, struct archive *ar,
 					  archive_error_string(ar) : "unexpected end of data");
 			goto out;
 		}
+		/* the content's place in the tar stream, if stored in one piece */
+		toff = (uint64_t)archive_filter_bytes(ar, 0);
+		if (expect == 0 && off == 0)
+			rc = gm_srcmap_set_member(sm, idx, toff);
+		else if (off < 0 || (uint64_t)off != expect || gm_srcmap_member(sm, idx) + expect != toff)
+			rc = gm_srcmap_set_member(sm, idx, GM_SRC_NONE);
+		if (rc) {
+			gm_error_set(err, rc, "out of memory");
+			goto out;
+		}
+		expect = (uint64_t)off + len;
 		if ((rc = gm_sparse_pwrite(fd, buf, len, (uint64_t)off, NULL))) {
 			gm_error_set(err, rc, "%s: writing %s: %s", a->image, path, strerror(-rc));
 			goto out;
@@ -285,7 +263,10 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	struct archive_entry *e;
 	char *mdir = gm_members_dir(a->cache_dir);
 	struct gz_src g = { 0 };
-	bool have_disk = false, z_ready = false;
+	struct gm_srcmap sm = GM_SRCMAP_INIT;
+	struct gm_gzindex_job *ij = NULL;
+	char *ixpath = gm_path_join(a->cache_dir, "gzindex");
+	bool have_disk = false;
 	int rc = 0, r;
 
 	if (!ar || !mdir) {
@@ -297,21 +278,20 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 				  strerror(errno));
 		goto out;
 	}
-	g.fd = a->image_fd;
-	g.head = a->head;
-	g.head_len = a->head_len;
-	g.in = malloc(READ_BLOCK);
-	g.out = malloc(READ_BLOCK);
-	if (!g.in || !g.out || inflateInit2(&g.z, 15 + 16) != Z_OK) {
-		rc = gm_error_set(err, -ENOMEM, "out of memory");
+	gm_srcmap_remove(a->cache_dir);
+	gm_file_remove(a->cache_dir, "gzindex");
+	if ((!a->head_len && lseek(a->image_fd, 0, SEEK_SET) < 0) ||
+	    (rc = gm_inflate_new(a->image_fd, a->head, a->head_len, &g.z))) {
+		rc = gm_error_set(err, rc ? rc : -errno, "%s: %s", a->image, strerror(rc ? -rc : errno));
 		goto out;
 	}
-	z_ready = true;
+	/* the block index, by zlib in a second thread (gzip_index.h) */
+	if (a->want_index && !a->head_len && ixpath)
+		gm_gzindex_job_start(a->image_fd, ixpath, &ij);
 	archive_read_support_filter_none(ar);
 	archive_read_support_format_tar(ar);
 	archive_read_support_format_gnutar(ar);
-	if ((!a->head_len && lseek(a->image_fd, 0, SEEK_SET) < 0) ||
-	    archive_read_open(ar, &g, NULL, gz_read, NULL) != ARCHIVE_OK) {
+	if (archive_read_open(ar, &g, NULL, gz_read, NULL) != ARCHIVE_OK) {
 		const char *why = archive_error_string(ar);
 
 		if (why && strstr(why, "Unrecognized archive format"))
@@ -364,14 +344,14 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 				goto out;
 			}
 			have_disk = true;
-			if ((rc = extract_disk(a, ar, e, &g, info, err)))
+			if ((rc = extract_disk(a, ar, e, &g, info, &sm, err)))
 				goto out;
 			h.name = "disk.raw";
 		} else if (!h.type) {
 			rc = gm_error_set(err, -EINVAL, "%s: member %s has an unsupported type",
 					  a->image, name);
 			goto out;
-		} else if (h.type == '0' && (rc = save_member(a, ar, e, ms->n, err))) {
+		} else if (h.type == '0' && (rc = save_member(a, ar, e, ms->n, &sm, err))) {
 			goto out;
 		}
 		if ((rc = gm_members_add(ms, &h, is_disk_name(name)))) {
@@ -385,20 +365,33 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	}
 	if ((rc = gz_drain(&g, ar, a->image, err)))
 		goto out;
-	if (a->head)
-		info->file_size = g.in_bytes;   /* a stream: its size is known only now */
 	info->members = (unsigned)ms->n;
 	rc = gm_members_save(a->cache_dir, ms);
-	if (rc)
+	if (rc) {
 		gm_error_set(err, rc, "%s: cannot save the member list in %s: %s", a->image,
 			     a->cache_dir, strerror(-rc));
+		goto out;
+	}
+	if (a->head)
+		info->file_size = gm_inflate_in_bytes(g.z);   /* a stream: its size is known only now */
+	/* the splice's maps; without them a write-back takes the full path */
+	sm.tar_size = gm_inflate_out_bytes(g.z);
+	if (gm_srcmap_save(a->cache_dir, &sm))
+		gm_srcmap_remove(a->cache_dir);
+	if (a->index_job) {
+		*a->index_job = ij;        /* the caller lets it finish */
+		ij = NULL;
+	} else {
+		gm_gzindex_job_finish(ij, true);
+		ij = NULL;
+	}
 out:
+	gm_gzindex_job_finish(ij, false);
+	free(ixpath);
 	if (ar)
 		archive_read_free(ar);
-	if (z_ready)
-		inflateEnd(&g.z);
-	free(g.in);
-	free(g.out);
+	gm_inflate_free(g.z);
+	gm_srcmap_free(&sm);
 	free(mdir);
 	return rc;
 }

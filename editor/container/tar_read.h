@@ -3,13 +3,18 @@
  * Extracts disk.raw into an already open cache file, sparse: holes of the tar
  * entry stay holes and all-zero 4 KiB blocks are never written. Every other
  * member is recorded in the members manifest, its content saved under
- * <cache>/<key>/members/. libarchive's ARCHIVE_* codes stop here: the caller
+ * <cache>/<key>/members/, and where each lies in the tar stream in
+ * <cache>/<key>/srcmap (srcmap.h); with want_index the gzip block index is
+ * built beside the ISA-L pass into <cache>/<key>/gzindex. libarchive's ARCHIVE_* codes stop here: the caller
  * gets 0 or -errno and one line in err naming the image.
  */
 #ifndef GM_TAR_READ_H
 #define GM_TAR_READ_H
 
+#include <stdbool.h>
+
 #include "editor/error.h"
+#include "editor/container/gzip_index.h"
 #include "editor/container/image.h"
 #include "editor/container/members.h"
 
@@ -21,6 +26,10 @@ struct gm_tar_read_args {
 	size_t head_len;
 	const char *cache_dir;    /* <cache>/<key> */
 	int disk_fd;              /* cache disk.raw, empty, opened read-write */
+	bool want_index;          /* also build <cache>/gzindex (zlib, a second thread) */
+	/* with want_index: non-NULL gets the running job (the caller finishes
+	 * it, gzip_index.h); NULL: the extraction waits for it */
+	struct gm_gzindex_job **index_job;
 	gm_progress_fn progress;
 	void *progress_priv;
 };

@@ -17,9 +17,10 @@
 #include "editor/clock.h"
 #include "editor/container/gzout.h"
 #include "editor/container/sparse.h"
+#include "editor/container/splice.h"
+#include "editor/container/srcmap.h"
 #include "editor/container/tar_write.h"
-
-#define IO_BUF (1u << 20)
+#include "editor/container/tarplan.h"
 
 int64_t gm_pack_mtime(void)
 {
@@ -29,134 +30,153 @@ int64_t gm_pack_mtime(void)
 	return (int64_t)now.tv_sec;
 }
 
-struct packer {
-	const struct gm_pack_args *a;
-	struct gm_gzout *gz;
-	unsigned char *buf;
-	uint64_t tar_bytes, data_done, data_total;
+/* The original's maps, when the cache has them for the source file. */
+struct source {
+	struct gm_srcmap sm;
+	bool have_sm;
+	struct gm_gzindex ix;
+	bool have_ix;
+	int fd;                 /* the source image, to copy deflate blocks from */
 };
 
-static int put(struct packer *p, const void *b, size_t n)
+static void source_free(struct source *src)
 {
-	p->tar_bytes += n;
-	return gm_gzout_write(p->gz, b, n);
+	gm_srcmap_free(&src->sm);
+	gm_gzindex_free(&src->ix);
+	if (src->fd >= 0)
+		close(src->fd);
 }
 
-static int pad_block(struct packer *p)
+/* Loads <cache>/srcmap and, unless no_splice, <cache>/gzindex for the source
+ * image (built now if missing: one zlib pass, saved for next time). */
+static void source_load(const struct gm_pack_args *a, struct source *src)
 {
-	static const unsigned char zero[GM_TAR_BLOCK];
-	size_t r = (size_t)(p->tar_bytes % GM_TAR_BLOCK);
+	char *ixp;
 
-	return r ? put(p, zero, GM_TAR_BLOCK - r) : 0;
-}
-
-/* Streams [off, off+len) of fd. */
-static int put_file_range(struct packer *p, int fd, uint64_t off, uint64_t len, bool progress)
-{
-	while (len) {
-		size_t want = len < IO_BUF ? (size_t)len : IO_BUF;
-		ssize_t got = pread(fd, p->buf, want, (off_t)off);
-		int rc;
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got == 0)
-			return -EIO;              /* shorter than announced */
-		if ((rc = put(p, p->buf, (size_t)got)))
-			return rc;
-		off += (uint64_t)got;
-		len -= (uint64_t)got;
-		if (progress) {
-			p->data_done += (uint64_t)got;
-			if (p->a->progress)
-				p->a->progress(p->a->progress_priv, "write", p->data_done, p->data_total);
-		}
+	src->fd = -1;
+	if (!a->ms || !a->cache_dir)
+		return;
+	src->have_sm = gm_srcmap_load(a->cache_dir, &src->sm) == 0;
+	if (!src->have_sm || a->no_splice || !a->image)
+		return;
+	src->fd = open(a->image, O_RDONLY | O_CLOEXEC);
+	ixp = gm_path_join(a->cache_dir, "gzindex");
+	if (src->fd < 0 || !ixp) {
+		free(ixp);
+		return;
 	}
-	return 0;
+	if (gm_gzindex_load(ixp, &src->ix) == 0 && gm_gzindex_matches(&src->ix, src->fd)) {
+		src->have_ix = true;
+	} else {
+		gm_gzindex_free(&src->ix);
+		if (a->progress)
+			a->progress(a->progress_priv, "index", 0, 1);
+		if (gm_gzindex_build(src->fd, NULL, &src->ix) == 0) {
+			src->have_ix = true;
+			gm_gzindex_save(ixp, &src->ix);
+		}
+		if (a->progress)
+			a->progress(a->progress_priv, "index", 1, 1);
+	}
+	/* the index and the map must describe the same stream */
+	if (src->have_ix && src->ix.usize != src->sm.tar_size) {
+		src->have_ix = false;
+		gm_gzindex_free(&src->ix);
+	}
+	free(ixp);
 }
 
-static int put_disk(struct packer *p, const struct gm_rangeset *map)
+/* The new disk.raw's data map (the sparsify semantics: sparse.h) and the
+ * layout of the new tar stream. */
+static int make_plan(const struct gm_pack_args *a, const struct source *src,
+		     struct gm_tarplan *pl)
 {
-	const struct gm_pack_args *a = p->a;
-	struct gm_tar_hdr h = {
-		.name = "disk.raw", .type = '0', .mode = 0644, .uname = "root",
-		.gname = "root", .mtime = a->mtime, .size = a->disk_size,
-	};
-	struct gm_tarbuf hb = { 0 };
-	bool full = map->n == 1 && map->r[0].off == 0 && map->r[0].len == a->disk_size;
-	int rc;
+	struct gm_rangeset keep = GM_RANGESET_INIT, map = GM_RANGESET_INIT;
+	struct gm_rangeset changed = GM_RANGESET_INIT;
+	bool use_keep = src->have_sm && src->sm.gnu_sparse && !a->resparsify;
+	int rc = 0;
 
-	rc = (full || a->disk_size == 0) ? gm_tar_encode_header(&hb, &h)
-					 : gm_tar_encode_sparse(&hb, &h, map, a->disk_size);
+	if (use_keep)
+		rc = gm_srcmap_disk_map(&src->sm, &keep);
 	if (!rc)
-		rc = put(p, hb.p, hb.len);
-	gm_tarbuf_free(&hb);
-	for (size_t i = 0; !rc && i < map->n; i++)
-		rc = put_file_range(p, a->disk_fd, map->r[i].off, map->r[i].len, true);
-	return rc ? rc : pad_block(p);
-}
-
-static int put_member(struct packer *p, size_t idx, const struct gm_member *m)
-{
-	struct gm_tarbuf hb = { 0 };
-	char *path = NULL;
-	int fd = -1, rc;
-	struct stat st;
-
-	rc = gm_tar_encode_header(&hb, &m->h);
+		rc = gm_sparse_widen(a->changed, a->disk_size, &changed);
 	if (!rc)
-		rc = put(p, hb.p, hb.len);
-	gm_tarbuf_free(&hb);
-	if (rc || m->h.type != '0' || !m->h.size)
-		return rc;
-	path = gm_members_data_path(p->a->cache_dir, idx);
-	if (!path)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != m->h.size)
-		rc = fd < 0 ? -errno : -EIO;     /* the kept copy is missing or damaged */
+		rc = gm_sparse_plan_map(a->disk_fd, a->disk_size, use_keep ? &keep : NULL,
+					&changed, a->holes, &map, a->progress, a->progress_priv);
 	if (!rc)
-		rc = put_file_range(p, fd, 0, m->h.size, false);
-	if (!rc)
-		rc = pad_block(p);
-	if (fd >= 0)
-		close(fd);
-	free(path);
+		rc = gm_tarplan_build(pl, a, &map, src->have_ix ? &src->sm : NULL, &changed);
+	gm_rangeset_free(&keep);
+	gm_rangeset_free(&map);
+	gm_rangeset_free(&changed);
 	return rc;
 }
 
-static int write_targz(struct packer *p, int fd, const struct gm_rangeset *map,
-		       uint64_t *tar_bytes, uint32_t *crc)
+/* Compresses the plan into fd: spliced from the original where at least
+ * half of the new stream can be copied, else deflated anew on all cores. */
+static int write_targz(const struct gm_pack_args *a, const struct source *src,
+		       const struct gm_tarplan *pl, int fd, bool rereadable,
+		       struct gm_gzindex *newix, uint64_t *tar_bytes, uint32_t *crc,
+		       bool *verified)
 {
-	const struct gm_pack_args *a = p->a;
-	static const unsigned char zero[GM_TAR_BLOCK];
-	int rc = gm_gzout_new(fd, 6, 0, &p->gz);
-	bool disk_done = false;
+	struct gm_gzindex own = GM_GZINDEX_INIT;
+	struct gm_splice sp = { 0 };
+	struct gm_gzout *g = NULL;
+	uint64_t out_bytes = 0;
+	int rc = 0;
 
+	if (src->have_ix && (rc = gm_splice_plan(pl, &src->ix, &sp)))
+		return rc;
+	if (sp.copied < pl->size / 2)
+		gm_splice_free(&sp);   /* most of it changed: the full path */
+	rc = gm_gzout_new(fd, a->level ? a->level : 6, 0, &g);
 	if (rc)
-		return rc;
-	for (size_t i = 0; !rc && a->ms && i < a->ms->n; i++) {
-		if (a->ms->m[i].is_disk) {
-			rc = disk_done ? -EINVAL : put_disk(p, map);
-			disk_done = true;
-		} else {
-			rc = put_member(p, i, &a->ms->m[i]);
-		}
-	}
-	if (!rc && !disk_done)
-		rc = put_disk(p, map);
-	/* two zero blocks, then pad to a whole 10240-byte record, as GNU tar */
-	for (int i = 0; !rc && i < 2; i++)
-		rc = put(p, zero, sizeof(zero));
-	while (!rc && p->tar_bytes % GM_TAR_RECORD)
-		rc = put(p, zero, sizeof(zero));
+		goto out;
+	if (!newix)
+		newix = &own;          /* the splice's check needs the new file's points */
+	gm_gzout_set_index(g, newix);
+	rc = gm_splice_write(g, pl, src->fd, &src->ix, &sp);
 	if (!rc)
-		rc = gm_gzout_finish(p->gz, tar_bytes, crc, NULL);
-	gm_gzout_free(p->gz);
-	p->gz = NULL;
+		rc = gm_gzout_finish(g, tar_bytes, crc, &out_bytes);
+	/* a spliced file is checked where it was written anew (splice.h); the
+	 * full path's file is inflated whole by the caller */
+	if (!rc && sp.n && rereadable) {
+		if (a->progress)
+			a->progress(a->progress_priv, "verify", 0, 1);
+		rc = gm_splice_verify(fd, newix, pl, &src->ix, &sp);
+		*verified = rc == 0;
+	}
+	if (!rc && a->stats) {
+		a->stats->tar_bytes = pl->size;
+		a->stats->copied_bytes = sp.copied;
+		a->stats->out_bytes = out_bytes;
+	}
+out:
+	gm_gzout_free(g);
+	gm_splice_free(&sp);
+	gm_gzindex_free(&own);
 	return rc;
+}
+
+static void drop_maps(const char *cache_dir)
+{
+	gm_file_remove(cache_dir, "gzindex");
+	gm_srcmap_remove(cache_dir);
+}
+
+/* After a write-back onto the source itself: the maps of the new file
+ * (newix stamped with it). */
+static void save_maps(const struct gm_pack_args *a, const struct gm_tarplan *pl,
+		      const struct gm_gzindex *newix)
+{
+	char *ixp = gm_path_join(a->cache_dir, "gzindex");
+
+	if (ixp && gm_gzindex_save(ixp, newix) == 0 &&
+	    gm_srcmap_save(a->cache_dir, &pl->map) == 0) {
+		free(ixp);
+		return;
+	}
+	free(ixp);
+	drop_maps(a->cache_dir);
 }
 
 /* Write errors: what the image and the output are left as. */
@@ -175,37 +195,40 @@ static int write_failed(const struct gm_pack_args *a, const struct gm_output *o,
 
 int gm_pack(const struct gm_pack_args *a, struct gm_error *err)
 {
-	struct packer p = { .a = a };
+	struct source src = { .fd = -1 };
+	struct gm_tarplan pl = { 0 };
+	struct gm_gzindex newix = GM_GZINDEX_INIT;
 	struct gm_rangeset map = GM_RANGESET_INIT;
 	struct gm_output *o = NULL;
+	bool onto_source = a->save_maps && a->targz && a->ms && a->cache_dir, verified = false;
 	uint64_t tar_bytes = 0, vbytes = 0;
 	uint32_t crc = 0, vcrc = 0;
 	int rc;
 
-	p.buf = malloc(IO_BUF);
-	if (!p.buf) {
-		rc = gm_error_set(err, -ENOMEM, "out of memory");
-		goto out;
+	if (a->targz) {
+		source_load(a, &src);
+		rc = make_plan(a, &src, &pl);
+	} else {
+		rc = gm_sparse_scan(a->disk_fd, a->disk_size, &map, a->progress, a->progress_priv);
+		if (!rc)
+			rc = gm_sparse_subtract(&map, a->holes);
 	}
-	rc = gm_sparse_scan(a->disk_fd, a->disk_size, &map, a->progress, a->progress_priv);
-	if (!rc)
-		rc = gm_sparse_subtract(&map, a->holes);
 	if (rc) {
 		gm_error_set(err, rc, "%s: scanning the cache disk: %s", a->image, strerror(-rc));
 		goto out;
 	}
-	p.data_total = gm_rangeset_total(&map);
 	if ((rc = gm_output_open(a->target, a->image, &o, err)))
 		goto out;
 	if (a->targz)
-		rc = write_targz(&p, gm_output_fd(o), &map, &tar_bytes, &crc);
+		rc = write_targz(a, &src, &pl, gm_output_fd(o), gm_output_rereadable(o),
+				 onto_source ? &newix : NULL, &tar_bytes, &crc, &verified);
 	else
 		rc = gm_sparse_copy(a->disk_fd, gm_output_fd(o), a->disk_size, &map);
 	if (rc) {
 		write_failed(a, o, rc, err);
 		goto out;
 	}
-	if (a->targz && gm_output_rereadable(o)) {
+	if (a->targz && !verified && gm_output_rereadable(o)) {
 		if (a->progress)
 			a->progress(a->progress_priv, "verify", 0, tar_bytes);
 		rc = gm_gzip_verify(gm_output_fd(o), &vbytes, &vcrc);
@@ -219,11 +242,24 @@ int gm_pack(const struct gm_pack_args *a, struct gm_error *err)
 			goto out;
 		}
 	}
+	if (onto_source) {
+		/* the maps describe the file about to be replaced: gone first, the
+		 * new file's after the rename */
+		newix.members = 1;
+		newix.usize = pl.size;
+		if (gm_gzindex_stamp(gm_output_fd(o), &newix))
+			onto_source = false;
+		drop_maps(a->cache_dir);
+	}
 	rc = gm_output_commit(o, err);
 	o = NULL;
+	if (!rc && onto_source)
+		save_maps(a, &pl, &newix);
 out:
 	gm_output_abort(o);
 	gm_rangeset_free(&map);
-	free(p.buf);
+	gm_tarplan_free(&pl);
+	gm_gzindex_free(&newix);
+	source_free(&src);
 	return rc;
 }

@@ -29,6 +29,14 @@ struct gm_pack_args {
 	const char *cache_dir;          /* member contents (with ms) */
 	enum gm_tar_format format;      /* OLDGNU or GNU (same bytes for our members) */
 	int64_t mtime;                  /* of the disk.raw entry */
+	/* The compression side (docs/performance.md). changed: ranges of the
+	 * disk written since the cache matched the source (NULL: none). */
+	const struct gm_rangeset *changed;
+	bool resparsify;                /* free blocks become holes everywhere (repack) */
+	bool no_splice;                 /* deflate everything anew */
+	int level;                      /* deflate level; 0: 6 */
+	bool save_maps;                 /* target replaces the source: keep its maps in cache_dir */
+	struct gm_writeback_stats *stats;   /* may be NULL */
 	gm_progress_fn progress;
 	void *progress_priv;
 };

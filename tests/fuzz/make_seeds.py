@@ -153,6 +153,22 @@ def fs_seeds(out):
             with open(os.path.join(out, "seed%d-patched%d" % (seed, mode)), "wb") as f:
                 f.write(bytes([seed, 5, mode, 0, 1, 2, 0x85]) + (1024 + 12).to_bytes(4, "little") +
                         bytes([4, 0xff, 0xff, 0, 0]))
+def gzindex_seeds(out):
+    """gzip files made by gzip -1/-9 and Python (stored blocks), concatenated
+    members, and saved maps (srcmap text, a gzindex header)."""
+    import gzip, struct
+    data = b"".join(b"seed line %d for the block index\n" % i for i in range(4000))
+    data += os.urandom(70000)
+    with open(os.path.join(out, "stored.gz"), "wb") as f:
+        f.write(gzip.compress(data, compresslevel=0, mtime=0))
+    with open(os.path.join(out, "members.gz"), "wb") as f:
+        f.write(gzip.compress(data[:50000], 9, mtime=0) + gzip.compress(data[50000:], 1, mtime=0))
+    with open(os.path.join(out, "srcmap"), "w") as f:
+        f.write("gcemount-srcmap 1 1 20480 2 2\nr 0 4096 1024\nr 8192 512 5120\nm %d\nm 6144\n"
+                % (2 ** 64 - 1))
+    with open(os.path.join(out, "gzindex"), "wb") as f:
+        f.write(b"gcemount-gzindex-1\n" + struct.pack("<QQI8sQ", 1000, 5000, 1, b"\0" * 8, 2)
+                + struct.pack("<QQIII4x", 80, 0, 0, 0, 0) + struct.pack("<QQIII4x", 900, 4000, 7, 0, 1))
 def fat_seeds(out):
     with tempfile.TemporaryDirectory() as t:
         files = os.path.join(t, "f")
@@ -208,6 +224,8 @@ def main():
         config_seeds(out)
     elif target == "fs":
         fs_seeds(out)
+    elif target == "gzindex":
+        gzindex_seeds(out)
     elif target == "fat":
         fat_seeds(out)
     elif target == "layout":

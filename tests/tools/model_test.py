@@ -8,8 +8,12 @@ after each operation that both succeed or both fail with the same errno, and
 at the end that the two trees are identical (names, types, permission bits,
 sizes, content hashes, symlink targets, link counts, hard-link groups).
 
-  model_test.py run SEED NOPS MOUNTED_DIR MODEL_DIR   (prints the seed)
-  model_test.py compare MOUNTED_DIR MODEL_DIR         (trees only)
+  model_test.py run SEED NOPS MOUNTED_DIR MODEL_DIR [DEPTH]  (prints the seed)
+  model_test.py compare MOUNTED_DIR MODEL_DIR [DEPTH]         (trees only)
+DEPTH: MOUNTED_DIR's depth below the mount root, when the mount shows
+symlinks contained (the default): an absolute target "/abs/path" (which
+never exists in the image) then reads as "../" x (depth of the link's
+directory below the mount root) + "abs/path".
 Exit 0 when identical, 1 with the first difference otherwise.
 """
 import errno
@@ -20,8 +24,9 @@ import stat
 import sys
 
 
-def walk(root):
-    """Relative path -> description, and the hard-link groups of files."""
+def walk(root, depth=None):
+    """Relative path -> description, and the hard-link groups of files.
+    depth: see the module's doc (for the model: what the mount shows)."""
     out, by_ino = {}, {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -38,6 +43,9 @@ def walk(root):
                 by_ino.setdefault(st.st_ino, []).append(rel)
             elif stat.S_ISLNK(st.st_mode):
                 d["target"] = os.readlink(p)
+                if depth is not None and d["target"].startswith("/"):
+                    up = depth + rel.count("/")
+                    d["target"] = "../" * up + d["target"].lstrip("/")
                 d.pop("perm")
             elif stat.S_ISDIR(st.st_mode):
                 d["nlink"] = st.st_nlink
@@ -46,9 +54,9 @@ def walk(root):
     return out, groups
 
 
-def compare(sut, model):
+def compare(sut, model, depth=None):
     a, ga = walk(sut)
-    b, gb = walk(model)
+    b, gb = walk(model, depth)
     bad = []
     for rel in sorted(set(a) | set(b)):
         if rel not in a:
@@ -199,7 +207,7 @@ def short(args):
     return tuple(f"<{len(a)} bytes>" if isinstance(a, bytes) else a for a in args)
 
 
-def run(seed, nops, sut, model):
+def run(seed, nops, sut, model, depth=None):
     print(f"model_test: seed {seed}, {nops} operations", flush=True)
     os.umask(0o022)
     m = Model(seed, sut, model)
@@ -212,17 +220,19 @@ def run(seed, nops, sut, model):
                   f"{errno.errorcode.get(a, a) if a else 'ok'}, model -> "
                   f"{errno.errorcode.get(b, b) if b else 'ok'} (seed {seed})")
             return 1
-    ok, n = compare(sut, model)
+    ok, n = compare(sut, model, depth)
     print(f"model_test: {n} entries after {nops} ops {sorted(counts.items())}: "
           f"{'identical' if ok else 'DIFFERENT'}")
     return 0 if ok else 1
 
 
 def main():
-    if len(sys.argv) == 6 and sys.argv[1] == "run":
-        return run(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
-    if len(sys.argv) == 4 and sys.argv[1] == "compare":
-        ok, n = compare(sys.argv[2], sys.argv[3])
+    if len(sys.argv) in (6, 7) and sys.argv[1] == "run":
+        depth = int(sys.argv[6]) if len(sys.argv) == 7 else None
+        return run(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], depth)
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "compare":
+        depth = int(sys.argv[4]) if len(sys.argv) == 5 else None
+        ok, n = compare(sys.argv[2], sys.argv[3], depth)
         print(f"model_test: {n} entries: {'identical' if ok else 'DIFFERENT'}")
         return 0 if ok else 1
     print(__doc__, file=sys.stderr)
