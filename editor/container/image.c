@@ -576,6 +576,50 @@ int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
 	return gm_rangeset_add(&img->dirty, off, len ? len : 1);
 }
 
+int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m)
+{
+	gm_rangeset_init(&m->map);
+	m->persisted = img->persisted_dirty;
+	m->status = (int)img->st.status;
+	return gm_rangeset_copy(&m->map, &img->dirty);
+}
+
+int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m)
+{
+	struct stat ds;
+	int rc = 0;
+
+	gm_rangeset_free(&img->dirty);
+	img->dirty = m->map;
+	gm_rangeset_init(&m->map);
+	if (img->info.container != GM_CONTAINER_TARGZ || m->persisted || !img->persisted_dirty)
+		return 0;
+	/* The cache holds the same bytes again: its former state, with the
+	 * disk's new identity (its mtime moved). */
+	if (fsync(img->fd) < 0 || fstat(img->fd, &ds) < 0)
+		return -errno;
+	{
+		struct gm_cache_state st = img->st;
+
+		st.status = (enum gm_cache_status)m->status;
+		st.disk_mtime_ns = mtime_ns(&ds);
+		st.pid = 0;
+		st.since = 0;
+		rc = gm_cache_state_save(img->cache, &st);
+		if (rc)
+			return rc;
+		img->st = st;
+	}
+	img->persisted_dirty = false;
+	return 0;
+}
+
+void gm_image_dirty_mark_free(struct gm_image_dirty_mark *m)
+{
+	if (m)
+		gm_rangeset_free(&m->map);
+}
+
 static int writeback_to(struct gm_image *img, const struct gm_output_target *t, bool targz,
 			const struct gm_writeback_opts *o, struct gm_error *err)
 {

@@ -109,6 +109,23 @@ int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len);
 bool gm_image_dirty(const struct gm_image *img);
 const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img);
 
+/* Where the dirty state stands, to go back to it (the undo log's rollback,
+ * editor/disk/undo.h): the dirty map, and whether the cache is marked dirty
+ * on disk. */
+struct gm_image_dirty_mark {
+	struct gm_rangeset map;
+	bool persisted;
+	int status;        /* the cache state's status then (cache.h) */
+};
+/* Records the current dirty state in m. 0 or -ENOMEM. */
+int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m);
+/* Goes back to m (its map is taken over; m is left empty): the dirty map,
+ * and a cache marked dirty since m was taken gets its former state again
+ * (clean, or stale after an --output write-back; the disk fsync'ed first)
+ * — the disk holds the same bytes again. 0 or -errno. */
+int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m);
+void gm_image_dirty_mark_free(struct gm_image_dirty_mark *m);   /* accepts NULL */
+
 struct gm_writeback_opts {
 	/* NULL: replace the image itself. Else a file (created or replaced
 	 * atomically; a symlink is followed), or a stream written straight

@@ -11,6 +11,7 @@
  * that name takes the entry over, and the entry is gone from the table from
  * then on (a name opens at most one channel). */
 #include "editor/disk/io_manager.h"
+#include "editor/disk/undo.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@ struct gm_io_priv {
 	int fd;
 	uint64_t offset, size;
 	bool rw;
+	struct gm_undo *undo;          /* the image's undo log (rw only) */
 	struct struct_io_stats stats;
 };
 
@@ -114,6 +116,10 @@ static errcode_t gm_io_open(const char *name, int flags, io_channel *channel)
 	if (rc)
 		goto fail;
 	strcpy(io->name, name);
+	if ((flags & IO_FLAG_RW) && gm_undo_get(r.img, &p->undo)) {
+		rc = EXT2_ET_NO_MEMORY;
+		goto fail;
+	}
 	p->img = r.img;
 	p->fd = gm_image_fd(r.img);
 	p->offset = r.offset;
@@ -145,6 +151,7 @@ static errcode_t gm_io_close(io_channel io)
 	if (--io->refcount > 0)
 		return 0;
 	p = io->private_data;
+	gm_undo_put(p->undo);
 	ext2fs_free_mem(&p);
 	ext2fs_free_mem(&io->name);
 	ext2fs_free_mem(&io);
@@ -226,6 +233,11 @@ static errcode_t gm_io_write_at(io_channel io, uint64_t off, size_t len, const v
 
 	if (!p->rw)
 		return EXT2_ET_RO_FILSYS;
+	/* The old bytes first (an operation in progress may be undone), then
+	 * the dirty map, then the write. */
+	rc = gm_undo_prepare_write(p->undo, off, len);
+	if (rc)
+		return (errcode_t)-rc;
 	rc = gm_image_mark_dirty(p->img, off, len);
 	if (rc)
 		return (errcode_t)-rc;

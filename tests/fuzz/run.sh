@@ -31,13 +31,14 @@ for bin in "$@"; do
   case $target in
     tar) maxlen=200000 ;;
     partition) maxlen=262144 ;;
+    fs) maxlen=8192 ;;
     fat) maxlen=2200000 ;;
     *) maxlen=65536 ;;
   esac
   log="$out/$target.log"
   before=$(ls "$out/$target" | grep -cE '^(crash|timeout|oom|leak|slow-unit)-')
   echo "=== $name: ${secs}s, $(ls "$corpus" | wc -l) seeds"
-  (cd "$work" && TMPDIR="$work" ASAN_OPTIONS=detect_leaks=1 "$bin" \
+  (cd "$work" && TMPDIR="$work" ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=32:malloc_context_size=8 "$bin" \
       -max_total_time="$secs" -timeout=20 -rss_limit_mb=2560 -max_len="$maxlen" \
       -print_final_stats=1 -artifact_prefix="$out/$target/" "$corpus") >"$log" 2>&1
   rc=$?

@@ -1,0 +1,320 @@
+/* test_undo.c — the disk-level undo log (editor/disk/undo.h): what a
+ * rollback gives back, nesting, fresh and freed ranges, the spill file,
+ * holes, and the image's dirty state. The disk is a plain file whose every
+ * byte is recognisable; writes go straight to it after
+ * gm_undo_prepare_write, as the io_manager does. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "editor/container/image.h"
+#include "editor/disk/undo.h"
+#include "tests/fixture.h"
+
+#define DISK (4u << 20)
+
+static char tmpdir[4096];
+
+struct t {
+	struct gm_image *img;
+	struct gm_undo *u;
+	int fd;
+};
+
+static int setup(void **state)
+{
+	struct gm_image_opts o = { 0 };
+	struct gm_error err = { 0 };
+	struct t *t = calloc(1, sizeof(*t));
+
+	if (!t || !fx_enter_tmpdir(tmpdir, sizeof(tmpdir)))
+		return -1;
+	if (fx_sh("python3 -c \"open('d.raw','wb').write(bytes((i * 7 + 3) %% 251 for i in range(%u)))\"",
+		  DISK))
+		return -1;
+	if (gm_image_open("d.raw", &o, &t->img, &err) || gm_undo_get(t->img, &t->u))
+		return -1;
+	t->fd = gm_image_fd(t->img);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+
+	gm_undo_put(t->u);
+	gm_image_close(t->img);
+	free(t);
+	fx_leave_tmpdir(tmpdir);
+	return 0;
+}
+
+static uint8_t expect_byte(uint64_t i) { return (uint8_t)((i * 7 + 3) % 251); }
+
+/* The io_manager's write: announce, mark dirty, write. */
+static void wr(struct t *t, uint64_t off, size_t len, int fill)
+{
+	char *buf = malloc(len);
+
+	assert_non_null(buf);
+	memset(buf, fill, len);
+	assert_int_equal(gm_undo_prepare_write(t->u, off, len), 0);
+	assert_int_equal(gm_image_mark_dirty(t->img, off, len), 0);
+	assert_int_equal(pwrite(t->fd, buf, len, (off_t)off), (ssize_t)len);
+	free(buf);
+}
+
+/* Bytes [off, off+len) hold the original pattern. */
+static void assert_original(struct t *t, uint64_t off, size_t len)
+{
+	unsigned char *buf = malloc(len);
+
+	assert_non_null(buf);
+	assert_int_equal(pread(t->fd, buf, len, (off_t)off), (ssize_t)len);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != expect_byte(off + i))
+			fail_msg("byte %llu: %u, expected %u", (unsigned long long)(off + i), buf[i],
+				 expect_byte(off + i));
+	free(buf);
+}
+
+static void assert_fill(struct t *t, uint64_t off, size_t len, int fill)
+{
+	unsigned char *buf = malloc(len);
+
+	assert_non_null(buf);
+	assert_int_equal(pread(t->fd, buf, len, (off_t)off), (ssize_t)len);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != (unsigned char)fill)
+			fail_msg("byte %llu: %u, expected %u", (unsigned long long)(off + i), buf[i], fill);
+	free(buf);
+}
+
+static void test_undo_rollback_restores_overlapping_writes(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	wr(t, 1000, 5000, 0xaa);
+	wr(t, 3000, 10000, 0xbb);       /* overlaps: only the new part is saved */
+	wr(t, 1000, 100, 0xcc);
+	assert_int_equal(gm_undo_saved_bytes(t->u), 12000);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_int_equal(gm_undo_depth(t->u), 0);
+	assert_original(t, 0, DISK);
+	/* the dirty map went back with it: nothing to write back */
+	assert_false(gm_image_dirty(t->img));
+}
+
+static void test_undo_commit_keeps_and_forgets(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	wr(t, 8192, 4096, 0x11);
+	assert_int_equal(gm_undo_commit(t->u), 0);
+	assert_int_equal(gm_undo_saved_bytes(t->u), 0);
+	assert_fill(t, 8192, 4096, 0x11);
+	assert_true(gm_image_dirty(t->img));
+	/* a new level only undoes itself */
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	wr(t, 8192, 8192, 0x22);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_fill(t, 8192, 4096, 0x11);
+	assert_original(t, 12288, 4096);
+	assert_true(gm_image_dirty(t->img));
+	assert_int_equal(gm_undo_rollback(t->u, &err), -EINVAL);
+}
+
+static void test_undo_nested_inner_rollback_then_outer(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	wr(t, 0, 4096, 0x01);                     /* outer */
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	wr(t, 0, 8192, 0x02);                     /* inner: saves 0..4096 again (0x01) */
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_fill(t, 0, 4096, 0x01);
+	assert_original(t, 4096, 4096);
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	wr(t, 2048, 4096, 0x03);
+	assert_int_equal(gm_undo_commit(t->u), 0);    /* the outer inherits */
+	assert_fill(t, 2048, 4096, 0x03);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_original(t, 0, 16384);
+}
+
+static void test_undo_fresh_ranges_are_not_saved(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	assert_int_equal(gm_undo_note_alloc(t->u, 65536, 65536), 0);
+	wr(t, 65536, 65536, 0x44);
+	assert_int_equal(gm_undo_saved_bytes(t->u), 0);
+	/* freed in the level, allocated again: in use at the start, saved */
+	assert_int_equal(gm_undo_note_free(t->u, 200000, 4096), 0);
+	assert_int_equal(gm_undo_note_alloc(t->u, 200000, 4096), 0);
+	wr(t, 200000, 4096, 0x55);
+	assert_int_equal(gm_undo_saved_bytes(t->u), 4096);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_original(t, 200000, 4096);
+	/* fresh bytes keep what was written: nobody owns them any more */
+	assert_fill(t, 65536, 65536, 0x44);
+}
+
+/* A block freed by the outer level and allocated by an inner one was free
+ * when the inner level began, in use when the outer one did: the outer
+ * rollback needs its bytes. */
+static void test_undo_fresh_inner_freed_outer_is_saved(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	assert_int_equal(gm_undo_note_free(t->u, 300000, 8192), 0);
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	assert_int_equal(gm_undo_note_alloc(t->u, 300000, 16384), 0);
+	wr(t, 300000, 16384, 0x66);
+	assert_int_equal(gm_undo_saved_bytes(t->u), 8192);
+	assert_int_equal(gm_undo_commit(t->u), 0);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_original(t, 300000, 8192);
+}
+
+static void test_undo_exact_saves_fresh_too(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+
+	assert_int_equal(gm_undo_begin(t->u, true), 0);
+	assert_int_equal(gm_undo_begin(t->u, false), 0);   /* inherits exactness */
+	assert_int_equal(gm_undo_note_alloc(t->u, 65536, 65536), 0);
+	wr(t, 65536, 65536, 0x77);
+	assert_int_equal(gm_undo_commit(t->u), 0);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_original(t, 0, DISK);
+}
+
+/* Data overwritten in place by a lone write (the outermost level, not
+ * exact) is not saved; inside a bigger operation, or an exact one, it is. */
+static void test_undo_torn_ok_only_for_a_lone_write(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	gm_undo_torn_ok(t->u, 40960, 8192);
+	wr(t, 40960, 8192, 0x21);
+	wr(t, 49152, 100, 0x22);                /* outside the window: saved */
+	gm_undo_torn_ok(t->u, 0, 0);
+	assert_int_equal(gm_undo_saved_bytes(t->u), 100);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_fill(t, 40960, 8192, 0x21);
+	assert_original(t, 49152, 100);
+	for (int exact = 0; exact < 2; exact++) {
+		assert_int_equal(gm_undo_begin(t->u, exact), 0);
+		if (!exact)
+			assert_int_equal(gm_undo_begin(t->u, false), 0);
+		gm_undo_torn_ok(t->u, 81920, 4096);
+		wr(t, 81920, 4096, 0x23);
+		gm_undo_torn_ok(t->u, 0, 0);
+		assert_int_equal(gm_undo_saved_bytes(t->u), 4096);
+		if (!exact)
+			assert_int_equal(gm_undo_commit(t->u), 0);
+		assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+		assert_original(t, 81920, 4096);
+	}
+}
+
+static void test_undo_spills_to_a_file(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+
+	gm_undo_set_mem_limit(t->u, 10000);
+	assert_int_equal(gm_undo_begin(t->u, false), 0);
+	wr(t, 0, 6000, 0x12);
+	wr(t, 100000, 3u << 20, 0x34);      /* past the limit: in the temp file */
+	wr(t, 50000, 6000, 0x56);
+	assert_int_equal(gm_undo_saved_bytes(t->u), 12000 + (3u << 20));
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_original(t, 0, DISK);
+	gm_undo_set_mem_limit(t->u, GM_UNDO_MEM_MAX);
+}
+
+static void test_undo_gives_holes_back_as_holes(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+	struct stat st0, st1;
+	uint64_t off = DISK - (1u << 20);
+
+	/* a hole in the middle of the disk file */
+	assert_int_equal(fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, 1 << 20), 0);
+	assert_int_equal(fstat(t->fd, &st0), 0);
+	assert_int_equal(gm_undo_begin(t->u, true), 0);
+	wr(t, off, 1u << 20, 0x5a);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_fill(t, off, 1u << 20, 0);
+	assert_int_equal(fstat(t->fd, &st1), 0);
+	assert_true(st1.st_blocks <= st0.st_blocks);
+	assert_original(t, 0, (size_t)off);
+}
+
+/* A failed edit of a tar.gz's cache leaves the cache state as it was: clean,
+ * no "interrupted session" for the next command. */
+static void test_undo_restores_a_clean_cache_state(void **state)
+{
+	struct gm_image_opts o = { .cache_dir = "cache" };
+	struct gm_error err = { 0 };
+	struct gm_image *img = NULL;
+	struct gm_undo *u = NULL;
+	char buf[4096];
+
+	(void)state;
+	assert_int_equal(fx_sh("mkdir -p tz && cp d.raw tz/disk.raw && tar -C tz -Sczf img.tar.gz disk.raw"), 0);
+	assert_int_equal(gm_image_open("img.tar.gz", &o, &img, &err), 0);
+	assert_int_equal(gm_undo_get(img, &u), 0);
+	assert_int_equal(gm_undo_begin(u, true), 0);
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(gm_undo_prepare_write(u, 4096, sizeof(buf)), 0);
+	assert_int_equal(gm_image_mark_dirty(img, 4096, sizeof(buf)), 0);
+	assert_int_equal(pwrite(gm_image_fd(img), buf, sizeof(buf), 4096), (ssize_t)sizeof(buf));
+	assert_int_equal(fx_sh("grep -q '^status=dirty' cache/*/state"), 0);
+	assert_int_equal(gm_undo_rollback(u, &err), 0);
+	assert_false(gm_image_dirty(img));
+	gm_undo_put(u);
+	gm_image_close(img);
+	assert_int_equal(fx_sh("grep -q '^status=clean' cache/*/state"), 0);
+	/* and the next open reuses the cache (its identity was updated) */
+	assert_int_equal(gm_image_open("img.tar.gz", &o, &img, &err), 0);
+	gm_image_close(img);
+	assert_int_equal(fx_sh("cmp tz/disk.raw cache/*/disk.raw"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_undo_rollback_restores_overlapping_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_commit_keeps_and_forgets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_nested_inner_rollback_then_outer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_fresh_ranges_are_not_saved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_fresh_inner_freed_outer_is_saved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_exact_saves_fresh_too, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_torn_ok_only_for_a_lone_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_spills_to_a_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_gives_holes_back_as_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_restores_a_clean_cache_state, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
