@@ -23,6 +23,7 @@
 #include "editor/container/sparse.h"
 #include "editor/container/tar_read.h"
 #include "editor/container/tempfiles.h"
+#include "editor/container/wal.h"
 #include "editor/container/writeback.h"
 
 struct gm_image {
@@ -41,6 +42,7 @@ struct gm_image {
 	gm_progress_fn progress;
 	void *progress_priv;
 	struct gm_gzindex_job *index_job;   /* the block index still being built */
+	uint64_t undo_op;      /* the undo log's operation in progress, or 0 */
 };
 
 static int64_t mtime_ns(const struct stat *st)
@@ -92,7 +94,10 @@ static void state_from_info(struct gm_image *img)
 	img->st.members = img->info.members;
 }
 
-/* Records the cache disk's identity and saves a clean state. */
+/* Records the cache disk's identity and saves a clean state. Inside an
+ * operation of the undo log (a verb's write-back), the state names it: if
+ * the operation is undone after all (the process killed before its commit),
+ * the cache no longer matches and is extracted anew (prior: none). */
 static int save_clean(struct gm_image *img, const struct stat *src)
 {
 	struct stat ds;
@@ -105,6 +110,8 @@ static int save_clean(struct gm_image *img, const struct stat *src)
 	img->st.disk_mtime_ns = mtime_ns(&ds);
 	img->st.pid = 0;
 	img->st.since = 0;
+	img->st.undo_op = img->undo_op;
+	img->st.prior = GM_CACHE_NONE;
 	state_from_info(img);
 	return gm_cache_state_save(img->cache, &img->st);
 }
@@ -191,6 +198,7 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 	};
 	char *dp = gm_path_join(img->cache, "disk.raw");
 	int rc, slot = -1;
+	sigset_t old;
 
 	if (!dp)
 		return gm_error_set(err, -ENOMEM, "out of memory");
@@ -203,15 +211,19 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 	gm_members_free(&img->ms);
 	clear_members_dir(img->cache);
 	unlink(dp);
+	/* interrupted, the partial disk goes (the state is gone already):
+	 * created and registered as one for a signal handler */
+	gm_tempfiles_block(&old);
 	img->fd = open(dp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (img->fd >= 0 && !img->stream)
+		slot = gm_tempfiles_add(dp, false);
+	gm_tempfiles_unblock(&old);
 	if (img->fd < 0) {
 		rc = gm_error_set(err, -errno, "%s: cannot create %s: %s", img->path, dp,
 				  strerror(errno));
 		goto out;
 	}
-	/* interrupted, the partial disk goes (the state is gone already) */
-	if (!img->stream)
-		slot = gm_tempfiles_add(dp, false);
+	gm_tempfiles_test_point("extract");
 	a.disk_fd = img->fd;
 	rc = gm_tar_extract(&a, &img->ms, &img->info, err);
 	if (rc)
@@ -399,6 +411,7 @@ static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
 	struct head head = { first, 0 };
 	struct stat st;
 	enum gm_sniff kind;
+	sigset_t old;
 	ssize_t n;
 	int rc;
 
@@ -413,9 +426,14 @@ static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
 	kind = gm_sniff(first, head.len);
 	if (kind != GM_SNIFF_GZIP && kind != GM_SNIFF_UNKNOWN)
 		return gm_sniff_refuse(kind, NULL, img->path, err);
-	if ((rc = gm_cache_private_dir(img->path, o->cache_dir, &img->cache, err)))
+	/* made and registered as one for a signal handler */
+	gm_tempfiles_block(&old);
+	rc = gm_cache_private_dir(img->path, o->cache_dir, &img->cache, err);
+	if (!rc)
+		img->cache_slot = gm_tempfiles_add(img->cache, true);
+	gm_tempfiles_unblock(&old);
+	if (rc)
 		return rc;
-	img->cache_slot = gm_tempfiles_add(img->cache, true);
 	if ((rc = gm_cache_lock(img->cache, img->path, false, &img->lock_fd, err)))
 		return rc;
 	img->info.container = kind == GM_SNIFF_GZIP ? GM_CONTAINER_TARGZ : GM_CONTAINER_RAW;
@@ -437,6 +455,27 @@ static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
 		img->fd = ro;
 	}
 	return 0;
+}
+
+/* The undo log's recovery (cache.h), with one line for a raw disk, which
+ * the user sees change back. */
+static int recover(struct gm_image *img, const char *abs, bool raw, struct gm_error *err)
+{
+	struct gm_wal_recovery r;
+	char *dp = raw ? NULL : gm_path_join(img->cache, "disk.raw");
+	int rc;
+
+	if (!raw && !dp)
+		return gm_error_set(err, -ENOMEM, "out of memory");
+	rc = gm_cache_recover(img->cache, abs, raw ? abs : dp, raw, &r, err);
+	free(dp);
+	if (!rc && r.rolled_back && raw) {
+		img->info.undone = true;
+		snprintf(img->info.note, sizeof(img->info.note), "undid the unfinished edit of an "
+			 "interrupted gcemount (pid %ld): the disk is as it was before that command",
+			 r.pid);
+	}
+	return rc;
 }
 
 int gm_image_open(const char *path, const struct gm_image_opts *opts,
@@ -512,6 +551,9 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		}
 		if (rc)
 			goto fail;
+		/* before anything else: what a killed gcemount left half-done */
+		if (!shared && (rc = recover(img, abs, !gz, err)))
+			goto fail;
 	}
 	if (!gz) {
 		img->fd = open(abs, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -553,27 +595,73 @@ bool gm_image_read_only(const struct gm_image *img) { return img->read_only; }
 bool gm_image_dirty(const struct gm_image *img) { return img->dirty.n > 0; }
 const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img) { return &img->dirty; }
 
-int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
+int gm_image_undo_path(const struct gm_image *img, char **out)
 {
-	int rc;
+	*out = NULL;
+	if (!img->cache)
+		return 0;
+	*out = gm_path_join(img->cache, GM_WAL_NAME);
+	return *out ? 0 : -ENOMEM;
+}
 
+int gm_image_note_write(struct gm_image *img, uint64_t off, uint64_t len)
+{
 	if (img->read_only)
 		return -EROFS;
-	/* (a private cache from standard input dies with the process: no state) */
-	if (img->info.container == GM_CONTAINER_TARGZ && !img->stream && !img->persisted_dirty) {
-		struct gm_cache_state st = img->st;
-
-		st.status = GM_CACHE_DIRTY;
-		st.pid = (long)getpid();
-		st.since = (int64_t)time(NULL);
-		rc = gm_cache_state_save(img->cache, &st);
-		if (rc)
-			return rc;
-		img->st = st;
-		img->persisted_dirty = true;
-		gm_tempfiles_set_flag(GM_TF_DIRTY, true);
-	}
 	return gm_rangeset_add(&img->dirty, off, len ? len : 1);
+}
+
+/* The cache holds edits the image lacks: the state file says dirty (the
+ * flag first, both with the handled signals blocked: a handler sees both
+ * or neither). op: the undo log's operation whose commit this is, or 0. */
+static int persist_dirty(struct gm_image *img)
+{
+	struct gm_cache_state st = img->st;
+	sigset_t old;
+	int rc;
+
+	/* (a private cache from standard input dies with the process: no state) */
+	if (img->info.container != GM_CONTAINER_TARGZ || img->stream || img->persisted_dirty)
+		return 0;
+	st.prior = st.status == GM_CACHE_STALE ? GM_CACHE_STALE : GM_CACHE_CLEAN;
+	st.status = GM_CACHE_DIRTY;
+	st.pid = (long)getpid();
+	st.since = (int64_t)time(NULL);
+	st.undo_op = img->undo_op;
+	gm_tempfiles_block(&old);
+	gm_tempfiles_set_flag(GM_TF_DIRTY, true);
+	rc = gm_cache_state_save(img->cache, &st);
+	if (rc)
+		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
+	gm_tempfiles_unblock(&old);
+	if (rc)
+		return rc;
+	img->st = st;
+	img->persisted_dirty = true;
+	return 0;
+}
+
+int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
+{
+	int rc = gm_image_note_write(img, off, len);
+
+	return rc ? rc : persist_dirty(img);
+}
+
+void gm_image_set_undo_op(struct gm_image *img, uint64_t op)
+{
+	img->undo_op = op;
+}
+
+int gm_image_commit_edits(struct gm_image *img)
+{
+	if (!gm_image_dirty(img))
+		return 0;
+	if (img->info.container == GM_CONTAINER_RAW) {
+		gm_tempfiles_set_flag(GM_TF_WRITTEN, true);   /* in place */
+		return 0;
+	}
+	return persist_dirty(img);
 }
 
 int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m)
@@ -586,31 +674,24 @@ int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m)
 
 int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m)
 {
+	struct gm_cache_state st = img->st;
 	struct stat ds;
-	int rc = 0;
+	int rc;
 
 	gm_rangeset_free(&img->dirty);
 	img->dirty = m->map;
 	gm_rangeset_init(&m->map);
-	if (img->info.container != GM_CONTAINER_TARGZ || m->persisted || !img->persisted_dirty)
+	if (img->info.container != GM_CONTAINER_TARGZ || img->stream || img->persisted_dirty ||
+	    img->st.status != GM_CACHE_CLEAN)
 		return 0;
-	/* The cache holds the same bytes again: its former state, with the
-	 * disk's new identity (its mtime moved). */
+	/* A clean cache holds the same bytes again: its identity gets the
+	 * disk's new mtime (flushed first). */
 	if (fsync(img->fd) < 0 || fstat(img->fd, &ds) < 0)
 		return -errno;
-	{
-		struct gm_cache_state st = img->st;
-
-		st.status = (enum gm_cache_status)m->status;
-		st.disk_mtime_ns = mtime_ns(&ds);
-		st.pid = 0;
-		st.since = 0;
-		rc = gm_cache_state_save(img->cache, &st);
-		if (rc)
-			return rc;
-		img->st = st;
-	}
-	img->persisted_dirty = false;
+	st.disk_mtime_ns = mtime_ns(&ds);
+	if ((rc = gm_cache_state_save(img->cache, &st)))
+		return rc;
+	img->st = st;
 	return 0;
 }
 
@@ -708,19 +789,26 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 		img->info.resumed = false;
 		gm_rangeset_clear(&img->dirty);
 		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
-	} else if (img->persisted_dirty) {
+	} else if ((img->persisted_dirty || gm_image_dirty(img)) &&
+		   img->info.container == GM_CONTAINER_TARGZ && !img->stream) {
 		/* the edits live in the output now; the image itself lacks them, so a
 		 * later open of it must extract afresh */
 		struct gm_cache_state s = img->st;
+		sigset_t old;
 
+		s.prior = s.status;
 		s.status = GM_CACHE_STALE;
+		s.undo_op = img->undo_op;
 		rc = gm_cache_state_save(img->cache, &s);
 		if (rc)
 			return gm_error_set(err, rc, "%s: cannot save the cache state: %s", img->path,
 					    strerror(-rc));
+		gm_tempfiles_block(&old);
 		img->st = s;
 		img->persisted_dirty = false;
+		gm_rangeset_clear(&img->dirty);
 		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
+		gm_tempfiles_unblock(&old);
 	}
 	return 0;
 }

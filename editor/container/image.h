@@ -21,8 +21,13 @@
  *   <cache>/<key>/members/   other tar members
  *   <cache>/<key>/state      identity of the source image + clean/dirty flag
  *   <cache>/<key>/lock       flock()ed while open; holds the holder's pid
- * A dirty state left by an interrupted session makes the next open fail with
- * -EAGAIN unless opts.recover says what to do.
+ *   <cache>/<key>/undo       the undo log of the operation in progress (wal.h;
+ *                            for a raw disk too)
+ * Opening first undoes an operation a killed gcemount left half-done (the
+ * undo log, cache.h gm_cache_recover): a raw disk is put back in place
+ * (info.note says so), a tarball's cache as it was before it. A dirty state
+ * (edits committed, not written back) left by an interrupted session then
+ * makes the open fail with -EAGAIN unless opts.recover says what to do.
  */
 #ifndef GM_IMAGE_H
 #define GM_IMAGE_H
@@ -84,6 +89,8 @@ struct gm_image_info {
 	uint64_t file_size;              /* size of the image file itself */
 	unsigned members;                /* tar members, disk.raw included */
 	bool resumed;                    /* edits from an interrupted session were kept */
+	bool undone;                     /* a raw disk: an interrupted gcemount's unfinished
+					  * edit was undone (note says so) */
 	char note[160];                  /* what opening did worth saying (e.g. a repair), or "" */
 };
 
@@ -102,10 +109,27 @@ const char *gm_image_path(const struct gm_image *img);
 const struct gm_image_info *gm_image_info(const struct gm_image *img);
 bool gm_image_read_only(const struct gm_image *img);
 
-/* Records that [off, off+len) of the disk was written (the io_manager calls
- * this before each write). The first call marks the cache dirty on disk.
- * 0 or -errno. */
+/* Records that [off, off+len) of the disk was written, outside any operation
+ * of the undo log (editor/disk/undo.h): the first call marks the cache
+ * dirty on disk. 0 or -errno. */
 int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len);
+/* Inside an operation: records the range in the dirty map only; the cache
+ * turns dirty on disk when the operation commits (gm_image_commit_edits).
+ * 0 or -errno. */
+int gm_image_note_write(struct gm_image *img, uint64_t off, uint64_t len);
+/* An operation of the undo log commits (called with the handled signals
+ * blocked, before its COMMIT record): edits not written back make a
+ * tar.gz's cache dirty (its state names op, see gm_image_set_undo_op); a
+ * raw disk's are in place (GM_TF_WRITTEN). 0 or -errno: then the operation
+ * must not commit. */
+int gm_image_commit_edits(struct gm_image *img);
+/* The undo log's operation in progress (0: none). A state file saved during
+ * it names it, so the recovery of an operation never committed (the process
+ * died) knows the state was its doing (cache.h gm_cache_recover). */
+void gm_image_set_undo_op(struct gm_image *img, uint64_t op);
+/* Where the undo log of this image lives (malloc'd; NULL without a cache
+ * directory: then it is a temporary file). 0 or -ENOMEM. */
+int gm_image_undo_path(const struct gm_image *img, char **out);
 bool gm_image_dirty(const struct gm_image *img);
 const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img);
 
@@ -119,10 +143,9 @@ struct gm_image_dirty_mark {
 };
 /* Records the current dirty state in m. 0 or -ENOMEM. */
 int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m);
-/* Goes back to m (its map is taken over; m is left empty): the dirty map,
- * and a cache marked dirty since m was taken gets its former state again
- * (clean, or stale after an --output write-back; the disk fsync'ed first)
- * — the disk holds the same bytes again. 0 or -errno. */
+/* Goes back to m (its map is taken over; m is left empty): the dirty map;
+ * a clean cache's state gets the disk's new mtime (the disk fsync'ed
+ * first) — the disk holds the same bytes again. 0 or -errno. */
 int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m);
 void gm_image_dirty_mark_free(struct gm_image_dirty_mark *m);   /* accepts NULL */
 

@@ -158,8 +158,7 @@ int gm_fs_txn_attach(struct gm_fs *fs)
 	const char *v = getenv("GM_FS_VERIFY_UNDO");
 	int rc;
 
-	rc = gm_undo_get(fs->img, &fs->undo);
-	if (rc)
+	if (!fs->undo && (rc = gm_undo_get(fs->img, &fs->undo, NULL)))
 		return rc;
 	fs->e2fs->priv_data = fs;
 	ext2fs_set_block_alloc_stats_callback(fs->e2fs, on_block_stats, NULL);
@@ -281,16 +280,23 @@ int gm_fs_txn_save_bmap(struct gm_fs *fs)
 	return 0;
 }
 
-static void level_commit(struct gm_fs *fs)
+/* Keeps the innermost level's changes. 0, or -errno when the outermost
+ * operation of the undo log cannot commit (its level stays open: undo it). */
+static int level_commit(struct gm_fs *fs)
 {
 	struct gm_fs_level *l = &fs->lv[fs->depth - 1], *p;
+	bool last = gm_undo_depth(fs->undo) == 1;
+	int rc = gm_undo_commit(fs->undo);
 
-	(void)gm_undo_commit(fs->undo);
+	/* (an inner level that could not merge is closed all the same: its
+	 * parent then saves more than it needs, never less) */
+	if (rc && last)
+		return rc;
 	fs->depth--;
 	if (fs->depth == 0) {
 		fs->blog_n = 0;
 		level_release(l);
-		return;
+		return 0;
 	}
 	/* The parent takes over what describes its own start too: the inode
 	 * bitmap before any inode changed (if it had none: nothing changed in
@@ -309,6 +315,7 @@ static void level_commit(struct gm_fs *fs)
 	}
 	p->untracked |= l->untracked;
 	level_release(l);
+	return 0;
 }
 
 /* Puts libext2fs's memory and the disk back as they were when the
@@ -384,8 +391,10 @@ int gm_fs_txn_end(struct gm_fs *fs, int rc, const char *op)
 	if (fs->read_only || !fs->undo || fs->depth == 0)
 		return rc;
 	if (rc >= 0) {
-		level_commit(fs);
-		return rc;
+		urc = level_commit(fs);
+		if (!urc)
+			return rc;
+		rc = gm_fs_fail(fs, urc, "%s: the edit cannot be committed: %s", op, strerror(-urc));
 	}
 	if (inconsistency(rc))
 		mark_damaged(fs, op, gm_error_msg(&fs->err));
