@@ -415,14 +415,17 @@ int gm_cache_recover(const char *dir, const char *image, const char *disk_path, 
 	}
 	if (!r->rolled_back || raw || gm_cache_state_load(dir, &st))
 		goto out;
-	/* a state saved by the operation itself (its commit's dirty mark, a
-	 * verb's write-back) no longer holds: the one before it does */
+	/* a state saved by the operation itself (its dirty mark, a verb's
+	 * write-back) no longer holds: the one before it does — unless the
+	 * machine crashed in the middle, when the undo may be short of writes
+	 * the crash kept: a cache that had no edits waiting is then extracted
+	 * anew (the tarball is whole) */
 	if (st.undo_op == r->op) {
 		if (st.prior != GM_CACHE_DIRTY) {
 			st.pid = 0;
 			st.since = 0;
 		}
-		st.status = st.prior;
+		st.status = r->other_boot && st.prior != GM_CACHE_DIRTY ? GM_CACHE_NONE : st.prior;
 		st.undo_op = 0;
 	}
 	/* a clean cache holds the same bytes again, under a new mtime */

@@ -471,9 +471,14 @@ static int recover(struct gm_image *img, const char *abs, bool raw, struct gm_er
 	free(dp);
 	if (!rc && r.rolled_back && raw) {
 		img->info.undone = true;
-		snprintf(img->info.note, sizeof(img->info.note), "undid the unfinished edit of an "
-			 "interrupted gcemount (pid %ld): the disk is as it was before that command",
-			 r.pid);
+		if (r.other_boot)
+			snprintf(img->info.note, sizeof(img->info.note), "undid what the log holds of an "
+				 "edit cut by a machine crash (pid %ld); unlogged writes may remain: "
+				 "check with e2fsck -fn", r.pid);
+		else
+			snprintf(img->info.note, sizeof(img->info.note), "undid the unfinished edit of "
+				 "an interrupted gcemount (pid %ld): the disk is as it was before that "
+				 "command", r.pid);
 	}
 	return rc;
 }
@@ -604,17 +609,13 @@ int gm_image_undo_path(const struct gm_image *img, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-int gm_image_note_write(struct gm_image *img, uint64_t off, uint64_t len)
-{
-	if (img->read_only)
-		return -EROFS;
-	return gm_rangeset_add(&img->dirty, off, len ? len : 1);
-}
-
-/* The cache holds edits the image lacks: the state file says dirty (the
- * flag first, both with the handled signals blocked: a handler sees both
- * or neither). op: the undo log's operation whose commit this is, or 0. */
-static int persist_dirty(struct gm_image *img)
+/* The cache holds edits the image lacks: the state file says dirty, before
+ * the first of them reaches the cache disk (a crash, even of the machine,
+ * never leaves a changed cache that passes for clean). Inside an operation
+ * of the undo log the state names it: while it has not committed, the
+ * recovery of a killed process (cache.h) gives the prior status back, and a
+ * signal handler is told nothing (GM_TF_DIRTY waits for the commit). */
+static int persist_dirty(struct gm_image *img, bool flag)
 {
 	struct gm_cache_state st = img->st;
 	sigset_t old;
@@ -623,15 +624,18 @@ static int persist_dirty(struct gm_image *img)
 	/* (a private cache from standard input dies with the process: no state) */
 	if (img->info.container != GM_CONTAINER_TARGZ || img->stream || img->persisted_dirty)
 		return 0;
-	st.prior = st.status == GM_CACHE_STALE ? GM_CACHE_STALE : GM_CACHE_CLEAN;
+	st.prior = st.status;
 	st.status = GM_CACHE_DIRTY;
 	st.pid = (long)getpid();
 	st.since = (int64_t)time(NULL);
 	st.undo_op = img->undo_op;
+	/* the flag first, both with the handled signals blocked: a handler
+	 * sees both or neither */
 	gm_tempfiles_block(&old);
-	gm_tempfiles_set_flag(GM_TF_DIRTY, true);
+	if (flag)
+		gm_tempfiles_set_flag(GM_TF_DIRTY, true);
 	rc = gm_cache_state_save(img->cache, &st);
-	if (rc)
+	if (rc && flag)
 		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
 	gm_tempfiles_unblock(&old);
 	if (rc)
@@ -641,11 +645,24 @@ static int persist_dirty(struct gm_image *img)
 	return 0;
 }
 
+int gm_image_note_write(struct gm_image *img, uint64_t off, uint64_t len)
+{
+	int rc;
+
+	if (img->read_only)
+		return -EROFS;
+	rc = persist_dirty(img, false);
+	return rc ? rc : gm_rangeset_add(&img->dirty, off, len ? len : 1);
+}
+
 int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
 {
-	int rc = gm_image_note_write(img, off, len);
+	int rc;
 
-	return rc ? rc : persist_dirty(img);
+	if (img->read_only)
+		return -EROFS;
+	rc = persist_dirty(img, true);
+	return rc ? rc : gm_rangeset_add(&img->dirty, off, len ? len : 1);
 }
 
 void gm_image_set_undo_op(struct gm_image *img, uint64_t op)
@@ -657,11 +674,11 @@ int gm_image_commit_edits(struct gm_image *img)
 {
 	if (!gm_image_dirty(img))
 		return 0;
-	if (img->info.container == GM_CONTAINER_RAW) {
+	if (img->info.container == GM_CONTAINER_RAW)
 		gm_tempfiles_set_flag(GM_TF_WRITTEN, true);   /* in place */
-		return 0;
-	}
-	return persist_dirty(img);
+	else if (img->persisted_dirty)
+		gm_tempfiles_set_flag(GM_TF_DIRTY, true);     /* edits wait in the cache */
+	return 0;
 }
 
 int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m)
@@ -681,17 +698,23 @@ int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m)
 	gm_rangeset_free(&img->dirty);
 	img->dirty = m->map;
 	gm_rangeset_init(&m->map);
-	if (img->info.container != GM_CONTAINER_TARGZ || img->stream || img->persisted_dirty ||
-	    img->st.status != GM_CACHE_CLEAN)
+	if (img->info.container != GM_CONTAINER_TARGZ || img->stream || m->persisted ||
+	    !img->persisted_dirty)
 		return 0;
-	/* A clean cache holds the same bytes again: its identity gets the
-	 * disk's new mtime (flushed first). */
+	/* The cache holds the same bytes again: its former state (clean, or
+	 * stale after an --output write-back), with the disk's new identity
+	 * (its mtime moved; flushed first). */
 	if (fsync(img->fd) < 0 || fstat(img->fd, &ds) < 0)
 		return -errno;
+	st.status = (enum gm_cache_status)m->status;
 	st.disk_mtime_ns = mtime_ns(&ds);
+	st.pid = 0;
+	st.since = 0;
+	st.undo_op = 0;
 	if ((rc = gm_cache_state_save(img->cache, &st)))
 		return rc;
 	img->st = st;
+	img->persisted_dirty = false;
 	return 0;
 }
 

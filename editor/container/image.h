@@ -109,19 +109,20 @@ const char *gm_image_path(const struct gm_image *img);
 const struct gm_image_info *gm_image_info(const struct gm_image *img);
 bool gm_image_read_only(const struct gm_image *img);
 
-/* Records that [off, off+len) of the disk was written, outside any operation
- * of the undo log (editor/disk/undo.h): the first call marks the cache
- * dirty on disk. 0 or -errno. */
+/* Records that [off, off+len) of the disk is about to be written, outside
+ * any operation of the undo log (editor/disk/undo.h): the first call marks
+ * the cache dirty on disk (edits wait: GM_TF_DIRTY). 0 or -errno. */
 int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len);
-/* Inside an operation: records the range in the dirty map only; the cache
- * turns dirty on disk when the operation commits (gm_image_commit_edits).
- * 0 or -errno. */
+/* The same inside an operation: the cache is marked dirty on disk before
+ * its first write all the same (never a changed cache that passes for
+ * clean), but in the name of the operation (gm_image_set_undo_op): until it
+ * commits (gm_image_commit_edits) a killed process's recovery gives the
+ * prior status back, and GM_TF_DIRTY is not set. 0 or -errno. */
 int gm_image_note_write(struct gm_image *img, uint64_t off, uint64_t len);
 /* An operation of the undo log commits (called with the handled signals
- * blocked, before its COMMIT record): edits not written back make a
- * tar.gz's cache dirty (its state names op, see gm_image_set_undo_op); a
- * raw disk's are in place (GM_TF_WRITTEN). 0 or -errno: then the operation
- * must not commit. */
+ * blocked, with its COMMIT record): edits not written back wait in a
+ * tar.gz's cache (GM_TF_DIRTY), or are in place on a raw disk
+ * (GM_TF_WRITTEN). 0 or -errno: then the operation must not commit. */
 int gm_image_commit_edits(struct gm_image *img);
 /* The undo log's operation in progress (0: none). A state file saved during
  * it names it, so the recovery of an operation never committed (the process
@@ -143,9 +144,10 @@ struct gm_image_dirty_mark {
 };
 /* Records the current dirty state in m. 0 or -ENOMEM. */
 int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m);
-/* Goes back to m (its map is taken over; m is left empty): the dirty map;
- * a clean cache's state gets the disk's new mtime (the disk fsync'ed
- * first) — the disk holds the same bytes again. 0 or -errno. */
+/* Goes back to m (its map is taken over; m is left empty): the dirty map,
+ * and a cache marked dirty since m was taken gets its former state again
+ * (clean, or stale after an --output write-back; the disk fsync'ed first)
+ * — the disk holds the same bytes again. 0 or -errno. */
 int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m);
 void gm_image_dirty_mark_free(struct gm_image_dirty_mark *m);   /* accepts NULL */
 

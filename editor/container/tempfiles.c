@@ -133,12 +133,15 @@ void gm_tempfiles_unblock(const sigset_t *old)
 void gm_tempfiles_test_point(const char *name)
 {
 	static unsigned hits;
-	const char *want = getenv("GM_TEST_STOP_AT");
+	const char *want = getenv("GM_TEST_STOP_AT"), *at;
 	size_t n = strlen(name);
 	unsigned long nth = 1;
 
-	if (!want || strncmp(want, name, n) || (want[n] && want[n] != ':'))
+	if (!want || strncmp(want, name, n) || (want[n] && want[n] != ':' && want[n] != '@'))
 		return;
+	at = strchr(want + n, '@');
+	if (at && access(at + 1, F_OK) < 0)
+		return;            /* not armed yet */
 	if (want[n] == ':')
 		nth = strtoul(want + n + 1, NULL, 10);
 	if (++hits == nth)

@@ -52,9 +52,10 @@ unsigned gm_tempfiles_flags(void);   /* async-signal-safe */
 void gm_tempfiles_block(sigset_t *old);
 void gm_tempfiles_unblock(const sigset_t *old);
 
-/* Test hook: when $GM_TEST_STOP_AT is NAME or NAME:N, the N-th (default
- * first) call with that name stops the process (SIGSTOP), so a test can
- * signal or kill it at a known point. No-op otherwise. */
+/* Test hook: when $GM_TEST_STOP_AT is NAME[:N][@FILE], the N-th (default
+ * first) call with that name (counted while FILE exists, if given) stops
+ * the process (SIGSTOP), so a test can signal or kill it at a known point.
+ * No-op otherwise. */
 void gm_tempfiles_test_point(const char *name);
 
 #endif

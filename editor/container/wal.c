@@ -55,6 +55,7 @@ struct gm_wal {
 	bool persistent;
 	bool sync;
 	bool unsynced;           /* records written since the last fdatasync */
+	unsigned char boot_id[16];   /* this boot's (BEGIN records carry it) */
 	bool open_op;            /* BEGIN written, no COMMIT/ABORT yet */
 	uint64_t op;             /* number of the current (or last) operation */
 	uint64_t tail;           /* where the next record goes */
@@ -168,6 +169,29 @@ static bool hdr_matches(int fd, int disk_fd)
 	return !memcmp(&h, &want, sizeof(h));
 }
 
+/* This boot's id (/proc/sys/kernel/random/boot_id, 16 bytes; zeros if
+ * unknown): an operation begun under another one was cut by a crash of the
+ * machine, when writes not yet flushed may have been lost. */
+static void boot_id(unsigned char id[16])
+{
+	char txt[64];
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, txt, sizeof(txt) - 1) : -1;
+	unsigned k = 0;
+
+	memset(id, 0, 16);
+	if (fd >= 0)
+		close(fd);
+	for (ssize_t i = 0; i < n && k < 32; i++) {
+		int c = txt[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (v < 0)
+			continue;
+		id[k / 2] = (unsigned char)(id[k / 2] << 4 | v);
+		k++;
+	}
+}
+
 /* --- reading an operation (no allocation: also the signal path) ----- */
 
 struct scan {
@@ -178,6 +202,7 @@ struct scan {
 	long pid;
 	int64_t time;
 	unsigned saves;
+	unsigned char boot_id[16];
 };
 
 /* Reads the record at off and checks it (data included, through buf).
@@ -219,6 +244,9 @@ static int scan_op(int fd, struct scan *s, unsigned char *buf, size_t buflen)
 	s->op = r.op;
 	s->pid = (long)r.off;
 	s->time = (int64_t)r.len;
+	if (r.dlen == sizeof(s->boot_id) &&
+	    pread_exact(fd, s->boot_id, sizeof(s->boot_id), off + sizeof(r)))
+		return -ENOENT;
 	for (;;) {
 		prev = off;
 		off += sizeof(r) + r.dlen;
@@ -346,6 +374,12 @@ int gm_wal_recover(const char *path, int disk_fd, struct gm_wal_recovery *out,
 		goto out;
 	}
 	r.rolled_back = true;
+	{
+		unsigned char now[16];
+
+		boot_id(now);
+		r.other_boot = memcmp(now, s.boot_id, sizeof(now)) != 0;
+	}
 	r.pid = s.pid;
 	r.time = s.time;
 	r.records = s.saves;
@@ -426,6 +460,7 @@ int gm_wal_open(const char *path, int disk_fd, struct gm_wal **out, struct gm_er
 	if (getrandom(&w->op, sizeof(w->op), GRND_NONBLOCK) != sizeof(w->op))
 		w->op = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
 	w->tail = HDR_SIZE;
+	boot_id(w->boot_id);
 	*out = w;
 	return 0;
 fail:
@@ -479,11 +514,16 @@ int gm_wal_begin(struct gm_wal *w)
 		w->op++;          /* 0 means "none" in a cache state */
 	w->tail = HDR_SIZE;
 	w->last = 0;
+	memcpy(w->buf + sizeof(r), w->boot_id, sizeof(w->boot_id));
+	r.dlen = sizeof(w->boot_id);
 	rc = append(w, &r);
 	if (rc)
 		return rc;
 	w->open_op = true;
-	return gm_wal_barrier(w);
+	if (w->sync && fdatasync(w->fd) < 0)
+		return -errno;
+	w->unsynced = false;
+	return 0;
 }
 
 int gm_wal_save_buf(struct gm_wal *w, uint64_t off, const void *buf, uint64_t len,
@@ -515,16 +555,6 @@ int gm_wal_save(struct gm_wal *w, uint64_t off, uint64_t len, enum gm_wal_save h
 	if (rc)
 		return rc;
 	return gm_wal_save_buf(w, off, w->buf + sizeof(r), len, where);
-}
-
-int gm_wal_barrier(struct gm_wal *w)
-{
-	if (!w->sync || !w->unsynced)
-		return 0;
-	if (fdatasync(w->fd) < 0)
-		return -errno;
-	w->unsynced = false;
-	return 0;
 }
 
 int gm_wal_read(struct gm_wal *w, uint64_t where, void *buf, uint64_t len)

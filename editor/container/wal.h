@@ -25,9 +25,13 @@
  * A SAVE record reaches the file (pwrite) before the disk bytes it protects
  * are overwritten, so against process death (SIGKILL, a crash) write order
  * is enough: a record cut short by death fails its CRC, and its bytes were
- * not overwritten yet. Against power loss, a log opened with sync flushes
- * itself (fdatasync) before a disk write that follows new records; without
- * sync nothing is promised after a power loss (see gm_wal_recover).
+ * not overwritten yet. Against a crash of the machine (power loss) the page
+ * cache may lose any unflushed write, in any order: with sync on (verbs),
+ * the BEGIN record is flushed before the operation's first write and, at
+ * the commit, the disk before the COMMIT record, so an operation the crash
+ * cut is known as such (its BEGIN carries the boot id; recovery says
+ * other_boot); its undo is then as good as the records that reached the
+ * disk, and the caller must not trust the result as exact.
  * Not thread-safe: callers serialise (as for libext2fs). */
 #ifndef GM_WAL_H
 #define GM_WAL_H
@@ -66,8 +70,8 @@ unsigned char *gm_wal_data_buf(struct gm_wal *w);
 /* Power-loss mode (see above); off by default. */
 void gm_wal_set_sync(struct gm_wal *w, bool on);
 
-/* Starts an operation: its BEGIN record, made durable (fdatasync) when
- * sync is on. 0 or -errno. */
+/* Starts an operation: its BEGIN record (with this boot's id), made durable
+ * (fdatasync) when sync is on. 0 or -errno. */
 int gm_wal_begin(struct gm_wal *w);
 /* Appends a SAVE of the disk's [off, off+len) as it is now (len <=
  * GM_WAL_REC_MAX): how is DATA (read from the disk), ZERO or HOLE (nothing
@@ -77,8 +81,6 @@ int gm_wal_save(struct gm_wal *w, uint64_t off, uint64_t len, enum gm_wal_save h
 /* As gm_wal_save with the bytes given (already read by the caller). */
 int gm_wal_save_buf(struct gm_wal *w, uint64_t off, const void *buf, uint64_t len,
 		    uint64_t *where);
-/* Before a disk write: with sync on, flushes records not yet durable. */
-int gm_wal_barrier(struct gm_wal *w);
 /* Reads back len bytes of data saved at where (for an in-process undo). */
 int gm_wal_read(struct gm_wal *w, uint64_t where, void *buf, uint64_t len);
 /* The file offset the next record goes to, and dropping every record from
@@ -98,6 +100,8 @@ struct gm_wal_recovery {
 	int64_t time;          /* when it began (seconds) */
 	unsigned records;      /* SAVE records replayed */
 	uint64_t op;           /* its number */
+	bool other_boot;       /* begun before the machine restarted: the undo
+				* may lack writes the crash lost from the log */
 };
 
 /* Before anything else on an image: if the log at path holds a pending

@@ -389,10 +389,8 @@ int gm_undo_prepare_write(struct gm_undo *u, uint64_t off, uint64_t len)
 		if (rc)
 			return rc;
 	}
-	/* recorded in the dirty map now, persisted when the operation commits */
-	if ((rc = gm_image_note_write(u->img, off, len)))
-		return rc;
-	return gm_wal_barrier(u->wal);
+	/* the old bytes are in the log: now the image may learn of the write */
+	return gm_image_note_write(u->img, off, len);
 }
 
 struct add_ctx {
