@@ -20,12 +20,15 @@
 #include "editor/rangeset.h"
 
 #define GM_UNDO_MAX_IMAGES 64
+#define MEM_MAX (64u << 20)     /* saved-again bytes kept in memory at most */
 
 struct entry {
 	uint64_t off, len;      /* disk bytes */
 	bool zero;              /* they were all zero: nothing stored */
 	bool hole;              /* ... and a hole of the disk file */
-	uint64_t where;         /* else: their copy in the log file */
+	bool in_log;            /* a record of the log (else known in process only) */
+	uint64_t where;         /* their copy in the log file, */
+	void *mem;              /* or in memory */
 };
 
 struct level {
@@ -44,6 +47,11 @@ struct gm_undo {
 	struct level *lv;
 	unsigned depth, lvcap;
 	uint64_t saved_bytes;
+	uint64_t mem_used;
+	/* what the log holds of this operation: a range saved again (by an
+	 * inner level) is kept in memory only, the log's older copy being the
+	 * one a recovery needs */
+	struct gm_rangeset logged;
 	struct gm_wal *wal;
 	bool begun;             /* the operation's BEGIN is in the log */
 	bool nosync;            /* test hook */
@@ -102,10 +110,20 @@ out:
 	return rc;
 }
 
+static void entry_free(struct gm_undo *u, struct entry *e)
+{
+	u->saved_bytes -= e->len;
+	if (e->mem) {
+		u->mem_used -= e->len;
+		free(e->mem);
+		e->mem = NULL;
+	}
+}
+
 static void drop_entries(struct gm_undo *u, size_t from)
 {
 	for (size_t i = from; i < u->n; i++)
-		u->saved_bytes -= u->e[i].len;
+		entry_free(u, &u->e[i]);
 	u->n = from;
 }
 
@@ -136,6 +154,7 @@ void gm_undo_put(struct gm_undo *u)
 	free(u->lv);
 	if (u->mark_taken)
 		gm_image_dirty_mark_free(&u->mark);
+	gm_rangeset_free(&u->logged);
 	gm_wal_close(u->wal);
 	free(u);
 }
@@ -165,7 +184,8 @@ int gm_undo_begin(struct gm_undo *u, bool exact)
 	}
 	memset(&u->lv[u->depth], 0, sizeof(u->lv[0]));
 	u->lv[u->depth].first = u->n;
-	u->lv[u->depth].wal_tail = gm_wal_tail(u->wal);
+	/* (0 before the operation's BEGIN: everything after it) */
+	u->lv[u->depth].wal_tail = u->begun ? gm_wal_tail(u->wal) : 0;
 	/* exactness is the outermost level's: a block fresh inside an inner
 	 * level was free when the outermost one began */
 	u->lv[u->depth].exact = u->depth ? u->lv[0].exact : exact;
@@ -259,8 +279,8 @@ static int entry_reserve(struct gm_undo *u);
 
 /* Appends all-zero [off, off+len) as entries along the disk file's holes
  * (a sparse cache's free space): holes are given back as holes, not as
- * written zeros. */
-static int add_zero_entries(struct gm_undo *u, uint64_t off, uint64_t len)
+ * written zeros. log: as records of the log too. */
+static int add_zero_entries(struct gm_undo *u, uint64_t off, uint64_t len, bool log)
 {
 	uint64_t end = off + len;
 
@@ -283,11 +303,12 @@ static int add_zero_entries(struct gm_undo *u, uint64_t off, uint64_t len)
 		if (stop > end || stop <= off)
 			stop = end;
 		rc = entry_reserve(u);
-		if (!rc)
+		if (!rc && log)
 			rc = gm_wal_save(u->wal, off, stop - off, hole ? GM_WAL_HOLE : GM_WAL_ZERO, NULL);
 		if (rc)
 			return rc;
-		u->e[u->n++] = (struct entry){ .off = off, .len = stop - off, .zero = true, .hole = hole };
+		u->e[u->n++] = (struct entry){ .off = off, .len = stop - off, .zero = true, .hole = hole,
+					       .in_log = log };
 		off = stop;
 	}
 	return 0;
@@ -328,35 +349,87 @@ static int begin_op(struct gm_undo *u)
 	return 0;
 }
 
-/* Saves the current contents of [off, off+len) as new entries: holes of
- * the disk file (a sparse cache's free space) known without reading, the
- * rest read in pieces of at most GM_WAL_REC_MAX, all-zero pieces without
- * their bytes. */
+/* The disk's [off, off+len) is a hole of the disk file (a sparse cache's
+ * free space), known without reading it. */
+static bool is_hole(struct gm_undo *u, uint64_t off, uint64_t len)
+{
+	off_t d = lseek(u->fd, (off_t)off, SEEK_DATA);
+
+	return (d < 0 && errno == ENXIO) || (d >= 0 && (uint64_t)d >= off + len);
+}
+
+/* Saves [off, off+len) into the log (its first save in this operation):
+ * holes without reading them, the rest in pieces of at most
+ * GM_WAL_REC_MAX, all-zero pieces without their bytes. */
+static int save_logged(struct gm_undo *u, uint64_t off, uint64_t len)
+{
+	int rc = 0;
+
+	for (uint64_t end = off + len; !rc && off < end;) {
+		uint64_t n = end - off > GM_WAL_REC_MAX ? GM_WAL_REC_MAX : end - off;
+		unsigned char *buf = gm_wal_data_buf(u->wal);
+		struct entry e = { .off = off, .len = n, .in_log = true };
+
+		if (is_hole(u, off, n)) {
+			rc = add_zero_entries(u, off, n, true);
+		} else if (!(rc = entry_reserve(u)) && !(rc = pread_full(u->fd, buf, (size_t)n, off))) {
+			if (all_zero((const char *)buf, (size_t)n))
+				rc = add_zero_entries(u, off, n, true);
+			else if (!(rc = gm_wal_save_buf(u->wal, off, buf, n, &e.where)))
+				u->e[u->n++] = e;
+		}
+		if (!rc)
+			rc = gm_rangeset_add(&u->logged, off, n);
+		if (!rc)
+			u->saved_bytes += n;
+		off += n;
+	}
+	return rc;
+}
+
+/* Saves [off, off+len) again (the log has an older copy): in memory, for an
+ * undo in process only; past MEM_MAX into the log all the same. */
+static int save_again(struct gm_undo *u, uint64_t off, uint64_t len)
+{
+	struct entry e = { .off = off, .len = len };
+	int rc;
+
+	if (len > MEM_MAX || u->mem_used + len > MEM_MAX)
+		return save_logged(u, off, len);
+	if ((rc = entry_reserve(u)))
+		return rc;
+	/* (no look for holes: the range was written since its first save) */
+	e.mem = malloc((size_t)len);
+	if (!e.mem)
+		return -ENOMEM;
+	if ((rc = pread_full(u->fd, e.mem, (size_t)len, off))) {
+		free(e.mem);
+		return rc;
+	}
+	if (all_zero(e.mem, (size_t)len)) {
+		free(e.mem);
+		return add_zero_entries(u, off, len, false);
+	}
+	u->mem_used += len;
+	u->saved_bytes += len;
+	u->e[u->n++] = e;
+	return 0;
+}
+
+/* Saves the current contents of [off, off+len) for the innermost level. */
 static int save_piece(void *priv, uint64_t off, uint64_t len)
 {
 	struct gm_undo *u = priv;
 	struct level *l = &u->lv[u->depth - 1];
 	int rc = gm_rangeset_add(&l->saved, off, len);
 
-	if (rc)
-		return rc;
-	for (uint64_t end = off + len; !rc && off < end;) {
-		uint64_t n = end - off > GM_WAL_REC_MAX ? GM_WAL_REC_MAX : end - off;
-		off_t d = lseek(u->fd, (off_t)off, SEEK_DATA);
-		unsigned char *buf = gm_wal_data_buf(u->wal);
-		struct entry e = { .off = off, .len = n };
+	for (uint64_t x = off, end = off + len; !rc && x < end;) {
+		uint64_t until, stop;
+		bool again = covered(&u->logged, x, &until);
 
-		if ((d < 0 && errno == ENXIO) || (d >= 0 && (uint64_t)d >= off + n)) {
-			rc = add_zero_entries(u, off, n);   /* a hole */
-		} else if (!(rc = entry_reserve(u)) && !(rc = pread_full(u->fd, buf, (size_t)n, off))) {
-			if (all_zero((const char *)buf, (size_t)n))
-				rc = add_zero_entries(u, off, n);
-			else if (!(rc = gm_wal_save_buf(u->wal, off, buf, n, &e.where)))
-				u->e[u->n++] = e;
-		}
-		if (!rc)
-			u->saved_bytes += n;
-		off += n;
+		stop = until < end ? until : end;
+		rc = again ? save_again(u, x, stop - x) : save_logged(u, x, stop - x);
+		x = stop;
 	}
 	if (!rc)
 		gm_tempfiles_test_point("undo-save");
@@ -456,6 +529,7 @@ static void reset(struct gm_undo *u)
 		gm_image_dirty_mark_free(&u->mark);
 	u->mark_taken = false;
 	u->begun = false;
+	gm_rangeset_clear(&u->logged);
 	gm_image_set_undo_op(u->img, 0);
 	gm_wal_signal_arm(NULL);
 }
@@ -490,11 +564,26 @@ int gm_undo_commit(struct gm_undo *u)
 		return 0;
 	}
 	u->depth--;
+	p = &u->lv[u->depth - 1];
+	/* The child's entries of what the parent saved before need not stay
+	 * (the parent's older copy wins); those kept in memory only go. */
+	{
+		size_t k = l->first;
+
+		for (size_t i = l->first; i < u->n; i++) {
+			struct entry *e = &u->e[i];
+
+			if (!e->in_log && gm_rangeset_contains(&p->saved, e->off, e->len))
+				entry_free(u, e);
+			else
+				u->e[k++] = *e;
+		}
+		u->n = k;
+	}
 	/* The parent inherits: what was saved (the content at the child's
 	 * start was the parent's start content, or the parent saved it
 	 * before), what was allocated from space free at the parent's start,
 	 * what was freed of what the parent found in use. */
-	p = &u->lv[u->depth - 1];
 	for (size_t i = 0; !rc && i < l->saved.n; i++)
 		rc = gm_rangeset_add(&p->saved, l->saved.r[i].off, l->saved.r[i].len);
 	for (size_t i = 0; !rc && i < l->fresh.n; i++)
@@ -530,6 +619,8 @@ static int restore_entry(struct gm_undo *u, const struct entry *e)
 	static const char zeros[65536];
 	int rc = 0;
 
+	if (e->mem)
+		return pwrite_full(u->fd, e->mem, (size_t)e->len, e->off);
 	if (e->hole && fallocate(u->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)e->off,
 				 (off_t)e->len) == 0)
 		return 0;
@@ -573,9 +664,12 @@ int gm_undo_rollback(struct gm_undo *u, struct gm_error *err)
 	/* The log follows: an inner level's records go (the bytes are back);
 	 * the outermost level's operation ends with an ABORT. Left in the
 	 * file (on failure), they would only be replayed once more. */
-	if (u->depth > 1)
+	if (u->depth > 1) {
+		for (size_t i = l->first; i < u->n; i++)
+			if (u->e[i].in_log)
+				(void)gm_rangeset_remove(&u->logged, u->e[i].off, u->e[i].len);
 		(void)gm_wal_truncate(u->wal, l->wal_tail);
-	else if (u->begun && !first_rc)
+	} else if (u->begun && !first_rc)
 		(void)gm_wal_abort(u->wal);
 	drop_entries(u, l->first);
 	level_free(l);

@@ -10,10 +10,13 @@
  *     bitmap is put back by undoing each allocation libext2fs announced
  *     (its block_alloc_stats, block_alloc_stats_range and new_range hooks,
  *     the ones e2fsck uses to follow allocations), and copied before
- *     anything that may free blocks (damaged metadata makes libext2fs
- *     "free" blocks that are free already: no log undoes that); the inode
- *     bitmap is copied before the operation first changes it; the inode
- *     cache is dropped. The handle stays the same: inode numbers stay
+ *     anything of libext2fs's that may free blocks (damaged metadata makes
+ *     it "free" blocks that are free already: no log undoes that) — not
+ *     before our own frees of an inode's blocks, which check each block in
+ *     use first; the inode bitmap likewise: our changes logged
+ *     (gm_fs_txn_note_inode), copied before libext2fs's own (mkdir,
+ *     symlink); the inode cache is dropped. A recursive remove thus copies
+ *     no bitmap at all. The handle stays the same: inode numbers stay
  *     valid. Writing a file copies nothing: it only allocates.
  * Blocks allocated inside the operation from free space are reported to the
  * undo log as fresh: data written into them is never saved (putting the
@@ -235,6 +238,7 @@ static int level_begin(struct gm_fs *fs, bool exact)
 	l->imap = l->vimap = NULL;
 	l->bmap = l->vbmap = NULL;
 	l->blog_first = fs->blog_n;
+	l->ilog_first = fs->ilog_n;
 	l->untracked = false;
 	if (fs->verify && e2->block_map && e2->inode_map &&
 	    (ext2fs_copy_bitmap(e2->block_map, &l->vbmap) ||
@@ -265,6 +269,24 @@ int gm_fs_txn_save_imap(struct gm_fs *fs)
 		return 0;
 	if (ext2fs_copy_bitmap(fs->e2fs->inode_map, &l->imap))
 		return gm_fs_fail(fs, -ENOMEM, "out of memory");
+	l->imap_pos = fs->ilog_n;
+	return 0;
+}
+
+int gm_fs_txn_note_inode(struct gm_fs *fs, gm_ino_t ino, int inuse)
+{
+	if (!top(fs))
+		return 0;
+	if (fs->ilog_n == fs->ilog_cap) {
+		size_t cap = fs->ilog_cap ? fs->ilog_cap * 2 : 64;
+		struct gm_fs_ino_change *n = realloc(fs->ilog, cap * sizeof(*n));
+
+		if (!n)
+			return gm_fs_fail(fs, -ENOMEM, "out of memory");
+		fs->ilog = n;
+		fs->ilog_cap = cap;
+	}
+	fs->ilog[fs->ilog_n++] = (struct gm_fs_ino_change){ (ext2_ino_t)ino, inuse > 0 ? 1 : -1 };
 	return 0;
 }
 
@@ -295,15 +317,17 @@ static int level_commit(struct gm_fs *fs)
 	fs->depth--;
 	if (fs->depth == 0) {
 		fs->blog_n = 0;
+		fs->ilog_n = 0;
 		level_release(l);
 		return 0;
 	}
 	/* The parent takes over what describes its own start too: the inode
-	 * bitmap before any inode changed (if it had none: nothing changed in
-	 * it before this level began). */
+	 * bitmap copy with its place in the inode log (the parent's entries
+	 * before it are undone after it). */
 	p = &fs->lv[fs->depth - 1];
 	if (!p->imap) {
 		p->imap = l->imap;
+		p->imap_pos = l->imap_pos;
 		l->imap = NULL;
 	}
 	/* the block bitmap copy, with its place in the log: the parent's
@@ -351,11 +375,22 @@ static int level_rollback(struct gm_fs *fs, char *msg, size_t msglen)
 			ext2fs_mark_block_bitmap_range2(e2->block_map, c->blk, (unsigned)c->num);
 	}
 	fs->blog_n = l->blog_first;
+	from = fs->ilog_n;
 	if (l->imap) {
 		ext2fs_free_inode_bitmap(e2->inode_map);
 		e2->inode_map = l->imap;
 		l->imap = NULL;
+		from = l->imap_pos;
 	}
+	for (size_t i = from; i > l->ilog_first; i--) {
+		const struct gm_fs_ino_change *c = &fs->ilog[i - 1];
+
+		if (c->inuse > 0)
+			ext2fs_unmark_inode_bitmap2(e2->inode_map, c->ino);
+		else
+			ext2fs_mark_inode_bitmap2(e2->inode_map, c->ino);
+	}
+	fs->ilog_n = l->ilog_first;
 	memcpy(e2->super, &l->super, sizeof(l->super));
 	if (e2->orig_super)
 		memcpy(e2->orig_super, &l->orig_super, sizeof(l->orig_super));
@@ -379,7 +414,7 @@ static int level_rollback(struct gm_fs *fs, char *msg, size_t msglen)
 	level_release(l);
 	fs->depth--;
 	if (fs->depth == 0)
-		fs->blog_n = 0;
+		fs->blog_n = fs->ilog_n = 0;
 	return rc;
 }
 
@@ -423,10 +458,13 @@ void gm_fs_txn_detach(struct gm_fs *fs)
 	}
 	free(fs->lv);
 	free(fs->blog);
+	free(fs->ilog);
 	fs->lv = NULL;
 	fs->blog = NULL;
+	fs->ilog = NULL;
 	fs->lvcap = 0;
 	fs->blog_n = fs->blog_cap = 0;
+	fs->ilog_n = fs->ilog_cap = 0;
 	if (fs->e2fs) {
 		ext2fs_set_block_alloc_stats_callback(fs->e2fs, NULL, NULL);
 		ext2fs_set_block_alloc_stats_range_callback(fs->e2fs, NULL, NULL);
