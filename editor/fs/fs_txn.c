@@ -256,8 +256,19 @@ static int level_begin(struct gm_fs *fs, bool exact)
 	return 0;
 }
 
+static unsigned fail_nth;
+static int fail_code;
+
+void gm_fs_test_fail_call(unsigned nth, int code)
+{
+	fail_nth = nth;
+	fail_code = code;
+}
+
 int gm_fs_txn_begin(struct gm_fs *fs)
 {
+	if (fail_nth && --fail_nth == 0)
+		return gm_fs_fail(fs, fail_code, "failure injected by a test");
 	return level_begin(fs, false);
 }
 
