@@ -22,6 +22,7 @@
 #define HDR_SIZE 64u
 #define HDR_MAGIC "GMWAL01\n"
 #define REC_MAGIC 0x52574d47u   /* "GMWR" */
+#define RECOVER_BUF (64u << 10)
 
 enum { T_BEGIN = 1, T_SAVE = 2, T_COMMIT = 3, T_ABORT = 4 };
 
@@ -62,6 +63,8 @@ struct gm_wal {
 	uint64_t last;           /* offset of the last record of the operation */
 	unsigned char *buf;      /* a record with its data (GM_WAL_REC_MAX) */
 };
+
+static bool test_nosync;      /* gm_wal_test_nosync */
 
 /* --- plain I/O ------------------------------------------------------- */
 
@@ -360,14 +363,14 @@ int gm_wal_recover(const char *path, int disk_fd, struct gm_wal_recovery *out,
 		return gm_error_set(err, -errno, "cannot open the undo log %s: %s", path,
 				    strerror(errno));
 	}
-	buf = malloc(GM_WAL_REC_MAX);
+	buf = malloc(RECOVER_BUF);
 	if (!buf) {
 		rc = gm_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if (!hdr_matches(fd, disk_fd) || scan_op(fd, &s, buf, GM_WAL_REC_MAX) || s.ended)
+	if (!hdr_matches(fd, disk_fd) || scan_op(fd, &s, buf, RECOVER_BUF) || s.ended)
 		goto out;
-	rc = undo_op(fd, disk_fd, &s, buf, GM_WAL_REC_MAX);
+	rc = undo_op(fd, disk_fd, &s, buf, RECOVER_BUF);
 	if (rc) {
 		gm_error_set(err, rc, "cannot undo the unfinished edit of an interrupted gcemount "
 			     "(undo log %s): %s", path, strerror(-rc));
@@ -451,7 +454,7 @@ int gm_wal_open(const char *path, int disk_fd, struct gm_wal **out, struct gm_er
 		/* a log made for another disk (or none): start afresh */
 		errno = 0;
 		if (ftruncate(w->fd, 0) < 0 || (rc = pwrite_full(w->fd, &h, sizeof(h), 0)) ||
-		    (w->persistent && fdatasync(w->fd) < 0)) {
+		    (w->persistent && !test_nosync && fdatasync(w->fd) < 0)) {
 			rc = gm_error_set(err, -errno ? -errno : -EIO, "cannot write the undo log %s: %s",
 					  path ? path : "(temporary)", strerror(errno ? errno : EIO));
 			goto fail;
@@ -479,10 +482,11 @@ void gm_wal_close(struct gm_wal *w)
 	free(w);
 }
 
+void gm_wal_test_nosync(bool on) { test_nosync = on; }
 bool gm_wal_persistent(const struct gm_wal *w) { return w && w->persistent; }
 uint64_t gm_wal_op(const struct gm_wal *w) { return w->op; }
 unsigned char *gm_wal_data_buf(struct gm_wal *w) { return w->buf + sizeof(struct rec); }
-void gm_wal_set_sync(struct gm_wal *w, bool on) { w->sync = on && w->persistent; }
+void gm_wal_set_sync(struct gm_wal *w, bool on) { w->sync = on && w->persistent && !test_nosync; }
 uint64_t gm_wal_tail(const struct gm_wal *w) { return w->tail; }
 
 /* Appends r (and dlen bytes of data at w->buf + sizeof(r), already there). */

@@ -42,7 +42,7 @@
 #include "editor/error.h"
 
 #define GM_WAL_NAME "undo"
-#define GM_WAL_REC_MAX (1u << 20)      /* data bytes of one SAVE record at most */
+#define GM_WAL_REC_MAX (64u << 10)     /* data bytes of one SAVE record at most */
 
 struct gm_wal;
 
@@ -69,6 +69,9 @@ uint64_t gm_wal_op(const struct gm_wal *w);
 unsigned char *gm_wal_data_buf(struct gm_wal *w);
 /* Power-loss mode (see above); off by default. */
 void gm_wal_set_sync(struct gm_wal *w, bool on);
+/* Test hook (fuzzing): no fdatasync in any log of the process, whatever
+ * gm_wal_set_sync says. */
+void gm_wal_test_nosync(bool on);
 
 /* Starts an operation: its BEGIN record (with this boot's id), made durable
  * (fdatasync) when sync is on. 0 or -errno. */

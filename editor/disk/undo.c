@@ -54,7 +54,6 @@ struct gm_undo {
 	struct gm_rangeset logged;
 	struct gm_wal *wal;
 	bool begun;             /* the operation's BEGIN is in the log */
-	bool nosync;            /* test hook */
 	bool mark_taken;        /* the outermost level took the image's dirty mark */
 	uint64_t torn_off, torn_len;   /* gm_undo_torn_ok */
 	struct gm_image_dirty_mark mark;
@@ -160,7 +159,6 @@ void gm_undo_put(struct gm_undo *u)
 }
 
 unsigned gm_undo_depth(const struct gm_undo *u) { return u ? u->depth : 0; }
-void gm_undo_set_nosync(struct gm_undo *u, bool on) { u->nosync = on; }
 
 void gm_undo_torn_ok(struct gm_undo *u, uint64_t off, uint64_t len)
 {
@@ -337,7 +335,7 @@ static int begin_op(struct gm_undo *u)
 
 	if (u->begun)
 		return 0;
-	gm_wal_set_sync(u->wal, u->lv[0].exact && !u->nosync);
+	gm_wal_set_sync(u->wal, u->lv[0].exact);
 	rc = gm_wal_begin(u->wal);
 	if (rc)
 		return rc;

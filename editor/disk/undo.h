@@ -69,8 +69,6 @@ int gm_undo_rollback(struct gm_undo *u, struct gm_error *err);
 unsigned gm_undo_depth(const struct gm_undo *u);
 /* Bytes saved so far in the open levels (for tests and limits). */
 uint64_t gm_undo_saved_bytes(const struct gm_undo *u);
-/* Test hook (fuzzing): no fdatasync at all, whatever the level. */
-void gm_undo_set_nosync(struct gm_undo *u, bool on);
 
 /* io_manager: [off, off+len) of the disk is about to be written. Saves what
  * must be saved (in the log, durably when the level asks so) and records the
