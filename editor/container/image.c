@@ -1,5 +1,6 @@
 /* image.c — see image.h. The container logic: sniffing, cache reuse or
- * extraction (tar_read.c), the dirty state, write-back (writeback.c). */
+ * extraction (tar_read.c), write-back (writeback.c); the dirty state and
+ * the undo log's recovery are in image_state.c. */
 #include "editor/container/image.h"
 #include "editor/disk/fsck.h"
 
@@ -23,32 +24,10 @@
 #include "editor/container/sparse.h"
 #include "editor/container/tar_read.h"
 #include "editor/container/tempfiles.h"
-#include "editor/container/wal.h"
 #include "editor/container/writeback.h"
 
-struct gm_image {
-	char *path;            /* absolute */
-	char *cache;           /* <cache>/<key> */
-	int fd;                /* the disk */
-	int lock_fd;
-	bool read_only;
-	bool stream;           /* read from standard input into a private cache */
-	int cache_slot;        /* the private cache's tempfiles registration */
-	bool persisted_dirty;  /* the state file says dirty */
-	struct gm_image_info info;
-	struct gm_cache_state st;
-	struct gm_members ms;
-	struct gm_rangeset dirty;
-	gm_progress_fn progress;
-	void *progress_priv;
-	struct gm_gzindex_job *index_job;   /* the block index still being built */
-	uint64_t undo_op;      /* the undo log's operation in progress, or 0 */
-};
+#include "editor/container/image_private.h"
 
-static int64_t mtime_ns(const struct stat *st)
-{
-	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
 
 static bool ends_with(const char *s, const char *suf)
 {
@@ -67,13 +46,13 @@ static void set_identity(struct gm_cache_state *st, const struct stat *src)
 	st->dev = (uint64_t)src->st_dev;
 	st->ino = (uint64_t)src->st_ino;
 	st->size = (uint64_t)src->st_size;
-	st->mtime_ns = mtime_ns(src);
+	st->mtime_ns = gm_mtime_ns(src);
 }
 
 static bool same_identity(const struct gm_cache_state *st, const struct stat *src)
 {
 	return st->dev == (uint64_t)src->st_dev && st->ino == (uint64_t)src->st_ino &&
-	       st->size == (uint64_t)src->st_size && st->mtime_ns == mtime_ns(src);
+	       st->size == (uint64_t)src->st_size && st->mtime_ns == gm_mtime_ns(src);
 }
 
 static void info_from_state(struct gm_image *img)
@@ -107,7 +86,7 @@ static int save_clean(struct gm_image *img, const struct stat *src)
 	img->st.status = GM_CACHE_CLEAN;
 	set_identity(&img->st, src);
 	img->st.disk_size = (uint64_t)ds.st_size;
-	img->st.disk_mtime_ns = mtime_ns(&ds);
+	img->st.disk_mtime_ns = gm_mtime_ns(&ds);
 	img->st.pid = 0;
 	img->st.since = 0;
 	img->st.undo_op = img->undo_op;
@@ -144,7 +123,7 @@ static int open_cached(struct gm_image *img, bool check_identity)
 		return -errno;
 	if (fstat(fd, &ds) < 0 || !S_ISREG(ds.st_mode) ||
 	    (uint64_t)ds.st_size != img->st.disk_size ||
-	    (check_identity && mtime_ns(&ds) != img->st.disk_mtime_ns) ||
+	    (check_identity && gm_mtime_ns(&ds) != img->st.disk_mtime_ns) ||
 	    gm_members_load(img->cache, &img->ms)) {
 		close(fd);
 		gm_members_free(&img->ms);
@@ -457,32 +436,6 @@ static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
 	return 0;
 }
 
-/* The undo log's recovery (cache.h), with one line for a raw disk, which
- * the user sees change back. */
-static int recover(struct gm_image *img, const char *abs, bool raw, struct gm_error *err)
-{
-	struct gm_wal_recovery r;
-	char *dp = raw ? NULL : gm_path_join(img->cache, "disk.raw");
-	int rc;
-
-	if (!raw && !dp)
-		return gm_error_set(err, -ENOMEM, "out of memory");
-	rc = gm_cache_recover(img->cache, abs, raw ? abs : dp, raw, &r, err);
-	free(dp);
-	if (!rc && r.rolled_back && raw) {
-		img->info.undone = true;
-		if (r.other_boot)
-			snprintf(img->info.note, sizeof(img->info.note), "undid what the log holds of an "
-				 "edit cut by a machine crash (pid %ld); unlogged writes may remain: "
-				 "check with e2fsck -fn", r.pid);
-		else
-			snprintf(img->info.note, sizeof(img->info.note), "undid the unfinished edit of "
-				 "an interrupted gcemount (pid %ld): the disk is as it was before that "
-				 "command", r.pid);
-	}
-	return rc;
-}
-
 int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		  struct gm_image **out, struct gm_error *err)
 {
@@ -557,7 +510,7 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		if (rc)
 			goto fail;
 		/* before anything else: what a killed gcemount left half-done */
-		if (!shared && (rc = recover(img, abs, !gz, err)))
+		if (!shared && (rc = gm_image_recover(img, abs, !gz, err)))
 			goto fail;
 	}
 	if (!gz) {
@@ -599,130 +552,6 @@ const struct gm_image_info *gm_image_info(const struct gm_image *img) { return &
 bool gm_image_read_only(const struct gm_image *img) { return img->read_only; }
 bool gm_image_dirty(const struct gm_image *img) { return img->dirty.n > 0; }
 const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img) { return &img->dirty; }
-
-int gm_image_undo_path(const struct gm_image *img, char **out)
-{
-	*out = NULL;
-	if (!img->cache)
-		return 0;
-	*out = gm_path_join(img->cache, GM_WAL_NAME);
-	return *out ? 0 : -ENOMEM;
-}
-
-/* The cache holds edits the image lacks: the state file says dirty, before
- * the first of them reaches the cache disk (a crash, even of the machine,
- * never leaves a changed cache that passes for clean). Inside an operation
- * of the undo log the state names it: while it has not committed, the
- * recovery of a killed process (cache.h) gives the prior status back, and a
- * signal handler is told nothing (GM_TF_DIRTY waits for the commit). */
-static int persist_dirty(struct gm_image *img, bool flag)
-{
-	struct gm_cache_state st = img->st;
-	sigset_t old;
-	int rc;
-
-	/* (a private cache from standard input dies with the process: no state) */
-	if (img->info.container != GM_CONTAINER_TARGZ || img->stream || img->persisted_dirty)
-		return 0;
-	st.prior = st.status;
-	st.status = GM_CACHE_DIRTY;
-	st.pid = (long)getpid();
-	st.since = (int64_t)time(NULL);
-	st.undo_op = img->undo_op;
-	/* the flag first, both with the handled signals blocked: a handler
-	 * sees both or neither */
-	gm_tempfiles_block(&old);
-	if (flag)
-		gm_tempfiles_set_flag(GM_TF_DIRTY, true);
-	rc = gm_cache_state_save(img->cache, &st);
-	if (rc && flag)
-		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
-	gm_tempfiles_unblock(&old);
-	if (rc)
-		return rc;
-	img->st = st;
-	img->persisted_dirty = true;
-	return 0;
-}
-
-int gm_image_note_write(struct gm_image *img, uint64_t off, uint64_t len)
-{
-	int rc;
-
-	if (img->read_only)
-		return -EROFS;
-	rc = persist_dirty(img, false);
-	return rc ? rc : gm_rangeset_add(&img->dirty, off, len ? len : 1);
-}
-
-int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
-{
-	int rc;
-
-	if (img->read_only)
-		return -EROFS;
-	rc = persist_dirty(img, true);
-	return rc ? rc : gm_rangeset_add(&img->dirty, off, len ? len : 1);
-}
-
-void gm_image_set_undo_op(struct gm_image *img, uint64_t op)
-{
-	img->undo_op = op;
-}
-
-int gm_image_commit_edits(struct gm_image *img)
-{
-	if (!gm_image_dirty(img))
-		return 0;
-	if (img->info.container == GM_CONTAINER_RAW)
-		gm_tempfiles_set_flag(GM_TF_WRITTEN, true);   /* in place */
-	else if (img->persisted_dirty)
-		gm_tempfiles_set_flag(GM_TF_DIRTY, true);     /* edits wait in the cache */
-	return 0;
-}
-
-int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m)
-{
-	gm_rangeset_init(&m->map);
-	m->persisted = img->persisted_dirty;
-	m->status = (int)img->st.status;
-	return gm_rangeset_copy(&m->map, &img->dirty);
-}
-
-int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m)
-{
-	struct gm_cache_state st = img->st;
-	struct stat ds;
-	int rc;
-
-	gm_rangeset_free(&img->dirty);
-	img->dirty = m->map;
-	gm_rangeset_init(&m->map);
-	if (img->info.container != GM_CONTAINER_TARGZ || img->stream || m->persisted ||
-	    !img->persisted_dirty)
-		return 0;
-	/* The cache holds the same bytes again: its former state (clean, or
-	 * stale after an --output write-back), with the disk's new identity
-	 * (its mtime moved; flushed first). */
-	if (fsync(img->fd) < 0 || fstat(img->fd, &ds) < 0)
-		return -errno;
-	st.status = (enum gm_cache_status)m->status;
-	st.disk_mtime_ns = mtime_ns(&ds);
-	st.pid = 0;
-	st.since = 0;
-	st.undo_op = 0;
-	if ((rc = gm_cache_state_save(img->cache, &st)))
-		return rc;
-	img->st = st;
-	img->persisted_dirty = false;
-	return 0;
-}
-
-void gm_image_dirty_mark_free(struct gm_image_dirty_mark *m)
-{
-	if (m)
-		gm_rangeset_free(&m->map);
-}
 
 static int writeback_to(struct gm_image *img, const struct gm_output_target *t, bool targz,
 			const struct gm_writeback_opts *o, struct gm_error *err)
