@@ -305,6 +305,57 @@ static void test_undo_restores_a_clean_cache_state(void **state)
 	assert_int_equal(fx_sh("cmp tz/disk.raw cache/*/disk.raw"), 0);
 }
 
+static off_t log_size(void)
+{
+	struct stat st;
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/gcemount", tmpdir);
+	assert_int_equal(fx_sh("ls %s/*/undo > undo.path", path), 0);
+	{
+		FILE *f = fopen("undo.path", "r");
+
+		assert_non_null(f);
+		assert_non_null(fgets(path, sizeof(path), f));
+		fclose(f);
+		path[strcspn(path, "\n")] = '\0';
+	}
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* Bytes an inner level saves again (the log holds their older copy from
+ * the operation) are kept in memory, not logged again: an inner rollback
+ * still gives them back, and once the inner level commits they go. */
+static void test_undo_saved_again_stays_out_of_the_log(void **state)
+{
+	struct t *t = *state;
+	struct gm_error err = { 0 };
+	off_t before;
+
+	assert_int_equal(gm_undo_begin(t->u, true), 0);
+	wr(t, 8192, 8192, 0x31);                /* logged */
+	before = log_size();
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(gm_undo_begin(t->u, false), 0);
+		wr(t, 8192, 8192, 0x32);            /* again: in memory */
+		wr(t, 4096, 4096, 0);               /* zeros over data, again in memory */
+		assert_int_equal(log_size(), before + 48 + 4096);   /* only 4096.. is new */
+		if (round == 0) {
+			assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+			assert_fill(t, 8192, 8192, 0x31);
+			assert_original(t, 4096, 4096);
+			assert_int_equal(log_size(), before);
+		} else {
+			assert_int_equal(gm_undo_commit(t->u), 0);
+		}
+	}
+	assert_int_equal(gm_undo_saved_bytes(t->u), 8192 + 4096);
+	assert_int_equal(gm_undo_rollback(t->u, &err), 0);
+	assert_int_equal(gm_undo_saved_bytes(t->u), 0);
+	assert_original(t, 0, DISK);
+}
+
 /* What a child does before it is killed: writes of an exact operation
  * (a verb), an inner level among them, as the io_manager makes them. With
  * commit_first, one operation commits before (an edit of a mount session). */
@@ -455,6 +506,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_undo_big_write_in_several_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_gives_holes_back_as_holes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_restores_a_clean_cache_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_saved_again_stays_out_of_the_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_killed_process_is_undone_by_next_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_committed_edits_stay_after_a_kill, setup, teardown),
 	};

@@ -406,7 +406,10 @@ static int save_again(struct gm_undo *u, uint64_t off, uint64_t len)
 	}
 	if (all_zero(e.mem, (size_t)len)) {
 		free(e.mem);
-		return add_zero_entries(u, off, len, false);
+		rc = add_zero_entries(u, off, len, false);
+		if (!rc)
+			u->saved_bytes += len;
+		return rc;
 	}
 	u->mem_used += len;
 	u->saved_bytes += len;
