@@ -102,7 +102,15 @@ static off_t file_size(const char *p)
 /* Saves then overwrites, as the io_manager does: SAVE, then the write. */
 static void save_and_write(struct gm_wal *w, int fd, uint64_t off, size_t len, int c)
 {
-	assert_int_equal(gm_wal_save(w, off, len, GM_WAL_DATA, NULL), 0);
+	/* one record holds at most GM_WAL_REC_MAX bytes: larger ranges go as
+	 * several, as the undo layer sends them */
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done < GM_WAL_REC_MAX ? len - done : GM_WAL_REC_MAX;
+
+		assert_int_equal(gm_wal_save(w, off + done, n, GM_WAL_DATA, NULL), 0);
+		done += n;
+	}
+	assert_int_equal(gm_wal_save(w, off, (uint64_t)GM_WAL_REC_MAX + 1, GM_WAL_DATA, NULL), -EINVAL);
 	fill(fd, off, len, c);
 }
 

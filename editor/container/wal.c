@@ -5,6 +5,7 @@
  * and finds its last one; the undo then walks back along the prev offsets,
  * copying each saved range to the disk through a caller's buffer. */
 #include "editor/container/wal.h"
+#include "editor/container/sparse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,57 +69,23 @@ static bool test_nosync;      /* gm_wal_test_nosync */
 
 /* --- plain I/O ------------------------------------------------------- */
 
+/* len bytes at off; past the end of the file: zeros. */
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
+	ssize_t n = gm_pread_full(fd, buf, len, off);
 
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0) {
-			memset((char *)buf + done, 0, len - done);   /* past the end: zeros */
-			break;
-		}
-		done += (size_t)n;
-	}
+	if (n < 0)
+		return (int)n;
+	memset((char *)buf + n, 0, len - (size_t)n);
 	return 0;
 }
 
 /* Exactly len bytes, or -EIO when the file ends first. */
 static int pread_exact(int fd, void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
+	ssize_t n = gm_pread_full(fd, buf, len, off);
 
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
+	return n < 0 ? (int)n : (size_t)n == len ? 0 : -EIO;
 }
 
 static uint32_t crc(uint32_t c, const void *p, size_t len)
@@ -287,7 +254,7 @@ static int restore_rec(int fd, int disk_fd, uint64_t roff, const struct rec *r,
 		for (uint64_t done = 0; !rc && done < r->len;) {
 			size_t n = r->len - done < buflen ? (size_t)(r->len - done) : buflen;
 
-			rc = pwrite_full(disk_fd, buf, n, r->off + done);
+			rc = gm_pwrite_full(disk_fd, buf, n, r->off + done);
 			done += n;
 		}
 		/* no room to write zeros (a full host disk): a hole reads as zeros */
@@ -300,7 +267,7 @@ static int restore_rec(int fd, int disk_fd, uint64_t roff, const struct rec *r,
 
 		rc = pread_exact(fd, buf, n, roff + sizeof(*r) + done);
 		if (!rc)
-			rc = pwrite_full(disk_fd, buf, n, r->off + done);
+			rc = gm_pwrite_full(disk_fd, buf, n, r->off + done);
 		done += n;
 	}
 	return rc;
@@ -312,7 +279,7 @@ static int append_end(int fd, const struct scan *s, uint16_t type)
 	struct rec r = { .magic = REC_MAGIC, .type = type, .op = s->op, .prev = s->last };
 
 	r.crc = rec_crc(&r);
-	return pwrite_full(fd, &r, sizeof(r), s->end);
+	return gm_pwrite_full(fd, &r, sizeof(r), s->end);
 }
 
 /* Undoes the pending operation s: its SAVE records newest first, the disk
@@ -453,7 +420,7 @@ int gm_wal_open(const char *path, int disk_fd, struct gm_wal **out, struct gm_er
 	if (!w->persistent || !hdr_matches(w->fd, disk_fd)) {
 		/* a log made for another disk (or none): start afresh */
 		errno = 0;
-		if (ftruncate(w->fd, 0) < 0 || (rc = pwrite_full(w->fd, &h, sizeof(h), 0)) ||
+		if (ftruncate(w->fd, 0) < 0 || (rc = gm_pwrite_full(w->fd, &h, sizeof(h), 0)) ||
 		    (w->persistent && !test_nosync && fdatasync(w->fd) < 0)) {
 			rc = gm_error_set(err, -errno ? -errno : -EIO, "cannot write the undo log %s: %s",
 					  path ? path : "(temporary)", strerror(errno ? errno : EIO));
@@ -500,7 +467,7 @@ static int append(struct gm_wal *w, struct rec *r)
 	r->crc = 0;
 	r->crc = crc(rec_crc(r), w->buf + sizeof(*r), r->dlen);
 	memcpy(w->buf, r, sizeof(*r));
-	rc = pwrite_full(w->fd, w->buf, sizeof(*r) + r->dlen, w->tail);
+	rc = gm_pwrite_full(w->fd, w->buf, sizeof(*r) + r->dlen, w->tail);
 	if (rc)
 		return rc;
 	w->last = w->tail;

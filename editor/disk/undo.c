@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "editor/container/sparse.h"
 #include "editor/container/tempfiles.h"
 #include "editor/container/wal.h"
 #include "editor/rangeset.h"
@@ -248,30 +249,17 @@ static int for_uncovered(const struct gm_rangeset *a, const struct gm_rangeset *
 	return 0;
 }
 
+/* len bytes at off; past the end of the disk file: zeros. */
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
+	ssize_t n = gm_pread_full(fd, buf, len, off);
 
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0) {
-			memset((char *)buf + done, 0, len - done);   /* past the end: zeros */
-			break;
-		}
-		done += (size_t)n;
-	}
+	if (n < 0)
+		return (int)n;
+	memset((char *)buf + n, 0, len - (size_t)n);
 	return 0;
 }
 
-static bool all_zero(const char *p, size_t len)
-{
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
 
 static int entry_reserve(struct gm_undo *u);
 
@@ -371,7 +359,7 @@ static int save_logged(struct gm_undo *u, uint64_t off, uint64_t len)
 		if (is_hole(u, off, n)) {
 			rc = add_zero_entries(u, off, n, true);
 		} else if (!(rc = entry_reserve(u)) && !(rc = pread_full(u->fd, buf, (size_t)n, off))) {
-			if (all_zero((const char *)buf, (size_t)n))
+			if (gm_is_zero(buf, (size_t)n))
 				rc = add_zero_entries(u, off, n, true);
 			else if (!(rc = gm_wal_save_buf(u->wal, off, buf, n, &e.where)))
 				u->e[u->n++] = e;
@@ -404,7 +392,7 @@ static int save_again(struct gm_undo *u, uint64_t off, uint64_t len)
 		free(e.mem);
 		return rc;
 	}
-	if (all_zero(e.mem, (size_t)len)) {
+	if (gm_is_zero(e.mem, (size_t)len)) {
 		free(e.mem);
 		rc = add_zero_entries(u, off, len, false);
 		if (!rc)
@@ -599,21 +587,6 @@ int gm_undo_commit(struct gm_undo *u)
 	return rc;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
 
 static int restore_entry(struct gm_undo *u, const struct entry *e)
 {
@@ -621,7 +594,7 @@ static int restore_entry(struct gm_undo *u, const struct entry *e)
 	int rc = 0;
 
 	if (e->mem)
-		return pwrite_full(u->fd, e->mem, (size_t)e->len, e->off);
+		return gm_pwrite_full(u->fd, e->mem, (size_t)e->len, e->off);
 	if (e->hole && fallocate(u->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)e->off,
 				 (off_t)e->len) == 0)
 		return 0;
@@ -629,7 +602,7 @@ static int restore_entry(struct gm_undo *u, const struct entry *e)
 		for (uint64_t done = 0; !rc && done < e->len;) {
 			size_t n = e->len - done > sizeof(zeros) ? sizeof(zeros) : (size_t)(e->len - done);
 
-			rc = pwrite_full(u->fd, zeros, n, e->off + done);
+			rc = gm_pwrite_full(u->fd, zeros, n, e->off + done);
 			done += n;
 		}
 		/* no room to write zeros (a full host disk): a hole reads as zeros */
@@ -642,7 +615,7 @@ static int restore_entry(struct gm_undo *u, const struct entry *e)
 	/* a record holds GM_WAL_REC_MAX bytes at most: the log's buffer takes it */
 	rc = gm_wal_read(u->wal, e->where, gm_wal_data_buf(u->wal), e->len);
 	if (!rc)
-		rc = pwrite_full(u->fd, gm_wal_data_buf(u->wal), (size_t)e->len, e->off);
+		rc = gm_pwrite_full(u->fd, gm_wal_data_buf(u->wal), (size_t)e->len, e->off);
 	return rc;
 }
 
