@@ -85,10 +85,20 @@ int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
  * changed (or --output was given), writes the image back — unless an
  * operation of the session ended in an inconsistency and e2fsck -fn finds
  * that filesystem damaged (GM_EXIT_WRITEBACK, one line saying how to
- * repair); then closes img. Prints errors; returns the exit status
+ * repair); then ends the session's operation (gm_cli_op_begin: all this
+ * inside it, so a process killed before this point leaves what the next
+ * open undoes) and closes img. Prints errors; returns the exit status
  * (GM_EXIT_WRITEBACK when write-back failed or was refused). */
 int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_common *c,
 		  bool writable);
+
+/* The session is one operation of the image's undo log (editor/disk/
+ * undo.h), from here to the end of gm_cli_finish, and the view's edits one
+ * operation inside it: exact for a verb (undone byte for byte). Prints one
+ * line and returns GM_EXIT_FAIL, else 0. gm_cli_op_end (gm_cli_finish
+ * calls it) keeps or undoes it; 0 or -errno (printed). */
+int gm_cli_op_begin(const char *image, struct gm_image *img, struct gm_view *v, bool exact);
+int gm_cli_op_end(struct gm_image *img, bool keep);
 
 /* Refuses, before any work, what cannot end well: --resume on a verb that
  * does not write (GM_EXIT_USAGE), "-" as IMAGE of a writing verb without

@@ -180,11 +180,11 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 	/* The whole session is one operation: a failure undoes it; a raw
 	 * disk, edited in place, byte for byte (exact). gm_cli_finish keeps
 	 * it. */
-	op = gm_view_op_begin(v, raw ? GM_OP_EXACT : 0);
+	op = gm_cli_op_begin(s->image, img, v, raw);
 	if (op == 0 && pipe2(report, O_CLOEXEC) < 0)
 		report[0] = report[1] = -1;
 	fflush(NULL);
-	pid = op < 0 || report[0] < 0 ? -1 : fork();
+	pid = op != 0 || report[0] < 0 ? -1 : fork();
 	if (pid == 0) {
 		close(report[0]);
 		run_and_unmount(r, s->mountpoint, report[1]);
@@ -192,10 +192,11 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 	if (report[1] >= 0)
 		close(report[1]);
 	if (pid < 0) {
-		if (op < 0)
-			gm_cli_error("%s: %s", s->image, gm_view_errmsg(v));
-		else
+		if (op == 0) {
 			gm_cli_error("fork: %s", strerror(errno));
+			gm_view_op_end(v, -ECANCELED);
+			gm_cli_op_end(img, false);
+		}
 		if (report[0] >= 0)
 			close(report[0]);
 		gm_fuse_unmount(fu);
@@ -222,6 +223,7 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 		goto out;
 	}
 	gm_view_op_end(v, -ECANCELED);
+	gm_cli_op_end(img, false);
 	if (code != 0)
 		gm_cli_error("%s exited with status %d: nothing written back, %s is untouched",
 			     r->argv[0], code, s->image);

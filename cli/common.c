@@ -15,7 +15,9 @@
 #include "editor/container/output.h"
 #include "editor/container/sniff.h"
 #include "editor/container/tempfiles.h"
+#include "editor/container/wal.h"
 #include "editor/disk/fsck.h"
+#include "editor/disk/undo.h"
 #include "fuse/gmfuse.h"
 
 const char gm_cli_common_help[] =
@@ -266,14 +268,26 @@ static void sig_append(char *buf, size_t size, const char *s)
 static void on_signal(int sig)
 {
 	static volatile sig_atomic_t busy;
-	unsigned f = gm_tempfiles_flags();
 	char line[PATH_MAX * 2 + 256] = "";
 	sigset_t set;
+	unsigned f;
+	int undone;
 
+	/* Another thread (a compressor, the block indexer): the main thread
+	 * takes it, once it leaves a section that blocks these signals (a
+	 * change on disk with the flag that describes it). */
+	if (gettid() != getpid()) {
+		tgkill(getpid(), getpid(), sig);
+		return;
+	}
 	if (busy)
-		return;     /* another thread is already ending the process */
+		return;
 	busy = 1;
 	gm_tempfiles_remove_all();
+	/* a raw disk's edit in progress goes back now, from the undo log (a
+	 * tarball's cache is put back by the next open) */
+	undone = gm_wal_signal_rollback();
+	f = gm_tempfiles_flags();
 	/* SIGPIPE: the reader of our standard output went away (`cat … | head`);
 	 * like cat, say nothing */
 	if (sig != SIGPIPE) {
@@ -289,6 +303,9 @@ static void on_signal(int sig)
 			sig_append(line, sizeof(line), "the image is unchanged; the edits stay in the "
 				   "cache: rerun with --resume to write them back or --discard to "
 				   "drop them");
+		else if (undone < 0)
+			sig_append(line, sizeof(line), "the disk holds an unfinished edit, undone when "
+				   "gcemount next opens it");
 		else
 			sig_append(line, sizeof(line), "the image is unchanged");
 		sig_append(line, sizeof(line), "\n");
@@ -388,16 +405,64 @@ int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 		return status;
 	/* The verb is one operation: if it fails, gm_cli_finish undoes it all,
 	 * byte for byte. */
-	rc = gm_view_op_begin(*v, GM_OP_EXACT);
-	if (rc < 0) {
-		gm_cli_error("%s: %s", image, gm_view_errmsg(*v));
+	rc = gm_cli_op_begin(image, *img, *v, true);
+	if (rc) {
 		gm_view_close(*v, NULL);
 		gm_image_close(*img);
 		*v = NULL;
 		*img = NULL;
+	}
+	return rc;
+}
+
+/* The session's operation (gm_cli_op_begin): a level of the image's undo
+ * log around everything until gm_cli_finish is done. One image per process. */
+static struct gm_undo *session_undo;
+
+int gm_cli_op_begin(const char *image, struct gm_image *img, struct gm_view *v, bool exact)
+{
+	struct gm_error err = { 0 };
+	int rc;
+
+	if (gm_image_read_only(img))
+		return 0;   /* nothing to undo */
+	rc = gm_undo_get(img, &session_undo, &err);
+	if (!rc && (rc = gm_undo_begin(session_undo, exact)))
+		gm_error_set(&err, rc, "out of memory");
+	if (rc) {
+		gm_cli_error("%s: %s", image, gm_error_msg(&err));
+		gm_undo_put(session_undo);
+		session_undo = NULL;
+		return GM_EXIT_FAIL;
+	}
+	rc = gm_view_op_begin(v, exact ? GM_OP_EXACT : 0);
+	if (rc < 0) {
+		gm_cli_error("%s: %s", image, gm_view_errmsg(v));
+		gm_cli_op_end(img, false);
 		return GM_EXIT_FAIL;
 	}
 	return 0;
+}
+
+int gm_cli_op_end(struct gm_image *img, bool keep)
+{
+	struct gm_error err = { 0 };
+	int rc = 0;
+
+	if (!session_undo)
+		return 0;
+	if (keep && (rc = gm_undo_commit(session_undo)) < 0) {
+		gm_cli_error("%s: the edits cannot be kept in the cache (%s): undone",
+			     gm_image_path(img), strerror(-rc));
+		keep = false;
+	}
+	if (!keep && gm_undo_rollback(session_undo, &err) < 0) {
+		gm_cli_error("%s: %s", gm_image_path(img), gm_error_msg(&err));
+		rc = -EIO;
+	}
+	gm_undo_put(session_undo);
+	session_undo = NULL;
+	return rc;
 }
 
 void gm_cli_view_opts(const struct gm_cli_common *c, bool writable, struct gm_view_opts *o)
@@ -439,7 +504,8 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 		open_error(image, &err);
 		return gm_cli_exit_for_open_error(rc);
 	}
-	if (!c->quiet && gm_image_info(*img)->note[0])
+	/* (a raw disk put back in place is said even by the quiet verbs) */
+	if ((!c->quiet || gm_image_info(*img)->undone) && gm_image_info(*img)->note[0])
 		fprintf(stderr, "gcemount: %s: %s\n", image, gm_image_info(*img)->note);
 	gm_cli_view_opts(c, writable, &vo);
 	rc = gm_view_open(*img, &vo, v, &err);
@@ -500,7 +566,7 @@ int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_c
 	char damage[GM_ERRMSG_MAX] = "";
 	uint64_t part_off = 0;
 
-	if (v) {
+	if (v && session_undo) {
 		/* The verb's operation (gm_cli_open): kept if it succeeded,
 		 * otherwise undone, so nothing of it is written back. */
 		bool before = gm_view_damaged(v, NULL, NULL);
@@ -542,6 +608,13 @@ int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_c
 		}
 	}
 	gm_rangeset_free(&holes);
+	/* The session's operation spans the flush, the close and the
+	 * write-back: killed before this, the next open undoes it all. Kept
+	 * if the verb succeeded, even when the write-back failed: the edits
+	 * then wait in the cache for --resume. */
+	if (gm_cli_op_end(img, writable) < 0 && status == GM_EXIT_OK)
+		status = GM_EXIT_WRITEBACK;
+	gm_tempfiles_test_point("cli-finished");
 	gm_image_close(img);
 	return status;
 }

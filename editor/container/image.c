@@ -1,5 +1,6 @@
 /* image.c — see image.h. The container logic: sniffing, cache reuse or
- * extraction (tar_read.c), the dirty state, write-back (writeback.c). */
+ * extraction (tar_read.c), write-back (writeback.c); the dirty state and
+ * the undo log's recovery are in image_state.c. */
 #include "editor/container/image.h"
 #include "editor/disk/fsck.h"
 
@@ -25,28 +26,8 @@
 #include "editor/container/tempfiles.h"
 #include "editor/container/writeback.h"
 
-struct gm_image {
-	char *path;            /* absolute */
-	char *cache;           /* <cache>/<key> */
-	int fd;                /* the disk */
-	int lock_fd;
-	bool read_only;
-	bool stream;           /* read from standard input into a private cache */
-	int cache_slot;        /* the private cache's tempfiles registration */
-	bool persisted_dirty;  /* the state file says dirty */
-	struct gm_image_info info;
-	struct gm_cache_state st;
-	struct gm_members ms;
-	struct gm_rangeset dirty;
-	gm_progress_fn progress;
-	void *progress_priv;
-	struct gm_gzindex_job *index_job;   /* the block index still being built */
-};
+#include "editor/container/image_private.h"
 
-static int64_t mtime_ns(const struct stat *st)
-{
-	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
 
 static bool ends_with(const char *s, const char *suf)
 {
@@ -65,13 +46,13 @@ static void set_identity(struct gm_cache_state *st, const struct stat *src)
 	st->dev = (uint64_t)src->st_dev;
 	st->ino = (uint64_t)src->st_ino;
 	st->size = (uint64_t)src->st_size;
-	st->mtime_ns = mtime_ns(src);
+	st->mtime_ns = gm_mtime_ns(src);
 }
 
 static bool same_identity(const struct gm_cache_state *st, const struct stat *src)
 {
 	return st->dev == (uint64_t)src->st_dev && st->ino == (uint64_t)src->st_ino &&
-	       st->size == (uint64_t)src->st_size && st->mtime_ns == mtime_ns(src);
+	       st->size == (uint64_t)src->st_size && st->mtime_ns == gm_mtime_ns(src);
 }
 
 static void info_from_state(struct gm_image *img)
@@ -92,7 +73,10 @@ static void state_from_info(struct gm_image *img)
 	img->st.members = img->info.members;
 }
 
-/* Records the cache disk's identity and saves a clean state. */
+/* Records the cache disk's identity and saves a clean state. Inside an
+ * operation of the undo log (a verb's write-back), the state names it: if
+ * the operation is undone after all (the process killed before its commit),
+ * the cache no longer matches and is extracted anew (prior: none). */
 static int save_clean(struct gm_image *img, const struct stat *src)
 {
 	struct stat ds;
@@ -102,9 +86,11 @@ static int save_clean(struct gm_image *img, const struct stat *src)
 	img->st.status = GM_CACHE_CLEAN;
 	set_identity(&img->st, src);
 	img->st.disk_size = (uint64_t)ds.st_size;
-	img->st.disk_mtime_ns = mtime_ns(&ds);
+	img->st.disk_mtime_ns = gm_mtime_ns(&ds);
 	img->st.pid = 0;
 	img->st.since = 0;
+	img->st.undo_op = img->undo_op;
+	img->st.prior = GM_CACHE_NONE;
 	state_from_info(img);
 	return gm_cache_state_save(img->cache, &img->st);
 }
@@ -137,7 +123,7 @@ static int open_cached(struct gm_image *img, bool check_identity)
 		return -errno;
 	if (fstat(fd, &ds) < 0 || !S_ISREG(ds.st_mode) ||
 	    (uint64_t)ds.st_size != img->st.disk_size ||
-	    (check_identity && mtime_ns(&ds) != img->st.disk_mtime_ns) ||
+	    (check_identity && gm_mtime_ns(&ds) != img->st.disk_mtime_ns) ||
 	    gm_members_load(img->cache, &img->ms)) {
 		close(fd);
 		gm_members_free(&img->ms);
@@ -191,6 +177,7 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 	};
 	char *dp = gm_path_join(img->cache, "disk.raw");
 	int rc, slot = -1;
+	sigset_t old;
 
 	if (!dp)
 		return gm_error_set(err, -ENOMEM, "out of memory");
@@ -203,15 +190,19 @@ static int extract(struct gm_image *img, int src_fd, const struct stat *src,
 	gm_members_free(&img->ms);
 	clear_members_dir(img->cache);
 	unlink(dp);
+	/* interrupted, the partial disk goes (the state is gone already):
+	 * created and registered as one for a signal handler */
+	gm_tempfiles_block(&old);
 	img->fd = open(dp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (img->fd >= 0 && !img->stream)
+		slot = gm_tempfiles_add(dp, false);
+	gm_tempfiles_unblock(&old);
 	if (img->fd < 0) {
 		rc = gm_error_set(err, -errno, "%s: cannot create %s: %s", img->path, dp,
 				  strerror(errno));
 		goto out;
 	}
-	/* interrupted, the partial disk goes (the state is gone already) */
-	if (!img->stream)
-		slot = gm_tempfiles_add(dp, false);
+	gm_tempfiles_test_point("extract");
 	a.disk_fd = img->fd;
 	rc = gm_tar_extract(&a, &img->ms, &img->info, err);
 	if (rc)
@@ -399,6 +390,7 @@ static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
 	struct head head = { first, 0 };
 	struct stat st;
 	enum gm_sniff kind;
+	sigset_t old;
 	ssize_t n;
 	int rc;
 
@@ -413,9 +405,14 @@ static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
 	kind = gm_sniff(first, head.len);
 	if (kind != GM_SNIFF_GZIP && kind != GM_SNIFF_UNKNOWN)
 		return gm_sniff_refuse(kind, NULL, img->path, err);
-	if ((rc = gm_cache_private_dir(img->path, o->cache_dir, &img->cache, err)))
+	/* made and registered as one for a signal handler */
+	gm_tempfiles_block(&old);
+	rc = gm_cache_private_dir(img->path, o->cache_dir, &img->cache, err);
+	if (!rc)
+		img->cache_slot = gm_tempfiles_add(img->cache, true);
+	gm_tempfiles_unblock(&old);
+	if (rc)
 		return rc;
-	img->cache_slot = gm_tempfiles_add(img->cache, true);
 	if ((rc = gm_cache_lock(img->cache, img->path, false, &img->lock_fd, err)))
 		return rc;
 	img->info.container = kind == GM_SNIFF_GZIP ? GM_CONTAINER_TARGZ : GM_CONTAINER_RAW;
@@ -512,6 +509,9 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		}
 		if (rc)
 			goto fail;
+		/* before anything else: what a killed gcemount left half-done */
+		if (!shared && (rc = gm_image_recover(img, abs, !gz, err)))
+			goto fail;
 	}
 	if (!gz) {
 		img->fd = open(abs, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -552,73 +552,6 @@ const struct gm_image_info *gm_image_info(const struct gm_image *img) { return &
 bool gm_image_read_only(const struct gm_image *img) { return img->read_only; }
 bool gm_image_dirty(const struct gm_image *img) { return img->dirty.n > 0; }
 const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img) { return &img->dirty; }
-
-int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
-{
-	int rc;
-
-	if (img->read_only)
-		return -EROFS;
-	/* (a private cache from standard input dies with the process: no state) */
-	if (img->info.container == GM_CONTAINER_TARGZ && !img->stream && !img->persisted_dirty) {
-		struct gm_cache_state st = img->st;
-
-		st.status = GM_CACHE_DIRTY;
-		st.pid = (long)getpid();
-		st.since = (int64_t)time(NULL);
-		rc = gm_cache_state_save(img->cache, &st);
-		if (rc)
-			return rc;
-		img->st = st;
-		img->persisted_dirty = true;
-		gm_tempfiles_set_flag(GM_TF_DIRTY, true);
-	}
-	return gm_rangeset_add(&img->dirty, off, len ? len : 1);
-}
-
-int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m)
-{
-	gm_rangeset_init(&m->map);
-	m->persisted = img->persisted_dirty;
-	m->status = (int)img->st.status;
-	return gm_rangeset_copy(&m->map, &img->dirty);
-}
-
-int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m)
-{
-	struct stat ds;
-	int rc = 0;
-
-	gm_rangeset_free(&img->dirty);
-	img->dirty = m->map;
-	gm_rangeset_init(&m->map);
-	if (img->info.container != GM_CONTAINER_TARGZ || m->persisted || !img->persisted_dirty)
-		return 0;
-	/* The cache holds the same bytes again: its former state, with the
-	 * disk's new identity (its mtime moved). */
-	if (fsync(img->fd) < 0 || fstat(img->fd, &ds) < 0)
-		return -errno;
-	{
-		struct gm_cache_state st = img->st;
-
-		st.status = (enum gm_cache_status)m->status;
-		st.disk_mtime_ns = mtime_ns(&ds);
-		st.pid = 0;
-		st.since = 0;
-		rc = gm_cache_state_save(img->cache, &st);
-		if (rc)
-			return rc;
-		img->st = st;
-	}
-	img->persisted_dirty = false;
-	return 0;
-}
-
-void gm_image_dirty_mark_free(struct gm_image_dirty_mark *m)
-{
-	if (m)
-		gm_rangeset_free(&m->map);
-}
 
 static int writeback_to(struct gm_image *img, const struct gm_output_target *t, bool targz,
 			const struct gm_writeback_opts *o, struct gm_error *err)
@@ -708,19 +641,26 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 		img->info.resumed = false;
 		gm_rangeset_clear(&img->dirty);
 		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
-	} else if (img->persisted_dirty) {
+	} else if ((img->persisted_dirty || gm_image_dirty(img)) &&
+		   img->info.container == GM_CONTAINER_TARGZ && !img->stream) {
 		/* the edits live in the output now; the image itself lacks them, so a
 		 * later open of it must extract afresh */
 		struct gm_cache_state s = img->st;
+		sigset_t old;
 
+		s.prior = s.status;
 		s.status = GM_CACHE_STALE;
+		s.undo_op = img->undo_op;
 		rc = gm_cache_state_save(img->cache, &s);
 		if (rc)
 			return gm_error_set(err, rc, "%s: cannot save the cache state: %s", img->path,
 					    strerror(-rc));
+		gm_tempfiles_block(&old);
 		img->st = s;
 		img->persisted_dirty = false;
+		gm_rangeset_clear(&img->dirty);
 		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
+		gm_tempfiles_unblock(&old);
 	}
 	return 0;
 }

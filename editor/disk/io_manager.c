@@ -116,7 +116,7 @@ static errcode_t gm_io_open(const char *name, int flags, io_channel *channel)
 	if (rc)
 		goto fail;
 	strcpy(io->name, name);
-	if ((flags & IO_FLAG_RW) && gm_undo_get(r.img, &p->undo)) {
+	if ((flags & IO_FLAG_RW) && gm_undo_get(r.img, &p->undo, NULL)) {
 		rc = EXT2_ET_NO_MEMORY;
 		goto fail;
 	}
@@ -233,12 +233,10 @@ static errcode_t gm_io_write_at(io_channel io, uint64_t off, size_t len, const v
 
 	if (!p->rw)
 		return EXT2_ET_RO_FILSYS;
-	/* The old bytes first (an operation in progress may be undone), then
-	 * the dirty map, then the write. */
-	rc = gm_undo_prepare_write(p->undo, off, len);
-	if (rc)
-		return (errcode_t)-rc;
-	rc = gm_image_mark_dirty(p->img, off, len);
+	/* The old bytes first, into the undo log (an operation in progress may
+	 * be undone, in this process or by the next open), and the dirty map;
+	 * then the write. */
+	rc = p->undo ? gm_undo_prepare_write(p->undo, off, len) : gm_image_mark_dirty(p->img, off, len);
 	if (rc)
 		return (errcode_t)-rc;
 	while (done < len) {

@@ -3,8 +3,9 @@
  * Per level: the byte ranges already saved at this level, the ranges
  * allocated from free space inside it (fresh: never saved) and the ranges
  * freed inside it (in use when the level began: not fresh if allocated
- * again). The saved bytes are entries of one log, oldest first; a level
- * owns the entries from its first index on. */
+ * again). The saved bytes are records of the image's write-ahead log
+ * (wal.h); in memory an entry per record says where its bytes are, oldest
+ * first; a level owns the entries from its first index on. */
 #include "editor/disk/undo.h"
 
 #include <errno.h>
@@ -14,22 +15,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "editor/container/sparse.h"
+#include "editor/container/tempfiles.h"
+#include "editor/container/wal.h"
 #include "editor/rangeset.h"
 
 #define GM_UNDO_MAX_IMAGES 64
-#define SPILL_CHUNK (1u << 20)
+#define MEM_MAX (64u << 20)     /* saved-again bytes kept in memory at most */
 
 struct entry {
 	uint64_t off, len;      /* disk bytes */
 	bool zero;              /* they were all zero: nothing stored */
 	bool hole;              /* ... and a hole of the disk file */
-	bool in_file;           /* stored in the spill file at where */
-	uint64_t where;
+	bool in_log;            /* a record of the log (else known in process only) */
+	uint64_t where;         /* their copy in the log file, */
 	void *mem;              /* or in memory */
 };
 
 struct level {
 	size_t first;           /* first entry of this level */
+	uint64_t wal_tail;      /* the log's end when the level began */
 	bool exact;             /* save even bytes of blocks allocated from free space */
 	struct gm_rangeset saved, fresh, freed;
 };
@@ -42,9 +47,14 @@ struct gm_undo {
 	size_t n, cap;
 	struct level *lv;
 	unsigned depth, lvcap;
-	uint64_t mem_used, mem_max, saved_bytes;
-	int spill_fd;
-	uint64_t spill_end;
+	uint64_t saved_bytes;
+	uint64_t mem_used;
+	/* what the log holds of this operation: a range saved again (by an
+	 * inner level) is kept in memory only, the log's older copy being the
+	 * one a recovery needs */
+	struct gm_rangeset logged;
+	struct gm_wal *wal;
+	bool begun;             /* the operation's BEGIN is in the log */
 	bool mark_taken;        /* the outermost level took the image's dirty mark */
 	uint64_t torn_off, torn_len;   /* gm_undo_torn_ok */
 	struct gm_image_dirty_mark mark;
@@ -53,17 +63,17 @@ struct gm_undo {
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gm_undo *table[GM_UNDO_MAX_IMAGES];
 
-int gm_undo_get(struct gm_image *img, struct gm_undo **out)
+int gm_undo_get(struct gm_image *img, struct gm_undo **out, struct gm_error *err)
 {
 	struct gm_undo *u = NULL;
-	int rc = -ENOMEM;
+	char *path = NULL;
+	int rc = 0;
 
 	pthread_mutex_lock(&table_lock);
 	for (size_t i = 0; i < GM_UNDO_MAX_IMAGES; i++) {
 		if (table[i] && table[i]->img == img) {
 			u = table[i];
 			u->refs++;
-			rc = 0;
 			goto out;
 		}
 	}
@@ -71,17 +81,28 @@ int gm_undo_get(struct gm_image *img, struct gm_undo **out)
 		if (table[i])
 			continue;
 		u = calloc(1, sizeof(*u));
-		if (!u)
+		if (!u) {
+			rc = gm_error_set(err, -ENOMEM, "out of memory");
 			goto out;
+		}
 		u->img = img;
 		u->fd = gm_image_fd(img);
 		u->refs = 1;
-		u->spill_fd = -1;
-		u->mem_max = GM_UNDO_MEM_MAX;
+		rc = gm_image_undo_path(img, &path);
+		if (!rc)
+			rc = gm_wal_open(path, u->fd, &u->wal, err);
+		else
+			gm_error_set(err, rc, "out of memory");
+		free(path);
+		if (rc) {
+			free(u);
+			u = NULL;
+			goto out;
+		}
 		table[i] = u;
-		rc = 0;
 		goto out;
 	}
+	rc = gm_error_set(err, -ENOMEM, "too many images open");
 out:
 	pthread_mutex_unlock(&table_lock);
 	if (!rc)
@@ -89,25 +110,21 @@ out:
 	return rc;
 }
 
+static void entry_free(struct gm_undo *u, struct entry *e)
+{
+	u->saved_bytes -= e->len;
+	if (e->mem) {
+		u->mem_used -= e->len;
+		free(e->mem);
+		e->mem = NULL;
+	}
+}
+
 static void drop_entries(struct gm_undo *u, size_t from)
 {
-	for (size_t i = from; i < u->n; i++) {
-		u->saved_bytes -= u->e[i].len;
-		struct entry *e = &u->e[i];
-
-		if (e->mem) {
-			u->mem_used -= e->len;
-			free(e->mem);
-		}
-		if (e->in_file && e->where < u->spill_end)
-			u->spill_end = e->where;
-	}
+	for (size_t i = from; i < u->n; i++)
+		entry_free(u, &u->e[i]);
 	u->n = from;
-	if (u->n == 0 && u->spill_fd >= 0) {
-		/* give the space back, keep the file for the next level */
-		if (ftruncate(u->spill_fd, 0) == 0)
-			u->spill_end = 0;
-	}
 }
 
 static void level_free(struct level *l)
@@ -137,13 +154,12 @@ void gm_undo_put(struct gm_undo *u)
 	free(u->lv);
 	if (u->mark_taken)
 		gm_image_dirty_mark_free(&u->mark);
-	if (u->spill_fd >= 0)
-		close(u->spill_fd);
+	gm_rangeset_free(&u->logged);
+	gm_wal_close(u->wal);
 	free(u);
 }
 
 unsigned gm_undo_depth(const struct gm_undo *u) { return u ? u->depth : 0; }
-void gm_undo_set_mem_limit(struct gm_undo *u, uint64_t bytes) { u->mem_max = bytes; }
 
 void gm_undo_torn_ok(struct gm_undo *u, uint64_t off, uint64_t len)
 {
@@ -167,6 +183,8 @@ int gm_undo_begin(struct gm_undo *u, bool exact)
 	}
 	memset(&u->lv[u->depth], 0, sizeof(u->lv[0]));
 	u->lv[u->depth].first = u->n;
+	/* (0 before the operation's BEGIN: everything after it) */
+	u->lv[u->depth].wal_tail = u->begun ? gm_wal_tail(u->wal) : 0;
 	/* exactness is the outermost level's: a block fresh inside an inner
 	 * level was free when the outermost one began */
 	u->lv[u->depth].exact = u->depth ? u->lv[0].exact : exact;
@@ -231,53 +249,24 @@ static int for_uncovered(const struct gm_rangeset *a, const struct gm_rangeset *
 	return 0;
 }
 
+/* len bytes at off; past the end of the disk file: zeros. */
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
+	ssize_t n = gm_pread_full(fd, buf, len, off);
 
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0) {
-			memset((char *)buf + done, 0, len - done);   /* past the end: zeros */
-			break;
-		}
-		done += (size_t)n;
-	}
+	if (n < 0)
+		return (int)n;
+	memset((char *)buf + n, 0, len - (size_t)n);
 	return 0;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static bool all_zero(const char *p, size_t len)
-{
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
 
 static int entry_reserve(struct gm_undo *u);
 
 /* Appends all-zero [off, off+len) as entries along the disk file's holes
  * (a sparse cache's free space): holes are given back as holes, not as
- * written zeros. */
-static int add_zero_entries(struct gm_undo *u, uint64_t off, uint64_t len)
+ * written zeros. log: as records of the log too. */
+static int add_zero_entries(struct gm_undo *u, uint64_t off, uint64_t len, bool log)
 {
 	uint64_t end = off + len;
 
@@ -300,30 +289,15 @@ static int add_zero_entries(struct gm_undo *u, uint64_t off, uint64_t len)
 		if (stop > end || stop <= off)
 			stop = end;
 		rc = entry_reserve(u);
+		if (!rc && log)
+			rc = gm_wal_save(u->wal, off, stop - off, hole ? GM_WAL_HOLE : GM_WAL_ZERO, NULL);
 		if (rc)
 			return rc;
-		u->e[u->n++] = (struct entry){ .off = off, .len = stop - off, .zero = true, .hole = hole };
+		u->e[u->n++] = (struct entry){ .off = off, .len = stop - off, .zero = true, .hole = hole,
+					       .in_log = log };
 		off = stop;
 	}
 	return 0;
-}
-
-static int spill_open(struct gm_undo *u)
-{
-	const char *dirs[] = { getenv("TMPDIR"), "/var/tmp", "/tmp" };
-
-	if (u->spill_fd >= 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (!dirs[i] || dirs[i][0] != '/')
-			continue;
-		u->spill_fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (u->spill_fd >= 0) {
-			u->spill_end = 0;
-			return 0;
-		}
-	}
-	return -errno ? -errno : -EIO;
 }
 
 static int entry_reserve(struct gm_undo *u)
@@ -340,88 +314,115 @@ static int entry_reserve(struct gm_undo *u)
 	return 0;
 }
 
-/* Saves the current contents of [off, off+len) as a new entry. */
+/* The operation's BEGIN, before its first record (or its first write:
+ * a write into fresh blocks saves nothing, yet the log must say that an
+ * operation is under way). */
+static int begin_op(struct gm_undo *u)
+{
+	int rc;
+
+	if (u->begun)
+		return 0;
+	gm_wal_set_sync(u->wal, u->lv[0].exact);
+	rc = gm_wal_begin(u->wal);
+	if (rc)
+		return rc;
+	u->begun = true;
+	gm_image_set_undo_op(u->img, gm_wal_op(u->wal));
+	if (gm_image_info(u->img)->container == GM_CONTAINER_RAW)
+		gm_wal_signal_arm(u->wal);   /* the image itself: a signal undoes it at once */
+	gm_tempfiles_test_point("undo-begin");
+	return 0;
+}
+
+/* The disk's [off, off+len) is a hole of the disk file (a sparse cache's
+ * free space), known without reading it. */
+static bool is_hole(struct gm_undo *u, uint64_t off, uint64_t len)
+{
+	off_t d = lseek(u->fd, (off_t)off, SEEK_DATA);
+
+	return (d < 0 && errno == ENXIO) || (d >= 0 && (uint64_t)d >= off + len);
+}
+
+/* Saves [off, off+len) into the log (its first save in this operation):
+ * holes without reading them, the rest in pieces of at most
+ * GM_WAL_REC_MAX, all-zero pieces without their bytes. */
+static int save_logged(struct gm_undo *u, uint64_t off, uint64_t len)
+{
+	int rc = 0;
+
+	for (uint64_t end = off + len; !rc && off < end;) {
+		uint64_t n = end - off > GM_WAL_REC_MAX ? GM_WAL_REC_MAX : end - off;
+		unsigned char *buf = gm_wal_data_buf(u->wal);
+		struct entry e = { .off = off, .len = n, .in_log = true };
+
+		if (is_hole(u, off, n)) {
+			rc = add_zero_entries(u, off, n, true);
+		} else if (!(rc = entry_reserve(u)) && !(rc = pread_full(u->fd, buf, (size_t)n, off))) {
+			if (gm_is_zero(buf, (size_t)n))
+				rc = add_zero_entries(u, off, n, true);
+			else if (!(rc = gm_wal_save_buf(u->wal, off, buf, n, &e.where)))
+				u->e[u->n++] = e;
+		}
+		if (!rc)
+			rc = gm_rangeset_add(&u->logged, off, n);
+		if (!rc)
+			u->saved_bytes += n;
+		off += n;
+	}
+	return rc;
+}
+
+/* Saves [off, off+len) again (the log has an older copy): in memory, for an
+ * undo in process only; past MEM_MAX into the log all the same. */
+static int save_again(struct gm_undo *u, uint64_t off, uint64_t len)
+{
+	struct entry e = { .off = off, .len = len };
+	int rc;
+
+	if (len > MEM_MAX || u->mem_used + len > MEM_MAX)
+		return save_logged(u, off, len);
+	if ((rc = entry_reserve(u)))
+		return rc;
+	/* (no look for holes: the range was written since its first save) */
+	e.mem = malloc((size_t)len);
+	if (!e.mem)
+		return -ENOMEM;
+	if ((rc = pread_full(u->fd, e.mem, (size_t)len, off))) {
+		free(e.mem);
+		return rc;
+	}
+	if (gm_is_zero(e.mem, (size_t)len)) {
+		free(e.mem);
+		rc = add_zero_entries(u, off, len, false);
+		if (!rc)
+			u->saved_bytes += len;
+		return rc;
+	}
+	u->mem_used += len;
+	u->saved_bytes += len;
+	u->e[u->n++] = e;
+	return 0;
+}
+
+/* Saves the current contents of [off, off+len) for the innermost level. */
 static int save_piece(void *priv, uint64_t off, uint64_t len)
 {
 	struct gm_undo *u = priv;
 	struct level *l = &u->lv[u->depth - 1];
-	struct entry e = { .off = off, .len = len };
-	int rc = entry_reserve(u);
+	int rc = gm_rangeset_add(&l->saved, off, len);
 
-	if (rc)
-		return rc;
-	{
-		/* a hole of the disk file (a sparse cache's free space) is
-		 * known without reading it */
-		off_t d = lseek(u->fd, (off_t)off, SEEK_DATA);
+	for (uint64_t x = off, end = off + len; !rc && x < end;) {
+		uint64_t until, stop;
+		bool again = covered(&u->logged, x, &until);
 
-		if ((d < 0 && errno == ENXIO) || (d >= 0 && (uint64_t)d >= off + len)) {
-			rc = gm_rangeset_add(&l->saved, off, len);
-			if (!rc)
-				u->e[u->n++] = (struct entry){ .off = off, .len = len, .zero = true,
-							       .hole = true };
-			if (!rc)
-				u->saved_bytes += len;
-			return rc;
-		}
+		stop = until < end ? until : end;
+		rc = again ? save_again(u, x, stop - x) : save_logged(u, x, stop - x);
+		x = stop;
 	}
-	if (len <= SIZE_MAX && u->mem_used + len <= u->mem_max) {
-		e.mem = malloc((size_t)len);
-		if (!e.mem)
-			return -ENOMEM;
-		rc = pread_full(u->fd, e.mem, (size_t)len, off);
-		if (rc) {
-			free(e.mem);
-			return rc;
-		}
-		if (all_zero(e.mem, (size_t)len)) {
-			free(e.mem);
-			e.mem = NULL;
-			e.zero = true;
-		} else {
-			u->mem_used += len;
-		}
-	} else {
-		char *buf = malloc(SPILL_CHUNK);
-		bool zero = true;
-
-		if (!buf)
-			return -ENOMEM;
-		rc = spill_open(u);
-		e.in_file = true;
-		e.where = u->spill_end;
-		for (uint64_t done = 0; !rc && done < len;) {
-			size_t n = len - done > SPILL_CHUNK ? SPILL_CHUNK : (size_t)(len - done);
-
-			rc = pread_full(u->fd, buf, n, off + done);
-			if (!rc)
-				rc = pwrite_full(u->spill_fd, buf, n, e.where + done);
-			zero = zero && all_zero(buf, n);
-			done += n;
-		}
-		free(buf);
-		if (rc)
-			return rc;
-		if (zero) {
-			e.in_file = false;
-			e.zero = true;
-		} else {
-			u->spill_end = e.where + len;
-		}
-	}
-	rc = gm_rangeset_add(&l->saved, off, len);
-	if (!rc && e.zero)
-		rc = add_zero_entries(u, off, len);
-	else if (!rc)
-		u->e[u->n++] = e;
-	if (rc) {
-		free(e.mem);
-		if (e.mem)
-			u->mem_used -= len;
-		return rc;
-	}
-	u->saved_bytes += len;
-	return 0;
+	if (!rc)
+		gm_tempfiles_test_point("undo-save");
+	return rc;
 }
 
 int gm_undo_prepare_write(struct gm_undo *u, uint64_t off, uint64_t len)
@@ -429,7 +430,9 @@ int gm_undo_prepare_write(struct gm_undo *u, uint64_t off, uint64_t len)
 	struct level *l;
 	int rc;
 
-	if (!u || u->depth == 0 || len == 0)
+	if (!u || u->depth == 0)
+		return len ? gm_image_mark_dirty(u ? u->img : NULL, off, len) : 0;
+	if (len == 0)
 		return 0;
 	if (!u->mark_taken) {
 		/* the first write of the outermost level: where the image's
@@ -439,11 +442,17 @@ int gm_undo_prepare_write(struct gm_undo *u, uint64_t off, uint64_t len)
 			return rc;
 		u->mark_taken = true;
 	}
+	if ((rc = begin_op(u)))
+		return rc;
 	l = &u->lv[u->depth - 1];
-	if (u->torn_len && u->depth == 1 && !l->exact && off >= u->torn_off &&
-	    off + len <= u->torn_off + u->torn_len)
-		return 0;
-	return for_uncovered(&l->saved, l->exact ? NULL : &l->fresh, off, len, save_piece, u);
+	if (!(u->torn_len && u->depth == 1 && !l->exact && off >= u->torn_off &&
+	      off + len <= u->torn_off + u->torn_len)) {
+		rc = for_uncovered(&l->saved, l->exact ? NULL : &l->fresh, off, len, save_piece, u);
+		if (rc)
+			return rc;
+	}
+	/* the old bytes are in the log: now the image may learn of the write */
+	return gm_image_note_write(u->img, off, len);
 }
 
 struct add_ctx {
@@ -508,26 +517,62 @@ static void reset(struct gm_undo *u)
 	if (u->mark_taken)
 		gm_image_dirty_mark_free(&u->mark);
 	u->mark_taken = false;
+	u->begun = false;
+	gm_rangeset_clear(&u->logged);
+	gm_image_set_undo_op(u->img, 0);
+	gm_wal_signal_arm(NULL);
 }
 
 int gm_undo_commit(struct gm_undo *u)
 {
 	struct level *l, *p;
+	sigset_t old;
 	int rc = 0;
 
 	if (!u || u->depth == 0)
 		return -EINVAL;
-	l = &u->lv[--u->depth];
-	if (u->depth == 0) {
+	l = &u->lv[u->depth - 1];
+	if (u->depth == 1) {
+		/* The operation ends: the image learns its edits are committed
+		 * (a tar.gz's cache state turns dirty), then the log says so.
+		 * Seen from a signal handler, both happen at once. If the state
+		 * cannot be saved, the level stays open for the caller to undo. */
+		gm_tempfiles_block(&old);
+		if (u->begun) {
+			rc = gm_image_commit_edits(u->img);
+			if (!rc)
+				rc = gm_wal_commit(u->wal);
+		}
+		gm_tempfiles_unblock(&old);
+		if (rc)
+			return rc;
+		gm_tempfiles_test_point("undo-commit");
+		u->depth--;
 		level_free(l);
 		reset(u);
 		return 0;
+	}
+	u->depth--;
+	p = &u->lv[u->depth - 1];
+	/* The child's entries of what the parent saved before need not stay
+	 * (the parent's older copy wins); those kept in memory only go. */
+	{
+		size_t k = l->first;
+
+		for (size_t i = l->first; i < u->n; i++) {
+			struct entry *e = &u->e[i];
+
+			if (!e->in_log && gm_rangeset_contains(&p->saved, e->off, e->len))
+				entry_free(u, e);
+			else
+				u->e[k++] = *e;
+		}
+		u->n = k;
 	}
 	/* The parent inherits: what was saved (the content at the child's
 	 * start was the parent's start content, or the parent saved it
 	 * before), what was allocated from space free at the parent's start,
 	 * what was freed of what the parent found in use. */
-	p = &u->lv[u->depth - 1];
 	for (size_t i = 0; !rc && i < l->saved.n; i++)
 		rc = gm_rangeset_add(&p->saved, l->saved.r[i].off, l->saved.r[i].len);
 	for (size_t i = 0; !rc && i < l->fresh.n; i++)
@@ -542,14 +587,14 @@ int gm_undo_commit(struct gm_undo *u)
 	return rc;
 }
 
+
 static int restore_entry(struct gm_undo *u, const struct entry *e)
 {
 	static const char zeros[65536];
-	char *buf;
 	int rc = 0;
 
 	if (e->mem)
-		return pwrite_full(u->fd, e->mem, (size_t)e->len, e->off);
+		return gm_pwrite_full(u->fd, e->mem, (size_t)e->len, e->off);
 	if (e->hole && fallocate(u->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)e->off,
 				 (off_t)e->len) == 0)
 		return 0;
@@ -557,7 +602,7 @@ static int restore_entry(struct gm_undo *u, const struct entry *e)
 		for (uint64_t done = 0; !rc && done < e->len;) {
 			size_t n = e->len - done > sizeof(zeros) ? sizeof(zeros) : (size_t)(e->len - done);
 
-			rc = pwrite_full(u->fd, zeros, n, e->off + done);
+			rc = gm_pwrite_full(u->fd, zeros, n, e->off + done);
 			done += n;
 		}
 		/* no room to write zeros (a full host disk): a hole reads as zeros */
@@ -567,18 +612,10 @@ static int restore_entry(struct gm_undo *u, const struct entry *e)
 			rc = 0;
 		return rc;
 	}
-	buf = malloc(SPILL_CHUNK);
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t done = 0; !rc && done < e->len;) {
-		size_t n = e->len - done > SPILL_CHUNK ? SPILL_CHUNK : (size_t)(e->len - done);
-
-		rc = pread_full(u->spill_fd, buf, n, e->where + done);
-		if (!rc)
-			rc = pwrite_full(u->fd, buf, n, e->off + done);
-		done += n;
-	}
-	free(buf);
+	/* a record holds GM_WAL_REC_MAX bytes at most: the log's buffer takes it */
+	rc = gm_wal_read(u->wal, e->where, gm_wal_data_buf(u->wal), e->len);
+	if (!rc)
+		rc = gm_pwrite_full(u->fd, gm_wal_data_buf(u->wal), (size_t)e->len, e->off);
 	return rc;
 }
 
@@ -596,11 +633,21 @@ int gm_undo_rollback(struct gm_undo *u, struct gm_error *err)
 		if (rc && !first_rc)
 			first_rc = rc;
 	}
+	if (first_rc)
+		gm_error_set(err, first_rc, "undo: cannot restore the disk: %s", strerror(-first_rc));
+	/* The log follows: an inner level's records go (the bytes are back);
+	 * the outermost level's operation ends with an ABORT. Left in the
+	 * file (on failure), they would only be replayed once more. */
+	if (u->depth > 1) {
+		for (size_t i = l->first; i < u->n; i++)
+			if (u->e[i].in_log)
+				(void)gm_rangeset_remove(&u->logged, u->e[i].off, u->e[i].len);
+		(void)gm_wal_truncate(u->wal, l->wal_tail);
+	} else if (u->begun && !first_rc)
+		(void)gm_wal_abort(u->wal);
 	drop_entries(u, l->first);
 	level_free(l);
 	u->depth--;
-	if (first_rc)
-		gm_error_set(err, first_rc, "undo: cannot restore the disk: %s", strerror(-first_rc));
 	if (u->depth == 0) {
 		if (u->mark_taken && !first_rc) {
 			rc = gm_image_dirty_restore(u->img, &u->mark);

@@ -23,9 +23,14 @@
  * fresh (gm_undo_note_free): their old contents are saved. All-zero saved
  * bytes take no room (a sparse cache's free space is holes).
  *
- * The log lives in memory, and past GM_UNDO_MEM_MAX bytes in an unlinked
- * temporary file ($TMPDIR, else /var/tmp). One log per image, shared by
- * every filesystem of it (a view of root + /boot undoes as one), reference
+ * The saved bytes live in the image's write-ahead log (editor/container/
+ * wal.h), a file in its cache directory: each reaches the file before the
+ * bytes it protects are overwritten, so when the process dies in the middle
+ * of an operation, the next gm_image_open undoes it from the file, byte for
+ * byte (all levels: the operation as a whole). Only the outermost commit
+ * ends an operation there; the image's cache state turns dirty (committed
+ * edits wait) at that commit, not before. One log per image, shared by every
+ * filesystem of it (a view of root + /boot undoes as one), reference
  * counted. Not thread-safe: callers serialise, as for libext2fs. */
 #ifndef GM_UNDO_H
 #define GM_UNDO_H
@@ -36,20 +41,21 @@
 #include "editor/error.h"
 #include "editor/container/image.h"
 
-#define GM_UNDO_MEM_MAX (64u << 20)
-
 struct gm_undo;
 
-/* The log of img's disk (created on first use, one per image). Each get
- * takes a reference; drop it with gm_undo_put. 0 or -ENOMEM. */
-int gm_undo_get(struct gm_image *img, struct gm_undo **out);
+/* The log of img's disk (created on first use, one per image, its file
+ * opened then). Each get takes a reference; drop it with gm_undo_put.
+ * 0 or -errno with err (may be NULL) set. */
+int gm_undo_get(struct gm_image *img, struct gm_undo **out, struct gm_error *err);
 void gm_undo_put(struct gm_undo *u);   /* accepts NULL */
 
 /* Opens a level. exact (for the outermost level; inner ones inherit it):
  * the rollback gives back every byte, those of blocks allocated inside the
  * level from free space included (a failed verb leaves the cache byte for
- * byte as it was); without it they are not saved (fast: FUSE writes).
- * 0 or -ENOMEM. */
+ * byte as it was); without it they are not saved (fast: FUSE writes). An
+ * exact operation also keeps its log safe against power loss: the log is
+ * flushed (fdatasync) before each disk write that follows new records, and
+ * at the commit the disk before the COMMIT record. 0 or -ENOMEM. */
 int gm_undo_begin(struct gm_undo *u, bool exact);
 /* Closes the innermost level keeping its changes (the outermost commit
  * forgets the saved bytes). 0, or -EINVAL when no level is open. */
@@ -63,13 +69,12 @@ int gm_undo_rollback(struct gm_undo *u, struct gm_error *err);
 unsigned gm_undo_depth(const struct gm_undo *u);
 /* Bytes saved so far in the open levels (for tests and limits). */
 uint64_t gm_undo_saved_bytes(const struct gm_undo *u);
-/* How much of the log may stay in memory (default GM_UNDO_MEM_MAX; tests
- * lower it to exercise the temporary file). */
-void gm_undo_set_mem_limit(struct gm_undo *u, uint64_t bytes);
 
 /* io_manager: [off, off+len) of the disk is about to be written. Saves what
- * must be saved; 0 or -errno (then the write must not happen). No-op with
- * no level open. */
+ * must be saved (in the log, durably when the level asks so) and records the
+ * range in the image's dirty map; 0 or -errno (then the write must not
+ * happen). With no level open, marks the image dirty at once
+ * (gm_image_mark_dirty). */
 int gm_undo_prepare_write(struct gm_undo *u, uint64_t off, uint64_t len);
 /* Filesystem layer, around one write of file data overwritten in place:
  * the writes inside [off, off+len) need no saving while the only level open

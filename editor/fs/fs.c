@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "editor/disk/io_manager.h"
+#include "editor/disk/undo.h"
 
 const char *gm_fs_errmsg(const struct gm_fs *fs)
 {
@@ -148,6 +149,11 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 		}
 		note_add(fs, "the journal needs recovery: showing the filesystem as last checkpointed, "
 			 "without the journal's pending changes");
+	}
+	/* the image's undo log (its file made now, with a message if it cannot) */
+	if (!ro && (rc = gm_undo_get(img, &fs->undo, err))) {
+		rc = prefix_err(err, rc, path);
+		goto fail;
 	}
 	rc = open_e2fs(fs, !ro, err);
 	if (rc)

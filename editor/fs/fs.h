@@ -164,6 +164,10 @@ int gm_fs_statfs(struct gm_fs *fs, struct statvfs *sv);
 			  * again (FUSE writes stay fast). For outermost levels. */
 int gm_fs_op_begin(struct gm_fs *fs, unsigned flags);
 int gm_fs_op_end(struct gm_fs *fs, int rc);
+/* Test hook (fault injection): the nth mutating call of fs.h from now on,
+ * in any handle of the process (1: the next), fails with code before it
+ * changes anything; 0 turns it off. */
+void gm_fs_test_fail_call(unsigned nth, int code);
 /* Whether an operation of this session ended in an inconsistency (-EUCLEAN,
  * -EIO, an error libext2fs gives for damaged metadata, or an undo that
  * failed): the filesystem may be damaged and must not be written back

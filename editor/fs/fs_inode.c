@@ -179,9 +179,6 @@ int gm_fsi_new(struct gm_fs *fs, gm_ino_t dir, mode_t mode, const struct gm_cred
 	errcode_t rc;
 	int ret;
 
-	ret = gm_fs_txn_save_imap(fs);
-	if (ret)
-		return ret;
 	rc = ext2fs_new_inode(e2, dir, (int)mode, NULL, &ino);
 	if (rc)
 		return gm_fs_fail_ext2(fs, rc, "allocate an inode");
@@ -213,10 +210,13 @@ int gm_fsi_new(struct gm_fs *fs, gm_ino_t dir, mode_t mode, const struct gm_cred
 	ext2fs_free_mem(&buf);
 	if (rc)
 		return gm_fs_fail_ext2(fs, rc, "write new inode");
+	/* (ext2fs_new_inode found it free in the bitmap) */
+	ret = gm_fs_txn_note_inode(fs, ino, +1);
+	if (ret)
+		return ret;
 	ext2fs_inode_alloc_stats2(e2, ino, +1, S_ISDIR(mode));
-	ret = 0;
 	*ino_out = ino;
-	return ret;
+	return 0;
 }
 
 int gm_fsi_expand_dir_ok(struct gm_fs *fs, gm_ino_t dir)
@@ -387,9 +387,21 @@ int gm_fsi_free(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode)
 	errcode_t rc;
 	int ret;
 
-	ret = gm_fs_txn_save_bmap(fs);
-	if (ret)
-		return ret;
+	/* Every block freed here is checked in use first (a free that changes
+	 * nothing would be "undone" into an allocation): the allocation hooks
+	 * log them, no bitmap is copied (fs_txn.c). */
+	if (ino < EXT2_FIRST_INODE(e2->super) || ino > e2->super->s_inodes_count ||
+	    !ext2fs_test_inode_bitmap2(e2->inode_map, ino))
+		return gm_fs_fail(fs, -EUCLEAN, "free inode %u: it is not in use in the inode bitmap",
+				  ino);
+	{
+		blk64_t acl = ext2fs_file_acl_block(e2, (struct ext2_inode *)inode);
+
+		if (acl && (acl < e2->super->s_first_data_block || acl >= ext2fs_blocks_count(e2->super) ||
+			    !ext2fs_test_block_bitmap2(e2->block_map, acl)))
+			return gm_fs_fail(fs, -EUCLEAN, "free inode %u: its extended attribute block %llu "
+					  "is not in use", ino, (unsigned long long)acl);
+	}
 	/* Drops this inode's reference to a shared xattr block (freeing the
 	 * block when it was the last) and writes the inode. */
 	rc = ext2fs_free_ext_attr(e2, ino, inode);
@@ -410,7 +422,7 @@ int gm_fsi_free(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode)
 	ret = gm_fsi_write(fs, ino, inode);
 	if (ret)
 		return ret;
-	ret = gm_fs_txn_save_imap(fs);
+	ret = gm_fs_txn_note_inode(fs, ino, -1);
 	if (ret)
 		return ret;
 	ext2fs_inode_alloc_stats2(e2, ino, -1, LINUX_S_ISDIR(inode->i_mode));

@@ -10,10 +10,13 @@
  *     bitmap is put back by undoing each allocation libext2fs announced
  *     (its block_alloc_stats, block_alloc_stats_range and new_range hooks,
  *     the ones e2fsck uses to follow allocations), and copied before
- *     anything that may free blocks (damaged metadata makes libext2fs
- *     "free" blocks that are free already: no log undoes that); the inode
- *     bitmap is copied before the operation first changes it; the inode
- *     cache is dropped. The handle stays the same: inode numbers stay
+ *     anything of libext2fs's that may free blocks (damaged metadata makes
+ *     it "free" blocks that are free already: no log undoes that) — not
+ *     before our own frees of an inode's blocks, which check each block in
+ *     use first; the inode bitmap likewise: our changes logged
+ *     (gm_fs_txn_note_inode), copied before libext2fs's own (mkdir,
+ *     symlink); the inode cache is dropped. A recursive remove thus copies
+ *     no bitmap at all. The handle stays the same: inode numbers stay
  *     valid. Writing a file copies nothing: it only allocates.
  * Blocks allocated inside the operation from free space are reported to the
  * undo log as fresh: data written into them is never saved (putting the
@@ -158,8 +161,7 @@ int gm_fs_txn_attach(struct gm_fs *fs)
 	const char *v = getenv("GM_FS_VERIFY_UNDO");
 	int rc;
 
-	rc = gm_undo_get(fs->img, &fs->undo);
-	if (rc)
+	if (!fs->undo && (rc = gm_undo_get(fs->img, &fs->undo, NULL)))
 		return rc;
 	fs->e2fs->priv_data = fs;
 	ext2fs_set_block_alloc_stats_callback(fs->e2fs, on_block_stats, NULL);
@@ -236,6 +238,7 @@ static int level_begin(struct gm_fs *fs, bool exact)
 	l->imap = l->vimap = NULL;
 	l->bmap = l->vbmap = NULL;
 	l->blog_first = fs->blog_n;
+	l->ilog_first = fs->ilog_n;
 	l->untracked = false;
 	if (fs->verify && e2->block_map && e2->inode_map &&
 	    (ext2fs_copy_bitmap(e2->block_map, &l->vbmap) ||
@@ -253,8 +256,19 @@ static int level_begin(struct gm_fs *fs, bool exact)
 	return 0;
 }
 
+static unsigned fail_nth;
+static int fail_code;
+
+void gm_fs_test_fail_call(unsigned nth, int code)
+{
+	fail_nth = nth;
+	fail_code = code;
+}
+
 int gm_fs_txn_begin(struct gm_fs *fs)
 {
+	if (fail_nth && --fail_nth == 0)
+		return gm_fs_fail(fs, fail_code, "failure injected by a test");
 	return level_begin(fs, false);
 }
 
@@ -266,6 +280,24 @@ int gm_fs_txn_save_imap(struct gm_fs *fs)
 		return 0;
 	if (ext2fs_copy_bitmap(fs->e2fs->inode_map, &l->imap))
 		return gm_fs_fail(fs, -ENOMEM, "out of memory");
+	l->imap_pos = fs->ilog_n;
+	return 0;
+}
+
+int gm_fs_txn_note_inode(struct gm_fs *fs, gm_ino_t ino, int inuse)
+{
+	if (!top(fs))
+		return 0;
+	if (fs->ilog_n == fs->ilog_cap) {
+		size_t cap = fs->ilog_cap ? fs->ilog_cap * 2 : 64;
+		struct gm_fs_ino_change *n = realloc(fs->ilog, cap * sizeof(*n));
+
+		if (!n)
+			return gm_fs_fail(fs, -ENOMEM, "out of memory");
+		fs->ilog = n;
+		fs->ilog_cap = cap;
+	}
+	fs->ilog[fs->ilog_n++] = (struct gm_fs_ino_change){ (ext2_ino_t)ino, inuse > 0 ? 1 : -1 };
 	return 0;
 }
 
@@ -281,23 +313,32 @@ int gm_fs_txn_save_bmap(struct gm_fs *fs)
 	return 0;
 }
 
-static void level_commit(struct gm_fs *fs)
+/* Keeps the innermost level's changes. 0, or -errno when the outermost
+ * operation of the undo log cannot commit (its level stays open: undo it). */
+static int level_commit(struct gm_fs *fs)
 {
 	struct gm_fs_level *l = &fs->lv[fs->depth - 1], *p;
+	bool last = gm_undo_depth(fs->undo) == 1;
+	int rc = gm_undo_commit(fs->undo);
 
-	(void)gm_undo_commit(fs->undo);
+	/* (an inner level that could not merge is closed all the same: its
+	 * parent then saves more than it needs, never less) */
+	if (rc && last)
+		return rc;
 	fs->depth--;
 	if (fs->depth == 0) {
 		fs->blog_n = 0;
+		fs->ilog_n = 0;
 		level_release(l);
-		return;
+		return 0;
 	}
 	/* The parent takes over what describes its own start too: the inode
-	 * bitmap before any inode changed (if it had none: nothing changed in
-	 * it before this level began). */
+	 * bitmap copy with its place in the inode log (the parent's entries
+	 * before it are undone after it). */
 	p = &fs->lv[fs->depth - 1];
 	if (!p->imap) {
 		p->imap = l->imap;
+		p->imap_pos = l->imap_pos;
 		l->imap = NULL;
 	}
 	/* the block bitmap copy, with its place in the log: the parent's
@@ -309,6 +350,7 @@ static void level_commit(struct gm_fs *fs)
 	}
 	p->untracked |= l->untracked;
 	level_release(l);
+	return 0;
 }
 
 /* Puts libext2fs's memory and the disk back as they were when the
@@ -344,11 +386,22 @@ static int level_rollback(struct gm_fs *fs, char *msg, size_t msglen)
 			ext2fs_mark_block_bitmap_range2(e2->block_map, c->blk, (unsigned)c->num);
 	}
 	fs->blog_n = l->blog_first;
+	from = fs->ilog_n;
 	if (l->imap) {
 		ext2fs_free_inode_bitmap(e2->inode_map);
 		e2->inode_map = l->imap;
 		l->imap = NULL;
+		from = l->imap_pos;
 	}
+	for (size_t i = from; i > l->ilog_first; i--) {
+		const struct gm_fs_ino_change *c = &fs->ilog[i - 1];
+
+		if (c->inuse > 0)
+			ext2fs_unmark_inode_bitmap2(e2->inode_map, c->ino);
+		else
+			ext2fs_mark_inode_bitmap2(e2->inode_map, c->ino);
+	}
+	fs->ilog_n = l->ilog_first;
 	memcpy(e2->super, &l->super, sizeof(l->super));
 	if (e2->orig_super)
 		memcpy(e2->orig_super, &l->orig_super, sizeof(l->orig_super));
@@ -372,7 +425,7 @@ static int level_rollback(struct gm_fs *fs, char *msg, size_t msglen)
 	level_release(l);
 	fs->depth--;
 	if (fs->depth == 0)
-		fs->blog_n = 0;
+		fs->blog_n = fs->ilog_n = 0;
 	return rc;
 }
 
@@ -384,8 +437,10 @@ int gm_fs_txn_end(struct gm_fs *fs, int rc, const char *op)
 	if (fs->read_only || !fs->undo || fs->depth == 0)
 		return rc;
 	if (rc >= 0) {
-		level_commit(fs);
-		return rc;
+		urc = level_commit(fs);
+		if (!urc)
+			return rc;
+		rc = gm_fs_fail(fs, urc, "%s: the edit cannot be committed: %s", op, strerror(-urc));
 	}
 	if (inconsistency(rc))
 		mark_damaged(fs, op, gm_error_msg(&fs->err));
@@ -414,10 +469,13 @@ void gm_fs_txn_detach(struct gm_fs *fs)
 	}
 	free(fs->lv);
 	free(fs->blog);
+	free(fs->ilog);
 	fs->lv = NULL;
 	fs->blog = NULL;
+	fs->ilog = NULL;
 	fs->lvcap = 0;
 	fs->blog_n = fs->blog_cap = 0;
+	fs->ilog_n = fs->ilog_cap = 0;
 	if (fs->e2fs) {
 		ext2fs_set_block_alloc_stats_callback(fs->e2fs, NULL, NULL);
 		ext2fs_set_block_alloc_stats_range_callback(fs->e2fs, NULL, NULL);
