@@ -73,12 +73,21 @@ extern const char gm_cli_common_help[];
 
 /* Opens image and the view of its filesystems (root, /boot, /boot/efi as
  * its fstab mounts them; --partition N alone). On failure prints one line
- * "gcemount: <message>" and returns the exit status; 0 on success. */
+ * "gcemount: <message>" and returns the exit status; 0 on success.
+ * Writable: the verb's edits are one operation (gm_view_op_begin, exact),
+ * which gm_cli_finish keeps or undoes. */
 int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 		struct gm_image **img, struct gm_view **v);
-/* Closes the view and, when writable and something changed (or --output was
- * given), writes the image back; then closes img. Prints errors; returns the
- * exit status (GM_EXIT_WRITEBACK when write-back failed). */
+/* Ends the verb's operation: writable (the verb succeeded) keeps it, else
+ * every change of the verb is undone (disk, cache state), so nothing is
+ * written back. Then closes the view and, when writable and something
+ * changed (or --output was given), writes the image back — unless an
+ * operation of the session ended in an inconsistency and e2fsck -fn finds
+ * that filesystem damaged (GM_EXIT_WRITEBACK, one line saying how to
+ * repair); then ends the session's operation (gm_cli_op_begin: all this
+ * inside it, so a process killed before this point leaves what the next
+ * open undoes) and closes img. Prints errors; returns the exit status
+ * (GM_EXIT_WRITEBACK when write-back failed or was refused). */
 int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_common *c,
 		  bool writable);
 
@@ -93,6 +102,14 @@ int gm_cli_verify(struct gm_image *img);
  * damaged (what failed may follow from that): then gm_cli_verify's line is
  * the one. The verb's status must then be gm_cli_verify's (2). */
 void gm_cli_op_error(struct gm_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The session is one operation of the image's undo log (editor/disk/
+ * undo.h), from here to the end of gm_cli_finish, and the view's edits one
+ * operation inside it: exact for a verb (undone byte for byte). Prints one
+ * line and returns GM_EXIT_FAIL, else 0. gm_cli_op_end (gm_cli_finish
+ * calls it) keeps or undoes it; 0 or -errno (printed). */
+int gm_cli_op_begin(const char *image, struct gm_image *img, struct gm_view *v, bool exact);
+int gm_cli_op_end(struct gm_image *img, bool keep);
 
 /* Refuses, before any work, what cannot end well: --resume on a verb that
  * does not write (GM_EXIT_USAGE), "-" as IMAGE of a writing verb without
@@ -119,6 +136,12 @@ void gm_cli_view_opts(const struct gm_cli_common *c, bool writable, struct gm_vi
 int gm_cli_exit_for_open_error(int rc);
 
 void gm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line "gcemount: IMAGE: PATH: problem" for a failure rc (a -errno) on
+ * the view: problem is strerror's words in lower case, followed by the
+ * filesystem's own detail in parentheses where it says more (no space,
+ * damage, refusals), never the path twice. PATH may be NULL. Nothing when
+ * the view's image turned out damaged (gm_cli_verify says so). */
+void gm_cli_fs_error(const char *image, const char *path, const struct gm_view *v, int rc);
 
 /* Verbs: each parses its own argv (argv[0] is the verb). */
 int gm_cmd_ls(int argc, char **argv);

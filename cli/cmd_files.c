@@ -1,4 +1,10 @@
-/* cmd_files.c — the no-FUSE file verbs: ls, cat, put, rm, repack. */
+/* cmd_files.c — the no-FUSE file verbs: ls, cat, put, rm, repack.
+ *
+ * Messages: usage errors are one line "gcemount: VERB: problem (see
+ * 'gcemount VERB --help')"; failures on the image are one line
+ * "gcemount: IMAGE: PATH: problem" (gm_cli_fs_error). A verb that edits is
+ * one operation: when it fails, nothing of it is written back
+ * (gm_cli_open/gm_cli_finish). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -6,6 +12,7 @@
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,32 +64,77 @@ static void name_list_free(struct name_list *l)
 	free(l->v);
 }
 
-/* Parses argv with the common options plus extra ones; positional arguments
- * are left in argv[optind..]. Returns 0, or an exit status. */
-static int parse(int argc, char **argv, const char *usage, const char *shortopts,
-		 const struct option *extra, size_t nextra, struct gm_cli_common *c,
+/* --- command line ------------------------------------------------------ */
+
+struct verb_cli {
+	const char *verb;
+	const char *usage;       /* "usage: gcemount VERB ..." */
+	const char *about;       /* what it does, and its own options */
+	const char *shortopts;   /* its own short options (getopt syntax) */
+	const struct option *longopts;
+	size_t nlong;
+	int min_args, max_args;  /* positional arguments */
+};
+
+static void usage_error(const struct verb_cli *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void usage_error(const struct verb_cli *v, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	gm_cli_error("%s: %s (see 'gcemount %s --help')", v->verb, msg, v->verb);
+}
+
+/* Parses argv with the common options plus the verb's; positional
+ * arguments are left in argv[optind..]. Returns 0, -1 after --help (exit
+ * 0), or an exit status; usage errors are one line. */
+static int parse(int argc, char **argv, const struct verb_cli *v, struct gm_cli_common *c,
 		 int (*own)(int opt, const char *arg, void *priv), void *priv)
 {
 	static const struct option common[] = { GM_CLI_COMMON_LONGOPTS,
 						{ "help", no_argument, NULL, 'h' } };
 	size_t ncommon = sizeof(common) / sizeof(common[0]);
-	struct option *all = calloc(ncommon + nextra + 1, sizeof(*all));
-	int opt, rc = 0;
+	struct option *all = calloc(ncommon + v->nlong + 1, sizeof(*all));
+	char shortopts[64];
+	int opt, rc = 0, n;
 
 	if (!all) {
 		gm_cli_error("out of memory");
 		return GM_EXIT_FAIL;
 	}
 	memcpy(all, common, sizeof(common));
-	if (nextra)
-		memcpy(all + ncommon, extra, nextra * sizeof(*extra));
+	if (v->nlong)
+		memcpy(all + ncommon, v->longopts, v->nlong * sizeof(*v->longopts));
+	/* ':' first: a missing value is told apart from an unknown option */
+	snprintf(shortopts, sizeof(shortopts), ":%sqh", v->shortopts);
+	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, shortopts, all, NULL)) != -1) {
 		int r;
 
 		if (opt == 'h') {
-			printf("%s\noptions:\n%s", usage, gm_cli_common_help);
+			printf("%s\n%s\ncommon options:\n%s", v->usage, v->about, gm_cli_common_help);
 			rc = -1;
+			break;
+		}
+		if (opt == '?' || opt == ':') {
+			const char *arg = argv[optind - 1];
+			bool lng = !strncmp(arg, "--", 2);
+			int alen = (int)strcspn(arg, "=");
+
+			if (opt == ':' && lng)
+				usage_error(v, "option '%.*s' needs a value", alen, arg);
+			else if (opt == ':')
+				usage_error(v, "option '-%c' needs a value", optopt);
+			else if (lng || !optopt)
+				usage_error(v, "unknown option '%.*s'", alen, arg);
+			else
+				usage_error(v, "unknown option '-%c'", optopt);
+			rc = GM_EXIT_USAGE;
 			break;
 		}
 		r = gm_cli_common_opt(c, opt, optarg);
@@ -94,20 +146,16 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 			continue;
 		if (own && own(opt, optarg, priv) == 0)
 			continue;
-		fprintf(stderr, "%s\n", usage);
-		rc = GM_EXIT_USAGE;
+		rc = GM_EXIT_USAGE;     /* own() said why */
 		break;
 	}
 	free(all);
-	return rc;
-}
-
-static int need_args(int argc, int want_min, int want_max, const char *usage)
-{
-	int n = argc - optind;
-
-	if (n < want_min || n > want_max) {
-		fprintf(stderr, "%s\n", usage);
+	if (rc)
+		return rc;
+	n = argc - optind;
+	if (n < v->min_args || n > v->max_args) {
+		usage_error(v, "%s; %s", n < v->min_args ? "missing arguments" : "too many arguments",
+			    v->usage + strlen("usage: "));
 		return GM_EXIT_USAGE;
 	}
 	return 0;
@@ -167,11 +215,11 @@ static void mode_string(mode_t m, char out[11])
 	out[10] = '\0';
 }
 
-static void print_entry(struct gm_view *v, gm_vino_t dir_ino, const char *shown, const char *name,
-			bool longfmt)
+/* One line for inode ino, or for dir/name when ino is 0. */
+static void print_entry(struct gm_view *v, gm_vino_t dir, const char *name, gm_vino_t ino,
+			const char *shown, bool longfmt)
 {
 	struct stat st;
-	gm_vino_t ino;
 	char mode[11], when[32], target[PATH_MAX];
 	struct tm tm;
 	ssize_t n;
@@ -180,7 +228,7 @@ static void print_entry(struct gm_view *v, gm_vino_t dir_ino, const char *shown,
 		printf("%s\n", shown);
 		return;
 	}
-	if (gm_view_lookup(v, dir_ino, name, &ino) < 0 || gm_view_getattr(v, ino, &st) < 0) {
+	if ((!ino && gm_view_lookup(v, dir, name, &ino) < 0) || gm_view_getattr(v, ino, &st) < 0) {
 		printf("?????????? ? ? ? ? ? %s\n", shown);
 		return;
 	}
@@ -207,10 +255,10 @@ static int ls_own(int opt, const char *arg, void *priv)
 	(void)arg;
 	if (opt == 'l')
 		s->longfmt = true;
-	else if (opt == LS_OPT_MOUNTS)
-		s->mounts = true;
 	else if (opt == 'a')
 		s->names.dots = s->names.hidden = true;
+	else if (opt == LS_OPT_MOUNTS)
+		s->mounts = true;
 	else
 		return -1;
 	return 0;
@@ -218,57 +266,74 @@ static int ls_own(int opt, const char *arg, void *priv)
 
 int gm_cmd_ls(int argc, char **argv)
 {
-	static const char usage[] = "usage: gcemount ls [-l] [-a] [OPTIONS] IMAGE [PATH]\n"
-				    "       gcemount ls --mounts [OPTIONS] IMAGE   (which partition serves which mount point)";
-	static const struct option extra[] = { { "mounts", no_argument, NULL, LS_OPT_MOUNTS } };
+	static const struct option own[] = { { "all", no_argument, NULL, 'a' },
+					     { "mounts", no_argument, NULL, LS_OPT_MOUNTS } };
+	static const struct verb_cli cli = {
+		"ls", "usage: gcemount ls [-l] [-a] [OPTIONS] IMAGE [PATH]",
+		"       gcemount ls --mounts [OPTIONS] IMAGE\n"
+		"Lists the directory PATH (default /) inside IMAGE, or names the file PATH.\n"
+		"As ls does, a symbolic link named on the command line is followed to a\n"
+		"directory, but -l shows the link itself (a dangling one too).\n"
+		"  -l                 long listing: mode, links, owner, group, size, time (UTC)\n"
+		"  -a, --all          include names starting with '.', and . and ..\n"
+		"  --mounts           which partition serves which mount point (root, /boot, ...)",
+		"la", own, 2, 1, 2,
+	};
 	struct gm_cli_common c = { 0 };
 	struct ls_state s = { 0 };
 	struct gm_image *img = NULL;
 	struct gm_view *v = NULL;
-	const char *path;
-	gm_vino_t ino, parent;
-	char name[NAME_MAX + 1];
-	struct stat st;
+	const char *path, *image;
+	gm_vino_t ino, target;
+	struct stat st, tst;
 	int rc, status;
 
 	c.quiet = true;
-	rc = parse(argc, argv, usage, "laqh", extra, 1, &c, ls_own, &s);
+	rc = parse(argc, argv, &cli, &c, ls_own, &s);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
-	if ((rc = need_args(argc, 1, s.mounts ? 1 : 2, usage)))
-		return rc;
+	image = argv[optind];
+	if (s.mounts && optind + 1 < argc) {
+		usage_error(&cli, "--mounts takes no PATH");
+		return GM_EXIT_USAGE;
+	}
 	path = optind + 1 < argc ? argv[optind + 1] : "/";
-	status = gm_cli_open(argv[optind], &c, false, &img, &v);
+	status = gm_cli_open(image, &c, false, &img, &v);
 	if (status)
 		return status;
 	if (s.mounts) {
 		print_mounts(v);
 		goto out;
 	}
-	rc = gm_path_resolve(v, path, 0, &ino);
+	/* the name itself first (a link is followed by its trailing slash) */
+	rc = gm_path_resolve(v, path, GM_PATH_NOFOLLOW, &ino);
 	if (rc == 0)
 		rc = gm_view_getattr(v, ino, &st);
+	if (rc == 0 && S_ISLNK(st.st_mode) && !s.longfmt &&
+	    gm_path_resolve(v, path, 0, &target) == 0 && gm_view_getattr(v, target, &tst) == 0 &&
+	    S_ISDIR(tst.st_mode)) {
+		ino = target;          /* a link to a directory: list the directory */
+		st = tst;
+	}
 	if (rc < 0) {
-		gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, strerror(-rc));
+		gm_cli_fs_error(image, path, v, rc);
 		status = GM_EXIT_FAIL;
 		goto out;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		/* A single file: show it as ls does (the link itself if PATH names one). */
-		if (gm_path_resolve_parent(v, path, &parent, name) == 0)
-			print_entry(v, parent, path, name, s.longfmt);
+		print_entry(v, 0, NULL, ino, path, s.longfmt);
 		goto out;
 	}
 	rc = gm_view_readdir(v, ino, 0, collect_names, &s.names);
 	if (rc < 0) {
-		gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, strerror(-rc));
+		gm_cli_fs_error(image, path, v, rc);
 		status = GM_EXIT_FAIL;
 		goto out;
 	}
 	if (s.names.n)
 		qsort(s.names.v, s.names.n, sizeof(*s.names.v), cmp_names);
 	for (size_t i = 0; i < s.names.n; i++)
-		print_entry(v, ino, s.names.v[i], s.names.v[i], s.longfmt);
+		print_entry(v, ino, s.names.v[i], 0, s.names.v[i], s.longfmt);
 out:
 	name_list_free(&s.names);
 	gm_view_close(v, NULL);
@@ -281,20 +346,25 @@ out:
 
 int gm_cmd_cat(int argc, char **argv)
 {
-	static const char usage[] = "usage: gcemount cat [OPTIONS] IMAGE PATH...";
+	static const struct verb_cli cli = {
+		"cat", "usage: gcemount cat [OPTIONS] IMAGE PATH...",
+		"Prints the files PATH... inside IMAGE (symbolic links resolved inside the\n"
+		"image) on standard output.",
+		"", NULL, 0, 2, INT_MAX,
+	};
 	struct gm_cli_common c = { 0 };
 	struct gm_image *img = NULL;
 	struct gm_view *v = NULL;
+	const char *image;
 	char *buf = NULL;
 	int rc, status;
 
 	c.quiet = true;
-	rc = parse(argc, argv, usage, "qh", NULL, 0, &c, NULL, NULL);
+	rc = parse(argc, argv, &cli, &c, NULL, NULL);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
-	if ((rc = need_args(argc, 2, INT_MAX, usage)))
-		return rc;
-	status = gm_cli_open(argv[optind], &c, false, &img, &v);
+	image = argv[optind];
+	status = gm_cli_open(image, &c, false, &img, &v);
 	if (status)
 		return status;
 	buf = malloc(IO_CHUNK);
@@ -316,7 +386,7 @@ int gm_cmd_cat(int argc, char **argv)
 		if (rc == 0 && S_ISDIR(st.st_mode))
 			rc = -EISDIR;
 		if (rc < 0) {
-			gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, strerror(-rc));
+			gm_cli_fs_error(image, path, v, rc);
 			status = GM_EXIT_FAIL;
 			continue;
 		}
@@ -329,7 +399,7 @@ int gm_cmd_cat(int argc, char **argv)
 			off += (uint64_t)n;
 		}
 		if (n < 0) {
-			gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, gm_view_errmsg(v));
+			gm_cli_fs_error(image, path, v, (int)n);
 			status = GM_EXIT_FAIL;
 		}
 	}
@@ -370,15 +440,26 @@ static int put_own(int opt, const char *arg, void *priv)
 	return 0;
 }
 
+static const char *type_name(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFLNK: return "a symbolic link";
+	default: return "not a regular file";
+	}
+}
+
 /* Copies local file fd into the image at path (created, or replaced in
- * place keeping its inode, owner and xattrs). */
-static int put_file(struct gm_image *img, struct gm_view *v, int fd, const struct stat *lst,
-		    const char *path, const struct put_opts *po, const struct gm_cli_common *c,
-		    const char *image)
+ * place keeping its inode, owner and xattrs). Prints its own message. */
+static int put_file(struct gm_view *v, int fd, const struct stat *lst, const char *path,
+		    const struct put_opts *po, const struct gm_cli_common *c, const char *image)
 {
 	struct gm_creds creds = { c->owner_uid, c->owner_gid };
 	struct gm_setattr sa = { 0 };
-	char name[NAME_MAX + 1];
+	char name[NAME_MAX + 1], problem[128];
 	gm_vino_t dir, ino;
 	struct stat st;
 	uint64_t off = 0;
@@ -397,8 +478,12 @@ static int put_file(struct gm_image *img, struct gm_view *v, int fd, const struc
 			rc = gm_view_getattr(v, ino, &st);
 		if (rc == 0 && S_ISDIR(st.st_mode))
 			rc = -EISDIR;
-		else if (rc == 0 && !S_ISREG(st.st_mode))
-			rc = -EINVAL;
+		if (rc == 0 && !S_ISREG(st.st_mode)) {
+			/* cp would write into the device; in an image that means nothing */
+			snprintf(problem, sizeof(problem), "not a regular file (%s)", type_name(st.st_mode));
+			gm_cli_error("%s: %s: %s", image, path, problem);
+			return GM_EXIT_FAIL;
+		}
 		if (rc == 0)
 			rc = gm_view_truncate(v, ino, 0);
 		if (rc < 0)
@@ -435,7 +520,7 @@ static int put_file(struct gm_image *img, struct gm_view *v, int fd, const struc
 		off += (uint64_t)n;
 	}
 	if (n < 0) {
-		gm_cli_error("reading local file: %s", strerror(errno));
+		gm_cli_error("reading the local file: %s", strerror(errno));
 		free(buf);
 		return GM_EXIT_FAIL;
 	}
@@ -448,54 +533,74 @@ static int put_file(struct gm_image *img, struct gm_view *v, int fd, const struc
 	return 0;
 fail:
 	free(buf);
-	gm_cli_op_error(img, "%s: %s: %s", image, path,
-			gm_view_errmsg(v)[0] ? gm_view_errmsg(v) : strerror(-rc));
+	gm_cli_fs_error(image, path, v, rc);
 	return GM_EXIT_FAIL;
 }
 
 int gm_cmd_put(int argc, char **argv)
 {
-	static const char usage[] =
-		"usage: gcemount put [--mode MODE] [--owner UID:GID] [OPTIONS] IMAGE LOCAL_FILE PATH";
-	static const struct option extra[] = { { "mode", required_argument, NULL, 'm' } };
+	static const struct option own[] = { { "mode", required_argument, NULL, 'm' } };
+	static const struct verb_cli cli = {
+		"put", "usage: gcemount put [--mode MODE] [--owner UID:GID] [OPTIONS] IMAGE LOCAL_FILE PATH",
+		"Copies LOCAL_FILE into IMAGE as PATH (into it, under its own name, if PATH is a\n"
+		"directory; a PATH ending in '/' must be one), replacing a file in place (its\n"
+		"inode, owner, mode and xattrs kept), and writes IMAGE back. A failed put\n"
+		"writes nothing: the old file keeps its content.\n"
+		"  -m, --mode MODE    permissions (octal) of the file; default: LOCAL_FILE's for\n"
+		"                     a new file, unchanged for a replaced one\n"
+		"  --owner UID:GID    owner of the file (default 0:0 for a new one)",
+		"m:", own, 1, 3, 3,
+	};
 	struct gm_cli_common c = { 0 };
 	struct put_opts po = { 0 };
 	struct gm_image *img = NULL;
 	struct gm_view *v = NULL;
 	char target[PATH_MAX];
 	struct stat lst, st;
-	const char *path;
+	const char *path, *image, *local;
+	size_t len;
 	int fd, rc, status;
 
-	rc = parse(argc, argv, usage, "m:qh", extra, 1, &c, put_own, &po);
+	rc = parse(argc, argv, &cli, &c, put_own, &po);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
-	if ((rc = need_args(argc, 3, 3, usage)))
-		return rc;
-	fd = open(argv[optind + 1], O_RDONLY | O_CLOEXEC);
+	image = argv[optind];
+	local = argv[optind + 1];
+	path = argv[optind + 2];
+	fd = open(local, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &lst) < 0 || !S_ISREG(lst.st_mode)) {
-		gm_cli_error("%s: %s", argv[optind + 1], fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd < 0)
+			gm_cli_fs_error(local, NULL, NULL, -errno);
+		else
+			gm_cli_error("%s: not a regular file", local);
 		if (fd >= 0)
 			close(fd);
 		return GM_EXIT_FAIL;
 	}
-	status = gm_cli_open(argv[optind], &c, true, &img, &v);
+	status = gm_cli_open(image, &c, true, &img, &v);
 	if (status) {
 		close(fd);
 		return status;
 	}
-	path = argv[optind + 2];
-	/* PATH naming a directory: copy into it under the local file's name. */
+	len = strlen(path);
 	if (gm_path_stat(v, path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		char *lcopy = strdup(argv[optind + 1]);
+		/* PATH names a directory: copy into it under the local file's name. */
+		char *lcopy = strdup(local);
 
-		snprintf(target, sizeof(target), "%s/%s", path, lcopy ? basename(lcopy) : "file");
+		snprintf(target, sizeof(target), "%s%s%s", path, len && path[len - 1] == '/' ? "" : "/",
+			 lcopy ? basename(lcopy) : "file");
 		free(lcopy);
 		path = target;
+	} else if (len && path[len - 1] == '/') {
+		/* as cp: a name ending in '/' must be a directory */
+		gm_cli_fs_error(image, path, v, -ENOTDIR);
+		status = GM_EXIT_FAIL;
 	}
-	status = put_file(img, v, fd, &lst, path, &po, &c, argv[optind]);
+	if (!status)
+		status = put_file(v, fd, &lst, path, &po, &c, image);
 	close(fd);
-	rc = gm_cli_finish(img, v, &c, true);
+	rc = gm_cli_finish(img, v, &c, status == 0);
+	/* a damaged image explains the failure, if there was one */
 	return rc == GM_EXIT_BADIMAGE || !status ? rc : status;
 }
 
@@ -511,7 +616,7 @@ static int rm_own(int opt, const char *arg, void *priv)
 	struct rm_opts *r = priv;
 
 	(void)arg;
-	if (opt == 'r')
+	if (opt == 'r' || opt == 'R')
 		r->recursive = true;
 	else if (opt == 'f')
 		r->force = true;
@@ -520,7 +625,12 @@ static int rm_own(int opt, const char *arg, void *priv)
 	return 0;
 }
 
-static int remove_tree(struct gm_view *v, const char *path, int depth)
+/* As rm -r: a directory's contents, then the name itself. A path ending in
+ * '/' names what a link points to for the walk, but the link itself cannot
+ * be removed as a directory (rmdir "link/" -> ENOTDIR), as with GNU rm.
+ * Returns 0, a -errno about path itself (depth 0), or 1 when a failure
+ * below it was reported (naming the path that failed). */
+static int remove_tree(struct gm_view *v, const char *image, const char *path, int depth)
 {
 	struct name_list l = { .hidden = true };
 	struct stat st;
@@ -528,65 +638,90 @@ static int remove_tree(struct gm_view *v, const char *path, int depth)
 	int rc;
 
 	rc = gm_path_lstat(v, path, &st);
-	if (rc < 0)
-		return rc;
-	if (S_ISDIR(st.st_mode)) {
+	if (rc == 0 && S_ISDIR(st.st_mode)) {
 		if (depth > 4096)
-			return -ELOOP;
-		rc = gm_path_resolve(v, path, GM_PATH_NOFOLLOW, &ino);
+			rc = -ELOOP;
+		if (rc == 0)
+			rc = gm_path_resolve(v, path, GM_PATH_NOFOLLOW, &ino);
 		if (rc == 0)
 			rc = gm_view_readdir(v, ino, 0, collect_names, &l);
 		for (size_t i = 0; rc == 0 && i < l.n; i++) {
+			size_t len = strlen(path);
 			char *child;
 
-			if (asprintf(&child, "%s/%s", strcmp(path, "/") ? path : "", l.v[i]) < 0) {
+			if (asprintf(&child, "%s%s%s", path, len && path[len - 1] == '/' ? "" : "/",
+				     l.v[i]) < 0) {
 				rc = -ENOMEM;
 				break;
 			}
-			rc = remove_tree(v, child, depth + 1);
+			rc = remove_tree(v, image, child, depth + 1);
 			free(child);
 		}
 		name_list_free(&l);
-		if (rc < 0)
-			return rc;
 	}
-	return gm_path_remove(v, path);
+	if (rc == 0)
+		rc = gm_path_remove(v, path);
+	if (rc < 0 && depth > 0) {
+		gm_cli_fs_error(image, path, v, rc);
+		rc = 1;
+	}
+	return rc;
 }
 
 int gm_cmd_rm(int argc, char **argv)
 {
-	static const char usage[] = "usage: gcemount rm [-r] [-f] [OPTIONS] IMAGE PATH...";
+	static const struct option own[] = { { "recursive", no_argument, NULL, 'r' },
+					     { "force", no_argument, NULL, 'f' } };
+	static const struct verb_cli cli = {
+		"rm", "usage: gcemount rm [-r] [-f] [OPTIONS] IMAGE PATH...",
+		"Removes the files PATH... inside IMAGE (a symbolic link itself, not what it\n"
+		"names), and writes IMAGE back. All or nothing: if one PATH cannot be removed,\n"
+		"nothing is written.\n"
+		"  -r, -R, --recursive  remove directories and their contents\n"
+		"  -f, --force          a PATH that does not exist is not an error",
+		"rRf", own, 2, 2, INT_MAX,
+	};
 	struct gm_cli_common c = { 0 };
 	struct rm_opts ro = { 0 };
 	struct gm_image *img = NULL;
 	struct gm_view *v = NULL;
+	const char *image;
 	int rc, status, fin;
 
-	rc = parse(argc, argv, usage, "rfqh", NULL, 0, &c, rm_own, &ro);
+	rc = parse(argc, argv, &cli, &c, rm_own, &ro);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
-	if ((rc = need_args(argc, 2, INT_MAX, usage)))
-		return rc;
-	status = gm_cli_open(argv[optind], &c, true, &img, &v);
+	image = argv[optind];
+	status = gm_cli_open(image, &c, true, &img, &v);
 	if (status)
 		return status;
 	for (int i = optind + 1; i < argc; i++) {
 		const char *path = argv[i];
+		gm_vino_t ino;
 
-		if (!strcmp(path, "/") || !strcmp(path, "")) {
-			gm_cli_error("%s: refusing to remove the image root", argv[optind]);
+		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+		if (gm_path_resolve(v, path, GM_PATH_NOFOLLOW, &ino) == 0 && ino == GM_ROOT_INO) {
+			gm_cli_error("%s: %s: refusing to remove the root directory", image, path);
 			status = GM_EXIT_FAIL;
 			continue;
 		}
-		rc = ro.recursive ? remove_tree(v, path, 0) : gm_path_remove(v, path);
+		if (!strcmp(base, ".") || !strcmp(base, "..")) {
+			gm_cli_error("%s: %s: refusing to remove '.' or '..'", image, path);
+			status = GM_EXIT_FAIL;
+			continue;
+		}
+		rc = ro.recursive ? remove_tree(v, image, path, 0) : gm_path_remove(v, path);
 		if (rc == -ENOENT && ro.force)
 			continue;
+		if (rc > 0)
+			status = GM_EXIT_FAIL;   /* remove_tree said which */
 		if (rc < 0) {
-			gm_cli_op_error(img, "%s: %s: %s", argv[optind], path, strerror(-rc));
+			gm_cli_fs_error(image, path, v, rc);
 			status = GM_EXIT_FAIL;
 		}
 	}
-	fin = gm_cli_finish(img, v, &c, true);
+	fin = gm_cli_finish(img, v, &c, status == 0);
 	return fin == GM_EXIT_BADIMAGE || !status ? fin : status;
 }
 
@@ -594,17 +729,21 @@ int gm_cmd_rm(int argc, char **argv)
 
 int gm_cmd_repack(int argc, char **argv)
 {
-	static const char usage[] = "usage: gcemount repack [OPTIONS] IMAGE [--output OUT]";
+	static const struct verb_cli cli = {
+		"repack", "usage: gcemount repack [OPTIONS] IMAGE",
+		"Writes IMAGE back (or to --output) in the GCE layout: old-GNU sparse tar,\n"
+		"gzip, free filesystem blocks as holes. With --resume, first repairs the\n"
+		"edits an interrupted session left (e2fsck -fy) and writes them back.",
+		"", NULL, 0, 1, 1,
+	};
 	struct gm_cli_common c = { 0 };
 	struct gm_image *img = NULL;
 	struct gm_view *v = NULL;
 	int rc, status;
 
-	rc = parse(argc, argv, usage, "qh", NULL, 0, &c, NULL, NULL);
+	rc = parse(argc, argv, &cli, &c, NULL, NULL);
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
-	if ((rc = need_args(argc, 1, 1, usage)))
-		return rc;
 	c.force_writeback = true;
 	status = gm_cli_open(argv[optind], &c, true, &img, &v);
 	if (status)

@@ -4,14 +4,16 @@
  *
  * The command runs with GCEMOUNT_ROOT set to the mount point (shell: as its
  * working directory; --run: also as SCRIPT's $1). Only an exit status 0
- * writes back; otherwise nothing is written: a tar.gz stays untouched and
- * the cache's edits are discarded; a raw disk (edited in place) keeps what
- * the command wrote before failing, and a warning says so.
+ * writes back; otherwise nothing is written: the whole session is one
+ * operation (editor/fs/fs.h), undone when the command fails: a tar.gz stays
+ * untouched and the cache as it was; a raw disk, edited in place, is put
+ * back byte for byte.
  *
  * Processes: this one serves FUSE; a helper child runs the command as its
  * own child, waits for it and unmounts, which ends the serving. Ctrl-C
  * belongs to the command: the server and the helper ignore SIGINT/SIGQUIT. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,8 +78,10 @@ static void exec_command(const struct run *r, const char *mp)
 }
 
 /* The helper: runs the command, then unmounts (which ends the session).
- * Exits with the command's status (128+signal). Never returns. */
-static void run_and_unmount(const struct run *r, const char *mp)
+ * Exits with the command's status (128+signal), which it also writes to
+ * report: the serving loop's SIGCHLD handler (fuse/session.c) may reap the
+ * helper before waitpid sees its status. Never returns. */
+static void run_and_unmount(const struct run *r, const char *mp, int report)
 {
 	struct gm_error err = { 0 };
 	int code;
@@ -103,6 +107,12 @@ static void run_and_unmount(const struct run *r, const char *mp)
 		}
 		usleep(100 * 1000);
 	}
+	{
+		unsigned char b = (unsigned char)code;
+
+		if (write(report, &b, 1) != 1)
+			code = 126;
+	}
 	_exit(code);
 }
 
@@ -113,11 +123,8 @@ static void discard_edits(struct gm_mount_session *s, bool raw)
 	struct gm_image_opts io = { 0 };
 	struct gm_image *img = NULL;
 
-	if (raw) {
-		gm_cli_error("warning: %s is a raw disk, edited in place: the changes made "
-			     "before the command failed remain", s->image);
-		return;
-	}
+	if (raw)
+		return;   /* undone in place (the session was one operation) */
 	io.cache_dir = s->cache;
 	io.recover = GM_RECOVER_DISCARD;
 	if (gm_image_open(s->image, &io, &img, NULL) == 0)
@@ -134,7 +141,7 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 	struct gm_fuse *fu = NULL;
 	enum gm_fuse_fail fail;
 	const char *tmp = getenv("TMPDIR");
-	int status, rc, code;
+	int status, rc, code, op, report[2] = { -1, -1 };
 	bool raw, writable = !s->fc.read_only;
 	pid_t pid;
 
@@ -170,12 +177,28 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 	if (!r->script && !s->c.quiet && isatty(STDIN_FILENO))
 		fprintf(stderr, "gcemount: %s is mounted on %s; exit status 0 writes it back, "
 			"any other discards the edits\n", s->image, s->mountpoint);
+	/* The whole session is one operation: a failure undoes it; a raw
+	 * disk, edited in place, byte for byte (exact). gm_cli_finish keeps
+	 * it. */
+	op = gm_cli_op_begin(s->image, img, v, raw);
+	if (op == 0 && pipe2(report, O_CLOEXEC) < 0)
+		report[0] = report[1] = -1;
 	fflush(NULL);
-	pid = fork();
-	if (pid == 0)
-		run_and_unmount(r, s->mountpoint);
+	pid = op != 0 || report[0] < 0 ? -1 : fork();
+	if (pid == 0) {
+		close(report[0]);
+		run_and_unmount(r, s->mountpoint, report[1]);
+	}
+	if (report[1] >= 0)
+		close(report[1]);
 	if (pid < 0) {
-		gm_cli_error("fork: %s", strerror(errno));
+		if (op == 0) {
+			gm_cli_error("fork: %s", strerror(errno));
+			gm_view_op_end(v, -ECANCELED);
+			gm_cli_op_end(img, false);
+		}
+		if (report[0] >= 0)
+			close(report[0]);
 		gm_fuse_unmount(fu);
 		gm_view_close(v, NULL);
 		gm_image_close(img);
@@ -186,11 +209,21 @@ static int run_in_mount(struct gm_mount_session *s, const struct run *r)
 	if (rc < 0)
 		gm_cli_error("%s", gm_error_msg(&err));
 	code = wait_status(pid);
+	{
+		unsigned char b;
+
+		/* what the helper said: its own status may have been reaped */
+		if (read(report[0], &b, 1) == 1)
+			code = b;
+		close(report[0]);
+	}
 	gm_fuse_unmount(fu);
 	if (code == 0 && rc == 0) {
 		status = gm_cli_finish(img, v, &s->c, writable);
 		goto out;
 	}
+	gm_view_op_end(v, -ECANCELED);
+	gm_cli_op_end(img, false);
 	if (code != 0)
 		gm_cli_error("%s exited with status %d: nothing written back, %s is untouched",
 			     r->argv[0], code, s->image);

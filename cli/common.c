@@ -15,6 +15,9 @@
 #include "editor/container/output.h"
 #include "editor/container/sniff.h"
 #include "editor/container/tempfiles.h"
+#include "editor/container/wal.h"
+#include "editor/disk/fsck.h"
+#include "editor/disk/undo.h"
 #include "fuse/gmfuse.h"
 
 const char gm_cli_common_help[] =
@@ -45,6 +48,94 @@ void gm_cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* The words of strerror(code), first letter in lower case ("no such file or
+ * directory"), into buf. */
+static const char *problem_words(int code, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(code));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'a' && buf[1] <= 'z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
+/* Failures whose errno says it all: the filesystem's detail would only
+ * repeat the path. */
+static bool says_it_all(int rc)
+{
+	switch (-rc) {
+	case ENOENT: case ENOTDIR: case EISDIR: case EEXIST: case ENOTEMPTY: case ELOOP:
+	case ENAMETOOLONG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void gm_cli_fs_error(const char *image, const char *path, const struct gm_view *v, int rc)
+{
+	char words[128], detail[GM_ERRMSG_MAX];
+	const char *msg = gm_view_errmsg(v), *d = msg;
+	size_t plen = path ? strlen(path) : 0;
+
+	/* the image turned out damaged (a lazy open): gm_cli_verify's line
+	 * says it, and what failed may only follow from that */
+	if (v && gm_image_wait(gm_view_image(v), 0, 0) < 0)
+		return;
+	problem_words(rc < 0 ? -rc : EIO, words, sizeof(words));
+	if (says_it_all(rc) || gm_view_errcode(v) != rc || !msg[0]) {
+		if (path)
+			gm_cli_error("%s: %s: %s", image, path, words);
+		else
+			gm_cli_error("%s: %s", image, words);
+		return;
+	}
+	/* the detail without the path in front, its sentences in lower case
+	 * ("write file data: Could not allocate block" -> "...: could not...") */
+	if (plen && !strncmp(d, path, plen) && !strncmp(d + plen, ": ", 2))
+		d += plen + 2;
+	snprintf(detail, sizeof(detail), "%s", d);
+	for (char *p = detail; *p; p++)
+		if ((p == detail || (p >= detail + 2 && p[-2] == ':' && p[-1] == ' ')) &&
+		    p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'a' && p[1] <= 'z')
+			p[0] = (char)(p[0] - 'A' + 'a');
+	if (!strcmp(detail, words))
+		detail[0] = '\0';
+	if (path)
+		gm_cli_error("%s: %s: %s%s%s%s", image, path, words, detail[0] ? " (" : "", detail,
+			     detail[0] ? ")" : "");
+	else
+		gm_cli_error("%s: %s%s%s%s", image, words, detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+}
+
+/* An open failure as one "gcemount: IMAGE: problem" line: IMAGE as the user
+ * wrote it (the library names the absolute path), strerror's words in lower
+ * case as in every other message. */
+static void open_error(const char *image, const struct gm_error *err)
+{
+	const char *msg = gm_error_msg(err), *rest = msg;
+	char abs[PATH_MAX], text[GM_ERRMSG_MAX], words[128];
+	size_t n;
+
+	if (strcmp(image, "-") && realpath(image, abs) && !strncmp(msg, abs, strlen(abs)) &&
+	    !strncmp(msg + strlen(abs), ": ", 2))
+		rest = msg + strlen(abs) + 2;
+	else if (!strncmp(msg, image, strlen(image)) && !strncmp(msg + strlen(image), ": ", 2))
+		rest = msg + strlen(image) + 2;
+	else {
+		gm_cli_error("%s", msg);   /* names something else (the cache, a partition) */
+		return;
+	}
+	snprintf(text, sizeof(text), "%s", rest);
+	if (err->code < 0) {
+		snprintf(words, sizeof(words), "%s", strerror(-err->code));
+		n = strlen(words);
+		if (strlen(text) >= n && !strcmp(text + strlen(text) - n, words) && words[0] >= 'A' &&
+		    words[0] <= 'Z' && words[1] >= 'a' && words[1] <= 'z')
+			text[strlen(text) - n] = (char)(words[0] - 'A' + 'a');
+	}
+	gm_cli_error("%s: %s", image, text);
 }
 
 static int parse_owner(const char *arg, uid_t *uid, gid_t *gid)
@@ -181,14 +272,26 @@ static void sig_append(char *buf, size_t size, const char *s)
 static void on_signal(int sig)
 {
 	static volatile sig_atomic_t busy;
-	unsigned f = gm_tempfiles_flags();
 	char line[PATH_MAX * 2 + 256] = "";
 	sigset_t set;
+	unsigned f;
+	int undone;
 
+	/* Another thread (a compressor, the block indexer): the main thread
+	 * takes it, once it leaves a section that blocks these signals (a
+	 * change on disk with the flag that describes it). */
+	if (gettid() != getpid()) {
+		tgkill(getpid(), getpid(), sig);
+		return;
+	}
 	if (busy)
-		return;     /* another thread is already ending the process */
+		return;
 	busy = 1;
 	gm_tempfiles_remove_all();
+	/* a raw disk's edit in progress goes back now, from the undo log (a
+	 * tarball's cache is put back by the next open) */
+	undone = gm_wal_signal_rollback();
+	f = gm_tempfiles_flags();
 	/* SIGPIPE: the reader of our standard output went away (`cat … | head`);
 	 * like cat, say nothing */
 	if (sig != SIGPIPE) {
@@ -204,6 +307,9 @@ static void on_signal(int sig)
 			sig_append(line, sizeof(line), "the image is unchanged; the edits stay in the "
 				   "cache: rerun with --resume to write them back or --discard to "
 				   "drop them");
+		else if (undone < 0)
+			sig_append(line, sizeof(line), "the disk holds an unfinished edit, undone when "
+				   "gcemount next opens it");
 		else
 			sig_append(line, sizeof(line), "the image is unchanged");
 		sig_append(line, sizeof(line), "\n");
@@ -294,9 +400,73 @@ int gm_cli_preflight(const char *image, const struct gm_cli_common *c, bool writ
 int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 		struct gm_image **img, struct gm_view **v)
 {
+	int status, rc;
+
 	gm_cli_signals_install(image);
-	return gm_cli_open_progress(image, c, writable,
-				    !c->quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL, img, v);
+	status = gm_cli_open_progress(image, c, writable,
+				      !c->quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL, img, v);
+	if (status || !writable)
+		return status;
+	/* The verb is one operation: if it fails, gm_cli_finish undoes it all,
+	 * byte for byte. */
+	rc = gm_cli_op_begin(image, *img, *v, true);
+	if (rc) {
+		gm_view_close(*v, NULL);
+		gm_image_close(*img);
+		*v = NULL;
+		*img = NULL;
+	}
+	return rc;
+}
+
+/* The session's operation (gm_cli_op_begin): a level of the image's undo
+ * log around everything until gm_cli_finish is done. One image per process. */
+static struct gm_undo *session_undo;
+
+int gm_cli_op_begin(const char *image, struct gm_image *img, struct gm_view *v, bool exact)
+{
+	struct gm_error err = { 0 };
+	int rc;
+
+	if (gm_image_read_only(img))
+		return 0;   /* nothing to undo */
+	rc = gm_undo_get(img, &session_undo, &err);
+	if (!rc && (rc = gm_undo_begin(session_undo, exact)))
+		gm_error_set(&err, rc, "out of memory");
+	if (rc) {
+		gm_cli_error("%s: %s", image, gm_error_msg(&err));
+		gm_undo_put(session_undo);
+		session_undo = NULL;
+		return GM_EXIT_FAIL;
+	}
+	rc = gm_view_op_begin(v, exact ? GM_OP_EXACT : 0);
+	if (rc < 0) {
+		gm_cli_error("%s: %s", image, gm_view_errmsg(v));
+		gm_cli_op_end(img, false);
+		return GM_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int gm_cli_op_end(struct gm_image *img, bool keep)
+{
+	struct gm_error err = { 0 };
+	int rc = 0;
+
+	if (!session_undo)
+		return 0;
+	if (keep && (rc = gm_undo_commit(session_undo)) < 0) {
+		gm_cli_error("%s: the edits cannot be kept in the cache (%s): undone",
+			     gm_image_path(img), strerror(-rc));
+		keep = false;
+	}
+	if (!keep && gm_undo_rollback(session_undo, &err) < 0) {
+		gm_cli_error("%s: %s", gm_image_path(img), gm_error_msg(&err));
+		rc = -EIO;
+	}
+	gm_undo_put(session_undo);
+	session_undo = NULL;
+	return rc;
 }
 
 void gm_cli_view_opts(const struct gm_cli_common *c, bool writable, struct gm_view_opts *o)
@@ -335,10 +505,11 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 		progress_open = false;
 	}
 	if (rc < 0) {
-		gm_cli_error("%s", gm_error_msg(&err));
+		open_error(image, &err);
 		return gm_cli_exit_for_open_error(rc);
 	}
-	if (!c->quiet && gm_image_info(*img)->note[0])
+	/* (a raw disk put back in place is said even by the quiet verbs) */
+	if ((!c->quiet || gm_image_info(*img)->undone) && gm_image_info(*img)->note[0])
 		fprintf(stderr, "gcemount: %s: %s\n", image, gm_image_info(*img)->note);
 	gm_cli_view_opts(c, writable, &vo);
 	rc = gm_view_open(*img, &vo, v, &err);
@@ -350,7 +521,7 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 			gm_cli_error("%s", gm_error_msg(&ierr));
 			rc = -EIO;
 		} else {
-			gm_cli_error("%s", gm_error_msg(&err));
+			open_error(image, &err);
 		}
 		gm_image_close(*img);
 		*img = NULL;
@@ -411,6 +582,31 @@ int gm_cli_verify(struct gm_image *img)
 	return GM_EXIT_OK;
 }
 
+/* An operation of the session ended in an inconsistency: write back only if
+ * e2fsck -fn finds the (flushed) filesystem clean. Returns the exit status. */
+static int refuse_damaged(struct gm_image *img, const char *damage, uint64_t part_off,
+			  const struct gm_cli_common *c)
+{
+	struct gm_error err = { 0 };
+	const char *image = gm_image_path(img);
+	int rc = gm_fsck_check(gm_image_fd(img), part_off, &err);
+
+	if (rc == 0) {
+		if (!c->quiet)
+			fprintf(stderr, "gcemount: %s: an operation failed earlier (%s); e2fsck -fn finds "
+				"the filesystem clean: writing back\n", image, damage);
+		return GM_EXIT_OK;
+	}
+	if (gm_image_info(img)->container == GM_CONTAINER_RAW)
+		gm_cli_error("%s: %s after a failed operation (%s): the disk, edited in place, may be "
+			     "damaged; repair it with e2fsck -fy", image, gm_error_msg(&err), damage);
+	else
+		gm_cli_error("%s: not written back: %s after a failed operation (%s); the edits stay "
+			     "in the cache: rerun with --resume to repair them (e2fsck -fy) and write "
+			     "back, or --discard to drop them", image, gm_error_msg(&err), damage);
+	return GM_EXIT_WRITEBACK;
+}
+
 int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_common *c,
 		  bool writable)
 {
@@ -418,20 +614,44 @@ int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_c
 	struct gm_writeback_opts wo = { 0 };
 	struct gm_error err = { 0 };
 	int status = gm_cli_verify(img);
+	const char *what = NULL;
+	char damage[GM_ERRMSG_MAX] = "";
+	uint64_t part_off = 0;
 
-	if (status) {   /* damaged: nothing is written back */
+	if (status) {
+		/* the image turned out damaged: nothing is written back, the
+		 * verb's operation is undone (the cache is dropped anyway) */
+		if (v && session_undo)
+			gm_view_op_end(v, -ECANCELED);
 		gm_view_close(v, NULL);
+		gm_cli_op_end(img, false);
 		gm_image_close(img);
 		return status;
+	}
+	if (v && session_undo) {
+		/* The verb's operation (gm_cli_open): kept if it succeeded,
+		 * otherwise undone, so nothing of it is written back. */
+		bool before = gm_view_damaged(v, NULL, NULL);
+
+		gm_view_op_end(v, writable ? 0 : -ECANCELED);
+		if (!writable && !before && gm_view_damaged(v, &what, NULL))
+			gm_cli_error("%s: the failed edit could not be undone (%s); %s", gm_image_path(img),
+				     what, gm_image_info(img)->container == GM_CONTAINER_RAW
+				     ? "the disk edited in place may be damaged: repair it with e2fsck -fy"
+				     : "the cache keeps it: rerun with --discard to drop it");
 	}
 	if (v && writable && !c->no_sparsify && gm_view_free_ranges(v, &holes) < 0) {
 		gm_cli_error("%s: computing free blocks: %s", gm_image_path(img), gm_view_errmsg(v));
 		status = GM_EXIT_WRITEBACK;
 	}
+	if (v && writable && gm_view_damaged(v, &what, &part_off))
+		snprintf(damage, sizeof(damage), "%s", what);
 	if (gm_view_close(v, &err) < 0) {
 		gm_cli_error("%s", gm_error_msg(&err));
 		status = GM_EXIT_WRITEBACK;
 	}
+	if (status == GM_EXIT_OK && damage[0])
+		status = refuse_damaged(img, damage, part_off, c);
 	if (status == GM_EXIT_OK && writable && (gm_image_dirty(img) || c->output || c->force_writeback)) {
 		wo.output = c->output;
 		wo.output_fd = stream_fd;
@@ -450,6 +670,13 @@ int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_c
 		}
 	}
 	gm_rangeset_free(&holes);
+	/* The session's operation spans the flush, the close and the
+	 * write-back: killed before this, the next open undoes it all. Kept
+	 * if the verb succeeded, even when the write-back failed: the edits
+	 * then wait in the cache for --resume. */
+	if (gm_cli_op_end(img, writable) < 0 && status == GM_EXIT_OK)
+		status = GM_EXIT_WRITEBACK;
+	gm_tempfiles_test_point("cli-finished");
 	gm_image_close(img);
 	return status;
 }

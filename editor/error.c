@@ -113,19 +113,35 @@ int gm_errno_from_ext2(long errcode)
 	}
 }
 
+/* libext2fs reports some oddities of damaged metadata itself, through
+ * com_err(), on stderr ("ext2fs_block_alloc_stats: Illegal block number");
+ * library code never prints: the failure reaches the user through our own
+ * message. Silenced here, the one door for libext2fs's errors. */
+static void quiet_com_err(const char *who, long code, const char *fmt, va_list ap)
+{
+	(void)who; (void)code; (void)fmt; (void)ap;
+}
+
 /* com_err knows libext2fs's messages only once its table is registered;
  * without this every code prints as "Unknown code ext2 N". */
 static void register_ext2_messages(void)
 {
 	initialize_ext2_error_table();
+	set_com_err_hook(quiet_com_err);
+}
+
+void gm_error_init_ext2(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, register_ext2_messages);
 }
 
 const char *gm_ext2_strerror(long errcode)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const char *s;
 
-	pthread_once(&once, register_ext2_messages);
+	gm_error_init_ext2();
 	s = error_message(errcode);
 
 	return s ? s : "unknown libext2fs error";

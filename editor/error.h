@@ -37,5 +37,9 @@ void gm_note_append(char *buf, size_t len, const char *fmt, ...) __attribute__((
 int gm_errno_from_ext2(long errcode);
 /* libext2fs errcode_t -> its com_err text. Never NULL. */
 const char *gm_ext2_strerror(long errcode);
+/* Registers libext2fs's messages and keeps libext2fs from printing its own
+ * complaints about damaged metadata on stderr (com_err); once per process,
+ * before a filesystem is opened. */
+void gm_error_init_ext2(void);
 
 #endif

@@ -66,6 +66,11 @@ void gm_fuse_op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, cons
 void gm_fuse_op_getxattr(fuse_req_t req, fuse_ino_t fino, const char *name, size_t size);
 void gm_fuse_op_listxattr(fuse_req_t req, fuse_ino_t fino, size_t size);
 void gm_fuse_op_removexattr(fuse_req_t req, fuse_ino_t fino, const char *name);
+/* Sets ino's access ACL (value as stored: ids mapped in) as the VFS does:
+ * the mode from it, the xattr only when it says more; both as one
+ * operation. 0 or -errno. Called with the lock held. */
+int gm_fuse_set_acl_access(struct gm_fuse *f, gm_vino_t ino, const void *value, size_t size,
+			   int flags);
 
 /* fuse/orphans.c */
 bool gm_fuse_hidden_name(gm_vino_t dir, const char *name);
@@ -73,10 +78,29 @@ int gm_fuse_open_inc(struct gm_fuse *f, gm_vino_t ino);
 /* At the last close, removes the orphaned names of ino. */
 int gm_fuse_open_dec(struct gm_fuse *f, gm_vino_t ino);
 /* If dir/name is a file still open, moves it to the orphan directory and
- * returns 1 (*hid_ino set); 0 if nothing to do; -errno. */
+ * returns 1 (*hid_ino set); 0 if nothing to do; -errno. Inside an
+ * operation of the request (gm_fuse_request_begin). */
 int gm_fuse_hide_if_open(struct gm_fuse *f, gm_vino_t dir, const char *name, gm_vino_t *hid_ino);
-/* Puts back the name gm_fuse_hide_if_open() just moved (a failed rename). */
-void gm_fuse_unhide(struct gm_fuse *f, gm_vino_t ino, gm_vino_t dir, const char *name);
+/* A request that makes more than one change is one operation of the view
+ * (gm_view_op_begin): begin keeps what the session remembers (the orphan
+ * directories); end(rc < 0) undoes every change of the request on disk and
+ * in that memory (hid: the inode gm_fuse_hide_if_open moved, or 0), so a
+ * failure of the second call leaves nothing of the first. end returns rc. */
+struct gm_fuse_request {
+	gm_vino_t orphan_dir[GM_VIEW_MAX_MOUNTS];
+	bool begun;
+};
+int gm_fuse_request_begin(struct gm_fuse *f, struct gm_fuse_request *r);
+int gm_fuse_request_end(struct gm_fuse *f, struct gm_fuse_request *r, int rc, gm_vino_t hid);
+/* unlink(2) of dir/name as one operation (an open file is moved to the
+ * orphan directory instead): 0 or -errno; *ino gets the inode (0 if
+ * hidden). Called with the lock held. */
+int gm_fuse_unlink(struct gm_fuse *f, gm_vino_t dir, const char *name, gm_vino_t *ino);
+/* rename(2) (flags RENAME_*) as one operation: a replaced file still open
+ * is moved to the orphan directory first. 0 or -errno; *src and *dst get
+ * the inodes the names had (0: none). Called with the lock held. */
+int gm_fuse_rename(struct gm_fuse *f, gm_vino_t dir, const char *name, gm_vino_t ndir,
+		   const char *newname, unsigned flags, gm_vino_t *src, gm_vino_t *dst);
 /* Removes every orphan (and the orphan directory); called with the lock held
  * at the start and end of a session. 0 or -errno. */
 int gm_fuse_purge_orphans(struct gm_fuse *f);

@@ -332,14 +332,9 @@ static void op_link(fuse_req_t req, fuse_ino_t fino, fuse_ino_t newparent, const
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_vino_t dir = gm_fuse_to_gm(parent), hid, ino = 0;
-	int rc;
+	gm_vino_t dir = gm_fuse_to_gm(parent), ino = 0;
+	int rc = gm_fuse_unlink(f, dir, name, &ino);
 
-	if (gm_fuse_hidden_name(dir, name))
-		rc = -ENOENT;
-	else if ((rc = gm_fuse_hide_if_open(f, dir, name, &hid)) == 0 &&
-		 (rc = gm_view_lookup(f->fs, dir, name, &ino)) == 0)
-		rc = gm_view_unlink(f->fs, dir, name);
 	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "unlink", dir);
 	gm_fuse_names_gone(f, ino, dir, name);
@@ -368,29 +363,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct gm_fuse *f = gm_fuse_lock_req(req);
-	gm_vino_t dir = gm_fuse_to_gm(parent), ndir = gm_fuse_to_gm(newparent), src = 0, dst = 0, hid = 0;
-	struct stat sst;
-	int rc = 0;
+	gm_vino_t dir = gm_fuse_to_gm(parent), ndir = gm_fuse_to_gm(newparent), src = 0, dst = 0;
+	int rc = gm_fuse_rename(f, dir, name, ndir, newname, flags, &src, &dst);
 
-	if (gm_fuse_hidden_name(dir, name) || gm_fuse_hidden_name(ndir, newname))
-		return gm_fuse_reply_err(f, req, -EPERM, "rename", dir);
-	if (gm_view_lookup(f->fs, dir, name, &src) < 0)
-		src = 0;
-	if (gm_view_lookup(f->fs, ndir, newname, &dst) < 0)
-		dst = 0;
-	/* A file replaced while open must outlive the rename (not for
-	 * RENAME_EXCHANGE, which deletes nothing, nor a rename onto itself);
-	 * a directory cannot replace a file: let the rename say so. */
-	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) && src && dst && dst != src &&
-	    gm_view_getattr(f->fs, src, &sst) == 0 && !S_ISDIR(sst.st_mode))
-		rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
-	if (rc >= 0)
-		rc = gm_view_rename(f->fs, dir, name, ndir, newname, flags);
-	if (rc < 0) {
-		if (hid)
-			gm_fuse_unhide(f, hid, ndir, newname);
+	if (rc < 0)
 		return gm_fuse_reply_err(f, req, rc, "rename", dir);
-	}
 	if (dst && dst != src) {
 		if (flags & RENAME_EXCHANGE)
 			gm_fuse_names_moved(f, dst, ndir, newname, dir, name);

@@ -6,6 +6,7 @@
  * session's start, after a crash). The kernel may still read them or write
  * their cached pages back until then. Callers hold f->lock. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,20 +98,74 @@ int gm_fuse_hide_if_open(struct gm_fuse *f, gm_vino_t dir, const char *name, gm_
 	return 1;
 }
 
-/* Puts back the last name gm_fuse_hide_if_open() moved away (a failed rename). */
-void gm_fuse_unhide(struct gm_fuse *f, gm_vino_t ino, gm_vino_t dir, const char *name)
+int gm_fuse_request_begin(struct gm_fuse *f, struct gm_fuse_request *r)
 {
-	struct gm_fuse_open *o = open_find(f, ino);
-	char hname[48];
-	gm_vino_t odir;
+	int rc = gm_view_op_begin(f->fs, 0);
 
-	if (!o || !o->hidden || orphan_dir(f, ino, &odir) < 0)
-		return;
-	o->hidden--;
-	snprintf(hname, sizeof(hname), "%llu.%u", (unsigned long long)ino, o->hidden);
-	if (gm_view_rename(f->fs, odir, hname, dir, name, 0) < 0)
-		gm_fuse_logf(f, "cannot restore %s after a failed rename: %s", name,
-			     gm_view_errmsg(f->fs));
+	memcpy(r->orphan_dir, f->orphan_dir, sizeof(r->orphan_dir));
+	r->begun = rc == 0;
+	return rc;
+}
+
+int gm_fuse_request_end(struct gm_fuse *f, struct gm_fuse_request *r, int rc, gm_vino_t hid)
+{
+	struct gm_fuse_open *o = hid ? open_find(f, hid) : NULL;
+
+	if (!r->begun)
+		return rc;
+	gm_view_op_end(f->fs, rc < 0 ? rc : 0);
+	if (rc < 0) {
+		/* the disk is back: so is what we remember of it */
+		memcpy(f->orphan_dir, r->orphan_dir, sizeof(f->orphan_dir));
+		if (o && o->hidden)
+			o->hidden--;
+	}
+	return rc;
+}
+
+int gm_fuse_unlink(struct gm_fuse *f, gm_vino_t dir, const char *name, gm_vino_t *ino)
+{
+	struct gm_fuse_request r;
+	gm_vino_t hid = 0;
+	int rc;
+
+	*ino = 0;
+	if (gm_fuse_hidden_name(dir, name))
+		return -ENOENT;
+	if ((rc = gm_fuse_request_begin(f, &r)) < 0)
+		return rc;
+	rc = gm_fuse_hide_if_open(f, dir, name, &hid);
+	if (rc == 0 && (rc = gm_view_lookup(f->fs, dir, name, ino)) == 0)
+		rc = gm_view_unlink(f->fs, dir, name);
+	return gm_fuse_request_end(f, &r, rc < 0 ? rc : 0, hid);
+}
+
+int gm_fuse_rename(struct gm_fuse *f, gm_vino_t dir, const char *name, gm_vino_t ndir,
+		   const char *newname, unsigned flags, gm_vino_t *src, gm_vino_t *dst)
+{
+	struct gm_fuse_request r;
+	gm_vino_t hid = 0;
+	struct stat sst;
+	int rc;
+
+	*src = *dst = 0;
+	if (gm_fuse_hidden_name(dir, name) || gm_fuse_hidden_name(ndir, newname))
+		return -EPERM;
+	if ((rc = gm_fuse_request_begin(f, &r)) < 0)
+		return rc;
+	if (gm_view_lookup(f->fs, dir, name, src) < 0)
+		*src = 0;
+	if (gm_view_lookup(f->fs, ndir, newname, dst) < 0)
+		*dst = 0;
+	/* A file replaced while open must outlive the rename (not for
+	 * RENAME_EXCHANGE, which deletes nothing, nor a rename onto itself);
+	 * a directory cannot replace a file: let the rename say so. */
+	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) && *src && *dst && *dst != *src &&
+	    gm_view_getattr(f->fs, *src, &sst) == 0 && !S_ISDIR(sst.st_mode))
+		rc = gm_fuse_hide_if_open(f, ndir, newname, &hid);
+	if (rc >= 0)
+		rc = gm_view_rename(f->fs, dir, name, ndir, newname, flags);
+	return gm_fuse_request_end(f, &r, rc < 0 ? rc : 0, hid);
 }
 
 int gm_fuse_open_dec(struct gm_fuse *f, gm_vino_t ino)

@@ -51,6 +51,18 @@ static int set_acl_access(struct gm_fuse *f, gm_vino_t ino, const void *value, s
 	return rc == -ENODATA ? 0 : rc;
 }
 
+int gm_fuse_set_acl_access(struct gm_fuse *f, gm_vino_t ino, const void *value, size_t size,
+			   int flags)
+{
+	struct gm_fuse_request r;
+	int rc = gm_fuse_request_begin(f, &r);
+
+	/* chmod, then the xattr: a failure of the second undoes the first */
+	if (rc < 0)
+		return rc;
+	return gm_fuse_request_end(f, &r, set_acl_access(f, ino, value, size, flags), 0);
+}
+
 void gm_fuse_op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, const char *value,
 			size_t size, int flags)
 {
@@ -71,7 +83,7 @@ void gm_fuse_op_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name, cons
 		value = copy;
 	}
 	if (access)
-		rc = set_acl_access(f, ino, value, size, flags);
+		rc = gm_fuse_set_acl_access(f, ino, value, size, flags);
 	else
 		rc = gm_view_setxattr(f->fs, ino, name, value, size, flags);
 	free(copy);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "editor/fs/fs_inode.h"
+#include "editor/view/view.h"
 
 struct tfs {
 	char dir[PATH_MAX];
@@ -26,6 +27,7 @@ struct tfs {
 	char cache[PATH_MAX + 16];
 	struct gm_image *image;
 	struct gm_fs *fs;
+	struct gm_view *view;     /* when opened through a view: fs is its root */
 };
 
 static inline int tsh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -77,11 +79,32 @@ static inline struct tfs * tfs_new(size_t mib, const char *mkfs_opts, const char
 	return t;
 }
 
+/* Opens the image through a view (editor/view.h): the path layer needs
+ * one; t->fs is the view's root filesystem. */
+static inline void tfs_open_view(struct tfs *t)
+{
+	struct gm_image_opts io = { .cache_dir = t->cache };
+	struct gm_view_opts vo = { 0 };
+	struct gm_error err = { 0 };
+
+	if (gm_image_open(t->img, &io, &t->image, &err) ||
+	    gm_view_open(t->image, &vo, &t->view, &err))
+		fail_msg("open %s: %s", t->img, gm_error_msg(&err));
+	t->fs = gm_view_root_fs(t->view);
+	assert_non_null(t->fs);
+}
+
 /* Closes the filesystem (flushing everything) and the image. */
 static inline void tfs_close(struct tfs *t)
 {
 	struct gm_error err = { 0 };
 
+	if (t->view) {
+		if (gm_view_close(t->view, &err))
+			fail_msg("gm_view_close: %s", gm_error_msg(&err));
+		t->view = NULL;
+		t->fs = NULL;
+	}
 	if (t->fs) {
 		if (gm_fs_close(t->fs, &err))
 			fail_msg("gm_fs_close: %s", gm_error_msg(&err));
@@ -107,7 +130,9 @@ static inline void tfs_free(struct tfs *t)
 {
 	if (!t)
 		return;
-	if (t->fs)
+	if (t->view)
+		gm_view_close(t->view, NULL);
+	else if (t->fs)
 		gm_fs_close(t->fs, NULL);
 	gm_image_close(t->image);
 	if (!getenv("GM_KEEP_TMP"))

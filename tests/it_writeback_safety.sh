@@ -102,82 +102,94 @@ else
 fi
 
 # ---------------------------------------------------------------- signals
-# SIGINT, SIGTERM, SIGHUP during put/repack/apply (issue 9 §4), sent at
-# phases seen from outside (no timing decides a verdict): while the cache is
-# extracted, once the cache holds the edit, while the temp file is written.
-# Each: exit 128+N, one line saying what is left, no temp file, no partial
-# cache disk, the image old or new, and the next run behaves as the line said.
-note "signals at three phases of put: exit 130/143/129, one line, no litter, next run as announced"
+# SIGINT, SIGTERM, SIGHUP during put (issue 9 §4), at every phase of it: the
+# process stops itself at a named point (GM_TEST_STOP_AT, a SIGSTOP), gets
+# the signal, goes on (SIGCONT) and meets it there — no timing decides
+# where. Each: exit 128+N, one line saying exactly what is left, no temp
+# file, no partial cache disk, the image old or new as that line says, the
+# cache as before an unfinished edit, and the next run behaves as announced.
+note "signals at each phase of put: exit 130/143/129, one line, no litter, next run as announced"
 export XDG_CACHE_HOME="$PWD/.cache-sig"
-truncate -s 96M sig.raw; mkdir sigtree; head -c 32M /dev/urandom > sigtree/random.bin
+truncate -s 32M sig.raw; mkdir sigtree; head -c 4M /dev/urandom > sigtree/random.bin
 mke2fs -q -F -t ext4 -b 4096 -d sigtree sig.raw || fail "mke2fs"
+rblk=$(debugfs -R "bmap /random.bin 0" sig.raw 2>/dev/null); [ -n "$rblk" ] || fail "bmap"
 make_targz sig.raw sig0.tar.gz; rm -rf sig.raw sigtree
 echo "motd after put" > motd
 cp sig0.tar.gz sig.tar.gz; sig_old=$(sha sig.tar.gz)
 gm put -q sig.tar.gz motd /motd --output signew.tar.gz || fail "reference put"
 sig_new=$(sha signew.tar.gz)
 cache_of() { ls -d "$XDG_CACHE_HOME"/gcemount/*-sig.tar.gz 2>/dev/null; }
-# phase_seen PHASE PID: true once PHASE is visible (or false when PID ended first)
-phase_seen() {
-  local i
-  for i in $(seq 3000); do
-    case $1 in
-      extract) [ -s "$(cache_of)/disk.raw" ] && return 0 ;;
-      dirty) grep -qs '^status=dirty' "$(cache_of)/state" && return 0 ;;
-      temp) [ "$(temps)" != 0 ] && return 0 ;;
-    esac
-    kill -0 "$2" 2>/dev/null || return 1
+# wait_stopped PID: true once PID stopped itself (GM_TEST_STOP_AT), false if it ended
+wait_stopped() {
+  local i s
+  for i in $(seq 6000); do
+    s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null) || return 1
+    case $s in T) return 0 ;; Z|X|'') return 1 ;; esac
     sleep 0.01
   done
   return 1
 }
-# resumed_ok WHAT: sig.tar.gz holds the put's edit, its filesystem clean (the
-# bytes may differ from an uninterrupted put: --resume runs e2fsck -fy first)
+# signal_at PHASE SIG ARGS...: gcemount ARGS, stopped at PHASE, gets SIG; sets rc
+signal_at() {
+  local phase=$1 sig=$2 pid; shift 2
+  GM_TEST_STOP_AT=$phase env --default-signal=INT,TERM,HUP "$GM_BIN" "$@" 2>sig.err & pid=$!
+  wait_stopped $pid || { wait $pid; cat sig.err; fail "$* ended before phase '$phase'"; }
+  kill -s $sig $pid; kill -CONT $pid
+  set +e; wait $pid; rc=$?; set -e
+}
+# resumed_ok WHAT: sig.tar.gz holds the put's edit, its filesystem clean
 resumed_ok() {
   rm -rf sx; extract_disk sig.tar.gz sx
   e2fsck -fn sx/disk.raw >e2fsck.log 2>&1 || { cat e2fsck.log; fail "$1: e2fsck -fn"; }
   [ "$(debugfs -R 'cat /motd' sx/disk.raw 2>/dev/null)" = "motd after put" ] || fail "$1: the edit is missing"
   rm -rf sx
 }
+# phase -> what the one line ends with, and what the image is then
+declare -A said=([extract]=unchanged [undo-begin]=unchanged [undo-save]=unchanged
+                 [output-temp]=unchanged [output-renamed]=written [undo-commit]=written)
 n=0
 for sig in INT TERM HUP; do
-  for phase in extract dirty temp; do
+  for phase in extract undo-begin undo-save output-temp output-renamed undo-commit; do
     cp sig0.tar.gz sig.tar.gz
-    [ $phase = extract ] && rm -rf "$XDG_CACHE_HOME"       # make put extract afresh
-    [ $phase = extract ] || gm ls --discard sig.tar.gz / >/dev/null || fail "reset"
-    # (a script's background job ignores SIGINT: give the default back)
-    env --default-signal=INT,TERM,HUP "$GM_BIN" put sig.tar.gz motd /motd 2>sig.err & pid=$!
-    phase_seen $phase $pid || { wait $pid; cat sig.err; fail "put ended before phase '$phase' was seen"; }
-    kill -s $sig $pid; set +e; wait $pid; rc=$?; set -e
+    if [ $phase = extract ]; then rm -rf "$XDG_CACHE_HOME"     # put extracts afresh
+    else gm ls --discard sig.tar.gz / >/dev/null || fail "reset"; cp --sparse=always "$(cache_of)/disk.raw" cache0.raw; fi
+    signal_at $phase $sig put sig.tar.gz motd /motd
     case $sig in INT) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; esac
     [ $rc = $want ] || { cat sig.err; fail "SIG$sig at $phase: exit $rc, expected $want"; }
-    [ "$(wc -l < sig.err)" = 1 ] && grep -q "^gcemount: sig.tar.gz: .*(SIG$sig)" sig.err \
+    [ "$(wc -l < sig.err)" = 1 ] && grep -q "^gcemount: sig.tar.gz: .*(SIG$sig); " sig.err \
       || { cat sig.err; fail "SIG$sig at $phase: not one line naming the image and the signal"; }
     [ "$(temps)" = 0 ] || fail "SIG$sig at $phase: temp file left"
     h=$(sha sig.tar.gz)
-    [ "$h" = "$sig_old" ] || [ "$h" = "$sig_new" ] || fail "SIG$sig at $phase: image neither old nor new"
-    if grep -q 'the edits stay in the cache: rerun with --resume' sig.err; then
-      expect_exit 6 gm ls sig.tar.gz /         # as announced: the edits wait
-      if [ $phase = temp ] && [ $sig = TERM ]; then   # and --resume writes them back
-        expect_exit 0 gm repack --resume sig.tar.gz
-        resumed_ok "--resume after SIG$sig at $phase"
-      fi
+    if [ "${said[$phase]}" = written ]; then
+      grep -q '; the result was written$' sig.err || { cat sig.err; fail "SIG$sig at $phase: message"; }
+      [ "$h" = "$sig_new" ] || fail "SIG$sig at $phase: 'written' but the image is not the new one"
+      expect_exit 0 gm cat sig.tar.gz /motd
+      [ "$(cat last.out)" = "motd after put" ] || fail "SIG$sig at $phase: the next run lacks the edit"
     else
-      grep -q 'the image is unchanged$' sig.err || { cat sig.err; fail "SIG$sig at $phase: says nothing of what is left"; }
+      grep -q '; the image is unchanged$' sig.err || { cat sig.err; fail "SIG$sig at $phase: message"; }
       [ "$h" = "$sig_old" ] || fail "SIG$sig at $phase: 'unchanged' but the image changed"
-      expect_exit 0 gm ls sig.tar.gz /
-      # a partial cache disk is never left (the next run re-extracts)
+      expect_exit 0 gm ls sig.tar.gz /        # no edits wait: no exit 6
+      grep -q motd last.out && fail "SIG$sig at $phase: the unfinished edit shows"
+      if [ $phase != extract ]; then          # the cache itself as before the put
+        same_bytes cache0.raw "$(cache_of)/disk.raw" || fail "SIG$sig at $phase: the cache changed"
+      fi
     fi
     n=$((n+1))
   done
 done
-note "$n interrupted runs: every one clean"
+note "$n interrupted puts: every one clean"
 
-note "--resume means 'write the saved edits back': refused by read-only verbs, which change nothing"
+note "edits waiting from an interrupted session: a signal keeps them, --resume is refused by read-only verbs"
+# an edit committed outside any operation (the test driver): the cache is
+# dirty, as after a killed mount session
 cp sig0.tar.gz sig.tar.gz; gm ls --discard sig.tar.gz / >/dev/null
-env --default-signal=INT "$GM_BIN" put sig.tar.gz motd /motd 2>sig.err & pid=$!
-phase_seen dirty $pid || fail "put ended before the cache was dirty"
-kill -INT $pid; wait $pid || true
+"$DRV" drive write sig.tar.gz $((rblk * 4096)) "COMMITTED-EDIT" --no-writeback || fail "driver"
+for sig in INT TERM; do
+  signal_at undo-save $sig put -q --resume sig.tar.gz motd /motd
+  [ "$(wc -l < sig.err)" = 1 ] && grep -q '; the image is unchanged; the edits stay in the cache: rerun with --resume' sig.err \
+    || { cat sig.err; fail "SIG$sig with edits waiting: message"; }
+  [ "$(sha sig.tar.gz)" = "$sig_old" ] || fail "SIG$sig with edits waiting: the image changed"
+done
 for v in "ls --resume sig.tar.gz /" "cat --resume sig.tar.gz /etc/motd" "check --resume sig.tar.gz" \
          "apply --dry-run --resume sig.tar.gz ssh"; do
   expect_exit 64 gm $v
@@ -186,8 +198,10 @@ for v in "ls --resume sig.tar.gz /" "cat --resume sig.tar.gz /etc/motd" "check -
 done
 expect_exit 6 gm ls sig.tar.gz /             # still waiting, nothing changed
 [ "$(sha sig.tar.gz)" = "$sig_old" ] || fail "a refused --resume changed the image"
-expect_exit 0 gm repack --resume sig.tar.gz
-resumed_ok "repack --resume"
+expect_exit 0 gm put --resume sig.tar.gz motd /motd
+resumed_ok "put --resume"
+expect_exit 0 gm cat sig.tar.gz /random.bin
+[ "$(head -c 14 last.out)" = "COMMITTED-EDIT" ] || fail "the waiting edit was not written back"
 
 note "streaming: the reader goes away (EPIPE) -> exit 4, one line; SIGINT -> the stream is incomplete"
 h=$(sha sig.tar.gz)

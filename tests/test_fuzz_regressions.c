@@ -18,6 +18,7 @@
 
 #define GM_FUZZ_NO_MAIN 1
 #include "tests/fuzz/fuzz_config.c"
+#include "tests/fuzz/fuzz_fs.c"
 #include "tests/fuzz/fuzz_gzindex.c"
 #include "tests/fuzz/fuzz_fat.c"
 #include "tests/fuzz/fuzz_layout.c"
@@ -120,6 +121,12 @@ static void test_fuzz_regressions_policy(void **state)
 	replay_target("policy", fuzz_policy_one, 2);
 }
 
+static void test_fuzz_regressions_fs(void **state)
+{
+	(void)state;
+	replay_target("fs", fuzz_fs_one, 2);
+}
+
 static void test_fuzz_regressions_config(void **state)
 {
 	(void)state;
@@ -151,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_fuzz_regressions_partition),
 		cmocka_unit_test(test_fuzz_regressions_policy),
 		cmocka_unit_test(test_fuzz_regressions_config),
+		cmocka_unit_test(test_fuzz_regressions_fs),
 		cmocka_unit_test(test_fuzz_regressions_gzindex),
 		cmocka_unit_test(test_fuzz_regressions_fat),
 		cmocka_unit_test(test_fuzz_regressions_layout),

@@ -158,7 +158,7 @@ static void test_path_write_create(void **state)
 	expect_content("/etc/via-link", "v");
 	assert_int_equal(gm_path_write_file(v, "/nope/x", "v", 1, 0644, NULL), -ENOENT);
 	assert_int_equal(gm_path_write_file(v, "/etc", "v", 1, 0644, NULL), -EISDIR);
-	assert_int_equal(gm_path_write_file(v, "/etc/newdir/", "v", 1, 0644, NULL), -EISDIR);
+	assert_int_equal(gm_path_write_file(v, "/etc/newdir/", "v", 1, 0644, NULL), -ENOTDIR);
 	assert_int_equal(gm_path_write_file(v, "/etc/passwd/x", "v", 1, 0644, NULL), -ENOTDIR);
 	close_checked();
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "editor/container/tempfiles.h"
+#include "editor/container/wal.h"
 
 char *gm_path_join(const char *dir, const char *name)
 {
@@ -306,6 +307,11 @@ int gm_cache_state_load(const char *dir, struct gm_cache_state *st)
 		} else if (!strcmp(line, "disk_mtime_ns")) { st->disk_mtime_ns = s;
 		} else if (!strcmp(line, "pid")) { st->pid = (long)s;
 		} else if (!strcmp(line, "since")) { st->since = s;
+		} else if (!strcmp(line, "undo_op")) { st->undo_op = u;
+		} else if (!strcmp(line, "prior")) {
+			st->prior = !strcmp(v, "clean") ? GM_CACHE_CLEAN :
+				    !strcmp(v, "dirty") ? GM_CACHE_DIRTY :
+				    !strcmp(v, "stale") ? GM_CACHE_STALE : GM_CACHE_NONE;
 		} else if (!strcmp(line, "tar_format")) { st->tar_format = (int)s;
 		} else if (!strcmp(line, "sparse")) { st->sparse = u != 0;
 		} else if (!strcmp(line, "data_bytes")) { st->data_bytes = u;
@@ -364,11 +370,12 @@ static int fill_state(FILE *f, const void *arg)
 
 	fprintf(f, "# gcemount cache state\nstatus=%s\ndev=%" PRIu64 "\nino=%" PRIu64
 		"\nsize=%" PRIu64 "\nmtime_ns=%" PRId64 "\ndisk_size=%" PRIu64
-		"\ndisk_mtime_ns=%" PRId64 "\npid=%ld\nsince=%" PRId64 "\ntar_format=%d"
-		"\nsparse=%d\ndata_bytes=%" PRIu64 "\nmembers=%u\n",
+		"\ndisk_mtime_ns=%" PRId64 "\npid=%ld\nsince=%" PRId64 "\nundo_op=%" PRIu64
+		"\nprior=%s\ntar_format=%d\nsparse=%d\ndata_bytes=%" PRIu64 "\nmembers=%u\n",
 		status_name(st->status), st->dev, st->ino, st->size, st->mtime_ns,
-		st->disk_size, st->disk_mtime_ns, st->pid, st->since, st->tar_format,
-		st->sparse ? 1 : 0, st->data_bytes, st->members);
+		st->disk_size, st->disk_mtime_ns, st->pid, st->since, st->undo_op,
+		status_name(st->prior), st->tar_format, st->sparse ? 1 : 0, st->data_bytes,
+		st->members);
 	if (st->partial)
 		fprintf(f, "partial=1\nextracted=%" PRIu64 "\n", st->extracted);
 	if (st->unsynced)
@@ -416,4 +423,63 @@ int gm_cache_state_remove(const char *dir)
 	int rc = gm_file_remove(dir, "state");
 
 	return rc ? rc : gm_fsync_dir(dir);
+}
+
+int gm_cache_recover(const char *dir, const char *image, const char *disk_path, bool raw,
+		     struct gm_wal_recovery *r, struct gm_error *err)
+{
+	char *lp = gm_path_join(dir, GM_WAL_NAME);
+	struct gm_error werr = { 0 };
+	struct gm_cache_state st;
+	struct stat ls, ds;
+	int fd = -1, rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!lp)
+		return gm_error_set(err, -ENOMEM, "out of memory");
+	if (lstat(lp, &ls) < 0)
+		goto out;          /* no log: nothing was ever left half-done */
+	fd = open(disk_path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || (raw && flock(fd, LOCK_EX | LOCK_NB) < 0)) {
+		int e = errno;
+
+		if ((fd < 0 && e == ENOENT) || !gm_wal_pending(lp))
+			goto out;
+		rc = gm_error_set(err, e == EWOULDBLOCK ? -EBUSY : -e, "%s: an interrupted gcemount "
+				  "left an unfinished edit to undo first, and %s: %s", image,
+				  e == EWOULDBLOCK ? "the disk is in use by another program" :
+				  "the disk cannot be opened for writing", strerror(e));
+		goto out;
+	}
+	rc = gm_wal_recover(lp, fd, r, &werr);
+	if (rc) {
+		gm_error_set(err, rc, "%s: %s", image, gm_error_msg(&werr));
+		goto out;
+	}
+	if (!r->rolled_back || raw || gm_cache_state_load(dir, &st))
+		goto out;
+	/* a state saved by the operation itself (its dirty mark, a verb's
+	 * write-back) no longer holds: the one before it does — unless the
+	 * machine crashed in the middle, when the undo may be short of writes
+	 * the crash kept: a cache that had no edits waiting is then extracted
+	 * anew (the tarball is whole) */
+	if (st.undo_op == r->op) {
+		if (st.prior != GM_CACHE_DIRTY) {
+			st.pid = 0;
+			st.since = 0;
+		}
+		st.status = r->other_boot && st.prior != GM_CACHE_DIRTY ? GM_CACHE_NONE : st.prior;
+		st.undo_op = 0;
+	}
+	/* a clean cache holds the same bytes again, under a new mtime */
+	if (st.status == GM_CACHE_CLEAN && fstat(fd, &ds) == 0)
+		st.disk_mtime_ns = (int64_t)ds.st_mtim.tv_sec * 1000000000 + ds.st_mtim.tv_nsec;
+	if ((rc = gm_cache_state_save(dir, &st)))
+		gm_error_set(err, rc, "%s: cannot save the cache state in %s: %s", image, dir,
+			     strerror(-rc));
+out:
+	if (fd >= 0)
+		close(fd);
+	free(lp);
+	return rc;
 }

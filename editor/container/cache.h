@@ -35,6 +35,11 @@ struct gm_cache_state {
 	/* who dirtied it, when */
 	long pid;
 	int64_t since;
+	/* dirty since the commit of this operation of the undo log (wal.h), and
+	 * the status before it: recovery gives that status back when the
+	 * operation turns out not committed */
+	uint64_t undo_op;
+	enum gm_cache_status prior;
 	/* facts of the container, replayed into gm_image_info on reuse */
 	int tar_format;
 	bool sparse;
@@ -81,6 +86,18 @@ int gm_cache_state_remove(const char *dir);
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), or "" when unknown. */
 void gm_cache_boot_id(char *buf, size_t len);
+
+struct gm_wal_recovery;
+
+/* Before anything else on an image: the operation a killed gcemount left
+ * half-done in the undo log <dir>/undo (wal.h) is undone on disk_path (the
+ * image itself for a raw disk, locked meanwhile; <dir>/disk.raw for a
+ * tarball), and the state file made to say what the cache then holds (the
+ * status it had before that operation's commit, the disk's new mtime when
+ * clean). Called with the cache locked exclusively. r says what was done.
+ * 0 or -errno with err set ("IMAGE: ..." naming image). */
+int gm_cache_recover(const char *dir, const char *image, const char *disk_path, bool raw,
+		     struct gm_wal_recovery *r, struct gm_error *err);
 
 /* Joins dir + "/" + name into a malloc'd string, or NULL. */
 char *gm_path_join(const char *dir, const char *name);

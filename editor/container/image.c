@@ -1,6 +1,6 @@
-/* image.c — see image.h. The container logic: sniffing, cache reuse, the
- * dirty state, write-back (writeback.c); the extraction, lazy or not, is
- * image_read.c's. */
+/* image.c — see image.h. The container logic: sniffing, cache reuse,
+ * write-back (writeback.c); the extraction, lazy or not, is image_read.c's;
+ * the dirty state and the undo log's recovery are image_state.c's. */
 #include "editor/container/image_private.h"
 #include "editor/disk/fsck.h"
 
@@ -27,12 +27,6 @@
 #include "editor/container/tempfiles.h"
 #include "editor/container/writeback.h"
 
-
-static int64_t mtime_ns(const struct stat *st)
-{
-	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
-
 static bool ends_with(const char *s, const char *suf)
 {
 	size_t n = strlen(s), k = strlen(suf);
@@ -50,13 +44,13 @@ void gm_image_state_identity(struct gm_cache_state *st, const struct stat *src)
 	st->dev = (uint64_t)src->st_dev;
 	st->ino = (uint64_t)src->st_ino;
 	st->size = (uint64_t)src->st_size;
-	st->mtime_ns = mtime_ns(src);
+	st->mtime_ns = gm_mtime_ns(src);
 }
 
 static bool same_identity(const struct gm_cache_state *st, const struct stat *src)
 {
 	return st->dev == (uint64_t)src->st_dev && st->ino == (uint64_t)src->st_ino &&
-	       st->size == (uint64_t)src->st_size && st->mtime_ns == mtime_ns(src);
+	       st->size == (uint64_t)src->st_size && st->mtime_ns == gm_mtime_ns(src);
 }
 
 static void info_from_state(struct gm_image *img)
@@ -90,9 +84,11 @@ int gm_image_save_state_clean(struct gm_image *img, int fd, const struct stat *s
 	gm_image_state_identity(&st, src);
 	gm_image_state_from_info(&st, info);
 	st.disk_size = (uint64_t)ds.st_size;
-	st.disk_mtime_ns = mtime_ns(&ds);
+	st.disk_mtime_ns = gm_mtime_ns(&ds);
 	st.pid = 0;
 	st.since = 0;
+	st.undo_op = img->undo_op;
+	st.prior = GM_CACHE_NONE;
 	st.partial = false;
 	st.extracted = 0;
 	st.unsynced = !synced;
@@ -133,7 +129,7 @@ static int open_cached(struct gm_image *img, bool check_identity)
 		return -errno;
 	if (fstat(fd, &ds) < 0 || !S_ISREG(ds.st_mode) ||
 	    (uint64_t)ds.st_size != img->st.disk_size ||
-	    (check_identity && mtime_ns(&ds) != img->st.disk_mtime_ns) ||
+	    (check_identity && gm_mtime_ns(&ds) != img->st.disk_mtime_ns) ||
 	    gm_members_load(img->cache, &img->ms)) {
 		close(fd);
 		gm_members_free(&img->ms);
@@ -361,6 +357,7 @@ static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
 	struct head head = { first, 0 };
 	struct stat st;
 	enum gm_sniff kind;
+	sigset_t old;
 	ssize_t n;
 	int rc;
 
@@ -375,9 +372,14 @@ static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
 	kind = gm_sniff(first, head.len);
 	if (kind != GM_SNIFF_GZIP && kind != GM_SNIFF_UNKNOWN)
 		return gm_sniff_refuse(kind, NULL, img->path, err);
-	if ((rc = gm_cache_private_dir(img->path, o->cache_dir, &img->cache, err)))
+	/* made and registered as one for a signal handler */
+	gm_tempfiles_block(&old);
+	rc = gm_cache_private_dir(img->path, o->cache_dir, &img->cache, err);
+	if (!rc)
+		img->cache_slot = gm_tempfiles_add(img->cache, true);
+	gm_tempfiles_unblock(&old);
+	if (rc)
 		return rc;
-	img->cache_slot = gm_tempfiles_add(img->cache, true);
 	if ((rc = gm_cache_lock(img->cache, img->path, false, &img->lock_fd, err)))
 		return rc;
 	img->info.container = kind == GM_SNIFF_GZIP ? GM_CONTAINER_TARGZ : GM_CONTAINER_RAW;
@@ -476,6 +478,10 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		}
 		if (rc)
 			goto fail;
+		/* before anything else: what a killed gcemount left half-done
+		 * (no extraction runs yet: it only starts below) */
+		if (!shared && (rc = gm_image_recover(img, abs, !gz, err)))
+			goto fail;
 	}
 	if (!gz) {
 		img->fd = open(abs, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -515,61 +521,6 @@ const struct gm_image_info *gm_image_info(const struct gm_image *img) { return &
 bool gm_image_read_only(const struct gm_image *img) { return img->read_only; }
 bool gm_image_dirty(const struct gm_image *img) { return img->dirty.n > 0; }
 const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img) { return &img->dirty; }
-
-int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len)
-{
-	sigset_t all, old;
-	bool reading;
-	int rc = 0;
-
-	if (img->read_only)
-		return -EROFS;
-	/* the reading must not write over it: the range must be there first */
-	if ((rc = gm_image_wait(img, off, len)))
-		return rc;
-	reading = img->job && !gm_extract_ended(img->job);
-	pthread_mutex_lock(&img->mu);
-	/* (a private cache from standard input dies with the process: no state)
-	 * While the image is still being read, the state says how far: a
-	 * resumed session reads the rest again without writing over the edits
-	 * (only below that point; writes wait for their range to arrive). */
-	if (img->info.container == GM_CONTAINER_TARGZ && !img->stream &&
-	    (!img->persisted_dirty || (reading && img->st.partial &&
-				       (len > UINT64_MAX - off || off + len > img->st.extracted)))) {
-		struct gm_cache_state st = img->st;
-
-		if (!img->persisted_dirty) {
-			st.status = GM_CACHE_DIRTY;
-			st.pid = (long)getpid();
-			st.since = (int64_t)time(NULL);
-		}
-		st.partial = reading;
-		/* the state, the flag a signal handler reads and the disk's
-		 * registration change together (the reading thread takes no
-		 * signal: extract.c) */
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		if (reading) {
-			/* what was read so far is in this boot's page cache at
-			 * least: a resume on the same boot finds it (after a
-			 * restart it is refused) */
-			st.extracted = gm_extract_avail(img->job);
-			gm_cache_boot_id(st.boot_id, sizeof(st.boot_id));
-		}
-		rc = gm_cache_state_save(img->cache, &st);
-		if (!rc) {
-			img->st = st;
-			img->persisted_dirty = true;
-			gm_tempfiles_set_flag(GM_TF_DIRTY, true);
-			/* a signal now must leave the edits (and the disk) in place */
-			gm_tempfiles_forget(img->disk_slot);
-			img->disk_slot = -1;
-		}
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
-	pthread_mutex_unlock(&img->mu);
-	return rc ? rc : gm_rangeset_add(&img->dirty, off, len ? len : 1);
-}
 
 static int writeback_to(struct gm_image *img, const struct gm_output_target *t, bool targz,
 			const struct gm_writeback_opts *o, struct gm_error *err)
@@ -666,19 +617,26 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 		img->info.resumed = false;
 		gm_rangeset_clear(&img->dirty);
 		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
-	} else if (img->persisted_dirty) {
+	} else if ((img->persisted_dirty || gm_image_dirty(img)) &&
+		   img->info.container == GM_CONTAINER_TARGZ && !img->stream) {
 		/* the edits live in the output now; the image itself lacks them, so a
 		 * later open of it must extract afresh */
 		struct gm_cache_state s;
+		sigset_t old;
 
 		pthread_mutex_lock(&img->mu);   /* (the reading thread's fsync may save it too) */
 		s = img->st;
+		s.prior = s.status;
 		s.status = GM_CACHE_STALE;
+		s.undo_op = img->undo_op;
 		rc = gm_cache_state_save(img->cache, &s);
 		if (!rc) {
+			gm_tempfiles_block(&old);
 			img->st = s;
 			img->persisted_dirty = false;
+			gm_rangeset_clear(&img->dirty);
 			gm_tempfiles_set_flag(GM_TF_DIRTY, false);
+			gm_tempfiles_unblock(&old);
 		}
 		pthread_mutex_unlock(&img->mu);
 		if (rc)

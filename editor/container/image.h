@@ -34,8 +34,13 @@
  *   <cache>/<key>/members/   other tar members
  *   <cache>/<key>/state      identity of the source image + clean/dirty flag
  *   <cache>/<key>/lock       flock()ed while open; holds the holder's pid
- * A dirty state left by an interrupted session makes the next open fail with
- * -EAGAIN unless opts.recover says what to do.
+ *   <cache>/<key>/undo       the undo log of the operation in progress (wal.h;
+ *                            for a raw disk too)
+ * Opening first undoes an operation a killed gcemount left half-done (the
+ * undo log, cache.h gm_cache_recover): a raw disk is put back in place
+ * (info.note says so), a tarball's cache as it was before it. A dirty state
+ * (edits committed, not written back) left by an interrupted session then
+ * makes the open fail with -EAGAIN unless opts.recover says what to do.
  */
 #ifndef GM_IMAGE_H
 #define GM_IMAGE_H
@@ -95,6 +100,8 @@ struct gm_image_info {
 	uint64_t file_size;              /* size of the image file itself */
 	unsigned members;                /* tar members, disk.raw included */
 	bool resumed;                    /* edits from an interrupted session were kept */
+	bool undone;                     /* a raw disk: an interrupted gcemount's unfinished
+					  * edit was undone (note says so) */
 	char note[160];                  /* what opening did worth saying (e.g. a repair), or "" */
 };
 
@@ -148,13 +155,50 @@ const char *gm_image_path(const struct gm_image *img);
 const struct gm_image_info *gm_image_info(const struct gm_image *img);
 bool gm_image_read_only(const struct gm_image *img);
 
-/* Records that [off, off+len) of the disk is about to be written (the
- * io_manager calls this before each write); while the image is still being
- * read it first waits for the range (so the reading never overwrites it).
- * The first call marks the cache dirty on disk. 0 or -errno. */
+/* Records that [off, off+len) of the disk is about to be written, outside
+ * any operation of the undo log (editor/disk/undo.h); while the image is
+ * still being read it first waits for the range (so the reading never
+ * overwrites it). The first call marks the cache dirty on disk (edits wait:
+ * GM_TF_DIRTY). 0 or -errno. */
 int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len);
+/* The same inside an operation: the cache is marked dirty on disk before
+ * its first write all the same (never a changed cache that passes for
+ * clean), but in the name of the operation (gm_image_set_undo_op): until it
+ * commits (gm_image_commit_edits) a killed process's recovery gives the
+ * prior status back, and GM_TF_DIRTY is not set. It waits for the range
+ * too. 0 or -errno. */
+int gm_image_note_write(struct gm_image *img, uint64_t off, uint64_t len);
+/* An operation of the undo log commits (called with the handled signals
+ * blocked, with its COMMIT record): edits not written back wait in a
+ * tar.gz's cache (GM_TF_DIRTY), or are in place on a raw disk
+ * (GM_TF_WRITTEN). 0 or -errno: then the operation must not commit. */
+int gm_image_commit_edits(struct gm_image *img);
+/* The undo log's operation in progress (0: none). A state file saved during
+ * it names it, so the recovery of an operation never committed (the process
+ * died) knows the state was its doing (cache.h gm_cache_recover). */
+void gm_image_set_undo_op(struct gm_image *img, uint64_t op);
+/* Where the undo log of this image lives (malloc'd; NULL without a cache
+ * directory: then it is a temporary file). 0 or -ENOMEM. */
+int gm_image_undo_path(const struct gm_image *img, char **out);
 bool gm_image_dirty(const struct gm_image *img);
 const struct gm_rangeset *gm_image_dirty_map(const struct gm_image *img);
+
+/* Where the dirty state stands, to go back to it (the undo log's rollback,
+ * editor/disk/undo.h): the dirty map, and whether the cache is marked dirty
+ * on disk. */
+struct gm_image_dirty_mark {
+	struct gm_rangeset map;
+	bool persisted;
+	int status;        /* the cache state's status then (cache.h) */
+};
+/* Records the current dirty state in m. 0 or -ENOMEM. */
+int gm_image_dirty_save(struct gm_image *img, struct gm_image_dirty_mark *m);
+/* Goes back to m (its map is taken over; m is left empty): the dirty map,
+ * and a cache marked dirty since m was taken gets its former state again
+ * (clean, or stale after an --output write-back; the disk fsync'ed first)
+ * — the disk holds the same bytes again. 0 or -errno. */
+int gm_image_dirty_restore(struct gm_image *img, struct gm_image_dirty_mark *m);
+void gm_image_dirty_mark_free(struct gm_image_dirty_mark *m);   /* accepts NULL */
 
 struct gm_writeback_opts {
 	/* NULL: replace the image itself. Else a file (created or replaced

@@ -1,7 +1,7 @@
 /* image_private.h — the image handle, shared by image.c (open, cache
- * reuse, state, write-back) and image_read.c (extraction in the
- * background, waits, checks once the whole image is read). Not for use
- * outside editor/container/. */
+ * reuse, write-back), image_read.c (extraction in the background, waits,
+ * checks once the whole image is read) and image_state.c (dirty state, undo
+ * log recovery). Not for use outside editor/container/. */
 #ifndef GM_IMAGE_PRIVATE_H
 #define GM_IMAGE_PRIVATE_H
 
@@ -33,6 +33,7 @@ struct gm_image {
 	struct gm_rangeset dirty;
 	gm_progress_fn progress;
 	void *progress_priv;
+	uint64_t undo_op;      /* the undo log's operation in progress, or 0 */
 	/* The extraction (image_read.c): NULL when the cache was reused. It
 	 * runs in its own thread; mu guards what that thread shares with the
 	 * caller's: st, persisted_dirty, the state file, disk_slot, checks,
@@ -55,10 +56,19 @@ struct gm_image {
 	char failed_msg[GM_ERRMSG_MAX];   /* the reading's failure, for a late notify */
 };
 
+static inline int64_t gm_mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
 /* image.c */
 /* Records the cache disk's identity (fd) and saves a clean state for the
  * source src; unless synced, one that holds on this boot only (the disk is
- * fsync'd after). Called with mu held (or before the reading thread exists). */
+ * fsync'd after). Inside an operation of the undo log (a verb's
+ * write-back) the state names it: if the operation is undone after all
+ * (the process killed before its commit), the cache no longer matches and
+ * is extracted anew (prior: none). Called with mu held (or before the
+ * reading thread exists). */
 int gm_image_save_state_clean(struct gm_image *img, int fd, const struct stat *src,
 			      const struct gm_image_info *info, bool synced);
 void gm_image_state_from_info(struct gm_cache_state *st, const struct gm_image_info *info);
@@ -72,5 +82,11 @@ void gm_image_state_identity(struct gm_cache_state *st, const struct stat *src);
 int gm_image_extract(struct gm_image *img, int src_fd, const struct stat *src,
 		     const unsigned char *head, size_t head_len, const struct gm_image_opts *o,
 		     uint64_t skip_below, struct gm_error *err);
+
+/* image_state.c: before anything else on an image (cache locked
+ * exclusively, no extraction running): what a killed gcemount left
+ * half-done is undone (cache.h gm_cache_recover); a raw disk put back in
+ * place gets a note. 0 or -errno with err set. */
+int gm_image_recover(struct gm_image *img, const char *abs, bool raw, struct gm_error *err);
 
 #endif

@@ -177,7 +177,7 @@ int gm_image_extract(struct gm_image *img, int src_fd, const struct stat *src,
 	};
 	struct gm_image_info ri = { 0 };
 	char *dp = gm_path_join(img->cache, "disk.raw");
-	sigset_t all, old;
+	sigset_t old;
 	int wfd = -1, rc;
 
 	if (!dp)
@@ -194,19 +194,19 @@ int gm_image_extract(struct gm_image *img, int src_fd, const struct stat *src,
 	gm_members_free(&img->ms);
 	clear_members_dir(img->cache);
 	/* interrupted, a partial disk goes (its state is gone already); one
-	 * with edits stays (the state says how far it was read). No signal
-	 * between creating and registering it. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	 * with edits stays (the state says how far it was read). Created and
+	 * registered as one for a signal handler. */
+	gm_tempfiles_block(&old);
 	wfd = open(dp, O_RDWR | O_CLOEXEC | (skip_below ? 0 : O_CREAT | O_EXCL), 0600);
 	if (wfd >= 0 && !img->stream && !skip_below)
 		img->disk_slot = gm_tempfiles_add(dp, false);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	gm_tempfiles_unblock(&old);
 	if (wfd < 0) {
 		rc = gm_error_set(err, -errno, "%s: cannot %s %s: %s", img->path,
 				  skip_below ? "open" : "create", dp, strerror(errno));
 		goto fail;
 	}
+	gm_tempfiles_test_point("extract");
 	img->src_st = *src;
 	/* a state saved while it is read (edits: mark_dirty) names the source */
 	pthread_mutex_lock(&img->mu);

@@ -3,8 +3,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -163,19 +161,18 @@ static int open_replace(struct gm_output *o, struct gm_error *err)
 {
 	const struct gm_output_target *t = &o->t;
 	mode_t mode = t->mode;
-
-	sigset_t all, old;
+	sigset_t old;
 
 	o->tmp = temp_template(t->path);
 	if (!o->tmp)
 		return gm_error_set(err, -ENOMEM, "out of memory");
-	/* no signal between creating it and registering it for removal */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	/* created and registered as one, seen from a signal handler: no temp
+	 * file ever exists unregistered */
+	gm_tempfiles_block(&old);
 	o->fd = mkostemp(o->tmp, O_CLOEXEC);
 	if (o->fd >= 0)
 		o->slot = gm_tempfiles_add(o->tmp, false);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	gm_tempfiles_unblock(&old);
 	if (o->fd < 0) {
 		int e = errno;
 
@@ -185,6 +182,7 @@ static int open_replace(struct gm_output *o, struct gm_error *err)
 				    o->image, t->path, strerror(e));
 	}
 	o->own_fd = true;
+	gm_tempfiles_test_point("output-temp");
 	if (!t->exists) {
 		mode_t um = umask(0);
 
@@ -257,6 +255,7 @@ static void release(struct gm_output *o)
 int gm_output_commit(struct gm_output *o, struct gm_error *err)
 {
 	char dir[PATH_MAX];
+	sigset_t old;
 	int rc = 0;
 
 	if (o->t.kind == GM_OUTPUT_STREAM) {
@@ -280,15 +279,20 @@ int gm_output_commit(struct gm_output *o, struct gm_error *err)
 		return gm_error_set(err, rc, "%s: writing %s: %s; the image is unchanged", o->image,
 				    o->t.path, strerror(-rc));
 	}
+	/* renamed, unregistered and flagged as one for a signal handler */
+	gm_tempfiles_block(&old);
 	if (rename(o->tmp, o->t.path) < 0) {
 		rc = gm_error_set(err, -errno, "%s: rename %s to %s: %s; the image is unchanged",
 				  o->image, o->tmp, o->t.path, strerror(errno));
+		gm_tempfiles_unblock(&old);
 		gm_output_abort(o);
 		return rc;
 	}
 	gm_tempfiles_forget(o->slot);
 	o->slot = -1;
 	gm_tempfiles_set_flag(GM_TF_WRITTEN, true);
+	gm_tempfiles_unblock(&old);
+	gm_tempfiles_test_point("output-renamed");
 	dir_of(o->t.path, dir, sizeof(dir));
 	if ((rc = gm_fsync_dir(dir)))
 		gm_error_set(err, rc, "%s: fsync of the directory of %s failed: %s", o->image,

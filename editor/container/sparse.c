@@ -188,7 +188,7 @@ int gm_sparse_subtract(struct gm_rangeset *map, const struct gm_rangeset *holes)
 	return 0;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+int gm_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
@@ -220,7 +220,7 @@ int gm_sparse_pwrite(int fd, const void *buf, size_t len, uint64_t off, uint64_t
 		if (k > len - i)
 			k = len - i;
 		if (gm_is_zero(p + i, k)) {
-			if (run_len && (rc = pwrite_full(fd, p + run, run_len, off + run)))
+			if (run_len && (rc = gm_pwrite_full(fd, p + run, run_len, off + run)))
 				return rc;
 			total += run_len;
 			run_len = 0;
@@ -231,7 +231,7 @@ int gm_sparse_pwrite(int fd, const void *buf, size_t len, uint64_t off, uint64_t
 		}
 		i += k;
 	}
-	if (run_len && (rc = pwrite_full(fd, p + run, run_len, off + run)))
+	if (run_len && (rc = gm_pwrite_full(fd, p + run, run_len, off + run)))
 		return rc;
 	total += run_len;
 	if (written)
@@ -261,7 +261,7 @@ int gm_sparse_copy(int src, int dst, uint64_t size, const struct gm_rangeset *ma
 				rc = got < 0 ? (int)got : -EIO;
 				goto out;
 			}
-			if ((rc = pwrite_full(dst, buf, (size_t)got, off)))
+			if ((rc = gm_pwrite_full(dst, buf, (size_t)got, off)))
 				goto out;
 			off += (uint64_t)got;
 		}

@@ -22,6 +22,9 @@
 /* pread() until len bytes, the end of the file or an error: the bytes
  * read, or -errno. */
 ssize_t gm_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* pwrite() until len bytes are written: 0 or -errno (-EIO when nothing
+ * more goes). Both are plain system call loops (async-signal-safe). */
+int gm_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 
 /* True when all n bytes of p are zero. */
 bool gm_is_zero(const void *p, size_t n);

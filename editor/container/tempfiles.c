@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -104,4 +106,44 @@ void gm_tempfiles_set_flag(unsigned flag, bool on)
 unsigned gm_tempfiles_flags(void)
 {
 	return (unsigned)flags;
+}
+
+static void handled_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGPIPE);
+}
+
+void gm_tempfiles_block(sigset_t *old)
+{
+	sigset_t set;
+
+	handled_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+void gm_tempfiles_unblock(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+void gm_tempfiles_test_point(const char *name)
+{
+	static unsigned hits;
+	const char *want = getenv("GM_TEST_STOP_AT"), *at;
+	size_t n = strlen(name);
+	unsigned long nth = 1;
+
+	if (!want || strncmp(want, name, n) || (want[n] && want[n] != ':' && want[n] != '@'))
+		return;
+	at = strchr(want + n, '@');
+	if (at && access(at + 1, F_OK) < 0)
+		return;            /* not armed yet */
+	if (want[n] == ':')
+		nth = strtoul(want + n + 1, NULL, 10);
+	if (++hits == nth)
+		raise(SIGSTOP);
 }

@@ -15,6 +15,7 @@
 #ifndef GM_TEMPFILES_H
 #define GM_TEMPFILES_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #define GM_TEMPFILES_MAX 8
@@ -36,11 +37,25 @@ void gm_tempfiles_remove_tree(const char *path);
 
 /* What an interruption now would leave (bits, read from a signal handler). */
 enum {
-	GM_TF_DIRTY = 1u << 0,     /* the cache holds edits not written back */
+	GM_TF_DIRTY = 1u << 0,     /* the cache holds committed edits not written back */
 	GM_TF_STREAMING = 1u << 1, /* an output stream was started (it is incomplete) */
-	GM_TF_WRITTEN = 1u << 2,   /* the result was renamed into place */
+	GM_TF_WRITTEN = 1u << 2,   /* the result was renamed into place, or a raw
+				    * disk's edit committed in place */
 };
 void gm_tempfiles_set_flag(unsigned flag, bool on);
 unsigned gm_tempfiles_flags(void);   /* async-signal-safe */
+
+/* Blocks, in the calling thread, the signals a front end handles (SIGINT,
+ * SIGTERM, SIGHUP, SIGPIPE), so that a change on disk and the flag or
+ * registration that describes it happen as one for a handler (which runs
+ * after gm_tempfiles_unblock). old keeps the mask to give back. */
+void gm_tempfiles_block(sigset_t *old);
+void gm_tempfiles_unblock(const sigset_t *old);
+
+/* Test hook: when $GM_TEST_STOP_AT is NAME[:N][@FILE], the N-th (default
+ * first) call with that name (counted while FILE exists, if given) stops
+ * the process (SIGSTOP), so a test can signal or kill it at a known point.
+ * No-op otherwise. */
+void gm_tempfiles_test_point(const char *name);
 
 #endif

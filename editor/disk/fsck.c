@@ -25,16 +25,19 @@ static const char *find_e2fsck(void)
 	return NULL;
 }
 
-/* e2fsck -fy SPEC, output discarded. Returns its exit status or -errno. */
-static int run_e2fsck(const char *e2fsck, const char *spec)
+/* e2fsck MODE SPEC ("-fy" or "-fn"), output discarded; fd (if >= 0)
+ * becomes descriptor 3 of e2fsck. Returns its exit status or -errno. */
+static int run_e2fsck(const char *e2fsck, const char *mode, const char *spec, int fd)
 {
 	posix_spawn_file_actions_t fa;
-	char *argv[] = { (char *)e2fsck, (char *)"-fy", (char *)spec, NULL };
+	char *argv[] = { (char *)e2fsck, (char *)mode, (char *)spec, NULL };
 	int status, rc;
 	pid_t pid;
 
 	if (posix_spawn_file_actions_init(&fa))
 		return -ENOMEM;
+	if (fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd, 3);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
@@ -81,7 +84,7 @@ int gm_fsck_repair(int fd, const char *disk_path, uint64_t disk_size, char *note
 		if (strncmp(p->fstype, "ext", 3))
 			continue;
 		snprintf(spec, sizeof(spec), "%s?offset=%" PRIu64, disk_path, p->offset);
-		st = run_e2fsck(e2fsck, spec);
+		st = run_e2fsck(e2fsck, "-fy", spec, -1);
 		if (st < 0) {
 			rc = gm_error_set(err, st, "cannot run %s: %s", e2fsck, strerror(-st));
 			goto out;
@@ -108,4 +111,23 @@ int gm_fsck_repair(int fd, const char *disk_path, uint64_t disk_size, char *note
 out:
 	free(t);
 	return rc;
+}
+
+int gm_fsck_check(int fd, uint64_t offset, struct gm_error *err)
+{
+	const char *e2fsck = find_e2fsck();
+	char spec[64];
+	int st;
+
+	if (!e2fsck)
+		return gm_error_set(err, -ENOENT, "e2fsck (e2fsprogs) is needed to check the filesystem "
+				    "and was not found");
+	/* the disk as e2fsck's descriptor 3: no path needed, nothing else opened */
+	snprintf(spec, sizeof(spec), "/dev/fd/3?offset=%" PRIu64, offset);
+	st = run_e2fsck(e2fsck, "-fn", spec, fd);
+	if (st < 0)
+		return gm_error_set(err, st, "cannot run %s: %s", e2fsck, strerror(-st));
+	if (st != 0)
+		return gm_error_set(err, -EUCLEAN, "e2fsck -fn finds errors (exit status %d)", st);
+	return 0;
 }

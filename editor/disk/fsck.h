@@ -20,4 +20,10 @@
 int gm_fsck_repair(int fd, const char *disk_path, uint64_t disk_size, char *note, size_t notelen,
 		   struct gm_error *err);
 
+/* Runs `e2fsck -fn` (checks, changes nothing) on the ext2/3/4 filesystem at
+ * byte offset of the disk open as fd. 0 when clean; -EUCLEAN when e2fsck
+ * finds errors (err says so, with its exit status); -ENOENT when e2fsck is
+ * missing; another -errno when it cannot run. */
+int gm_fsck_check(int fd, uint64_t offset, struct gm_error *err);
+
 #endif

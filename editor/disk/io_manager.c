@@ -3,16 +3,19 @@
  *
  * Block I/O goes straight through with pread/pwrite (the kernel page cache
  * does the caching). Every read first waits for its range and every write
- * is announced to the image first (gm_image_mark_dirty, which waits too):
- * an image opened lazily is still arriving. The write-back knows what
- * changed from the same calls. Nothing outside the registered range is ever
- * read or written.
+ * is announced first — to the image's undo log (gm_undo_prepare_write:
+ * the old bytes saved, the dirty map told), or to the image alone for a
+ * write outside any operation (gm_image_mark_dirty) — and both wait for
+ * the range too: an image opened lazily is still arriving. The write-back
+ * knows what changed from the same calls. Nothing outside the registered
+ * range is ever read or written.
  *
  * Registration: gm_io_register() stores (img, offset, size) under a unique
  * name "gm-io:<n>" in a small mutex-protected table; the channel opened with
  * that name takes the entry over, and the entry is gone from the table from
  * then on (a name opens at most one channel). */
 #include "editor/disk/io_manager.h"
+#include "editor/disk/undo.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -40,6 +43,7 @@ struct gm_io_priv {
 	int fd;
 	uint64_t offset, size;
 	bool rw;
+	struct gm_undo *undo;          /* the image's undo log (rw only) */
 	struct struct_io_stats stats;
 };
 
@@ -116,6 +120,10 @@ static errcode_t gm_io_open(const char *name, int flags, io_channel *channel)
 	if (rc)
 		goto fail;
 	strcpy(io->name, name);
+	if ((flags & IO_FLAG_RW) && gm_undo_get(r.img, &p->undo, NULL)) {
+		rc = EXT2_ET_NO_MEMORY;
+		goto fail;
+	}
 	p->img = r.img;
 	p->fd = gm_image_disk_fd(r.img);   /* reads wait for their range (lazy open) */
 	p->offset = r.offset;
@@ -147,6 +155,7 @@ static errcode_t gm_io_close(io_channel io)
 	if (--io->refcount > 0)
 		return 0;
 	p = io->private_data;
+	gm_undo_put(p->undo);
 	ext2fs_free_mem(&p);
 	ext2fs_free_mem(&io->name);
 	ext2fs_free_mem(&io);
@@ -230,7 +239,10 @@ static errcode_t gm_io_write_at(io_channel io, uint64_t off, size_t len, const v
 
 	if (!p->rw)
 		return EXT2_ET_RO_FILSYS;
-	rc = gm_image_mark_dirty(p->img, off, len);
+	/* The old bytes first, into the undo log (an operation in progress may
+	 * be undone, in this process or by the next open), and the dirty map;
+	 * then the write. */
+	rc = p->undo ? gm_undo_prepare_write(p->undo, off, len) : gm_image_mark_dirty(p->img, off, len);
 	if (rc)
 		return (errcode_t)-rc;
 	while (done < len) {

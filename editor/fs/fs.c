@@ -11,12 +11,14 @@
 #include <string.h>
 
 #include "editor/disk/io_manager.h"
+#include "editor/disk/undo.h"
 
 const char *gm_fs_errmsg(const struct gm_fs *fs)
 {
 	return fs ? gm_error_msg(&fs->err) : "no filesystem";
 }
 
+int gm_fs_errcode(const struct gm_fs *fs) { return fs ? fs->err.code : 0; }
 const char *gm_fs_note(const struct gm_fs *fs) { return fs->note; }
 bool gm_fs_read_only(const struct gm_fs *fs) { return fs->read_only; }
 const struct gm_partition *gm_fs_partition(const struct gm_fs *fs) { return &fs->part; }
@@ -58,6 +60,7 @@ static int open_e2fs(struct gm_fs *fs, bool rw, struct gm_error *err)
 	errcode_t e;
 	int rc;
 
+	gm_error_init_ext2();
 	rc = gm_io_register(fs->img, fs->part.offset, fs->part.size, name, sizeof(name));
 	if (rc)
 		return gm_error_set(err, rc, "%s: cannot register the disk with libext2fs", path);
@@ -75,6 +78,19 @@ static int open_e2fs(struct gm_fs *fs, bool rw, struct gm_error *err)
 					    path);
 		return gm_error_set(err, rc ? rc : -EIO, "%s: cannot open the ext filesystem: %s", path,
 				    gm_ext2_strerror(e));
+	}
+	{
+		char why[160];
+
+		if (gm_fs_check_super(fs->e2fs, why, sizeof(why)) ||
+		    (rw && gm_fs_check_groups(fs->e2fs, why, sizeof(why)))) {
+			ext2fs_free(fs->e2fs);
+			fs->e2fs = NULL;
+			return gm_error_set(err, -EUCLEAN, "%s: the filesystem's %s is damaged (%s); "
+					    "e2fsck may repair it", path,
+					    strncmp(why, "group", 5) ? "superblock" : "group descriptor table",
+					    why);
+		}
 	}
 	/* Reproducible output: libext2fs stamps the superblock (and what it
 	 * creates itself) with fs->now when set. */
@@ -134,6 +150,11 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 		note_add(fs, "the journal needs recovery: showing the filesystem as last checkpointed, "
 			 "without the journal's pending changes");
 	}
+	/* the image's undo log (its file made now, with a message if it cannot) */
+	if (!ro && (rc = gm_undo_get(img, &fs->undo, err))) {
+		rc = prefix_err(err, rc, path);
+		goto fail;
+	}
 	rc = open_e2fs(fs, !ro, err);
 	if (rc)
 		goto fail;
@@ -156,21 +177,30 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 	}
 	if (fs->e2fs->super->s_state & EXT2_ERROR_FS)
 		note_add(fs, "the filesystem has errors recorded; run e2fsck");
-	/* (the allocation bitmaps are read at the first change: gm_fsi_writable;
-	 * an image opened lazily may have them late in its stream) */
+	/* (the allocation bitmaps are read at the first change, inside its
+	 * operation: gm_fsi_writable; an image opened lazily may have them
+	 * late in its stream) */
+	if (!ro) {
+		rc = gm_fs_txn_attach(fs);
+		if (rc) {
+			gm_error_set(err, rc, "%s: out of memory", path);
+			goto fail;
+		}
+	}
 	fs->read_only = ro;
 	if (opts->owner_set)
 		fs->owner = (struct gm_creds){ opts->owner_uid, opts->owner_gid };
 	*out = fs;
 	return 0;
 fail:
+	gm_fs_txn_detach(fs);
 	if (fs->e2fs)
 		ext2fs_free(fs->e2fs);
 	free(fs);
 	return rc;
 }
 
-int gm_fs_flush(struct gm_fs *fs)
+static int flush_op(struct gm_fs *fs)
 {
 	errcode_t e;
 
@@ -194,6 +224,8 @@ int gm_fs_close(struct gm_fs *fs, struct gm_error *err)
 
 	if (!fs)
 		return 0;
+	/* an operation still open is abandoned: undone */
+	gm_fs_txn_detach(fs);
 	if (fs->e2fs) {
 		e = ext2fs_close2(fs->e2fs, 0);
 		if (e) {
@@ -257,4 +289,13 @@ int gm_fs_statfs(struct gm_fs *fs, struct statvfs *sv)
 	sv->f_flag = fs->read_only ? ST_RDONLY : 0;
 	sv->f_namemax = EXT2_NAME_LEN;
 	return 0;
+}
+
+int gm_fs_flush(struct gm_fs *fs)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, flush_op(fs), "flush");
 }

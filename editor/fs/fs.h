@@ -56,6 +56,9 @@ int gm_fs_close(struct gm_fs *fs, struct gm_error *err);
 int gm_fs_flush(struct gm_fs *fs);
 
 const char *gm_fs_errmsg(const struct gm_fs *fs);
+/* The -errno the message of gm_fs_errmsg belongs to (0: none recorded): a
+ * caller holding another code knows the message is not about its failure. */
+int gm_fs_errcode(const struct gm_fs *fs);
 /* Which partition was taken and why; "" if nothing to say. */
 const char *gm_fs_note(const struct gm_fs *fs);
 bool gm_fs_read_only(const struct gm_fs *fs);
@@ -139,5 +142,36 @@ int gm_fs_setxattr(struct gm_fs *fs, gm_ino_t ino, const char *name, const void 
 int gm_fs_removexattr(struct gm_fs *fs, gm_ino_t ino, const char *name);
 
 int gm_fs_statfs(struct gm_fs *fs, struct statvfs *sv);
+
+/* --- operations: all or nothing ---
+ * Every mutating call above (setattr, write, truncate, mknod, mkdir,
+ * symlink, link, unlink, rmdir, rename, setxattr, removexattr, flush) is one
+ * operation: when it fails, the filesystem is as it was before the call —
+ * the disk's bytes, the allocation bitmaps and counters libext2fs keeps in
+ * memory — so a full disk (-ENOSPC, -EDQUOT, -EFBIG) is an answer the
+ * session can go on from. gm_fs_op_begin/gm_fs_op_end make one operation of
+ * several calls (a verb, a FUSE request, every rule of `apply`); they nest,
+ * an inner failure undoes only the inner operation. end: rc >= 0 keeps the
+ * changes, rc < 0 undoes everything since the matching begin; returns rc.
+ * The undo log belongs to the image's disk (editor/disk/undo.h): a view
+ * opening several filesystems of one image begins an operation on each, in
+ * one order, and ends them all the same way (in reverse order).
+ * Operations are no-ops on a read-only handle. */
+#define GM_OP_EXACT 1u  /* the undo gives back every byte of the disk, those of
+			  * blocks allocated from free space included (a failed
+			  * verb leaves the cache byte for byte as it was);
+			  * without it they are not saved: the bitmaps free them
+			  * again (FUSE writes stay fast). For outermost levels. */
+int gm_fs_op_begin(struct gm_fs *fs, unsigned flags);
+int gm_fs_op_end(struct gm_fs *fs, int rc);
+/* Test hook (fault injection): the nth mutating call of fs.h from now on,
+ * in any handle of the process (1: the next), fails with code before it
+ * changes anything; 0 turns it off. */
+void gm_fs_test_fail_call(unsigned nth, int code);
+/* Whether an operation of this session ended in an inconsistency (-EUCLEAN,
+ * -EIO, an error libext2fs gives for damaged metadata, or an undo that
+ * failed): the filesystem may be damaged and must not be written back
+ * unchecked. *what (may be NULL) gets "OPERATION: message" ("" if not). */
+bool gm_fs_damaged(const struct gm_fs *fs, const char **what);
 
 #endif

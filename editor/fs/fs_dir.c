@@ -14,6 +14,7 @@
 #include "editor/fs/fs_inode.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -25,19 +26,12 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-/* 0 and *ino set, -ENOENT (no message recorded), or another -errno. */
-static int find(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino)
+/* 0 and *ino set (and the name as stored, which differs in case in a
+ * casefolded directory, into stored if not NULL: NAME_MAX+1 bytes),
+ * -ENOENT (no message recorded), or another -errno. */
+static int find(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino, char *stored)
 {
-	ext2_ino_t found = 0;
-	errcode_t rc;
-
-	rc = ext2fs_lookup(fs->e2fs, dir, name, (int)strlen(name), NULL, &found);
-	if (rc == EXT2_ET_FILE_NOT_FOUND)
-		return -ENOENT;
-	if (rc)
-		return gm_fs_fail_ext2(fs, rc, "look up name");
-	*ino = found;
-	return 0;
+	return gm_fsi_find(fs, dir, name, ino, stored);
 }
 
 /* Common checks before adding dir/name: writable, valid name, editable
@@ -48,10 +42,22 @@ static int prepare_new(struct gm_fs *fs, gm_ino_t dir, const char *name,
 	gm_ino_t ino;
 	int rc;
 
+	struct ext2_inode_large d;
+	char *bad = NULL;
+
+	if (!dinode)
+		dinode = &d;
 	if ((rc = gm_fsi_writable(fs)) || (rc = gm_fsi_check_name(fs, name)) ||
 	    (rc = gm_fsi_dir_editable(fs, dir, dinode)))
 		return rc;
-	rc = find(fs, dir, name, &ino);
+	/* a casefolded directory in strict mode takes valid UTF-8 only (the
+	 * kernel says EINVAL) */
+	if (gm_fsi_casefolded(fs, dinode) &&
+	    (fs->e2fs->super->s_encoding_flags & EXT4_ENC_STRICT_MODE_FL) &&
+	    ext2fs_check_encoded_name(fs->e2fs->encoding, (char *)name, strlen(name), &bad))
+		return gm_fs_fail(fs, -EINVAL, "'%s' is not valid UTF-8 (a casefolded directory in "
+				  "strict mode)", name);
+	rc = find(fs, dir, name, &ino, NULL);
 	if (rc == 0)
 		return gm_fs_fail(fs, -EEXIST, "'%s' already exists", name);
 	if (rc != -ENOENT)
@@ -87,7 +93,7 @@ static void encode_rdev(struct ext2_inode_large *inode, dev_t rdev)
 	}
 }
 
-int gm_fs_mknod(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
+static int mknod_op(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
 		dev_t rdev, const struct gm_creds *creds, gm_ino_t *ino_out)
 {
 	struct ext2_inode_large dinode, inode;
@@ -136,11 +142,15 @@ static errcode_t with_room(struct gm_fs *fs, gm_ino_t dir, const char *name, con
 {
 	errcode_t rc;
 
+	if (gm_fs_txn_save_imap(fs))
+		return EXT2_ET_NO_MEMORY;
 	for (int tries = 0; ; tries++) {
 		rc = target ? ext2fs_symlink(fs->e2fs, dir, 0, name, target)
 			    : ext2fs_mkdir(fs->e2fs, dir, 0, name);
 		if (rc != EXT2_ET_DIR_NO_SPACE || tries > 0)
 			return rc;
+		if (gm_fsi_expand_dir_ok(fs, dir))
+			return EXT2_ET_DIR_CORRUPTED;
 		rc = ext2fs_expand_dir(fs->e2fs, dir);
 		if (rc)
 			return rc;
@@ -155,7 +165,7 @@ static int finish_new(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t m
 	gm_ino_t ino = 0;
 	int rc;
 
-	rc = find(fs, dir, name, &ino);
+	rc = find(fs, dir, name, &ino, NULL);
 	if (rc == -ENOENT)
 		return gm_fs_fail(fs, -EIO, "'%s' missing right after creation", name);
 	if (rc || (rc = gm_fsi_read(fs, ino, &inode)))
@@ -174,7 +184,7 @@ static int finish_new(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t m
 	return rc;
 }
 
-int gm_fs_mkdir(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
+static int mkdir_op(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
 		const struct gm_creds *creds, gm_ino_t *ino)
 {
 	struct ext2_inode_large dinode;
@@ -207,7 +217,7 @@ int gm_fs_mkdir(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
 	return finish_new(fs, dir, name, mode, &owner, ino);
 }
 
-int gm_fs_symlink(struct gm_fs *fs, gm_ino_t dir, const char *name, const char *target,
+static int symlink_op(struct gm_fs *fs, gm_ino_t dir, const char *name, const char *target,
 		  const struct gm_creds *creds, gm_ino_t *ino)
 {
 	struct ext2_inode_large dinode;
@@ -233,7 +243,7 @@ int gm_fs_symlink(struct gm_fs *fs, gm_ino_t dir, const char *name, const char *
 	return finish_new(fs, dir, name, mode, &owner, ino);
 }
 
-int gm_fs_link(struct gm_fs *fs, gm_ino_t ino, gm_ino_t newdir, const char *newname)
+static int link_op(struct gm_fs *fs, gm_ino_t ino, gm_ino_t newdir, const char *newname)
 {
 	struct ext2_inode_large inode;
 	int rc;
@@ -256,15 +266,16 @@ int gm_fs_link(struct gm_fs *fs, gm_ino_t ino, gm_ino_t newdir, const char *newn
 	return gm_fsi_write(fs, ino, &inode);
 }
 
-/* Looks up an existing dir/name for removal or renaming. */
+/* Looks up an existing dir/name for removal or renaming; stored (NAME_MAX+1
+ * bytes) gets the name as the directory holds it. */
 static int existing(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino,
-		    struct ext2_inode_large *inode)
+		    struct ext2_inode_large *inode, char *stored)
 {
 	int rc;
 
 	if ((rc = gm_fsi_check_name(fs, name)) || (rc = gm_fsi_dir_editable(fs, dir, NULL)))
 		return rc;
-	rc = find(fs, dir, name, ino);
+	rc = find(fs, dir, name, ino, stored);
 	if (rc == -ENOENT)
 		return gm_fs_fail(fs, -ENOENT, "'%s' does not exist", name);
 	if (rc)
@@ -272,19 +283,20 @@ static int existing(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *
 	return gm_fsi_read(fs, *ino, inode);
 }
 
-int gm_fs_unlink(struct gm_fs *fs, gm_ino_t dir, const char *name)
+static int unlink_op(struct gm_fs *fs, gm_ino_t dir, const char *name)
 {
 	struct ext2_inode_large inode;
+	char stored[NAME_MAX + 1];
 	gm_ino_t ino;
 	int rc;
 
-	if ((rc = gm_fsi_writable(fs)) || (rc = existing(fs, dir, name, &ino, &inode)))
+	if ((rc = gm_fsi_writable(fs)) || (rc = existing(fs, dir, name, &ino, &inode, stored)))
 		return rc;
 	if (LINUX_S_ISDIR(inode.i_mode))
 		return gm_fs_fail(fs, -EISDIR, "'%s' is a directory", name);
 	if (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
 		return gm_fs_fail(fs, -EPERM, "'%s' is immutable or append-only", name);
-	rc = gm_fsi_remove_entry(fs, dir, name, ino);
+	rc = gm_fsi_remove_entry(fs, dir, stored, ino);
 	if (rc)
 		return rc;
 	return gm_fsi_drop_link(fs, ino);
@@ -315,14 +327,15 @@ static int dir_empty(struct gm_fs *fs, gm_ino_t ino, bool *empty)
 	return 0;
 }
 
-int gm_fs_rmdir(struct gm_fs *fs, gm_ino_t dir, const char *name)
+static int rmdir_op(struct gm_fs *fs, gm_ino_t dir, const char *name)
 {
 	struct ext2_inode_large inode;
+	char stored[NAME_MAX + 1];
 	gm_ino_t ino;
 	bool empty;
 	int rc;
 
-	if ((rc = gm_fsi_writable(fs)) || (rc = existing(fs, dir, name, &ino, &inode)))
+	if ((rc = gm_fsi_writable(fs)) || (rc = existing(fs, dir, name, &ino, &inode, stored)))
 		return rc;
 	if (!LINUX_S_ISDIR(inode.i_mode))
 		return gm_fs_fail(fs, -ENOTDIR, "'%s' is not a directory", name);
@@ -332,7 +345,7 @@ int gm_fs_rmdir(struct gm_fs *fs, gm_ino_t dir, const char *name)
 		return rc;
 	if (!empty)
 		return gm_fs_fail(fs, -ENOTEMPTY, "directory '%s' is not empty", name);
-	if ((rc = gm_fsi_remove_entry(fs, dir, name, ino)) || (rc = gm_fsi_drop_link(fs, ino)))
+	if ((rc = gm_fsi_remove_entry(fs, dir, stored, ino)) || (rc = gm_fsi_drop_link(fs, ino)))
 		return rc;
 	return gm_fsi_dir_nlink(fs, dir, -1);
 }
@@ -348,7 +361,7 @@ static int not_below(struct gm_fs *fs, gm_ino_t dir, gm_ino_t anc)
 			return gm_fs_fail(fs, -EINVAL, "cannot move a directory into itself");
 		if (cur == GM_ROOT_INO)
 			return 0;
-		rc = find(fs, cur, "..", &cur);
+		rc = find(fs, cur, "..", &cur, NULL);
 		if (rc == -ENOENT)
 			return gm_fs_fail(fs, -EUCLEAN, "directory without '..'");
 		if (rc)
@@ -394,10 +407,11 @@ static int exchange(struct gm_fs *fs, gm_ino_t olddir, const char *oldname, gm_i
 	return gm_fsi_touch_ino(fs, dst, GM_T_CTIME);
 }
 
-int gm_fs_rename(struct gm_fs *fs, gm_ino_t olddir, const char *oldname,
+static int rename_op(struct gm_fs *fs, gm_ino_t olddir, const char *oldname,
 		 gm_ino_t newdir, const char *newname, unsigned flags)
 {
 	struct ext2_inode_large si, di;
+	char oldstored[NAME_MAX + 1], newstored[NAME_MAX + 1];
 	gm_ino_t src, dst = 0;
 	bool sdir, empty;
 	int rc;
@@ -405,10 +419,14 @@ int gm_fs_rename(struct gm_fs *fs, gm_ino_t olddir, const char *oldname,
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
 	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
 		return gm_fs_fail(fs, -EINVAL, "rename: unsupported flags 0x%x", flags);
-	if ((rc = gm_fsi_writable(fs)) || (rc = existing(fs, olddir, oldname, &src, &si)) ||
+	if ((rc = gm_fsi_writable(fs)) || (rc = existing(fs, olddir, oldname, &src, &si, oldstored)) ||
 	    (rc = gm_fsi_check_name(fs, newname)) || (rc = gm_fsi_dir_editable(fs, newdir, NULL)))
 		return rc;
-	rc = find(fs, newdir, newname, &dst);
+	/* the names as the directories hold them (casefolded directories) */
+	oldname = oldstored;
+	rc = find(fs, newdir, newname, &dst, newstored);
+	if (rc == 0)
+		newname = newstored;
 	if (rc && rc != -ENOENT)
 		return rc;
 	if (rc == 0 && (rc = gm_fsi_read(fs, dst, &di)))
@@ -453,4 +471,71 @@ int gm_fs_rename(struct gm_fs *fs, gm_ino_t olddir, const char *oldname,
 	if (sdir && olddir != newdir && (rc = reparent(fs, src, olddir, newdir)))
 		return rc;
 	return gm_fsi_touch_ino(fs, src, GM_T_CTIME);
+}
+
+int gm_fs_mknod(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
+		dev_t rdev, const struct gm_creds *creds, gm_ino_t *ino_out)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, mknod_op(fs, dir, name, mode, rdev, creds, ino_out), "mknod");
+}
+
+int gm_fs_mkdir(struct gm_fs *fs, gm_ino_t dir, const char *name, mode_t mode,
+		const struct gm_creds *creds, gm_ino_t *ino)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, mkdir_op(fs, dir, name, mode, creds, ino), "mkdir");
+}
+
+int gm_fs_symlink(struct gm_fs *fs, gm_ino_t dir, const char *name, const char *target,
+		  const struct gm_creds *creds, gm_ino_t *ino)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, symlink_op(fs, dir, name, target, creds, ino), "symlink");
+}
+
+int gm_fs_link(struct gm_fs *fs, gm_ino_t ino, gm_ino_t newdir, const char *newname)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, link_op(fs, ino, newdir, newname), "link");
+}
+
+int gm_fs_unlink(struct gm_fs *fs, gm_ino_t dir, const char *name)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, unlink_op(fs, dir, name), "unlink");
+}
+
+int gm_fs_rmdir(struct gm_fs *fs, gm_ino_t dir, const char *name)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, rmdir_op(fs, dir, name), "rmdir");
+}
+
+int gm_fs_rename(struct gm_fs *fs, gm_ino_t olddir, const char *oldname,
+		 gm_ino_t newdir, const char *newname, unsigned flags)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, rename_op(fs, olddir, oldname, newdir, newname, flags), "rename");
 }

@@ -2,12 +2,13 @@
  * a lookup in a directory of thousands of entries reads two or three blocks
  * instead of all of them (ext2fs_lookup scans linearly).
  *
- * Anything unexpected (no index, casefold/encrypted names, a malformed node,
+ * Anything unexpected (no index, encrypted names, a malformed node,
  * a hash collision that crosses an index node) answers -EAGAIN and the caller
  * falls back to the linear scan, so this is purely an optimisation. An
  * answer of -ENOENT is trusted: libext2fs (ext2fs_link) and the kernel keep
  * the index complete for as long as the directory carries EXT2_INDEX_FL. */
 #include "editor/fs/fs_htree.h"
+#include "editor/fs/fs_inode.h"
 
 #include <errno.h>
 #include <string.h>
@@ -43,7 +44,8 @@ static int read_lblk(struct gm_fs *fs, gm_ino_t dir, struct ext2_inode_large *in
 }
 
 /* Scans one leaf block for name. 0 found, -ENOENT not there, -EAGAIN bad. */
-static int scan_leaf(struct gm_fs *fs, const char *buf, const char *name, size_t len, gm_ino_t *ino)
+static int scan_leaf(struct gm_fs *fs, bool casefold, const char *buf, const char *name, size_t len,
+		     gm_ino_t *ino, char *stored)
 {
 	unsigned int bs = fs->e2fs->blocksize, off = 0;
 
@@ -56,9 +58,13 @@ static int scan_leaf(struct gm_fs *fs, const char *buf, const char *name, size_t
 		    off + rec_len > bs)
 			return -EAGAIN;
 		nlen = ext2fs_dirent_name_len(d);
-		if (d->inode && (size_t)nlen == len && 8u + (unsigned)nlen <= rec_len &&
-		    !memcmp(d->name, name, len)) {
+		if (d->inode && 8u + (unsigned)nlen <= rec_len &&
+		    gm_fsi_name_eq(fs, casefold, d->name, (size_t)nlen, name, len)) {
 			*ino = d->inode;
+			if (stored) {
+				memcpy(stored, d->name, (size_t)nlen);
+				stored[nlen] = '\0';
+			}
 			return 0;
 		}
 		off += rec_len;
@@ -67,7 +73,7 @@ static int scan_leaf(struct gm_fs *fs, const char *buf, const char *name, size_t
 }
 
 int gm_fs_htree_lookup(struct gm_fs *fs, gm_ino_t dir, struct ext2_inode_large *inode, const char *name,
-		       size_t len, gm_ino_t *ino)
+		       size_t len, gm_ino_t *ino, char *stored)
 {
 	ext2_filsys e2 = fs->e2fs;
 	unsigned int bs = e2->blocksize, levels, count, limit, max_entries;
@@ -77,8 +83,10 @@ int gm_fs_htree_lookup(struct gm_fs *fs, gm_ino_t dir, struct ext2_inode_large *
 	int version, rc = -EAGAIN;
 	uint32_t blk;
 
-	if (!(inode->i_flags & EXT2_INDEX_FL) || (inode->i_flags & (EXT4_INLINE_DATA_FL | EXT4_ENCRYPT_FL |
-								  EXT4_CASEFOLD_FL)))
+	bool casefold = gm_fsi_casefolded(fs, inode);
+
+	if (!(inode->i_flags & EXT2_INDEX_FL) || (inode->i_flags & (EXT4_INLINE_DATA_FL | EXT4_ENCRYPT_FL)) ||
+	    ((inode->i_flags & EXT4_CASEFOLD_FL) && !casefold))
 		return -EAGAIN;
 	if (ext2fs_get_mem(bs, &buf))
 		return -EAGAIN;
@@ -95,7 +103,10 @@ int gm_fs_htree_lookup(struct gm_fs *fs, gm_ino_t dir, struct ext2_inode_large *
 		goto out;   /* siphash & co: leave it to the linear scan */
 	if (e2->super->s_flags & EXT2_FLAGS_UNSIGNED_HASH)
 		version += 3;
-	if (ext2fs_dirhash2(version, name, (int)len, NULL, 0, e2->super->s_hash_seed, &hash, &minor))
+	/* a casefolded directory hashes the folded name (raw bytes if not
+	 * valid UTF-8), as ext2fs_link and the kernel do */
+	if (ext2fs_dirhash2(version, name, (int)len, casefold ? e2->encoding : NULL,
+			    casefold ? EXT4_CASEFOLD_FL : 0, e2->super->s_hash_seed, &hash, &minor))
 		goto out;
 	entries = buf + 32;
 	max_entries = (bs - 32) / 8;
@@ -140,7 +151,7 @@ int gm_fs_htree_lookup(struct gm_fs *fs, gm_ino_t dir, struct ext2_inode_large *
 				goto out;
 			rc = read_lblk(fs, dir, inode, blk, leaf);
 			if (!rc)
-				rc = scan_leaf(fs, leaf, name, len, ino);
+				rc = scan_leaf(fs, casefold, leaf, name, len, ino, stored);
 			ext2fs_free_mem(&leaf);
 			if (rc != -ENOENT)
 				goto out;

@@ -77,9 +77,13 @@ int gm_fsi_dir_editable(struct gm_fs *fs, gm_ino_t dir, struct ext2_inode_large 
 		return gm_fs_fail(fs, -EOPNOTSUPP,
 				  "directory %u is encrypted (fscrypt): names cannot be edited "
 				  "without the key", dir);
-	if (inode.i_flags & EXT4_CASEFOLD_FL)
-		return gm_fs_fail(fs, -EOPNOTSUPP,
-				  "directory %u is casefolded: editing it is not supported", dir);
+	if ((inode.i_flags & EXT4_CASEFOLD_FL) && !fs->e2fs->encoding)
+		return ext2fs_has_feature_casefold(fs->e2fs->super)
+		       ? gm_fs_fail(fs, -EOPNOTSUPP, "directory %u is casefolded with an encoding "
+				    "libext2fs does not know (%u): its names cannot be edited", dir,
+				    (unsigned)fs->e2fs->super->s_encoding)
+		       : gm_fs_fail(fs, -EUCLEAN, "directory %u is marked casefolded on a filesystem "
+				    "without the casefold feature", dir);
 	if (out)
 		*out = inode;
 	return 0;
@@ -212,18 +216,58 @@ int gm_fsi_new(struct gm_fs *fs, gm_ino_t dir, mode_t mode, const struct gm_cred
 	ext2fs_free_mem(&buf);
 	if (rc)
 		return gm_fs_fail_ext2(fs, rc, "write new inode");
+	/* (ext2fs_new_inode found it free in the bitmap) */
+	ret = gm_fs_txn_note_inode(fs, ino, +1);
+	if (ret)
+		return ret;
 	ext2fs_inode_alloc_stats2(e2, ino, +1, S_ISDIR(mode));
-	ret = 0;
 	*ino_out = ino;
-	return ret;
+	return 0;
+}
+
+int gm_fsi_expand_dir_ok(struct gm_fs *fs, gm_ino_t dir)
+{
+	struct ext2_inode_large inode;
+	size_t size = 0, pos = EXT4_INLINE_DATA_DOTDOT_SIZE;
+	char *buf = NULL;
+	errcode_t e;
+	int rc = gm_fsi_read(fs, dir, &inode);
+
+	if (rc || !(inode.i_flags & EXT4_INLINE_DATA_FL))
+		return rc;
+	e = ext2fs_inline_data_size(fs->e2fs, dir, &size);
+	if (!e && size > (size_t)fs->e2fs->blocksize)
+		e = EXT2_ET_DIR_CORRUPTED;
+	if (!e)
+		e = ext2fs_get_memzero(size + 8, &buf);
+	if (!e)
+		e = ext2fs_inline_data_get(fs->e2fs, dir, (struct ext2_inode *)&inode, buf, &size);
+	/* the walk ext2fs_inline_data_expand makes over the entries */
+	while (!e && pos < size) {
+		unsigned int rec_len = 0;
+
+		if (pos + 8 > size || ext2fs_get_rec_len(fs->e2fs, (struct ext2_dir_entry *)(buf + pos),
+							 &rec_len) ||
+		    rec_len < 8 || rec_len % 4 || rec_len > size - pos)
+			e = EXT2_ET_DIR_CORRUPTED;
+		pos += rec_len;
+	}
+	ext2fs_free_mem(&buf);
+	if (e)
+		return gm_fs_fail(fs, -EUCLEAN, "directory %u: its inline entries are damaged (%s)", dir,
+				  gm_ext2_strerror(e));
+	return 0;
 }
 
 int gm_fsi_add_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t ino, int ftype)
 {
 	errcode_t rc;
+	int ret;
 
 	rc = ext2fs_link(fs->e2fs, dir, name, ino, ftype);
 	if (rc == EXT2_ET_DIR_NO_SPACE) {
+		if ((ret = gm_fsi_expand_dir_ok(fs, dir)))
+			return ret;
 		rc = ext2fs_expand_dir(fs->e2fs, dir);
 		if (rc)
 			return gm_fs_fail_ext2(fs, rc, "expand directory");
@@ -287,25 +331,92 @@ int gm_fsi_retarget_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_i
 	return 0;
 }
 
+struct release {
+	blk64_t last_cluster;
+	blk64_t bad;           /* the block that stopped the walk */
+	const char *why;
+};
+
+/* One block of a dying inode (data, extent tree or indirect block): checked
+ * as e2fsck checks an orphan's blocks, then freed, a cluster once. */
+static int release_block(ext2_filsys e2, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_blk,
+			 int ref_offset, void *priv)
+{
+	struct release *r = priv;
+	blk64_t b = *blocknr, c = EXT2FS_B2C(e2, b);
+
+	(void)blockcnt; (void)ref_blk; (void)ref_offset;
+	if (b == 0)
+		return 0;
+	if (b < e2->super->s_first_data_block || b >= ext2fs_blocks_count(e2->super)) {
+		r->bad = b;
+		r->why = "lies outside the filesystem";
+		return BLOCK_ABORT;
+	}
+	if (c == r->last_cluster && r->last_cluster)
+		return 0;
+	if (!ext2fs_test_block_bitmap2(e2->block_map, b)) {
+		r->bad = b;
+		r->why = "is already free (claimed twice?)";
+		return BLOCK_ABORT;
+	}
+	r->last_cluster = c;
+	ext2fs_block_alloc_stats2(e2, b, -1);
+	return 0;
+}
+
+/* Frees ino's blocks the way e2fsprogs' tools free an inode (debugfs
+ * kill_file_by_inode, e2fsck's orphan release): a read-only walk of every
+ * block the inode maps, each freed in the bitmap; the block map itself is
+ * left in the dead inode. Not ext2fs_punch(): in libext2fs 1.46.6-1.47.3
+ * its range check (punch_extent_blocks: free_start + free_count >=
+ * blocks_count) is off by one, so a file holding the filesystem's last block
+ * fails with "Illegal block number" after the extent tree has been changed
+ * and the earlier extents freed (fixed in 1.47.4, commit 509da989). */
+static int release_blocks(struct gm_fs *fs, gm_ino_t ino)
+{
+	struct release r = { 0 };
+	errcode_t rc;
+
+	rc = ext2fs_block_iterate3(fs->e2fs, ino, BLOCK_FLAG_READ_ONLY, NULL, release_block, &r);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "free data blocks");
+	if (r.why)
+		return gm_fs_fail(fs, -EUCLEAN, "free data blocks: block %llu of inode %u %s",
+				  (unsigned long long)r.bad, ino, r.why);
+	return 0;
+}
+
 int gm_fsi_free(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode)
 {
 	ext2_filsys e2 = fs->e2fs;
 	errcode_t rc;
 	int ret;
 
+	/* Every block freed here is checked in use first (a free that changes
+	 * nothing would be "undone" into an allocation): the allocation hooks
+	 * log them, no bitmap is copied (fs_txn.c). */
+	if (ino < EXT2_FIRST_INODE(e2->super) || ino > e2->super->s_inodes_count ||
+	    !ext2fs_test_inode_bitmap2(e2->inode_map, ino))
+		return gm_fs_fail(fs, -EUCLEAN, "free inode %u: it is not in use in the inode bitmap",
+				  ino);
+	{
+		blk64_t acl = ext2fs_file_acl_block(e2, (struct ext2_inode *)inode);
+
+		if (acl && (acl < e2->super->s_first_data_block || acl >= ext2fs_blocks_count(e2->super) ||
+			    !ext2fs_test_block_bitmap2(e2->block_map, acl)))
+			return gm_fs_fail(fs, -EUCLEAN, "free inode %u: its extended attribute block %llu "
+					  "is not in use", ino, (unsigned long long)acl);
+	}
 	/* Drops this inode's reference to a shared xattr block (freeing the
 	 * block when it was the last) and writes the inode. */
 	rc = ext2fs_free_ext_attr(e2, ino, inode);
 	if (rc)
 		return gm_fs_fail_ext2(fs, rc, "release extended attribute block");
 	if (ext2fs_inode_has_valid_blocks2(e2, (struct ext2_inode *)inode)) {
-		rc = ext2fs_punch(e2, ino, (struct ext2_inode *)inode, NULL, 0, ~0ULL);
-		if (rc)
-			return gm_fs_fail_ext2(fs, rc, "free data blocks");
-		/* punch wrote a short inode; re-read the full one. */
-		rc = ext2fs_read_inode_full(e2, ino, (struct ext2_inode *)inode, sizeof(*inode));
-		if (rc)
-			return gm_fs_fail_ext2(fs, rc, "read inode");
+		ret = release_blocks(fs, ino);
+		if (ret)
+			return ret;
 	}
 	inode->i_links_count = 0;
 	{
@@ -317,8 +428,77 @@ int gm_fsi_free(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode)
 	ret = gm_fsi_write(fs, ino, inode);
 	if (ret)
 		return ret;
+	ret = gm_fs_txn_note_inode(fs, ino, -1);
+	if (ret)
+		return ret;
 	ext2fs_inode_alloc_stats2(e2, ino, -1, LINUX_S_ISDIR(inode->i_mode));
 	return 0;
+}
+
+int gm_fsi_unmap_fs_last_block(struct gm_fs *fs, gm_ino_t ino, blk64_t from)
+{
+	ext2_filsys e2 = fs->e2fs;
+	blk64_t last = ext2fs_blocks_count(e2->super) - 1;
+	struct ext2_inode_large inode;
+	ext2_extent_handle_t h = NULL;
+	struct ext2fs_extent ex;
+	errcode_t rc;
+	int ret, op = EXT2_EXTENT_ROOT;
+	bool found = false;
+
+	ret = gm_fsi_read(fs, ino, &inode);
+	if (ret)
+		return ret;
+	if (!(inode.i_flags & EXT4_EXTENTS_FL) || (inode.i_flags & EXT4_INLINE_DATA_FL) ||
+	    EXT2FS_CLUSTER_RATIO(e2) > 1 || !ext2fs_test_block_bitmap2(e2->block_map, last))
+		return 0;
+	rc = ext2fs_extent_open2(e2, ino, (struct ext2_inode *)&inode, &h);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "open extent tree");
+	for (;;) {
+		rc = ext2fs_extent_get(h, op, &ex);
+		op = EXT2_EXTENT_NEXT_LEAF;
+		if (rc == EXT2_ET_EXTENT_NO_NEXT || rc == EXT2_ET_NO_CURRENT_NODE) {
+			rc = 0;
+			break;
+		}
+		if (rc)
+			break;
+		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) || ex.e_len == 0)
+			continue;
+		if (ex.e_pblk + ex.e_len - 1 == last && ex.e_lblk + ex.e_len - 1 >= from) {
+			found = true;
+			break;
+		}
+	}
+	if (!rc && found) {
+		/* The filesystem's last block is the extent's last: drop it. */
+		if (ex.e_len == 1) {
+			rc = ext2fs_extent_delete(h, 0);
+		} else {
+			ex.e_len--;
+			rc = ext2fs_extent_replace(h, 0, &ex);
+		}
+		if (!rc)
+			rc = ext2fs_extent_fix_parents(h);
+		if (rc == EXT2_ET_NO_CURRENT_NODE)
+			rc = 0;
+	}
+	ext2fs_extent_free(h);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "free data blocks");
+	if (!found)
+		return 0;
+	/* the extent handle wrote the tree (and the inode, for a root change):
+	 * count the block out of the on-disk inode */
+	ret = gm_fsi_read(fs, ino, &inode);
+	if (ret)
+		return ret;
+	ext2fs_block_alloc_stats2(e2, last, -1);
+	rc = ext2fs_iblk_sub_blocks(e2, (struct ext2_inode *)&inode, 1);
+	if (rc)
+		return gm_fs_fail_ext2(fs, rc, "free data blocks");
+	return gm_fsi_write(fs, ino, &inode);
 }
 
 int gm_fsi_drop_link(struct gm_fs *fs, gm_ino_t ino)

@@ -52,6 +52,10 @@ void gm_fsi_set_gid(struct ext2_inode_large *inode, gid_t gid);
 int gm_fsi_new(struct gm_fs *fs, gm_ino_t dir, mode_t mode, const struct gm_creds *creds,
 	       gm_ino_t *ino, struct ext2_inode_large *inode);
 
+/* Before ext2fs_expand_dir: an inline-data directory's entries must be
+ * well formed, or libext2fs 1.47.0's ext2fs_inline_data_expand loops forever
+ * on a record length of 0 (found by fuzz_fs). 0 or -EUCLEAN. */
+int gm_fsi_expand_dir_ok(struct gm_fs *fs, gm_ino_t dir);
 /* Adds dir/name -> ino with file type ftype (EXT2_FT_*), expanding the
  * directory when it is full, then updates dir's mtime/ctime. */
 int gm_fsi_add_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t ino, int ftype);
@@ -67,10 +71,25 @@ int gm_fsi_retarget_entry(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_i
 int gm_fsi_drop_link(struct gm_fs *fs, gm_ino_t ino);
 /* Frees an inode whose links are gone (inode holds its current image). */
 int gm_fsi_free(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode);
+/* Before shrinking ino to logical block from (ext2fs_punch, through
+ * ext2fs_file_set_size2): when ino maps the filesystem's last block at or
+ * past from, unmaps and frees that one block, which libext2fs 1.46.6-1.47.3
+ * cannot punch (see release_blocks in fs_inode.c). 0 or -errno. */
+int gm_fsi_unmap_fs_last_block(struct gm_fs *fs, gm_ino_t ino, blk64_t from);
 
 /* Adds delta (+1/-1) to a directory's link count, following ext4's dir_nlink
  * rule (a count of 1 means "too many to count"). */
 int gm_fsi_dir_nlink(struct gm_fs *fs, gm_ino_t dir, int delta);
+
+/* fs_name.c: names as the kernel compares them. */
+/* The directory folds case: casefold flag, and an encoding libext2fs knows. */
+bool gm_fsi_casefolded(const struct gm_fs *fs, const struct ext2_inode_large *dinode);
+/* stored (slen bytes, from a directory entry) names name (len bytes). */
+bool gm_fsi_name_eq(const struct gm_fs *fs, bool casefold, const char *stored, size_t slen,
+		    const char *name, size_t len);
+/* Finds name in dir: 0 with *ino and the stored name (stored: NAME_MAX+1
+ * bytes, may be NULL); -ENOENT with no message recorded; another -errno. */
+int gm_fsi_find(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino, char *stored);
 
 /* EXT2_FT_* for a mode. */
 int gm_fsi_ftype(mode_t mode);

@@ -2,6 +2,7 @@
  * read, readlink). Nothing here writes: a read-only session leaves the
  * image clean. */
 #include "editor/fs/fs_htree.h"
+#include "editor/fs/fs_inode.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,8 +34,7 @@ static int check_name(struct gm_fs *fs, const char *name, size_t *len)
 
 int gm_fs_lookup(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino)
 {
-	ext2_ino_t found = 0;
-	errcode_t e;
+	gm_ino_t found = 0;
 	size_t len = 0;
 	int rc;
 
@@ -43,25 +43,11 @@ int gm_fs_lookup(struct gm_fs *fs, gm_ino_t dir, const char *name, gm_ino_t *ino
 		rc = check_name(fs, name, &len);
 	if (rc)
 		return rc;
-	if (strcmp(name, ".") && strcmp(name, "..")) {
-		struct ext2_inode_large inode;
-
-		memset(&inode, 0, sizeof(inode));
-		if (!ext2fs_read_inode_full(fs->e2fs, dir, (struct ext2_inode *)&inode, sizeof(inode)) &&
-		    LINUX_S_ISDIR(inode.i_mode)) {
-			rc = gm_fs_htree_lookup(fs, dir, &inode, name, len, &found);
-			if (rc == -ENOENT)
-				return gm_fs_fail(fs, -ENOENT, "%s: no such file or directory", name);
-			if (rc == 0)
-				goto check;
-		}
-	}
-	e = ext2fs_lookup(fs->e2fs, dir, name, (int)len, NULL, &found);
-	if (e == EXT2_ET_FILE_NOT_FOUND)
+	rc = gm_fsi_find(fs, dir, name, &found, NULL);
+	if (rc == -ENOENT)
 		return gm_fs_fail(fs, -ENOENT, "%s: no such file or directory", name);
-	if (e)
-		return gm_fs_fail_ext2(fs, e, name);
-check:
+	if (rc)
+		return rc;
 	if (found == 0 || found > fs->e2fs->super->s_inodes_count)
 		return gm_fs_fail(fs, -EUCLEAN, "%s: directory entry points to invalid inode %u", name, found);
 	*ino = found;
@@ -226,8 +212,9 @@ int gm_fs_readdir(struct gm_fs *fs, gm_ino_t dir, uint64_t off, gm_dirent_fn fn,
 /* --- file data ------------------------------------------------------------ */
 /* Extent-mapped files: whole runs of blocks with one read each (libext2fs's
  * file reader maps and reads one block at a time). Holes and unwritten
- * extents read as zeros. 0 with *done bytes, or -EAGAIN to let the caller
- * use ext2fs_file_read (anything unexpected, e.g. a damaged extent tree). */
+ * extents read as zeros. 0 with *done bytes, -EUCLEAN (recorded) for data
+ * outside the filesystem, or -EAGAIN to let the caller use ext2fs_file_read
+ * (anything else unexpected, e.g. a damaged extent tree). */
 static int read_extents(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large *inode, char *buf,
 			size_t len, uint64_t off, size_t *done)
 {
@@ -283,8 +270,14 @@ static int read_extents(struct gm_fs *fs, gm_ino_t ino, struct ext2_inode_large 
 			blk64_t pblk = ex.e_pblk + (lblk - ex.e_lblk);
 			uint64_t whole = 0;
 
-			if (pblk < e2->super->s_first_data_block || pblk + run_blocks > total)
+			if (pblk < e2->super->s_first_data_block || pblk + run_blocks > total ||
+			    pblk + run_blocks < pblk) {
+				/* libext2fs would only say "IO Channel failed to seek" */
+				rc = gm_fs_fail(fs, -EUCLEAN, "inode %u: data at block %llu, outside the "
+						"filesystem (%llu blocks)", ino, (unsigned long long)pblk,
+						(unsigned long long)total);
 				goto out;
+			}
 			if (skip || run_bytes < bs) {
 				/* a partial first block through the bounce buffer */
 				size_t n = (size_t)(bs - skip < run_bytes ? bs - skip : run_bytes);
@@ -334,8 +327,11 @@ ssize_t gm_fs_read(struct gm_fs *fs, gm_ino_t ino, void *buf, size_t len, uint64
 		len = (size_t)(size - off);
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	if (read_extents(fs, ino, &inode, buf, len, off, &done) == 0)
+	rc = read_extents(fs, ino, &inode, buf, len, off, &done);
+	if (rc == 0)
 		return (ssize_t)done;
+	if (rc != -EAGAIN)
+		return rc;
 	done = 0;
 	e = ext2fs_file_open2(fs->e2fs, ino, (struct ext2_inode *)&inode, 0, &f);
 	if (e)

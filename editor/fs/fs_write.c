@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "editor/disk/undo.h"
+
 /* Exported by libext2fs (1.43+) but declared only in its private ext2fsP.h. */
 errcode_t ext2fs_inline_data_expand(ext2_filsys fs, ext2_ino_t ino);
 
@@ -131,15 +133,15 @@ static int write_span(struct gm_fs *fs, gm_ino_t ino, const char *p, size_t len,
  * per block as ext2fs_file_write does. Two cases take this path:
  *   - the blocks lie wholly past the end of the file (appending, copying a
  *     file in): they are allocated in one go with ext2fs_fallocate; if that
- *     fails (ENOSPC) what it allocated is punched out again, so the
- *     filesystem stays consistent and the file unchanged;
+ *     fails (ENOSPC) the operation is undone (fs_txn.c), so the filesystem
+ *     stays consistent and the file unchanged;
  *   - the blocks are all mapped by initialized extents (overwriting).
  * Returns 1 when done, 0 when the ordinary path must do it (holes inside
  * the file, uninitialized extents, not extent-mapped), or a negative errno. */
 #define DIRECT_MIN_BLOCKS 16
 
 static int write_mapped_runs(struct gm_fs *fs, struct ext2_inode_large *inode, gm_ino_t ino,
-			     const char *p, blk64_t lblk, blk64_t nblk)
+			     const char *p, blk64_t lblk, blk64_t nblk, bool torn_ok)
 {
 	ext2_filsys e2 = fs->e2fs;
 	const blk64_t max_run = (64u << 20) / e2->blocksize;    /* <= 64 MiB per I/O */
@@ -168,8 +170,12 @@ static int write_mapped_runs(struct gm_fs *fs, struct ext2_inode_large *inode, g
 			run = nblk - done;
 		if (run > max_run)
 			run = max_run;
+		if (torn_ok)
+			gm_undo_torn_ok(fs->undo, fs->part.offset + (ex.e_pblk + (want - ex.e_lblk)) * e2->blocksize,
+					run * e2->blocksize);
 		rc = io_channel_write_blk64(e2->io, ex.e_pblk + (want - ex.e_lblk), (int)run,
 					    p + done * e2->blocksize);
+		gm_undo_torn_ok(fs->undo, 0, 0);
 		if (rc) {
 			ret = gm_fs_fail_ext2(fs, rc, "write file data");
 			break;
@@ -200,7 +206,8 @@ static int write_whole_blocks(struct gm_fs *fs, gm_ino_t ino, const char *p, blk
 	if (lblk < eof_blk) {
 		if (lblk + nblk > eof_blk)
 			return 0;                /* straddles the end: ordinary path */
-		return write_mapped_runs(fs, &inode, ino, p, lblk, nblk);
+		/* overwriting in place: a lone write may leave it torn (undo.h) */
+		return write_mapped_runs(fs, &inode, ino, p, lblk, nblk, true);
 	}
 	/* Past the end: allocate, unless space is clearly short (then the
 	 * ordinary path fails cleanly with ENOSPC). */
@@ -208,13 +215,8 @@ static int write_whole_blocks(struct gm_fs *fs, gm_ino_t ino, const char *p, blk
 		return 0;
 	rc = ext2fs_fallocate(e2, EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_INIT_BEYOND_EOF, ino,
 			      (struct ext2_inode *)&inode, ~0ULL, lblk, nblk);
-	if (rc) {
-		/* Keep what fallocate did consistent, then give it back. */
-		if (gm_fsi_write(fs, ino, &inode) == 0 &&
-		    ext2fs_punch(e2, ino, (struct ext2_inode *)&inode, NULL, eof_blk, ~0ULL) == 0)
-			gm_fsi_write(fs, ino, &inode);
+	if (rc)   /* what fallocate did is undone with the operation */
 		return gm_fs_fail_ext2(fs, rc, "allocate file blocks");
-	}
 	end = (lblk + nblk) * bs;
 	rc = ext2fs_inode_size_set(e2, (struct ext2_inode *)&inode, end);
 	if (rc)
@@ -222,12 +224,12 @@ static int write_whole_blocks(struct gm_fs *fs, gm_ino_t ino, const char *p, blk
 	ret = gm_fsi_write(fs, ino, &inode);
 	if (ret)
 		return ret;
-	ret = write_mapped_runs(fs, &inode, ino, p, lblk, nblk);
+	ret = write_mapped_runs(fs, &inode, ino, p, lblk, nblk, false);
 	return ret == 0 ? gm_fs_fail(fs, -EIO, "inode %u: freshly allocated blocks are not mapped", ino)
 			: ret;
 }
 
-ssize_t gm_fs_write(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len, uint64_t off)
+static ssize_t write_op(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len, uint64_t off)
 {
 	struct ext2_inode_large inode;
 	ext2_file_t file = NULL;
@@ -256,6 +258,12 @@ ssize_t gm_fs_write(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len,
 		if (last > first && last - first >= DIRECT_MIN_BLOCKS) {
 			uint64_t head = first * bs - off, mid = (last - first) * bs;
 
+			/* Inside the file, the ends first: whatever may allocate
+			 * (a hole) fails before the middle is overwritten. */
+			if (off + len <= EXT2_I_SIZE(&inode) &&
+			    ((ret = write_span(fs, ino, p, head, off)) ||
+			     (ret = write_span(fs, ino, p + head + mid, len - head - mid, off + head + mid))))
+				return ret;
 			ret = write_whole_blocks(fs, ino, p + head, first, last - first);
 			if (ret < 0)
 				return ret;
@@ -296,7 +304,7 @@ ssize_t gm_fs_write(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len,
 	return (ssize_t)len;
 }
 
-int gm_fs_truncate(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
+static int truncate_op(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
 {
 	struct ext2_inode_large inode;
 	ext2_file_t file = NULL;
@@ -329,6 +337,15 @@ int gm_fs_truncate(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
 			return gm_fsi_write(fs, ino, &inode);
 		}
 	}
+	if (size < EXT2_I_SIZE(&inode)) {
+		uint64_t bs = fs->e2fs->blocksize;
+
+		ret = gm_fs_txn_save_bmap(fs);
+		if (!ret)
+			ret = gm_fsi_unmap_fs_last_block(fs, ino, (size + bs - 1) / bs);
+		if (ret)
+			return ret;
+	}
 	rc = ext2fs_file_open(fs->e2fs, ino, EXT2_FILE_WRITE, &file);
 	if (rc)
 		return gm_fs_fail_ext2(fs, rc, "open file for truncating");
@@ -343,7 +360,7 @@ int gm_fs_truncate(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
 	return stamp(fs, ino);
 }
 
-int gm_fs_setattr(struct gm_fs *fs, gm_ino_t ino, const struct gm_setattr *sa, struct stat *st)
+static int setattr_op(struct gm_fs *fs, gm_ino_t ino, const struct gm_setattr *sa, struct stat *st)
 {
 	struct ext2_inode_large inode;
 	unsigned v = sa->valid;
@@ -380,4 +397,34 @@ int gm_fs_setattr(struct gm_fs *fs, gm_ino_t ino, const struct gm_setattr *sa, s
 	if (ret)
 		return ret;
 	return st ? gm_fs_getattr(fs, ino, st) : 0;
+}
+
+ssize_t gm_fs_write(struct gm_fs *fs, gm_ino_t ino, const void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	n = write_op(fs, ino, buf, len, off);
+	rc = gm_fs_txn_end(fs, n < 0 ? (int)n : 0, "write");
+	return rc < 0 ? rc : n;
+}
+
+int gm_fs_truncate(struct gm_fs *fs, gm_ino_t ino, uint64_t size)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, truncate_op(fs, ino, size), "truncate");
+}
+
+int gm_fs_setattr(struct gm_fs *fs, gm_ino_t ino, const struct gm_setattr *sa, struct stat *st)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, setattr_op(fs, ino, sa, st), "setattr");
 }

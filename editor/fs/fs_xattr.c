@@ -186,6 +186,9 @@ static int begin_change(struct gm_fs *fs, gm_ino_t ino, const char *name,
 		return gm_fs_fail(fs, -EOPNOTSUPP, "'%s' is internal to ext4", name);
 	if (!ext2fs_has_feature_xattr(fs->e2fs->super))
 		return gm_fs_fail(fs, -EOPNOTSUPP, "the filesystem has no ext_attr feature");
+	/* an xattr block may be freed (fs_txn.c) */
+	if ((rc = gm_fs_txn_save_bmap(fs)))
+		return rc;
 	return open_xattrs(fs, ino, h);
 }
 
@@ -238,7 +241,7 @@ static int end_change(struct gm_fs *fs, gm_ino_t ino, struct ext2_xattr_handle *
 	return gm_fsi_touch_ino(fs, ino, GM_T_CTIME);
 }
 
-int gm_fs_setxattr(struct gm_fs *fs, gm_ino_t ino, const char *name, const void *value,
+static int setxattr_op(struct gm_fs *fs, gm_ino_t ino, const char *name, const void *value,
 		   size_t size, int flags)
 {
 	struct ext2_xattr_handle *h = NULL;
@@ -266,7 +269,7 @@ int gm_fs_setxattr(struct gm_fs *fs, gm_ino_t ino, const char *name, const void 
 	return end_change(fs, ino, &h, rc);
 }
 
-int gm_fs_removexattr(struct gm_fs *fs, gm_ino_t ino, const char *name)
+static int removexattr_op(struct gm_fs *fs, gm_ino_t ino, const char *name)
 {
 	struct ext2_xattr_handle *h = NULL;
 	errcode_t err;
@@ -282,4 +285,23 @@ int gm_fs_removexattr(struct gm_fs *fs, gm_ino_t ino, const char *name)
 			rc = gm_fs_fail_ext2(fs, err, "remove extended attribute");
 	}
 	return end_change(fs, ino, &h, rc);
+}
+
+int gm_fs_setxattr(struct gm_fs *fs, gm_ino_t ino, const char *name, const void *value,
+		   size_t size, int flags)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, setxattr_op(fs, ino, name, value, size, flags), "setxattr");
+}
+
+int gm_fs_removexattr(struct gm_fs *fs, gm_ino_t ino, const char *name)
+{
+	int rc = gm_fs_txn_begin(fs);
+
+	if (rc)
+		return rc;
+	return gm_fs_txn_end(fs, removexattr_op(fs, ino, name), "removexattr");
 }

@@ -35,12 +35,14 @@ int gm_path_read_file(struct gm_view *v, const char *path, size_t max, char **bu
 
 /* Replaces the content of a regular file (following links inside the image),
  * keeping its inode, mode, owner and xattrs; creates it with mode/creds when
- * absent (parent must exist). Nothing changes if the content is equal. */
+ * absent (parent must exist). Nothing changes if the content is equal.
+ * All or nothing (one operation, fs.h): on failure the file is as before. */
 int gm_path_write_file(struct gm_view *v, const char *path, const void *buf, size_t len,
 		       mode_t mode, const struct gm_creds *creds);
 
 /* unlink(2) for non-directories, rmdir(2) for empty directories.
- * The last component is not followed. */
+ * The last component is not followed; with a trailing '/' it must itself be
+ * a directory (a symlink to one: -ENOTDIR, as rmdir(2)). */
 int gm_path_remove(struct gm_view *v, const char *path);
 int gm_path_mkdir(struct gm_view *v, const char *path, mode_t mode, const struct gm_creds *creds);
 int gm_path_symlink(struct gm_view *v, const char *target, const char *linkpath,

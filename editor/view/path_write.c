@@ -29,8 +29,8 @@ static int same_content(struct gm_view *v, gm_vino_t ino, const void *buf, size_
 	return 0;
 }
 
-int gm_path_write_file(struct gm_view *v, const char *path, const void *buf, size_t len,
-		       mode_t mode, const struct gm_creds *creds)
+static int write_file(struct gm_view *v, const char *path, const void *buf, size_t len,
+		      mode_t mode, const struct gm_creds *creds)
 {
 	struct gm_walk w;
 	struct stat st;
@@ -40,8 +40,8 @@ int gm_path_write_file(struct gm_view *v, const char *path, const void *buf, siz
 
 	rc = gm_path_walk(v, path, true, &w);
 	if (rc == -ENOENT && w.dir) {
-		if (w.trailing_slash)
-			return gm_view_fail(v, -EISDIR, "%s: a file name cannot end in '/'", path);
+		if (w.trailing_slash)   /* as cp: a name ending in '/' must be a directory */
+			return gm_view_fail(v, -ENOTDIR, "%s: not a directory", path);
 		rc = gm_view_mknod(v, w.dir, w.name, S_IFREG | (mode & 07777), 0, creds, &ino);
 		if (rc)
 			return rc;
@@ -77,11 +77,24 @@ int gm_path_write_file(struct gm_view *v, const char *path, const void *buf, siz
 	return 0;
 }
 
+int gm_path_write_file(struct gm_view *v, const char *path, const void *buf, size_t len,
+		       mode_t mode, const struct gm_creds *creds)
+{
+	/* one operation: a full disk leaves neither an empty new file nor a
+	 * truncated old one */
+	int rc = gm_view_op_begin(v, 0);
+
+	if (rc)
+		return rc;
+	return gm_view_op_end(v, write_file(v, path, buf, len, mode, creds));
+}
+
 int gm_path_remove(struct gm_view *v, const char *path)
 {
 	char name[NAME_MAX + 1];
 	struct stat st;
 	gm_vino_t dir, ino;
+	size_t len = path ? strlen(path) : 0;
 	int rc;
 
 	rc = gm_path_resolve_parent(v, path, &dir, name);
@@ -91,6 +104,10 @@ int gm_path_remove(struct gm_view *v, const char *path)
 		rc = gm_view_getattr(v, ino, &st);
 	if (rc)
 		return rc;
+	/* "name/" must itself be a directory: a link to one is not (rmdir(2)
+	 * and unlink(2) say ENOTDIR) */
+	if (len && path[len - 1] == '/' && !S_ISDIR(st.st_mode))
+		return gm_view_fail(v, -ENOTDIR, "%s: not a directory", path);
 	if (S_ISDIR(st.st_mode))
 		return gm_view_rmdir(v, dir, name);
 	return gm_view_unlink(v, dir, name);

@@ -76,6 +76,8 @@ int gm_view_flush(struct gm_view *v);
 const char *gm_view_errmsg(const struct gm_view *v);
 /* What was chosen and why, notes of the members; "" if nothing to say. */
 const char *gm_view_note(const struct gm_view *v);
+/* The image the view was opened on. */
+struct gm_image *gm_view_image(const struct gm_view *v);
 /* Whether the view was opened read-only. */
 bool gm_view_read_only(const struct gm_view *v);
 const struct gm_partition_table *gm_view_partition_table(const struct gm_view *v);
@@ -97,6 +99,19 @@ size_t gm_view_member_of(const struct gm_view *v, gm_vino_t ino);
 /* Free blocks of every clean ext2/3/4 partition of the disk (mounted or
  * not) as disk byte ranges, for sparsifying write-back. 0 or -errno. */
 int gm_view_free_ranges(struct gm_view *v, struct gm_rangeset *out);
+
+/* Operations (fs.h, gm_fs_op_begin): one over every read-write ext member,
+ * begun in mount-table order and ended in reverse, all kept (rc >= 0) or
+ * all undone (rc < 0): one operation across root and /boot. end returns rc.
+ * (view_op.c) */
+int gm_view_op_begin(struct gm_view *v, unsigned flags);
+int gm_view_op_end(struct gm_view *v, int rc);
+/* Whether an operation on a member ended in an inconsistency (fs.h,
+ * gm_fs_damaged): *what gets "OPERATION: message", *offset (may be NULL)
+ * that member's partition offset on the disk. */
+bool gm_view_damaged(const struct gm_view *v, const char **what, uint64_t *offset);
+/* The -errno the message of gm_view_errmsg belongs to (0: none). */
+int gm_view_errcode(const struct gm_view *v);
 
 /* Records a failure on the handle (for the path layer); returns code. */
 int gm_view_fail(struct gm_view *v, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

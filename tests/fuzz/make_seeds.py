@@ -6,6 +6,8 @@
   partition  small disks: MBR, GPT, a bare ext2, ext2 inside an MBR partition
   policy     the shipped policies and the sample kernel configs
   config     the sample root's config files, each behind its selector byte
+  fs         fuzz_fs inputs: each seed filesystem untouched, with a few edits
+             (committed, rolled back, rolled back exactly), and with a patch
   fat        small FAT12/FAT16 images (mkfs.vfat + mtools) with long names,
              nested directories and a file over several clusters
   layout     LVM2 labels (tests/tools/lvm_label.py); fstab seeds are text
@@ -142,6 +144,24 @@ def config_seeds(out):
             f.write(bytes([120 + k]) + data)
 
 
+def fs_seeds(out):
+    # fuzz_fs.c: seed byte, script length, script (mode byte, then 4 bytes
+    # per edit), patches (le32 offset, length, bytes). The filesystems
+    # themselves are built by the target.
+    edits = bytes([0, 3, 5, 7,  0, 9, 1, 0x85,  1, 4, 0, 0,  2, 6, 8, 1,  3, 2, 2, 0,
+                   4, 1, 3, 1,  5, 7, 0, 9,  6, 0, 0, 3,  7, 5, 0, 1,  8, 3, 4, 0,  9, 2, 0, 4])
+    for seed in range(7):
+        for mode in (0, 1, 3):
+            script = bytes([mode]) + edits
+            with open(os.path.join(out, "seed%d-mode%d" % (seed, mode)), "wb") as f:
+                f.write(bytes([seed, len(script)]) + script)
+        with open(os.path.join(out, "seed%d-plain" % seed), "wb") as f:
+            f.write(bytes([seed, 0]))
+        # the superblock's free blocks count, changed (and checksummed again)
+        for mode in (3, 7):
+            with open(os.path.join(out, "seed%d-patched%d" % (seed, mode)), "wb") as f:
+                f.write(bytes([seed, 5, mode, 0, 1, 2, 0x85]) + (1024 + 12).to_bytes(4, "little") +
+                        bytes([4, 0xff, 0xff, 0, 0]))
 def gzindex_seeds(out):
     """gzip files made by gzip -1/-9 and Python (stored blocks), concatenated
     members, and saved maps (srcmap text, a gzindex header)."""
@@ -211,6 +231,8 @@ def main():
         policy_seeds(out)
     elif target == "config":
         config_seeds(out)
+    elif target == "fs":
+        fs_seeds(out)
     elif target == "gzindex":
         gzindex_seeds(out)
     elif target == "fat":
