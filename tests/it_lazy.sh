@@ -29,7 +29,8 @@ etc=$(first_block /etc/hostname)
 [ "$(first_block /zz/late2.bin)" -gt "$late" ] || fail "fixture: late2.bin not after late.bin"
 gate_at=$(( GM_PART_OFFSET + late * 4096 ))
 make_targz disk.raw image.tar.gz
-cp tree/zz/late.bin late.ref; cp tree/zz/late2.bin late2.ref; rm -rf tree disk.raw
+cp tree/zz/late.bin late.ref; cp tree/zz/late2.bin late2.ref; rm -rf tree
+mv disk.raw disk.ref
 gate=$PWD/gate.open
 mp=$PWD/mnt
 # whatever happens, nothing is left waiting at the gate or mounted
@@ -52,7 +53,25 @@ until_true() {
 alive() { kill -0 "$1" 2>/dev/null || fail "$2"; }
 # in_syscall PID NR: PID is in system call NR (x86-64: 0 read, 74 fsync, 202 futex)
 in_syscall() { [ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" = "$2" ]; }
+# gated PID: a thread of PID sleeps (x86-64: 230 clock_nanosleep), which in
+# a reading held at the test gate only its loop does: all before the gate
+# has arrived
+gated() {
+  local t
+  for t in /proc/$1/task/*; do [ "$(cut -d' ' -f1 "$t/syscall" 2>/dev/null)" = 230 ] && return 0; done
+  return 1
+}
 temps() { ls -a . | grep -c '^\..*\.gcemount-......$' || true; }
+# wait_stopped PID: true once PID stopped itself (GM_TEST_STOP_AT), false if it ended
+wait_stopped() {
+  local i s
+  for i in $(seq 6000); do
+    s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null) || return 1
+    case $s in T) return 0 ;; Z|X|'') return 1 ;; esac
+    sleep 0.01
+  done
+  return 1
+}
 
 note "ls: the listing comes before the late data, the exit only after the whole image"
 closed
@@ -185,22 +204,95 @@ c=$(cache image.tar.gz)
 [ ! -e "$c/disk.raw" ] && [ ! -e "$c/state" ] || fail "SIGTERM while reading: the partial cache disk was left"
 nogate; expect_exit 0 gm ls image.tar.gz /etc
 
-note "a session with edits killed while reading: exit 6, --resume reads the rest without writing over them"
-cp image.tar.gz r.tar.gz; closed
-"$GM_BIN" put -q r.tar.gz motd /etc/motd 2>/dev/null & pid=$!
-# killed once its edit is made and it waits for the rest of the image (its
-# main thread asleep in a futex: nothing else of the put sleeps there)
-until_true "grep -qs '^partial=1' $XDG_CACHE_HOME/gcemount/*-r.tar.gz/state && in_syscall $pid 202" $pid \
-  || fail "the put made no edit while reading"
-kill -9 $pid; wait $pid 2>/dev/null || true
-nogate
-expect_exit 6 gm ls r.tar.gz /
-grep -q 'while the image was still being read' last.err || { cat last.err; fail "exit 6 does not say how the edits were made"; }
-expect_exit 0 gm repack --resume r.tar.gz
-rm -rf x; extract_disk r.tar.gz x; e2fsck_clean x/disk.raw; xs=$(fs_spec x/disk.raw)
-[ "$(debugfs -R 'cat /etc/motd' "$xs" 2>/dev/null)" = "motd while reading" ] || fail "--resume: the edit is missing"
-debugfs -R 'dump /zz/late.bin l1' "$xs" >/dev/null 2>&1; cmp l1 late.ref || fail "--resume: late.bin differs"
-rm -rf x l1
+note "a put killed -9 while the image arrives: its operation is undone at the next open, no edit waits, the image is read again"
+# A verb is one operation of the undo log (it_crash): killed before its
+# commit, nothing of it stays. Here the log holds bytes saved while the
+# image was still arriving (each save waited for its range), and the next
+# open replays them onto the partial cache before anything else.
+# Each time the cache first holds another image's state, clean or dirty
+# (edits a failed write-back left: dropped with --discard): the cache read
+# anew must not take it for the state before the put (its undo gives back
+# "none", and the next open reads the image again).
+for point in undo-save:1 undo-save:3 wait; do
+  closed; nogate; cp put.tar.gz r.tar.gz; discard=
+  if [ $point = undo-save:1 ]; then gm ls r.tar.gz / >/dev/null || fail "ls of the other image"
+  else
+    set +e; "$GM_BIN" put -q r.tar.gz motd /etc/motd2 --output - 2>/dev/null | head -c 1 >/dev/null
+    rc=${PIPESTATUS[0]}; set -e
+    [ $rc = 4 ] || fail "a write-back to a closed pipe: exit $rc"
+    grep -qs '^status=dirty' "$(cache r.tar.gz)/state" || fail "no dirty cache to discard"
+    discard=--discard
+  fi
+  cp image.tar.gz r.tar.gz; rm -f "$gate"; export GM_TEST_EXTRACT_GATE="$gate_at:$gate"
+  if [ $point = wait ]; then
+    "$GM_BIN" put -q $discard r.tar.gz motd /etc/motd 2>/dev/null & pid=$!
+    # killed once its edit is made and it waits for the rest of the image
+    # (its main thread asleep in a futex: nothing else of the put sleeps there)
+    until_true "grep -qs '^partial=1' $XDG_CACHE_HOME/gcemount/*-r.tar.gz/state && in_syscall $pid 202" $pid \
+      || fail "the put made no edit while reading"
+  else
+    GM_TEST_STOP_AT=$point "$GM_BIN" put -q $discard r.tar.gz motd /etc/motd 2>/dev/null & pid=$!
+    wait_stopped $pid || fail "put ended before $point"
+  fi
+  [ -e "$(cache r.tar.gz)/undo" ] || fail "killed at $point: no undo log"
+  grep -qs '^status=clean' "$(cache r.tar.gz)/state" && fail "killed at $point: a clean state before the image was read"
+  kill -9 $pid; wait $pid 2>/dev/null || true
+  nogate
+  expect_exit 0 gm ls r.tar.gz /etc                 # not 6: nothing committed waits
+  grep -q motd last.out && fail "killed at $point: the unfinished put shows"
+  [ "$(sha r.tar.gz)" = "$(sha image.tar.gz)" ] || fail "killed at $point: the image changed"
+  grep -q '^status=clean' "$(cache r.tar.gz)/state" || fail "killed at $point: the cache is not clean"
+  same_bytes disk.ref "$(cache r.tar.gz)/disk.raw" || fail "killed at $point: the cache is not the image's disk"
+  e2fsck_clean "$(cache r.tar.gz)/disk.raw"
+done
+
+note "a put failing (no space) while the image arrives: the old bytes it saved had arrived first, its undo gives the cache back byte for byte"
+# It replaces /zz/late.bin with more than the disk holds: late.bin's blocks,
+# freed and allocated again, have their old bytes saved (a verb's undo is
+# exact) before the gate lets them arrive — a save must wait for them, or
+# the undo would write back what was there before (a hole).
+head -c 80M /dev/urandom > huge.bin
+cp image.tar.gz f.tar.gz; closed
+"$GM_BIN" put -q f.tar.gz huge.bin /zz/late.bin 2> f.err & pid=$!
+# the reading parked at the gate (everything before it has arrived) and the
+# put asleep in a futex: it waits for a late range
+until_true "gated $pid && in_syscall $pid 202" $pid || { cat f.err; fail "the put never waited for late data"; }
+open_gate; set +e; wait $pid; rc=$?; set -e
+[ $rc = 1 ] && grep -q 'no space' f.err || { cat f.err; fail "put of a file larger than the disk: exit $rc"; }
+[ "$(sha f.tar.gz)" = "$(sha image.tar.gz)" ] || fail "the failed put changed the image"
+same_bytes disk.ref "$(cache f.tar.gz)/disk.raw" || fail "the failed put's undo did not give the cache back"
+e2fsck_clean "$(cache f.tar.gz)/disk.raw"
+nogate; expect_exit 0 gm cat f.tar.gz /zz/late.bin; cmp -s last.out late.ref || fail "late.bin differs after the failed put"
+rm -f huge.bin
+
+if [ -d "$mp" ]; then
+  note "a mount killed -9 while the image arrives: committed writes wait (exit 6), the request in progress is undone, --resume reads the rest without writing over them"
+  cp image.tar.gz r.tar.gz; closed; rm -f armed
+  GM_TEST_STOP_AT=undo-save@$PWD/armed gm -q r.tar.gz "$mp" || fail "mount"
+  echo one > "$mp/etc/one"; sync "$mp/etc/one"
+  grep -qs '^partial=1' "$(cache r.tar.gz)/state" || fail "a committed write while reading: the state does not say how far the image was read"
+  pid=$(sed -n 3p run/gcemount/*.status)
+  [ -n "$pid" ] && kill -0 "$pid" || fail "no server pid in the status file"
+  touch armed
+  mv "$mp/etc/sshd_config" "$mp/etc/renamed" 2>/dev/null & mvpid=$!
+  wait_stopped "$pid" || fail "the rename never reached the server"
+  kill -9 "$pid"; wait $mvpid 2>/dev/null || true
+  gm -u "$mp" >/dev/null 2>&1 || true
+  mountpoint -q "$mp" && { fusermount3 -u -z "$mp" || umount -l "$mp"; }
+  nogate
+  [ "$(sha r.tar.gz)" = "$(sha image.tar.gz)" ] || fail "a killed session changed the image"
+  expect_exit 6 gm ls r.tar.gz /etc
+  grep -q 'while the image was still being read' last.err || { cat last.err; fail "exit 6 does not say how the edits were made"; }
+  expect_exit 0 gm repack --resume r.tar.gz
+  rm -rf x; extract_disk r.tar.gz x; e2fsck_clean x/disk.raw; xs=$(fs_spec x/disk.raw)
+  [ "$(debugfs -R 'cat /etc/one' "$xs" 2>/dev/null)" = one ] || fail "--resume: the committed write is missing"
+  debugfs -R 'dump /etc/sshd_config sc' "$xs" >/dev/null 2>&1
+  [ "$(cat sc)" = "$(printf 'Port 22\nPermitRootLogin yes')" ] || fail "--resume: the killed rename was not undone"
+  debugfs -R 'stat /etc/renamed' "$xs" 2>&1 | grep -q 'File not found' || fail "--resume: the killed rename shows"
+  debugfs -R 'dump /zz/late.bin l1' "$xs" >/dev/null 2>&1; cmp l1 late.ref || fail "--resume: late.bin differs"
+  debugfs -R 'dump /zz/late2.bin l2' "$xs" >/dev/null 2>&1; cmp l2 late2.ref || fail "--resume: late2.bin differs"
+  rm -rf x l1 l2 sc
+fi
 
 note "GPT: a zeroed backup, a damaged primary"
 mkdir -p gtree/etc; echo gpthost > gtree/etc/hostname

@@ -38,7 +38,9 @@
  *                            for a raw disk too)
  * Opening first undoes an operation a killed gcemount left half-done (the
  * undo log, cache.h gm_cache_recover): a raw disk is put back in place
- * (info.note says so), a tarball's cache as it was before it. A dirty state
+ * (info.note says so), a tarball's cache as it was before it (no extraction
+ * is running then: the log only holds bytes of ranges that had arrived when
+ * they were saved; a cache extracted anew drops the log first). A dirty state
  * (edits committed, not written back) left by an interrupted session then
  * makes the open fail with -EAGAIN unless opts.recover says what to do.
  */
@@ -166,7 +168,8 @@ int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len);
  * clean), but in the name of the operation (gm_image_set_undo_op): until it
  * commits (gm_image_commit_edits) a killed process's recovery gives the
  * prior status back, and GM_TF_DIRTY is not set. It waits for the range
- * too. 0 or -errno. */
+ * too (the undo log has saved its old bytes by then, having waited for them
+ * itself: gm_image_wait). 0 or -errno. */
 int gm_image_note_write(struct gm_image *img, uint64_t off, uint64_t len);
 /* An operation of the undo log commits (called with the handled signals
  * blocked, with its COMMIT record): edits not written back wait in a

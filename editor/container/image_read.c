@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "editor/container/tempfiles.h"
+#include "editor/container/wal.h"
 
 static void clear_members_dir(const char *cache)
 {
@@ -183,12 +184,23 @@ int gm_image_extract(struct gm_image *img, int src_fd, const struct stat *src,
 	if (!dp)
 		return gm_error_set(err, -ENOMEM, "out of memory");
 	if (!skip_below) {
-		rc = gm_cache_state_remove(img->cache);
+		/* the undo log of an earlier cache (recovered by now: image.c)
+		 * must never be replayed onto this one; the directory's fsync
+		 * makes both removals durable */
+		rc = img->stream ? 0 : gm_file_remove(img->cache, GM_WAL_NAME);
+		if (!rc)
+			rc = gm_cache_state_remove(img->cache);
 		if (rc) {
 			gm_error_set(err, rc, "%s: cannot reset the cache state in %s: %s", img->path,
 				     img->cache, strerror(-rc));
 			goto fail;
 		}
+		/* no state but the one this extraction saves: an edit made while
+		 * it runs must not take a former one for its prior (cache.h) */
+		pthread_mutex_lock(&img->mu);
+		memset(&img->st, 0, sizeof(img->st));
+		img->persisted_dirty = false;
+		pthread_mutex_unlock(&img->mu);
 		unlink(dp);
 	}
 	gm_members_free(&img->ms);
