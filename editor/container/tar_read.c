@@ -512,10 +512,11 @@ int gm_tar_extract(const struct gm_tar_read_args *a, struct gm_members *ms,
 	else if (points)
 		gm_gzpoints_commit(a->cache_dir, &ap, a->image_fd, sm.tar_size, gm_inflate_members(g.z));
 out:
+	/* the inflating thread first: until it stops it may still add points */
+	gm_gzpipe_stop(g.pipe);
 	gm_gzpoints_abort(a->cache_dir, &ap);
 	if (ar)
 		archive_read_free(ar);
-	gm_gzpipe_stop(g.pipe);
 	gm_inflate_free(g.z);
 	gm_srcmap_free(&sm);
 	free(mdir);
