@@ -40,76 +40,68 @@ static bool nologin_shell(const char *s, size_t n)
 	return gm_word_eq(b, n, "nologin", false) || gm_word_eq(b, n, "false", false);
 }
 
+struct nologin_edit {
+	unsigned long uid_min;
+	const char *nologin;
+	char *names;
+	size_t nameslen;
+};
+
+static int nologin_line(void *priv, const char *t, char **repl)
+{
+	struct nologin_edit *e = priv;
+	const char *f[8];
+	size_t fl[8], nf = fields(t, f, fl, 8);
+	char *end, uidbuf[16];
+	unsigned long uid;
+	bool keep = false;
+
+	if (nf != 7 || !fl[0] || t[0] == '+' || t[0] == '-' || t[0] == '#' || fl[2] == 0 ||
+	    fl[2] >= sizeof(uidbuf))
+		return GM_LINE_KEEP;
+	memcpy(uidbuf, f[2], fl[2]);
+	uidbuf[fl[2]] = '\0';
+	uid = strtoul(uidbuf, &end, 10);
+	if (*end || (uid >= e->uid_min && uid != 65534))
+		return GM_LINE_KEEP;
+	for (size_t k = 0; k < sizeof(keep_shell) / sizeof(keep_shell[0]); k++)
+		keep |= gm_word_eq(f[0], fl[0], keep_shell[k], false);
+	if (keep || (fl[6] && nologin_shell(f[6], fl[6])))
+		return GM_LINE_KEEP;
+	if (e->names && e->nameslen) {
+		size_t u = strlen(e->names);
+
+		snprintf(e->names + u, e->nameslen - u, "%s%.*s", u ? "," : "", (int)fl[0], f[0]);
+	}
+	*repl = gm_strdupf("%.*s%s", (int)(f[6] - t), t, e->nologin);
+	return GM_LINE_REPLACE;
+}
+
 int gm_passwd_nologin(const char *in, size_t len, unsigned long uid_min, const char *nologin,
 		      char **out, size_t *outlen, char *names, size_t nameslen)
 {
-	struct gm_lines l;
-	int rc = gm_lines_parse(&l, in, len), changed = 0;
+	struct nologin_edit e = { uid_min, nologin, names, nameslen };
 
-	if (rc < 0)
-		return rc;
 	if (names && nameslen)
 		names[0] = '\0';
-	for (size_t i = 0; i < l.n && rc == 0; i++) {
-		const char *f[8];
-		size_t fl[8], nf = fields(l.v[i].text, f, fl, 8);
-		char *end, uidbuf[16];
-		unsigned long uid;
-		bool keep = false;
+	return gm_lines_edit(in, len, nologin_line, &e, out, outlen);
+}
 
-		if (nf != 7 || !fl[0] || l.v[i].text[0] == '+' || l.v[i].text[0] == '-' ||
-		    l.v[i].text[0] == '#' || fl[2] == 0 || fl[2] >= sizeof(uidbuf))
-			continue;
-		memcpy(uidbuf, f[2], fl[2]);
-		uidbuf[fl[2]] = '\0';
-		uid = strtoul(uidbuf, &end, 10);
-		if (*end)
-			continue;
-		if (uid >= uid_min && uid != 65534)
-			continue;
-		for (size_t k = 0; k < sizeof(keep_shell) / sizeof(keep_shell[0]); k++)
-			keep |= gm_word_eq(f[0], fl[0], keep_shell[k], false);
-		if (keep || (fl[6] && nologin_shell(f[6], fl[6])))
-			continue;
-		if (names && nameslen) {   /* before the line (f[] points into it) goes */
-			size_t u = strlen(names);
-			snprintf(names + u, nameslen - u, "%s%.*s", u ? "," : "", (int)fl[0], f[0]);
-		}
-		char *nl = gm_strdupf("%.*s%s", (int)(f[6] - l.v[i].text), l.v[i].text, nologin);
-		rc = nl ? gm_lines_replace(&l, i, nl) : -ENOMEM;
-		free(nl);
-		changed = 1;
-	}
-	if (rc == 0 && changed)
-		rc = gm_lines_join(&l, out, outlen);
-	gm_lines_free(&l);
-	return rc < 0 ? rc : changed;
+static int lock_line(void *priv, const char *t, char **repl)
+{
+	const char *user = priv, *f[10];
+	size_t fl[10], nf = fields(t, f, fl, 10);
+
+	if (nf < 2 || !gm_word_eq(f[0], fl[0], user, false) ||
+	    (fl[1] && (f[1][0] == '!' || f[1][0] == '*')))
+		return GM_LINE_KEEP;
+	*repl = gm_strdupf("%.*s!%s", (int)(f[1] - t), t, f[1]);
+	return GM_LINE_REPLACE;
 }
 
 int gm_shadow_lock(const char *in, size_t len, const char *user, char **out, size_t *outlen)
 {
-	struct gm_lines l;
-	int rc = gm_lines_parse(&l, in, len), changed = 0;
-
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < l.n && rc == 0; i++) {
-		const char *f[10];
-		size_t fl[10], nf = fields(l.v[i].text, f, fl, 10);
-
-		if (nf < 2 || !gm_word_eq(f[0], fl[0], user, false))
-			continue;
-		if (fl[1] && (f[1][0] == '!' || f[1][0] == '*'))
-			continue;
-		char *nl = gm_strdupf("%.*s!%s", (int)(f[1] - l.v[i].text), l.v[i].text, f[1]);
-		rc = nl ? gm_lines_replace(&l, i, nl) : -ENOMEM;
-		free(nl);
-		changed = 1;
-	}
-	if (rc == 0 && changed)
-		rc = gm_lines_join(&l, out, outlen);
-	gm_lines_free(&l);
-	return rc < 0 ? rc : changed;
+	return gm_lines_edit(in, len, lock_line, (void *)user, out, outlen);
 }
 
 /* ---------------- PAM: the hash pam_unix writes ---------------- */
@@ -195,66 +187,57 @@ int gm_pam_unix_hash(const char *in, size_t len, char *method, size_t mlen, int 
 	return found;
 }
 
+static int hash_line(void *priv, const char *t, char **repl)
+{
+	const char *method = priv, *a, *last = NULL;
+	size_t lastn = 0, nh = 0;
+
+	if (!pam_unix_password(t, &a))
+		return GM_LINE_KEEP;
+	const char *aend = a + strcspn(a, "#");
+	for (const char *w = gm_skip_ws(a); w < aend; w = gm_skip_ws(w + arg_len(w, aend)))
+		if (is_hash(w, arg_len(w, aend))) {
+			last = w;
+			lastn = arg_len(w, aend);
+			nh++;
+		}
+	if (nh == 1 && gm_word_eq(last, lastn, method, false))
+		return GM_LINE_KEEP;
+	/* drop every hash word (with the blank before it), then add ours
+	 * where the arguments end (before a comment) */
+	char *nl = malloc(strlen(t) + strlen(method) + 3), *o = nl;
+	if (!nl)
+		return -ENOMEM;
+	const char *p = t, *end = t + strlen(t);
+	const char *cm = strchr(a, '#');
+	const char *argend = cm ? cm : end;
+	while (argend > a && (argend[-1] == ' ' || argend[-1] == '\t'))
+		argend--;
+	memcpy(o, t, (size_t)(a - t));
+	o += a - t;
+	p = a;
+	while (p < argend) {
+		const char *w = p;
+		while (w < argend && (*w == ' ' || *w == '\t'))
+			w++;
+		size_t n = arg_len(w, argend);
+		if (!is_hash(w, n)) {
+			memcpy(o, p, (size_t)(w + n - p));
+			o += w + n - p;
+		}
+		p = w + n;
+		if (!n)
+			break;
+	}
+	o += sprintf(o, " %s%s", method, argend < end && *argend == '#' ? " " : "");
+	memcpy(o, argend, (size_t)(end - argend));
+	o[end - argend] = '\0';
+	*repl = nl;
+	return GM_LINE_REPLACE;
+}
+
 int gm_pam_unix_set_hash(const char *in, size_t len, const char *method, char **out,
 			 size_t *outlen)
 {
-	struct gm_lines l;
-	int rc = gm_lines_parse(&l, in, len), changed = 0;
-
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < l.n && rc == 0; i++) {
-		const char *a, *t = l.v[i].text, *last = NULL;
-		size_t lastn = 0, nh = 0;
-
-		if (!pam_unix_password(t, &a))
-			continue;
-		const char *aend = a + strcspn(a, "#");
-		for (const char *w = gm_skip_ws(a); w < aend; w = gm_skip_ws(w + arg_len(w, aend)))
-			if (is_hash(w, arg_len(w, aend))) {
-				last = w;
-				lastn = arg_len(w, aend);
-				nh++;
-			}
-		if (nh == 1 && gm_word_eq(last, lastn, method, false))
-			continue;
-		/* drop every hash word (with the blank before it), then add ours
-		 * where the arguments end (before a comment) */
-		char *nl = malloc(strlen(t) + strlen(method) + 3), *o = nl;
-		if (!nl) {
-			rc = -ENOMEM;
-			break;
-		}
-		const char *p = t, *end = t + strlen(t);
-		const char *cm = strchr(a, '#');
-		const char *argend = cm ? cm : end;
-		while (argend > a && (argend[-1] == ' ' || argend[-1] == '\t'))
-			argend--;
-		memcpy(o, t, (size_t)(a - t));
-		o += a - t;
-		p = a;
-		while (p < argend) {
-			const char *w = p;
-			while (w < argend && (*w == ' ' || *w == '\t'))
-				w++;
-			size_t n = arg_len(w, argend);
-			if (!is_hash(w, n)) {
-				memcpy(o, p, (size_t)(w + n - p));
-				o += w + n - p;
-			}
-			p = w + n;
-			if (!n)
-				break;
-		}
-		o += sprintf(o, " %s%s", method, argend < end && *argend == '#' ? " " : "");
-		memcpy(o, argend, (size_t)(end - argend));
-		o[end - argend] = '\0';
-		rc = gm_lines_replace(&l, i, nl);
-		free(nl);
-		changed = 1;
-	}
-	if (rc == 0 && changed)
-		rc = gm_lines_join(&l, out, outlen);
-	gm_lines_free(&l);
-	return rc < 0 ? rc : changed;
+	return gm_lines_edit(in, len, hash_line, (void *)method, out, outlen);
 }

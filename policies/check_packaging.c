@@ -287,10 +287,13 @@ static void disk_rows(struct gm_image *img, struct gm_view *fs, const char *fs_m
 			     t->problems[0] ? ": " : "", t->problems);
 		break;
 	case GM_PTABLE_GPT:
-		gm_check_add(rep, "packaging.partition-table", GM_LEVEL_REQUIRED, GM_STATUS_WARN, NULL, 0,
-			     "GPT partition table (%zu partition%s): the guide accepts MBR or GPT, but a "
-			     "GPT disk boots only with UEFI (image created with guest OS feature "
-			     "UEFI_COMPATIBLE) or a BIOS boot partition for GRUB%s%s",
+		/* the guide's requirement is the table; whether this disk boots
+		 * (UEFI, or BIOS through a BIOS boot partition) is layout.boot-mode */
+		gm_check_add(rep, "packaging.partition-table", GM_LEVEL_REQUIRED,
+			     t->problems[0] ? GM_STATUS_WARN : GM_STATUS_PASS, NULL, 0,
+			     "GPT partition table (%zu partition%s): the guide accepts MBR or GPT; a GPT "
+			     "disk boots by UEFI (guest OS feature UEFI_COMPATIBLE) or by BIOS through a "
+			     "BIOS boot partition, see layout.boot-mode%s%s",
 			     t->n, t->n == 1 ? "" : "s", t->problems[0] ? "; " : "", t->problems);
 		break;
 	default:

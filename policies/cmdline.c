@@ -109,80 +109,80 @@ static const char *after_prefix(const char *text, const char *prefix)
 	return s + pl;
 }
 
+struct drop_opt {
+	const char *prefix, *key;
+};
+
+static int drop_opt_line(void *priv, const char *t, char **repl)
+{
+	const struct drop_opt *d = priv;
+	const char *cmd = after_prefix(t, d->prefix);
+	char w[512], k[128], v[384], *nl;
+	size_t n, i = 0, st, keep = 0, optstart = 0;
+	bool want_arg = false, dropped = false;
+
+	if (!cmd)
+		return GM_LINE_KEEP;
+	n = strlen(cmd);
+	/* a quoted shell value (SSHD_OPTS="..."): the words inside */
+	if ((*cmd == '"' || *cmd == '\'') && strchr(cmd + 1, *cmd)) {
+		n = (size_t)(strchr(cmd + 1, *cmd) - cmd - 1);
+		cmd++;
+	}
+	nl = malloc(strlen(t) + 1);
+	if (!nl)
+		return -ENOMEM;
+	memcpy(nl, t, (size_t)(cmd - t));
+	keep = (size_t)(cmd - t);
+	size_t copied = 0;   /* bytes of cmd copied so far */
+	while (next_word(cmd, n, &i, w, sizeof(w), &st)) {
+		const char *arg = NULL;
+
+		if (want_arg) {
+			arg = w;
+			want_arg = false;
+		} else if (!strcmp(w, "-o")) {
+			want_arg = true;
+			optstart = st;
+			continue;
+		} else if (!strncmp(w, "-o", 2)) {
+			arg = w + 2;
+			optstart = st;
+		}
+		if (arg && split_opt(arg, k, sizeof(k), v, sizeof(v)) && !strcasecmp(k, d->key)) {
+			/* copy up to the option (without the blanks before it) */
+			size_t e = optstart;
+			while (e > copied && (cmd[e - 1] == ' ' || cmd[e - 1] == '\t'))
+				e--;
+			memcpy(nl + keep, cmd + copied, e - copied);
+			keep += e - copied;
+			copied = i;
+			dropped = true;
+		}
+	}
+	if (!dropped) {
+		free(nl);
+		return GM_LINE_KEEP;
+	}
+	size_t rest = strlen(cmd) - copied;   /* the closing quote and after */
+	/* no blank left at the start of the value */
+	if (keep == (size_t)(cmd - t))
+		while (rest && (cmd[copied] == ' ' || cmd[copied] == '\t'))
+			copied++, rest--;
+	memcpy(nl + keep, cmd + copied, rest);
+	keep += rest;
+	nl[keep] = '\0';
+	/* SSHD_OPTS="" stays a valid assignment; "-o" alone is left as is */
+	*repl = nl;
+	return GM_LINE_REPLACE;
+}
+
 int gm_cmdline_drop_opt(const char *in, size_t len, const char *prefix, const char *key,
 			char **out, size_t *outlen)
 {
-	struct gm_lines l;
-	int rc = gm_lines_parse(&l, in, len), changed = 0;
+	struct drop_opt d = { prefix, key };
 
-	if (rc < 0)
-		return rc;
-	for (size_t li = 0; li < l.n && rc == 0; li++) {
-		const char *t = l.v[li].text, *cmd = after_prefix(t, prefix);
-		char w[512], k[128], v[384], *nl;
-		size_t n, i = 0, st, keep = 0, optstart = 0;
-		bool want_arg = false, dropped = false;
-
-		if (!cmd)
-			continue;
-		n = strlen(cmd);
-		/* a quoted shell value (SSHD_OPTS="..."): the words inside */
-		if ((*cmd == '"' || *cmd == '\'') && strchr(cmd + 1, *cmd)) {
-			n = (size_t)(strchr(cmd + 1, *cmd) - cmd - 1);
-			cmd++;
-		}
-		nl = malloc(strlen(t) + 1);
-		if (!nl) {
-			rc = -ENOMEM;
-			break;
-		}
-		memcpy(nl, t, (size_t)(cmd - t));
-		keep = (size_t)(cmd - t);
-		size_t copied = 0;   /* bytes of cmd copied so far */
-		while (next_word(cmd, n, &i, w, sizeof(w), &st)) {
-			const char *arg = NULL;
-
-			if (want_arg) {
-				arg = w;
-				want_arg = false;
-			} else if (!strcmp(w, "-o")) {
-				want_arg = true;
-				optstart = st;
-				continue;
-			} else if (!strncmp(w, "-o", 2)) {
-				arg = w + 2;
-				optstart = st;
-			}
-			if (arg && split_opt(arg, k, sizeof(k), v, sizeof(v)) && !strcasecmp(k, key)) {
-				/* copy up to the option (without the blanks before it) */
-				size_t e = optstart;
-				while (e > copied && (cmd[e - 1] == ' ' || cmd[e - 1] == '\t'))
-					e--;
-				memcpy(nl + keep, cmd + copied, e - copied);
-				keep += e - copied;
-				copied = i;
-				dropped = true;
-			}
-		}
-		if (dropped) {
-			size_t rest = strlen(cmd) - copied;   /* the closing quote and after */
-			/* no blank left at the start of the value */
-			if (keep == (size_t)(cmd - t))
-				while (rest && (cmd[copied] == ' ' || cmd[copied] == '\t'))
-					copied++, rest--;
-			memcpy(nl + keep, cmd + copied, rest);
-			keep += rest;
-			nl[keep] = '\0';
-			/* SSHD_OPTS="" stays a valid assignment; "-o" alone is left as is */
-			rc = gm_lines_replace(&l, li, nl);
-			changed = 1;
-		}
-		free(nl);
-	}
-	if (rc == 0 && changed)
-		rc = gm_lines_join(&l, out, outlen);
-	gm_lines_free(&l);
-	return rc < 0 ? rc : changed;
+	return gm_lines_edit(in, len, drop_opt_line, &d, out, outlen);
 }
 
 /* The value of a shell assignment NAME=... (last one wins), unquoted. */

@@ -425,37 +425,38 @@ int gm_grubcfg_drop_arg(const char *in, size_t len, const char *arg, char **out,
 }
 
 /* BLS entry: the "options" line (key and value separated by blanks). */
+struct arg_edit {
+	const char *arg;
+	bool add;
+};
+
+static int bls_line(void *priv, const char *line, char **repl)
+{
+	const struct arg_edit *e = priv;
+	const char *t = gm_skip_ws(line);
+	size_t w = gm_word_len(t);
+	bool bad = false;
+
+	if (!gm_word_eq(t, w, "options", false))
+		return GM_LINE_KEEP;
+	t = gm_skip_ws(t + w);
+	if (gm_karg_has(t, strlen(t), e->arg) == e->add)
+		return GM_LINE_KEEP;
+	*repl = edit_line(line, 1, e->arg, e->add, &bad);
+	if (bad) {
+		free(*repl);
+		*repl = NULL;
+		return -EINVAL;
+	}
+	return GM_LINE_REPLACE;
+}
+
 static int bls_edit(const char *in, size_t len, const char *arg, bool add, char **out,
 		    size_t *outlen)
 {
-	struct gm_lines l;
-	int rc = gm_lines_parse(&l, in, len), changed = 0;
+	struct arg_edit e = { arg, add };
 
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < l.n && rc == 0; i++) {
-		const char *t = gm_skip_ws(l.v[i].text);
-		size_t w = gm_word_len(t);
-		bool bad = false;
-
-		if (!gm_word_eq(t, w, "options", false))
-			continue;
-		t = gm_skip_ws(t + w);
-		if (gm_karg_has(t, strlen(t), arg) == add)
-			continue;
-		char *nl = edit_line(l.v[i].text, 1, arg, add, &bad);
-		if (bad) {
-			rc = -EINVAL;
-			break;
-		}
-		rc = nl ? gm_lines_replace(&l, i, nl) : -ENOMEM;
-		free(nl);
-		changed = 1;
-	}
-	if (rc == 0 && changed)
-		rc = gm_lines_join(&l, out, outlen);
-	gm_lines_free(&l);
-	return rc < 0 ? rc : changed;
+	return gm_lines_edit(in, len, bls_line, &e, out, outlen);
 }
 
 int gm_bls_add_arg(const char *in, size_t len, const char *arg, char **out, size_t *outlen)
@@ -509,79 +510,58 @@ int gm_kernel_cmdline_drop_arg(const char *in, size_t len, const char *arg, char
 /* /etc/default/grub: the word arg out of GRUB_CMDLINE_LINUX and
  * GRUB_CMDLINE_LINUX_DEFAULT (quoted "..." or '...' values without inner
  * quoting; others refused with -EINVAL). */
+static int grubdefault_line(void *priv, const char *line, char **repl)
+{
+	const char *arg = priv, *t = gm_skip_ws(line), *v;
+
+	if (!strncmp(t, "export ", 7))
+		t = gm_skip_ws(t + 7);
+	if (!strncmp(t, "GRUB_CMDLINE_LINUX=", 19))
+		v = t + 19;
+	else if (!strncmp(t, "GRUB_CMDLINE_LINUX_DEFAULT=", 27))
+		v = t + 27;
+	else
+		return GM_LINE_KEEP;
+	char q = (*v == '"' || *v == '\'') ? *v : 0;
+	const char *b = q ? v + 1 : v, *e = q ? strchr(b, q) : b + gm_word_len(b);
+	if (!e)
+		return -EINVAL;
+	if (!gm_karg_has(b, (size_t)(e - b), arg))
+		return GM_LINE_KEEP;
+	if (memchr(b, '\\', (size_t)(e - b)) || memchr(b, q == '"' ? '\'' : '"', (size_t)(e - b)))
+		return -EINVAL;
+	char *inner = strndup(b, (size_t)(e - b)), *ed;
+	if (!inner)
+		return -ENOMEM;
+	ed = edit_words(inner, arg, false);
+	free(inner);
+	if (!ed)
+		return -ENOMEM;
+	*repl = gm_strdupf("%.*s%s%s", (int)(b - line), line, ed, e);
+	free(ed);
+	return GM_LINE_REPLACE;
+}
+
 int gm_grubdefault_drop_arg(const char *in, size_t len, const char *arg, char **out,
 			    size_t *outlen)
 {
-	struct gm_lines l;
-	int rc = gm_lines_parse(&l, in, len), changed = 0;
-
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < l.n && rc == 0; i++) {
-		const char *t = gm_skip_ws(l.v[i].text), *v;
-
-		if (!strncmp(t, "export ", 7))
-			t = gm_skip_ws(t + 7);
-		if (!strncmp(t, "GRUB_CMDLINE_LINUX=", 19))
-			v = t + 19;
-		else if (!strncmp(t, "GRUB_CMDLINE_LINUX_DEFAULT=", 27))
-			v = t + 27;
-		else
-			continue;
-		char q = (*v == '"' || *v == '\'') ? *v : 0;
-		const char *b = q ? v + 1 : v, *e = q ? strchr(b, q) : b + gm_word_len(b);
-		if (!e) {
-			rc = -EINVAL;
-			break;
-		}
-		if (!gm_karg_has(b, (size_t)(e - b), arg))
-			continue;
-		if (memchr(b, '\\', (size_t)(e - b)) || memchr(b, q == '"' ? '\'' : '"', (size_t)(e - b))) {
-			rc = -EINVAL;
-			break;
-		}
-		char *inner = strndup(b, (size_t)(e - b)), *ed;
-		if (!inner) {
-			rc = -ENOMEM;
-			break;
-		}
-		ed = edit_words(inner, arg, false);
-		free(inner);
-		if (!ed) {
-			rc = -ENOMEM;
-			break;
-		}
-		char *nl = gm_strdupf("%.*s%s%s", (int)(b - l.v[i].text), l.v[i].text, ed, e);
-		free(ed);
-		rc = nl ? gm_lines_replace(&l, i, nl) : -ENOMEM;
-		free(nl);
-		changed = 1;
-	}
-	if (rc == 0 && changed)
-		rc = gm_lines_join(&l, out, outlen);
-	gm_lines_free(&l);
-	return rc < 0 ? rc : changed;
+	return gm_lines_edit(in, len, grubdefault_line, (void *)arg, out, outlen);
 }
 
 /* grub.cfg without its splashimage / background_image lines. */
+static int splash_line(void *priv, const char *line, char **repl)
+{
+	const char *t = gm_skip_ws(line);
+	size_t w = gm_word_len(t);
+
+	(void)priv;
+	(void)repl;
+	return gm_word_eq(t, w, "splashimage", false) || gm_word_eq(t, w, "background_image", false)
+		       ? GM_LINE_DELETE
+		       : GM_LINE_KEEP;
+}
+
 int gm_grubcfg_drop_splash(const char *in, size_t len, char **out, size_t *outlen)
 {
-	struct gm_lines l;
-	int rc = gm_lines_parse(&l, in, len), changed = 0;
-
-	if (rc < 0)
-		return rc;
-	for (size_t i = l.n; i-- > 0;) {
-		const char *t = gm_skip_ws(l.v[i].text);
-		size_t w = gm_word_len(t);
-
-		if (gm_word_eq(t, w, "splashimage", false) || gm_word_eq(t, w, "background_image", false)) {
-			gm_lines_delete(&l, i);
-			changed = 1;
-		}
-	}
-	if (changed)
-		rc = gm_lines_join(&l, out, outlen);
-	gm_lines_free(&l);
-	return rc < 0 ? rc : changed;
+	return gm_lines_edit(in, len, splash_line, NULL, out, outlen);
 }

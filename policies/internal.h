@@ -57,6 +57,15 @@ int gm_lines_insert(struct gm_lines *l, size_t at, const char *text);
 int gm_lines_replace(struct gm_lines *l, size_t at, const char *text);
 void gm_lines_delete(struct gm_lines *l, size_t at);
 int gm_lines_join(const struct gm_lines *l, char **out, size_t *outlen);
+/* What a gm_line_fn does with a line: keeps it, replaces it with *repl
+ * (malloc'd by the function, NULL for out of memory) or deletes it; or
+ * -errno, which stops the edit. */
+enum { GM_LINE_KEEP, GM_LINE_REPLACE, GM_LINE_DELETE };
+typedef int (*gm_line_fn)(void *priv, const char *text, char **repl);
+/* in with each line as fn says, line endings kept: 1 and *out (malloc'd)
+ * when a line changed, 0 when none did, or -errno. */
+int gm_lines_edit(const char *in, size_t len, gm_line_fn fn, void *priv, char **out,
+		  size_t *outlen);
 /* Unified diff (3 lines of context) of a -> b with "--- a/PATH" headers;
  * malloc'd, "" when equal. NULL on ENOMEM. */
 char *gm_diff(const char *path, const char *a, size_t alen, const char *b, size_t blen);

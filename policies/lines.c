@@ -163,6 +163,35 @@ int gm_lines_join(const struct gm_lines *l, char **out, size_t *outlen)
 	return 0;
 }
 
+int gm_lines_edit(const char *in, size_t len, gm_line_fn fn, void *priv, char **out,
+		  size_t *outlen)
+{
+	struct gm_lines l;
+	int rc = gm_lines_parse(&l, in, len), changed = 0;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; rc >= 0 && i < l.n;) {
+		char *nl = NULL;
+
+		rc = fn(priv, l.v[i].text, &nl);
+		if (rc == GM_LINE_REPLACE) {
+			rc = nl ? gm_lines_replace(&l, i, nl) : -ENOMEM;
+			changed = 1;
+		} else if (rc == GM_LINE_DELETE) {
+			gm_lines_delete(&l, i);
+			changed = 1;
+			continue;
+		}
+		free(nl);
+		i++;
+	}
+	if (rc >= 0 && changed)
+		rc = gm_lines_join(&l, out, outlen);
+	gm_lines_free(&l);
+	return rc < 0 ? rc : changed;
+}
+
 /* ---- diff ---- */
 struct dbuf {
 	char *s;
