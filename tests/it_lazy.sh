@@ -62,16 +62,6 @@ gated() {
   return 1
 }
 temps() { ls -a . | grep -c '^\..*\.gcemount-......$' || true; }
-# wait_stopped PID: true once PID stopped itself (GM_TEST_STOP_AT), false if it ended
-wait_stopped() {
-  local i s
-  for i in $(seq 6000); do
-    s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null) || return 1
-    case $s in T) return 0 ;; Z|X|'') return 1 ;; esac
-    sleep 0.01
-  done
-  return 1
-}
 
 note "ls: the listing comes before the late data, the exit only after the whole image"
 closed
