@@ -8,9 +8,12 @@
 # listings and reads before the data arrive, late reads and in-place writes
 # through a mount (the reading never writes over them), a damaged stream
 # found after an early listing (exit 2, one line, nothing written back; a
-# mount logs it and fails its reads), interrupted reads (kill -9, SIGTERM,
-# and a session with edits: --resume reads the rest), GPT images with a
-# damaged or zeroed backup (or primary).
+# mount logs it and fails its reads), interrupted reads (kill -9, SIGTERM),
+# the undo log while the image arrives (a put killed -9 in its operation is
+# undone by the next open; a put failing for space is undone byte for byte,
+# its saves having waited for their data; a mount killed -9 keeps its
+# committed writes for --resume, which reads the rest, and loses the request
+# in flight), GPT images with a damaged or zeroed backup (or primary).
 . "$GM_TOP/tests/lib.sh"
 [ "$(uname -m)" = x86_64 ] || skip "reads system call numbers of x86-64 from /proc"
 
