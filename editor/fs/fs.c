@@ -112,7 +112,7 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 	struct gm_fs *fs;
 	char why[192];
 	bool ro;
-	int rc;
+	int rc = 0;
 
 	if (!opts)
 		opts = &defaults;
@@ -120,7 +120,10 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 	if (!fs)
 		return gm_error_set(err, -ENOMEM, "%s: out of memory", path);
 	fs->img = img;
-	rc = gm_partition_probe_image(img, &fs->table, err);
+	if (opts->table)
+		fs->table = *opts->table;
+	else
+		rc = gm_partition_probe_image(img, &fs->table, err);
 	if (rc) {
 		rc = prefix_err(err, rc, path);
 		goto fail;

@@ -82,6 +82,7 @@ static int open_ext(struct gm_view *v, const struct gm_view_opts *o, const struc
 	fo.owner_set = o->owner_set;
 	fo.owner_uid = o->owner_uid;
 	fo.owner_gid = o->owner_gid;
+	fo.table = &v->table;
 	return gm_fs_open(v->img, &fo, fs, err);
 }
 
@@ -403,7 +404,8 @@ static int open_alone(struct gm_view *v, const struct gm_view_opts *o, int numbe
 		return gm_view_add_member(v, &m);
 	}
 	rc = gm_fs_open(v->img, &(struct gm_fs_opts){ .partition = number, .read_only = o->read_only,
-			.owner_set = o->owner_set, .owner_uid = o->owner_uid, .owner_gid = o->owner_gid },
+			.owner_set = o->owner_set, .owner_uid = o->owner_uid, .owner_gid = o->owner_gid,
+			.table = &v->table },
 			&m.fs, err);
 	if (rc)
 		return rc;
@@ -529,7 +531,8 @@ int gm_view_free_ranges(struct gm_view *v, struct gm_rangeset *out)
 				fs = v->mem[k].fs;
 		if (!fs) {
 			/* Not in the view: free blocks are free all the same. */
-			if (gm_fs_open(v->img, &(struct gm_fs_opts){ .partition = p->number, .read_only = true },
+			if (gm_fs_open(v->img, &(struct gm_fs_opts){ .partition = p->number, .read_only = true,
+								     .table = &v->table },
 				       &fs, NULL) < 0)
 				continue;
 			own = true;
