@@ -38,7 +38,6 @@ struct gm_cli_common {
 	bool force_writeback;      /* write back even with no change (repack) */
 	bool no_splice;            /* --no-splice: compress everything anew */
 	bool fast;                 /* --fast: faster deflate, larger output */
-	bool quick_look;           /* ls, cat: no block index for a later splice */
 };
 
 /* getopt_long options shared by the verbs, and their parser: returns 1 if
@@ -92,6 +91,18 @@ int gm_cli_open(const char *image, const struct gm_cli_common *c, bool writable,
 int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_common *c,
 		  bool writable);
 
+/* Waits until the whole image is read (the verbs open it lazily: a listing
+ * may come before the gzip trailers are checked) and says whether it was
+ * whole: GM_EXIT_OK, or one line ("...; what was printed may be wrong")
+ * and GM_EXIT_BADIMAGE. Standard output is flushed first, so what was
+ * listed shows while the rest is read. Notes found only then (a damaged
+ * backup GPT) are printed. */
+int gm_cli_verify(struct gm_image *img);
+/* An operation on img failed: prints the line, unless the image turned out
+ * damaged (what failed may follow from that): then gm_cli_verify's line is
+ * the one. The verb's status must then be gm_cli_verify's (2). */
+void gm_cli_op_error(struct gm_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The session is one operation of the image's undo log (editor/disk/
  * undo.h), from here to the end of gm_cli_finish, and the view's edits one
  * operation inside it: exact for a verb (undone byte for byte). Prints one
@@ -128,7 +139,8 @@ void gm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One line "gcemount: IMAGE: PATH: problem" for a failure rc (a -errno) on
  * the view: problem is strerror's words in lower case, followed by the
  * filesystem's own detail in parentheses where it says more (no space,
- * damage, refusals), never the path twice. PATH may be NULL. */
+ * damage, refusals), never the path twice. PATH may be NULL. Nothing when
+ * the view's image turned out damaged (gm_cli_verify says so). */
 void gm_cli_fs_error(const char *image, const char *path, const struct gm_view *v, int rc);
 
 /* Verbs: each parses its own argv (argv[0] is the verb). */

@@ -148,7 +148,7 @@ int gm_cmd_apply(int argc, char **argv)
 	rc = gm_policy_apply(pol, fs, st.dry_run, on_change, &st, &err);
 	ok = rc == 0;
 	if (!ok)
-		gm_cli_error("%s: %s (nothing written)", argv[optind], gm_error_msg(&err));
+		gm_cli_op_error(img, "%s: %s (nothing written)", argv[optind], gm_error_msg(&err));
 	else if (!st.changes)
 		printf("nothing to change: %s already complies with %s\n", argv[optind],
 		       gm_policy_name(pol));
@@ -161,7 +161,7 @@ int gm_cmd_apply(int argc, char **argv)
 			c.output ? ", written from " : "", c.output ? argv[optind] : "");
 	status = gm_cli_finish(img, fs, &c, !st.dry_run && ok);
 	gm_policy_free(pol);
-	if (!ok)
+	if (!ok && status != GM_EXIT_BADIMAGE)
 		return GM_EXIT_FAIL;
 	return status;
 }

@@ -298,7 +298,6 @@ int gm_cmd_ls(int argc, char **argv)
 		return GM_EXIT_USAGE;
 	}
 	path = optind + 1 < argc ? argv[optind + 1] : "/";
-	c.quick_look = true;   /* no block index: see gm_image_opts */
 	status = gm_cli_open(image, &c, false, &img, &v);
 	if (status)
 		return status;
@@ -338,8 +337,9 @@ int gm_cmd_ls(int argc, char **argv)
 out:
 	name_list_free(&s.names);
 	gm_view_close(v, NULL);
+	rc = gm_cli_verify(img);   /* the listing may come before the image is all read */
 	gm_image_close(img);
-	return status;
+	return rc ? rc : status;
 }
 
 /* ------------------------------------------------------------------ cat */
@@ -364,7 +364,6 @@ int gm_cmd_cat(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? GM_EXIT_OK : rc;
 	image = argv[optind];
-	c.quick_look = true;   /* no block index: see gm_image_opts */
 	status = gm_cli_open(image, &c, false, &img, &v);
 	if (status)
 		return status;
@@ -411,8 +410,9 @@ int gm_cmd_cat(int argc, char **argv)
 out:
 	free(buf);
 	gm_view_close(v, NULL);
+	rc = gm_cli_verify(img);
 	gm_image_close(img);
-	return status;
+	return rc ? rc : status;
 }
 
 /* ------------------------------------------------------------------ put */
@@ -600,7 +600,8 @@ int gm_cmd_put(int argc, char **argv)
 		status = put_file(v, fd, &lst, path, &po, &c, image);
 	close(fd);
 	rc = gm_cli_finish(img, v, &c, status == 0);
-	return status ? status : rc;
+	/* a damaged image explains the failure, if there was one */
+	return rc == GM_EXIT_BADIMAGE || !status ? rc : status;
 }
 
 /* ------------------------------------------------------------------ rm */
@@ -721,7 +722,7 @@ int gm_cmd_rm(int argc, char **argv)
 		}
 	}
 	fin = gm_cli_finish(img, v, &c, status == 0);
-	return status ? status : fin;
+	return fin == GM_EXIT_BADIMAGE || !status ? fin : status;
 }
 
 /* ------------------------------------------------------------------ repack */

@@ -297,6 +297,20 @@ static int serve(struct gm_mount_session *s, int ready_fd)
 		goto tell;
 	}
 	gm_fuse_set_log(fu, gm_mount_log_hook, s);
+	/* the image may still be arriving while it is served: a damaged stream
+	 * is logged when it shows (its reads fail from then on); one found
+	 * damaged already is not served */
+	if (gm_image_set_notify(img, gm_mount_log_hook, s)) {
+		gm_fuse_unmount(fu);
+		fu = NULL;
+		gm_image_finish(img, &err);
+		gm_cli_error("%s", gm_error_msg(&err));
+		gm_view_close(v, NULL);
+		gm_image_close(img);
+		img = NULL;
+		status = GM_EXIT_BADIMAGE;
+		goto tell;
+	}
 	gm_mount_status_write(s, "serving", -1, "mounted on %s", s->mountpoint);
 	if (!s->c.quiet && !s->lock_path[0])
 		fprintf(stderr, "gcemount: serving %s on %s until it is unmounted\n",
@@ -352,6 +366,10 @@ tell:
 		gm_mount_logf(s, "done");
 		gm_mount_status_write(s, "done", 0, "%s", changed ? "written back" :
 			     "unchanged, not rewritten");
+	} else if (status == GM_EXIT_BADIMAGE) {
+		gm_mount_logf(s, "the image is damaged: nothing was written back");
+		gm_mount_status_write(s, "done", status, "%s is damaged (see %s): nothing was written "
+				      "back", s->image, s->in_log ? s->log_path : "the messages above");
 	} else {
 		gm_mount_logf(s, "write-back failed: the image is untouched; the edits stay in the "
 		      "cache (mount again with --resume, or 'gcemount repack --resume %s')",

@@ -79,6 +79,10 @@ void gm_cli_fs_error(const char *image, const char *path, const struct gm_view *
 	const char *msg = gm_view_errmsg(v), *d = msg;
 	size_t plen = path ? strlen(path) : 0;
 
+	/* the image turned out damaged (a lazy open): gm_cli_verify's line
+	 * says it, and what failed may only follow from that */
+	if (v && gm_image_wait(gm_view_image(v), 0, 0) < 0)
+		return;
 	problem_words(rc < 0 ? -rc : EIO, words, sizeof(words));
 	if (says_it_all(rc) || gm_view_errcode(v) != rc || !msg[0]) {
 		if (path)
@@ -491,7 +495,7 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	io.recover = c->recover;
 	io.progress = fn;
 	io.progress_priv = priv;
-	io.no_index = c->quick_look;
+	io.lazy = true;            /* the verbs wait with gm_cli_verify */
 	if (!strcmp(image, "-") && !c->quiet)
 		fprintf(stderr, "gcemount: -: reading the image from standard input (not seekable: "
 			"it is copied into the cache first)\n");
@@ -510,10 +514,31 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 	gm_cli_view_opts(c, writable, &vo);
 	rc = gm_view_open(*img, &vo, v, &err);
 	if (rc < 0) {
-		open_error(image, &err);
+		/* a damaged stream explains it better, if that is what it is */
+		struct gm_error ierr = { 0 };
+
+		if (gm_image_finish(*img, &ierr) < 0) {
+			gm_cli_error("%s", gm_error_msg(&ierr));
+			rc = -EIO;
+		} else {
+			open_error(image, &err);
+		}
 		gm_image_close(*img);
 		*img = NULL;
 		return rc == -EROFS ? GM_EXIT_FAIL : gm_cli_exit_for_open_error(rc);
+	}
+	/* the image may have turned out damaged meanwhile (a small one is all
+	 * read by now): then it is not opened */
+	if (gm_image_wait(*img, 0, 0) < 0) {
+		struct gm_error ierr = { 0 };
+
+		gm_image_finish(*img, &ierr);
+		gm_cli_error("%s", gm_error_msg(&ierr));
+		gm_view_close(*v, NULL);
+		gm_image_close(*img);
+		*v = NULL;
+		*img = NULL;
+		return GM_EXIT_BADIMAGE;
 	}
 	if (!c->quiet && gm_view_note(*v)[0])
 		fprintf(stderr, "gcemount: %s\n", gm_view_note(*v));
@@ -528,6 +553,33 @@ int gm_cli_open_progress(const char *image, const struct gm_cli_common *c, bool 
 		return GM_EXIT_FAIL;
 	}
 	return 0;
+}
+
+void gm_cli_op_error(struct gm_image *img, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (img && gm_image_wait(img, 0, 0) < 0)
+		return;   /* damaged: gm_cli_verify says so, in one line */
+	fputs("gcemount: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int gm_cli_verify(struct gm_image *img)
+{
+	struct gm_error err = { 0 };
+
+	fflush(stdout);
+	if (gm_image_finish(img, &err) < 0) {
+		gm_cli_error("%s; what was printed may be wrong", gm_error_msg(&err));
+		return GM_EXIT_BADIMAGE;
+	}
+	if (gm_image_late_note(img)[0])
+		fprintf(stderr, "gcemount: %s: note: %s\n", gm_image_path(img), gm_image_late_note(img));
+	return GM_EXIT_OK;
 }
 
 /* An operation of the session ended in an inconsistency: write back only if
@@ -561,11 +613,21 @@ int gm_cli_finish(struct gm_image *img, struct gm_view *v, const struct gm_cli_c
 	struct gm_rangeset holes = GM_RANGESET_INIT;
 	struct gm_writeback_opts wo = { 0 };
 	struct gm_error err = { 0 };
-	int status = GM_EXIT_OK;
+	int status = gm_cli_verify(img);
 	const char *what = NULL;
 	char damage[GM_ERRMSG_MAX] = "";
 	uint64_t part_off = 0;
 
+	if (status) {
+		/* the image turned out damaged: nothing is written back, the
+		 * verb's operation is undone (the cache is dropped anyway) */
+		if (v && session_undo)
+			gm_view_op_end(v, -ECANCELED);
+		gm_view_close(v, NULL);
+		gm_cli_op_end(img, false);
+		gm_image_close(img);
+		return status;
+	}
 	if (v && session_undo) {
 		/* The verb's operation (gm_cli_open): kept if it succeeded,
 		 * otherwise undone, so nothing of it is written back. */

@@ -12,16 +12,6 @@
 source "$GM_TOP/tests/lib.sh"
 [ -x "$GM_BIN" ] || skip "no $GM_BIN"
 
-# wait_stopped PID: true once PID stopped itself (GM_TEST_STOP_AT), false if it ended
-wait_stopped() {
-  local i s
-  for i in $(seq 6000); do
-    s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null) || return 1
-    case $s in T) return 0 ;; Z|X|'') return 1 ;; esac
-    sleep 0.01
-  done
-  return 1
-}
 # kill_at POINT ARGS...: gcemount ARGS stopped at POINT and killed -9.
 # False (and nothing killed) when it ended before reaching POINT.
 kill_at() {

@@ -71,6 +71,9 @@ run() {
   tarb=$(sed -n 's/tar=\([0-9]*\).*/\1/p' "$name.stats")
 }
 spliced() { [ "$copied" -gt $((tarb / 2)) ] || fail "$1: expected a splice, copied $copied of $tarb"; }
+# located NAME: the splice's block boundaries were found near its junctions
+# from the access points of the first open (no whole zlib pass)
+located() { grep -q 'index=located' "$1.stats" || { cat "$1.stats"; fail "$1: boundaries not located from the access points"; }; }
 
 # the edits: --edit OFF:LEN:SEED (SEED 0: zeros)
 E_first="--edit 0:1:7"
@@ -88,7 +91,7 @@ note "edit patterns on a gzip -6 image"
 E_ends="$E_first $E_last"
 E_holes="$E_holes $E_zero"
 for p in ends lastblock blob window holes ext1 ext3; do
-  v=E_$p; run gz6.tar.gz "$p" ${!v}; spliced "$p"
+  v=E_$p; run gz6.tar.gz "$p" ${!v}; spliced "$p"; located "$p"
 done
 "$PY" - ext3.s.tar.gz <<'PY' || fail "ext3: the sparse map did not grow past several extension blocks"
 import sys, tarfile
@@ -100,7 +103,7 @@ run gz6.tar.gz most $E_most
 
 note "other compressions: gzip -1, -9, pigz, stored blocks, concatenated members"
 for img in gz1 gz9 pigz stored members; do
-  run $img.tar.gz "$img" $E_blob $E_first $E_ext1 $E_lastblock; spliced "$img"
+  run $img.tar.gz "$img" $E_blob $E_first $E_ext1 $E_lastblock; spliced "$img"; located "$img"
 done
 
 note "write-backs onto the image itself: the next splice uses gzout's own index"
@@ -115,6 +118,7 @@ for mode in s f; do
     || fail "chain 3 ($mode)"
 done
 grep -q 'copied=[1-9]' chain.s.stats || fail "chain: the third write-back did not splice"
+grep -q 'index=saved' chain.s.stats || fail "chain: the third write-back did not use the index the second one saved"
 gzip -t chain.s.tar.gz || fail "chain: gzip -t"
 [ "$(ustream chain.s.tar.gz)" = "$(ustream chain.f.tar.gz)" ] || fail "chain: streams differ"
 rm -rf xc; extract_disk chain.s.tar.gz xc; e2fsck_clean xc/disk.raw

@@ -119,16 +119,6 @@ cp sig0.tar.gz sig.tar.gz; sig_old=$(sha sig.tar.gz)
 gm put -q sig.tar.gz motd /motd --output signew.tar.gz || fail "reference put"
 sig_new=$(sha signew.tar.gz)
 cache_of() { ls -d "$XDG_CACHE_HOME"/gcemount/*-sig.tar.gz 2>/dev/null; }
-# wait_stopped PID: true once PID stopped itself (GM_TEST_STOP_AT), false if it ended
-wait_stopped() {
-  local i s
-  for i in $(seq 6000); do
-    s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null) || return 1
-    case $s in T) return 0 ;; Z|X|'') return 1 ;; esac
-    sleep 0.01
-  done
-  return 1
-}
 # signal_at PHASE SIG ARGS...: gcemount ARGS, stopped at PHASE, gets SIG; sets rc
 signal_at() {
   local phase=$1 sig=$2 pid; shift 2

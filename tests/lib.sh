@@ -103,3 +103,14 @@ snapshot() { cp --sparse=always "$1" "$1.snapshot"; }
 unchanged() { python3 "$GM_TOP/tests/tools/sparsecmp.py" "$1" "$1.snapshot" >/dev/null; }
 # same_bytes A B: equal size and content (sparse-aware, fast on huge disks).
 same_bytes() { python3 "$GM_TOP/tests/tools/sparsecmp.py" "$1" "$2"; }
+
+# wait_stopped PID: true once PID stopped itself (GM_TEST_STOP_AT), false if it ended
+wait_stopped() {
+  local i s
+  for i in $(seq 6000); do
+    s=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null) || return 1
+    case $s in T) return 0 ;; Z|X|'') return 1 ;; esac
+    sleep 0.01
+  done
+  return 1
+}

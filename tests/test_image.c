@@ -402,6 +402,122 @@ static void test_image_tempfiles_remove_all(void **state)
 
 /* The image "-": read from standard input (here a file on fd 0, in a child),
  * written back only to an output. */
+/* Lazy open of a tarball whose trailer CRC is wrong: the open succeeds,
+ * what has arrived reads, the end says damaged (and stays so), every wait
+ * fails from then on, the write-back is refused and writes nothing, the
+ * cache is not kept. The same image opened eagerly fails at the open. */
+static void test_image_lazy_damaged_found_at_the_end(void **state)
+{
+	struct gm_image_opts o = { .lazy = true };
+	struct gm_writeback_opts w = { 0 };
+	struct gm_image *img = NULL;
+	struct gm_error err = { 0 };
+	char p[512], out[512], st[512], c = 0;
+	struct stat sb;
+
+	(void)state;
+	img_path(p, sizeof(p), "bad.tar.gz");
+	img_path(out, sizeof(out), "bad-out.tar.gz");
+	sh("cd %s && cp img.tar.gz bad.tar.gz && python3 -c \"import sys; f=open('bad.tar.gz','r+b');"
+	   " f.seek(-8, 2); b=f.read(1); f.seek(-8, 2); f.write(bytes([b[0] ^ 0x5a]))\"", tmpdir);
+	/* the last data block (and the trailer after it) held back until the
+	 * gate file exists (tar_read.c's test gate) */
+	snprintf(st, sizeof(st), "%d:%s/gate", 15359 * 4096, tmpdir);
+	setenv("GM_TEST_EXTRACT_GATE", st, 1);
+	assert_int_equal(gm_image_open(p, &o, &img, &err), 0);
+	assert_int_equal(gm_image_wait(img, 0, 4096), 0);
+	assert_int_equal(pread(gm_image_disk_fd(img), &c, 1, 0), 1);
+	assert_int_equal(c, 'A');
+	assert_false(gm_image_complete(img));
+	sh("touch %s/gate", tmpdir);
+	unsetenv("GM_TEST_EXTRACT_GATE");
+	assert_int_equal(gm_image_finish(img, &err), -EINVAL);
+	assert_non_null(strstr(gm_error_msg(&err), "CRC32 mismatch"));
+	assert_int_equal(gm_image_finish(img, &err), -EINVAL);   /* it stays so */
+	assert_int_equal(gm_image_wait(img, 0, 4096), -EIO);
+	assert_false(gm_image_complete(img));
+	w.output = out;
+	assert_int_equal(gm_image_writeback(img, &w, &err), -EIO);
+	assert_non_null(strstr(gm_error_msg(&err), "nothing is written back"));
+	assert_int_equal(stat(out, &sb), -1);
+	gm_image_close(img);
+	snprintf(st, sizeof(st), "%s/gcemount", tmpdir);
+	sh("! ls %s/*-bad.tar.gz/state 2>/dev/null", st);
+	o.lazy = false;
+	img = NULL;
+	assert_true(gm_image_open(p, &o, &img, &err) < 0);
+	assert_non_null(strstr(gm_error_msg(&err), "CRC32 mismatch"));
+	assert_null(img);
+}
+
+/* after a failed assertion too: the next tests read without a gate */
+static int gate_off(void **state)
+{
+	(void)state;
+	unsetenv("GM_TEST_EXTRACT_GATE");
+	return 0;
+}
+
+static int check_fails(void *priv, int fd, uint64_t size, char *note, size_t len,
+		       struct gm_error *err)
+{
+	(void)fd; (void)size;
+	(*(int *)priv)++;
+	snprintf(note, len, "the check ran");
+	return gm_error_set(err, -EIO, "the check says no");
+}
+
+static int check_passes(void *priv, int fd, uint64_t size, char *note, size_t len,
+			struct gm_error *err)
+{
+	char c = 0;
+
+	(void)err;
+	(*(int *)priv)++;
+	/* it sees the whole disk: the last data block is there */
+	if (pread(fd, &c, 1, 15359 * 4096) != 1 || c != 'C' || size != 64 << 20)
+		return -EIO;
+	snprintf(note, len, "all there");
+	return 0;
+}
+
+/* Checks for when all is read: run once (at once when it is read already),
+ * their notes kept, a failing one makes the image damaged. */
+static void test_image_checks_after_read(void **state)
+{
+	struct gm_image_opts o = { .lazy = true };
+	struct gm_image *img = NULL;
+	struct gm_error err = { 0 };
+	int ran = 0, ran2 = 0;
+	char p[512];
+
+	(void)state;
+	img_path(p, sizeof(p), "img.tar.gz");
+	sh("rm -rf %s/gcemount", tmpdir);
+	assert_int_equal(gm_image_open(p, &o, &img, &err), 0);
+	assert_int_equal(gm_image_after_read(img, check_passes, NULL, &ran), 0);
+	assert_int_equal(gm_image_finish(img, &err), 0);
+	assert_true(gm_image_complete(img));
+	assert_int_equal(ran, 1);
+	assert_string_equal(gm_image_late_note(img), "all there");
+	/* read already: it runs now, and its failure sticks */
+	assert_int_equal(gm_image_after_read(img, check_fails, NULL, &ran2), -EIO);
+	assert_int_equal(ran2, 1);
+	assert_int_equal(gm_image_finish(img, &err), -EIO);
+	assert_string_equal(gm_error_msg(&err), "the check says no");
+	assert_int_equal(gm_image_wait(img, 0, 1), -EIO);
+	assert_non_null(strstr(gm_image_late_note(img), "the check ran"));
+	gm_image_close(img);
+	/* the cache is whole and reused: no reading, checks run at once */
+	img = NULL;
+	ran = 0;
+	assert_int_equal(gm_image_open(p, &o, &img, &err), 0);
+	assert_true(gm_image_complete(img));
+	assert_int_equal(gm_image_after_read(img, check_passes, NULL, &ran), 0);
+	assert_int_equal(ran, 1);
+	gm_image_close(img);
+}
+
 static void test_image_stdin_needs_output(void **state)
 {
 	char p[512], out[512];
@@ -453,6 +569,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_image_output_kinds),
 		cmocka_unit_test(test_image_tempfiles_remove_all),
 		cmocka_unit_test(test_image_stdin_needs_output),
+		cmocka_unit_test_teardown(test_image_lazy_damaged_found_at_the_end, gate_off),
+		cmocka_unit_test(test_image_checks_after_read),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "drive"))

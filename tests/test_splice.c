@@ -112,7 +112,7 @@ static unsigned char *inflate_all(int fd, size_t *n)
 /* Compress data with gzout (level), index it with zlib, then write a new
  * stream made of new bytes and copies of every other block range; the
  * result must inflate to the expected bytes. */
-static void splice_roundtrip(int level, int out_level, unsigned seed)
+static void splice_roundtrip(int level, int out_level, unsigned seed, bool append)
 {
 	size_t n = 6u << 20, got = 0;
 	unsigned char *d = sample(n, seed), *back;
@@ -132,6 +132,9 @@ static void splice_roundtrip(int level, int out_level, unsigned seed)
 	assert_true(ix.n > 8);
 	assert_int_equal(ix.usize, n);
 
+	/* O_APPEND: copy_file_range refuses it, the copies go by hand */
+	if (append)
+		assert_int_equal(fcntl(dst, F_SETFL, O_APPEND), 0);
 	assert_int_equal(gm_gzout_new(dst, out_level, 2, &g), 0);
 	for (size_t i = 1; i + 2 < ix.n; i += 3) {
 		const struct gm_gzpoint *a = &ix.p[i], *b = &ix.p[i + 1];
@@ -169,16 +172,18 @@ static void splice_roundtrip(int level, int out_level, unsigned seed)
 	close(dst);
 }
 
-static void test_splice_copy_level6(void **state) { (void)state; splice_roundtrip(6, 6, 1); }
-static void test_splice_copy_level1(void **state) { (void)state; splice_roundtrip(1, 6, 2); }
-static void test_splice_copy_stored(void **state) { (void)state; splice_roundtrip(0, 6, 3); }
+static void test_splice_copy_level6(void **state) { (void)state; splice_roundtrip(6, 6, 1, false); }
+static void test_splice_copy_level1(void **state) { (void)state; splice_roundtrip(1, 6, 2, false); }
+static void test_splice_copy_stored(void **state) { (void)state; splice_roundtrip(0, 6, 3, false); }
+/* copies read and written by this process (no copy_file_range) */
+static void test_splice_copy_by_hand(void **state) { (void)state; splice_roundtrip(6, 6, 6, true); }
 /* ISA-L's fast level around the copies (it cannot be primed with bits),
  * and copies out of an ISA-L stream */
 static void test_splice_copy_fast(void **state)
 {
 	(void)state;
-	splice_roundtrip(6, GM_GZOUT_FAST, 4);
-	splice_roundtrip(GM_GZOUT_FAST, 6, 5);
+	splice_roundtrip(6, GM_GZOUT_FAST, 4, false);
+	splice_roundtrip(GM_GZOUT_FAST, 6, 5, false);
 }
 
 /* gzout's own index: points at chunk starts and every 128 KiB, CRCs right. */
@@ -371,8 +376,8 @@ static int drive(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "%s\n", err.msg[0] ? gm_error_msg(&err) : strerror(-rc));
 	else
-		printf("tar=%" PRIu64 " copied=%" PRIu64 " out=%" PRIu64 "\n", st.tar_bytes,
-		       st.copied_bytes, st.out_bytes);
+		printf("tar=%" PRIu64 " copied=%" PRIu64 " out=%" PRIu64 " index=%s\n", st.tar_bytes,
+		       st.copied_bytes, st.out_bytes, st.index_source[0] ? st.index_source : "-");
 	gm_image_close(img);
 	gm_rangeset_free(&holes);
 	return -rc;
@@ -385,6 +390,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_splice_copy_level6),
 		cmocka_unit_test(test_splice_copy_level1),
 		cmocka_unit_test(test_splice_copy_stored),
+		cmocka_unit_test(test_splice_copy_by_hand),
 		cmocka_unit_test(test_splice_copy_fast),
 		cmocka_unit_test(test_splice_gzout_index),
 		cmocka_unit_test(test_splice_verify_finds_damage),

@@ -25,14 +25,29 @@ char *gm_path_join(const char *dir, const char *name)
 	return p;
 }
 
+/* Off only in the fuzz harness (gm_cache_test_no_fsync). */
+static bool durable = true;
+
+void gm_cache_test_no_fsync(void)
+{
+	durable = false;
+}
+
+int gm_cache_fsync(int fd)
+{
+	return !durable || fsync(fd) == 0 ? 0 : -errno;
+}
+
 int gm_fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	int fd, rc;
 
+	if (!durable)
+		return 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
+	rc = gm_cache_fsync(fd);
 	close(fd);
 	return rc;
 }
@@ -301,6 +316,11 @@ int gm_cache_state_load(const char *dir, struct gm_cache_state *st)
 		} else if (!strcmp(line, "sparse")) { st->sparse = u != 0;
 		} else if (!strcmp(line, "data_bytes")) { st->data_bytes = u;
 		} else if (!strcmp(line, "members")) { st->members = (unsigned)u;
+		} else if (!strcmp(line, "partial")) { st->partial = u != 0;
+		} else if (!strcmp(line, "unsynced")) { st->unsynced = u != 0;
+		} else if (!strcmp(line, "extracted")) { st->extracted = u;
+		} else if (!strcmp(line, "boot_id")) {
+			snprintf(st->boot_id, sizeof(st->boot_id), "%s", v);
 		} else if (!strcmp(line, "end")) { seen |= 2;
 		}
 	}
@@ -325,8 +345,10 @@ int gm_file_replace(const char *dir, const char *name, int (*fill)(FILE *f, cons
 		goto out;
 	}
 	rc = fill(f, arg);
-	if (!rc && (fflush(f) || ferror(f) || fsync(fileno(f)) < 0))
+	if (!rc && (fflush(f) || ferror(f)))
 		rc = errno ? -errno : -EIO;
+	if (!rc)
+		rc = gm_cache_fsync(fileno(f));
 	if (fclose(f) && !rc)
 		rc = -errno;
 	f = NULL;
@@ -349,12 +371,33 @@ static int fill_state(FILE *f, const void *arg)
 	fprintf(f, "# gcemount cache state\nstatus=%s\ndev=%" PRIu64 "\nino=%" PRIu64
 		"\nsize=%" PRIu64 "\nmtime_ns=%" PRId64 "\ndisk_size=%" PRIu64
 		"\ndisk_mtime_ns=%" PRId64 "\npid=%ld\nsince=%" PRId64 "\nundo_op=%" PRIu64
-		"\nprior=%s\ntar_format=%d\nsparse=%d\ndata_bytes=%" PRIu64 "\nmembers=%u\nend=1\n",
+		"\nprior=%s\ntar_format=%d\nsparse=%d\ndata_bytes=%" PRIu64 "\nmembers=%u\n",
 		status_name(st->status), st->dev, st->ino, st->size, st->mtime_ns,
 		st->disk_size, st->disk_mtime_ns, st->pid, st->since, st->undo_op,
 		status_name(st->prior), st->tar_format, st->sparse ? 1 : 0, st->data_bytes,
 		st->members);
+	if (st->partial)
+		fprintf(f, "partial=1\nextracted=%" PRIu64 "\n", st->extracted);
+	if (st->unsynced)
+		fputs("unsynced=1\n", f);
+	if (st->partial || st->unsynced)
+		fprintf(f, "boot_id=%s\n", st->boot_id);
+	fputs("end=1\n", f);
 	return 0;
+}
+
+void gm_cache_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, (int)len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		else
+			buf[0] = '\0';
+		fclose(f);
+	}
 }
 
 int gm_cache_state_save(const char *dir, const struct gm_cache_state *st)

@@ -45,6 +45,16 @@ struct gm_cache_state {
 	bool sparse;
 	uint64_t data_bytes;
 	unsigned members;
+	/* dirty while the image was still being read (a lazy open): disk data
+	 * below `extracted` is in the cache (synced), the rest must be read
+	 * again; boot_id tells whether the machine restarted since (then the
+	 * page cache, and what it held, is gone) */
+	bool partial;
+	uint64_t extracted;
+	char boot_id[40];
+	/* the cache disk was not fsync'd yet when this was saved: trusted on
+	 * the boot that wrote it only (boot_id) */
+	bool unsynced;
 };
 
 /* Resolves <root>/<key> for abs_path (creating root and the key dir, mode
@@ -74,6 +84,9 @@ int gm_cache_state_save(const char *dir, const struct gm_cache_state *st);
 /* Removes <dir>/state (durably). 0 or -errno. */
 int gm_cache_state_remove(const char *dir);
 
+/* This boot's id (/proc/sys/kernel/random/boot_id), or "" when unknown. */
+void gm_cache_boot_id(char *buf, size_t len);
+
 struct gm_wal_recovery;
 
 /* Before anything else on an image: the operation a killed gcemount left
@@ -95,7 +108,12 @@ int gm_file_replace(const char *dir, const char *name, int (*fill)(FILE *f, cons
 		    const void *arg);
 /* Removes <dir>/<name>; a missing file is no error. 0 or -errno. */
 int gm_file_remove(const char *dir, const char *name);
-/* fsync()s a directory. 0 or -errno. */
+/* fsync()s a directory / a cache file. 0 or -errno. */
 int gm_fsync_dir(const char *dir);
+int gm_cache_fsync(int fd);
+/* For the fuzz harness only (tests/fuzz/fuzz_tar.c, a cache in a temp
+ * directory that dies with the process): the two above do nothing from
+ * then on. Nothing else may call it. */
+void gm_cache_test_no_fsync(void);
 
 #endif

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,59 +274,5 @@ out:
 		gm_gzindex_free(&ix);
 	else
 		*out = ix;
-	return rc;
-}
-
-struct gm_gzindex_job {
-	pthread_t th;
-	int fd;
-	char *path;
-	atomic_bool stop;
-	struct gm_gzindex ix;
-	int rc;
-};
-
-static void *job_main(void *arg)
-{
-	struct gm_gzindex_job *j = arg;
-
-	j->rc = gm_gzindex_build(j->fd, &j->stop, &j->ix);
-	return NULL;
-}
-
-int gm_gzindex_job_start(int fd, const char *path, struct gm_gzindex_job **out)
-{
-	struct gm_gzindex_job *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return -ENOMEM;
-	j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	j->path = strdup(path);
-	atomic_init(&j->stop, false);
-	if (j->fd < 0 || !j->path || pthread_create(&j->th, NULL, job_main, j)) {
-		if (j->fd >= 0)
-			close(j->fd);
-		free(j->path);
-		free(j);
-		return -ENOMEM;
-	}
-	*out = j;
-	return 0;
-}
-
-int gm_gzindex_job_finish(struct gm_gzindex_job *j, bool wait)
-{
-	int rc;
-
-	if (!j)
-		return -ENOENT;
-	if (!wait)
-		atomic_store(&j->stop, true);
-	pthread_join(j->th, NULL);
-	rc = j->rc ? j->rc : gm_gzindex_save(j->path, &j->ix);
-	gm_gzindex_free(&j->ix);
-	close(j->fd);
-	free(j->path);
-	free(j);
 	return rc;
 }

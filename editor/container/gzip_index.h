@@ -8,11 +8,13 @@
  * is where its final block ends (not every index has it: gzout's own index
  * leaves it out, and its final block is then never copied).
  *
- * gm_gzindex_build() finds the points with zlib's inflate(Z_BLOCK) (ISA-L's
- * inflate does not stop at block boundaries); gzout.c records them for what
- * it writes. The splice (splice.h) copies whole blocks of the original at
- * these points. Saved beside the cache (<cache>/gzindex) so a later
- * write-back does not inflate the original again.
+ * gm_gzindex_build() finds all of them with zlib's inflate(Z_BLOCK) (one
+ * whole pass; the fallback); gm_gzlocate() (gzlocate.h) finds the few a
+ * splice needs from the access points the ISA-L pass recorded; gzout.c
+ * records them for what it writes, saved beside the cache
+ * (<cache>/gzindex) so that the write-back after a write-back needs
+ * neither. The splice (splice.h) copies whole blocks of the original at
+ * these points.
  */
 #ifndef GM_GZIP_INDEX_H
 #define GM_GZIP_INDEX_H
@@ -62,17 +64,6 @@ bool gm_gzindex_matches(const struct gm_gzindex *ix, int fd);
  * and that the points are ordered: -EINVAL otherwise, -ENOENT when absent. */
 int gm_gzindex_save(const char *path, const struct gm_gzindex *ix);
 int gm_gzindex_load(const char *path, struct gm_gzindex *ix);
-
-/* The index built in a background thread (beside the extraction, and on
- * while the session works), saved to path when it completes. */
-struct gm_gzindex_job;
-/* Starts indexing fd (duplicated: the caller may close its own). 0 or
- * -errno (then no job: the index is built later when needed). */
-int gm_gzindex_job_start(int fd, const char *path, struct gm_gzindex_job **out);
-/* wait: lets the build complete and saves it; else stops it. Joins the
- * thread and frees the job. Returns 0 when the index was saved. Accepts
- * NULL (-ENOENT). */
-int gm_gzindex_job_finish(struct gm_gzindex_job *j, bool wait);
 
 /* CRC-32 of the uncompressed bytes between points a and b (a <= b, same
  * member). */

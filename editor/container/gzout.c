@@ -59,6 +59,8 @@ struct gm_gzout {
 	unsigned pend_bits, pend_val;   /* a partial byte left by a copy, not yet written */
 	struct gm_gzindex *ix;          /* block boundaries of the output, or NULL */
 	unsigned char *copy_in, *copy_out;
+	bool no_cfr;                    /* copy_file_range refused: copy by hand */
+	uint64_t unsynced;              /* bytes copied in the kernel since the last sync_file_range */
 	int err;
 	bool finished;
 };
@@ -618,6 +620,52 @@ static int index_copy(struct gm_gzout *g, const struct gm_gzpoint *from,
 	return rc;
 }
 
+/* Appends n bytes of src_fd from offset off to the output, in the kernel
+ * when it can (copy_file_range: one copy, none through this process), else
+ * read and written here (a stream output, another filesystem on an old
+ * kernel). */
+static int copy_bytes(struct gm_gzout *g, int src_fd, uint64_t off, uint64_t n)
+{
+	while (n && !g->no_cfr) {
+		loff_t in = (loff_t)off;
+		ssize_t k = copy_file_range(src_fd, &in, g->fd, NULL, n < (1u << 30) ? (size_t)n : 1u << 30, 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			      errno == EOPNOTSUPP || errno == EBADF || errno == ESPIPE)) {
+			g->no_cfr = true;      /* not here: the plain way from now on */
+			break;
+		}
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			return -EIO;           /* the original is shorter than its index */
+		off += (uint64_t)k;
+		n -= (uint64_t)k;
+		g->out_total += (uint64_t)k;
+		g->unsynced += (uint64_t)k;
+	}
+	while (n) {
+		size_t want = n < COPY_BUF ? (size_t)n : COPY_BUF;
+		ssize_t got = gm_pread_full(src_fd, g->copy_in, want, off);
+		int rc;
+
+		if (got != (ssize_t)want)
+			return got < 0 ? (int)got : -EIO;
+		if ((rc = write_all(g->fd, g->copy_in, want)))
+			return rc;
+		off += want;
+		n -= want;
+		g->out_total += want;
+	}
+	if (g->unsynced >= (64u << 20)) {   /* as write_all does for its own */
+		sync_file_range(g->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		g->unsynced = 0;
+	}
+	return 0;
+}
+
 int gm_gzout_copy(struct gm_gzout *g, int src_fd, const struct gm_gzpoint *from,
 		  const struct gm_gzpoint *to, const unsigned char *dict, size_t dict_len)
 {
@@ -653,32 +701,44 @@ int gm_gzout_copy(struct gm_gzout *g, int src_fd, const struct gm_gzpoint *from,
 		rc = index_copy(g, from, to);
 	if (rc)
 		return g->err = rc;
+	/* the alignments are equal now: the first byte is merged (our bits
+	 * below, the block's above), the BFINAL byte changed, everything else
+	 * is the original's bytes */
 	pb = g->pend_bits;
-	g->copy_out[0] = (unsigned char)g->pend_val;
-	while (pos < to->cbit) {
-		uint64_t byte0 = pos / 8, endbit = (byte0 + COPY_BUF) * 8;
-		size_t nbytes, done;
-		unsigned eb;
-		ssize_t got;
+	while (!rc && pos < to->cbit) {
+		uint64_t byte0 = pos / 8, stop = to->cbit / 8;
+		unsigned char c;
 
-		if (endbit > to->cbit)
-			endbit = to->cbit;
-		nbytes = (size_t)((endbit + 7) / 8 - byte0);
-		got = gm_pread_full(src_fd, g->copy_in, nbytes, byte0);
-		if (got != (ssize_t)nbytes)
-			return g->err = got < 0 ? (int)got : -EIO;
-		if (clear >= pos && clear < endbit)   /* the member's final block is final no more */
-			g->copy_in[clear / 8 - byte0] &= (unsigned char)~(1u << (clear % 8));
-		done = gm_bits_append(g->copy_out, pb, g->copy_in, (unsigned)(pos % 8), endbit - pos, &eb);
-		if ((rc = write_all(g->fd, g->copy_out, done)))
-			return g->err = rc;
-		g->out_total += done;
-		g->copy_out[0] = g->copy_out[done];
-		pb = eb;
-		pos = endbit;
+		if (clear >= pos && clear < to->cbit && clear / 8 < stop)
+			stop = clear / 8;
+		if (pos % 8 || stop <= byte0) {
+			/* one byte by hand: merged, cleared, or the partial last one */
+			uint64_t endbit = (byte0 + 1) * 8 < to->cbit ? (byte0 + 1) * 8 : to->cbit;
+			unsigned eb;
+			size_t done;
+
+			if (gm_pread_full(src_fd, &c, 1, byte0) != 1)
+				return g->err = -EIO;
+			if (clear >= pos && clear < endbit)
+				c &= (unsigned char)~(1u << (clear % 8));
+			g->copy_out[0] = (unsigned char)g->pend_val;
+			done = gm_bits_append(g->copy_out, pb, &c, (unsigned)(pos % 8), endbit - pos, &eb);
+			if (done && (rc = write_all(g->fd, g->copy_out, done)))
+				return g->err = rc;
+			g->out_total += done;
+			g->pend_val = eb ? g->copy_out[done] : 0;
+			pb = eb;
+			pos = endbit;
+			continue;
+		}
+		/* whole bytes [byte0, stop), byte aligned on both sides */
+		rc = copy_bytes(g, src_fd, byte0, stop - byte0);
+		pos = stop * 8;
 	}
+	if (rc)
+		return g->err = rc;
 	g->pend_bits = pb;
-	g->pend_val = pb ? g->copy_out[0] : 0;
+	g->pend_val = pb ? g->pend_val : 0;
 	if (g->level == GM_GZOUT_FAST && (rc = align_to(g, 0)))   /* ISA-L cannot be primed */
 		return g->err = rc;
 	g->crc = (uint32_t)crc32_combine(g->crc, gm_gzindex_crc_between(from, to), (z_off_t)ulen);

@@ -1,13 +1,14 @@
-/* image.c — see image.h. The container logic: sniffing, cache reuse or
- * extraction (tar_read.c), write-back (writeback.c); the dirty state and
- * the undo log's recovery are in image_state.c. */
-#include "editor/container/image.h"
+/* image.c — see image.h. The container logic: sniffing, cache reuse,
+ * write-back (writeback.c); the extraction, lazy or not, is image_read.c's;
+ * the dirty state and the undo log's recovery are image_state.c's. */
+#include "editor/container/image_private.h"
 #include "editor/disk/fsck.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,6 @@
 #include "editor/container/tempfiles.h"
 #include "editor/container/writeback.h"
 
-#include "editor/container/image_private.h"
-
-
 static bool ends_with(const char *s, const char *suf)
 {
 	size_t n = strlen(s), k = strlen(suf);
@@ -41,7 +39,7 @@ static bool targz_name(const char *p)
 	return ends_with(p, ".tar.gz") || ends_with(p, ".tgz");
 }
 
-static void set_identity(struct gm_cache_state *st, const struct stat *src)
+void gm_image_state_identity(struct gm_cache_state *st, const struct stat *src)
 {
 	st->dev = (uint64_t)src->st_dev;
 	st->ino = (uint64_t)src->st_ino;
@@ -64,35 +62,43 @@ static void info_from_state(struct gm_image *img)
 	img->info.members = img->st.members;
 }
 
-static void state_from_info(struct gm_image *img)
+void gm_image_state_from_info(struct gm_cache_state *st, const struct gm_image_info *info)
 {
-	img->st.tar_format = (int)img->info.tar_format;
-	img->st.sparse = img->info.disk_entry_sparse;
-	img->st.disk_size = img->info.disk_size;
-	img->st.data_bytes = img->info.disk_data_bytes;
-	img->st.members = img->info.members;
+	st->tar_format = (int)info->tar_format;
+	st->sparse = info->disk_entry_sparse;
+	st->disk_size = info->disk_size;
+	st->data_bytes = info->disk_data_bytes;
+	st->members = info->members;
 }
 
-/* Records the cache disk's identity and saves a clean state. Inside an
- * operation of the undo log (a verb's write-back), the state names it: if
- * the operation is undone after all (the process killed before its commit),
- * the cache no longer matches and is extracted anew (prior: none). */
-static int save_clean(struct gm_image *img, const struct stat *src)
+int gm_image_save_state_clean(struct gm_image *img, int fd, const struct stat *src,
+			      const struct gm_image_info *info, bool synced)
 {
+	struct gm_cache_state st = img->st;
 	struct stat ds;
+	int rc;
 
-	if (fstat(img->fd, &ds) < 0)
+	if (fstat(fd, &ds) < 0)
 		return -errno;
-	img->st.status = GM_CACHE_CLEAN;
-	set_identity(&img->st, src);
-	img->st.disk_size = (uint64_t)ds.st_size;
-	img->st.disk_mtime_ns = gm_mtime_ns(&ds);
-	img->st.pid = 0;
-	img->st.since = 0;
-	img->st.undo_op = img->undo_op;
-	img->st.prior = GM_CACHE_NONE;
-	state_from_info(img);
-	return gm_cache_state_save(img->cache, &img->st);
+	st.status = GM_CACHE_CLEAN;
+	gm_image_state_identity(&st, src);
+	gm_image_state_from_info(&st, info);
+	st.disk_size = (uint64_t)ds.st_size;
+	st.disk_mtime_ns = gm_mtime_ns(&ds);
+	st.pid = 0;
+	st.since = 0;
+	st.undo_op = img->undo_op;
+	st.prior = GM_CACHE_NONE;
+	st.partial = false;
+	st.extracted = 0;
+	st.unsynced = !synced;
+	st.boot_id[0] = '\0';
+	if (!synced)
+		gm_cache_boot_id(st.boot_id, sizeof(st.boot_id));
+	rc = gm_cache_state_save(img->cache, &st);
+	if (!rc)
+		img->st = st;
+	return rc;
 }
 
 /* The kept content of member i exists with the recorded size. */
@@ -146,96 +152,16 @@ static int open_cached(struct gm_image *img, bool check_identity)
 	return 0;
 }
 
-static void clear_members_dir(const char *cache)
+/* A state saved before the cache disk was fsync'd holds on the boot that
+ * saved it only (the page cache had the rest). */
+static bool same_boot_if_unsynced(const struct gm_cache_state *st)
 {
-	char *md = gm_members_dir(cache);
-	DIR *d = md ? opendir(md) : NULL;
-	struct dirent *de;
+	char boot[40];
 
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlinkat(dirfd(d), de->d_name, 0);
-	if (d)
-		closedir(d);
-	free(md);
-}
-
-/* A stream's first bytes, already read (NULL for a file). */
-struct head {
-	const unsigned char *p;
-	size_t len;
-};
-
-static int extract(struct gm_image *img, int src_fd, const struct stat *src,
-		   const struct head *head, const struct gm_image_opts *o, struct gm_error *err)
-{
-	struct gm_tar_read_args a = {
-		.image = img->path, .image_fd = src_fd, .cache_dir = img->cache,
-		.want_index = !head && !o->no_index, .index_job = &img->index_job,
-		.head = head ? head->p : NULL, .head_len = head ? head->len : 0,
-		.progress = o->progress, .progress_priv = o->progress_priv,
-	};
-	char *dp = gm_path_join(img->cache, "disk.raw");
-	int rc, slot = -1;
-	sigset_t old;
-
-	if (!dp)
-		return gm_error_set(err, -ENOMEM, "out of memory");
-	rc = gm_cache_state_remove(img->cache);
-	if (rc) {
-		gm_error_set(err, rc, "%s: cannot reset the cache state in %s: %s", img->path,
-			     img->cache, strerror(-rc));
-		goto out;
-	}
-	gm_members_free(&img->ms);
-	clear_members_dir(img->cache);
-	unlink(dp);
-	/* interrupted, the partial disk goes (the state is gone already):
-	 * created and registered as one for a signal handler */
-	gm_tempfiles_block(&old);
-	img->fd = open(dp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (img->fd >= 0 && !img->stream)
-		slot = gm_tempfiles_add(dp, false);
-	gm_tempfiles_unblock(&old);
-	if (img->fd < 0) {
-		rc = gm_error_set(err, -errno, "%s: cannot create %s: %s", img->path, dp,
-				  strerror(errno));
-		goto out;
-	}
-	gm_tempfiles_test_point("extract");
-	a.disk_fd = img->fd;
-	rc = gm_tar_extract(&a, &img->ms, &img->info, err);
-	if (rc)
-		goto out;
-	if (fsync(img->fd) < 0) {
-		rc = gm_error_set(err, -errno, "%s: fsync %s: %s", img->path, dp, strerror(errno));
-		goto out;
-	}
-	rc = save_clean(img, src);
-	if (rc)
-		gm_error_set(err, rc, "%s: cannot save the cache state in %s: %s", img->path,
-			     img->cache, strerror(-rc));
-	if (!rc && img->read_only) {
-		/* reopen read-only so no write can slip through */
-		int ro = open(dp, O_RDONLY | O_CLOEXEC);
-
-		if (ro < 0) {
-			rc = gm_error_set(err, -errno, "%s: %s: %s", img->path, dp, strerror(errno));
-			goto out;
-		}
-		close(img->fd);
-		img->fd = ro;
-	}
-out:
-	gm_tempfiles_forget(slot);
-	if (rc && img->fd >= 0) {
-		close(img->fd);
-		img->fd = -1;
-		unlink(dp);
-		gm_members_free(&img->ms);
-	}
-	free(dp);
-	return rc;
+	if (!st->unsynced)
+		return true;
+	gm_cache_boot_id(boot, sizeof(boot));
+	return boot[0] && !strcmp(boot, st->boot_id);
 }
 
 static int refuse_dirty(struct gm_image *img, const struct stat *src, struct gm_error *err)
@@ -248,9 +174,35 @@ static int refuse_dirty(struct gm_image *img, const struct stat *src, struct gm_
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	return gm_error_set(err, -EAGAIN,
 			    "%s: unsaved edits from an interrupted session (pid %ld, %s) are in the "
-			    "cache%s; rerun with --resume to write them back or --discard to drop them",
+			    "cache%s%s; rerun with --resume to write them back or --discard to drop them",
 			    img->path, img->st.pid, when,
+			    img->st.partial ? ", made while the image was still being read" : "",
 			    same_identity(&img->st, src) ? "" : " (and the image changed since)");
+}
+
+/* A session killed while the image was still being read left edits in the
+ * part that had arrived: the rest is read again (the edited part is not
+ * written over), if it is the same image on the same boot (the page cache
+ * held what had not reached the disk). */
+static int resume_partial(struct gm_image *img, int src_fd, const struct stat *src,
+			  const struct gm_image_opts *o, struct gm_error *err)
+{
+	struct gm_image_opts eager = *o;
+	char boot[40];
+
+	gm_cache_boot_id(boot, sizeof(boot));
+	if (!same_identity(&img->st, src))
+		return gm_error_set(err, -EIO, "%s: the image changed since the interrupted session, "
+				    "whose edits were made while it was still being read: they cannot "
+				    "be resumed; rerun with --discard", img->path);
+	if (!boot[0] || strcmp(boot, img->st.boot_id))
+		return gm_error_set(err, -EIO, "%s: the machine restarted since the interrupted "
+				    "session, whose edits were made while the image was still being "
+				    "read: they cannot be resumed safely; rerun with --discard",
+				    img->path);
+	eager.lazy = false;
+	img->persisted_dirty = true;     /* the state stays dirty through it */
+	return gm_image_extract(img, src_fd, src, NULL, 0, &eager, img->st.extracted, err);
 }
 
 static int open_targz(struct gm_image *img, int src_fd, const struct stat *src,
@@ -266,11 +218,19 @@ static int open_targz(struct gm_image *img, int src_fd, const struct stat *src,
 		if (o->recover == GM_RECOVER_REFUSE)
 			return refuse_dirty(img, src, err);
 		if (o->recover == GM_RECOVER_RESUME) {
-			rc = open_cached(img, false);
-			if (rc)
+			if (!same_boot_if_unsynced(&img->st))
+				return gm_error_set(err, -EIO, "%s: the machine restarted before the cache "
+						    "was written to disk: the edits of the interrupted "
+						    "session cannot be resumed safely; rerun with --discard",
+						    img->path);
+			if (img->st.partial) {
+				if ((rc = resume_partial(img, src_fd, src, o, err)))
+					return rc;
+			} else if ((rc = open_cached(img, false))) {
 				return gm_error_set(err, -EIO, "%s: the cache in %s is damaged and cannot "
 						    "be resumed (%s); rerun with --discard", img->path,
 						    img->cache, strerror(-rc));
+			}
 			/* A killed session leaves the filesystem as a crash leaves
 			 * it: repair it before anything builds on it. */
 			dp = gm_path_join(img->cache, "disk.raw");
@@ -293,7 +253,8 @@ static int open_targz(struct gm_image *img, int src_fd, const struct stat *src,
 			/* the dirty ranges are unknown now: treat the disk as changed */
 			return gm_rangeset_add(&img->dirty, 0, img->info.disk_size ? img->info.disk_size : 1);
 		}
-	} else if (img->st.status == GM_CACHE_CLEAN && same_identity(&img->st, src)) {
+	} else if (img->st.status == GM_CACHE_CLEAN && same_identity(&img->st, src) &&
+		   same_boot_if_unsynced(&img->st)) {
 		reuse = open_cached(img, true) == 0;
 	}
 	if (reuse)
@@ -301,8 +262,14 @@ static int open_targz(struct gm_image *img, int src_fd, const struct stat *src,
 	if (shared)
 		return gm_error_set(err, -EBUSY, "%s: in use by another gcemount and not yet "
 				    "extracted", img->path);
-	return extract(img, src_fd, src, NULL, o, err);
+	return gm_image_extract(img, src_fd, src, NULL, 0, o, 0, err);
 }
+
+/* A stream's first bytes, already read. */
+struct head {
+	const unsigned char *p;
+	size_t len;
+};
 
 /* Reads up to len bytes from a stream (fewer only at its end). */
 static ssize_t read_full(int fd, unsigned char *buf, size_t len)
@@ -420,7 +387,7 @@ static int open_stream(struct gm_image *img, const struct gm_image_opts *o,
 	if (fstat(STDIN_FILENO, &st) < 0)
 		return gm_error_set(err, -errno, "%s: standard input: %s", img->path, strerror(errno));
 	if (kind == GM_SNIFF_GZIP)
-		return extract(img, STDIN_FILENO, &st, &head, o, err);
+		return gm_image_extract(img, STDIN_FILENO, &st, head.p, head.len, o, 0, err);
 	if ((rc = copy_raw_stream(img, STDIN_FILENO, &head, o, err)))
 		return rc;
 	if (img->read_only) {
@@ -458,7 +425,9 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		return gm_error_set(err, -ENOMEM, "out of memory");
 	}
 	img->fd = img->lock_fd = -1;
-	img->cache_slot = -1;
+	img->cache_slot = img->disk_slot = -1;
+	pthread_mutex_init(&img->mu, NULL);
+	atomic_init(&img->late_rc, 0);
 	img->read_only = ro;
 	img->progress = o->progress;
 	img->progress_priv = o->progress_priv;
@@ -509,7 +478,8 @@ int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		}
 		if (rc)
 			goto fail;
-		/* before anything else: what a killed gcemount left half-done */
+		/* before anything else: what a killed gcemount left half-done
+		 * (no extraction runs yet: it only starts below) */
 		if (!shared && (rc = gm_image_recover(img, abs, !gz, err)))
 			goto fail;
 	}
@@ -545,7 +515,6 @@ fail:
 	return rc;
 }
 
-int gm_image_fd(const struct gm_image *img) { return img->fd; }
 uint64_t gm_image_disk_size(const struct gm_image *img) { return img->info.disk_size; }
 const char *gm_image_path(const struct gm_image *img) { return img->path; }
 const struct gm_image_info *gm_image_info(const struct gm_image *img) { return &img->info; }
@@ -589,6 +558,13 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 	struct stat st;
 	int rc;
 
+	/* the whole image first, and only an undamaged one */
+	if ((rc = gm_image_finish(img, err))) {
+		char msg[GM_ERRMSG_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", gm_error_msg(err));
+		return gm_error_set(err, -EIO, "%s; nothing is written back", msg);
+	}
 	if (!img->read_only && fsync(img->fd) < 0)
 		return gm_error_set(err, -errno, "%s: fsync: %s", img->path, strerror(errno));
 	if (o->output) {
@@ -621,9 +597,6 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 	}
 	/* a stream is always a tar.gz; a file by its name (a raw copy otherwise) */
 	targz = to_self || t.kind == GM_OUTPUT_STREAM || targz_name(t.path);
-	/* the splice needs the original's block index: let its build finish */
-	gm_gzindex_job_finish(img->index_job, true);
-	img->index_job = NULL;
 	rc = writeback_to(img, &t, targz, o, err);
 	if (rc)
 		return rc;
@@ -633,11 +606,14 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 		img->info.file_size = (uint64_t)st.st_size;
 		img->info.tar_format = o->format == GM_TAR_GNU ? GM_TAR_GNU : GM_TAR_OLDGNU;
 		img->info.gzip = true;
-		rc = save_clean(img, &st);
+		pthread_mutex_lock(&img->mu);
+		rc = gm_image_save_state_clean(img, img->fd, &st, &img->info, true);
+		if (!rc)
+			img->persisted_dirty = false;
+		pthread_mutex_unlock(&img->mu);
 		if (rc)
 			return gm_error_set(err, rc, "%s: written, but the cache state could not be "
 					    "saved: %s", img->path, strerror(-rc));
-		img->persisted_dirty = false;
 		img->info.resumed = false;
 		gm_rangeset_clear(&img->dirty);
 		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
@@ -645,22 +621,27 @@ int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opt
 		   img->info.container == GM_CONTAINER_TARGZ && !img->stream) {
 		/* the edits live in the output now; the image itself lacks them, so a
 		 * later open of it must extract afresh */
-		struct gm_cache_state s = img->st;
+		struct gm_cache_state s;
 		sigset_t old;
 
+		pthread_mutex_lock(&img->mu);   /* (the reading thread's fsync may save it too) */
+		s = img->st;
 		s.prior = s.status;
 		s.status = GM_CACHE_STALE;
 		s.undo_op = img->undo_op;
 		rc = gm_cache_state_save(img->cache, &s);
+		if (!rc) {
+			gm_tempfiles_block(&old);
+			img->st = s;
+			img->persisted_dirty = false;
+			gm_rangeset_clear(&img->dirty);
+			gm_tempfiles_set_flag(GM_TF_DIRTY, false);
+			gm_tempfiles_unblock(&old);
+		}
+		pthread_mutex_unlock(&img->mu);
 		if (rc)
 			return gm_error_set(err, rc, "%s: cannot save the cache state: %s", img->path,
 					    strerror(-rc));
-		gm_tempfiles_block(&old);
-		img->st = s;
-		img->persisted_dirty = false;
-		gm_rangeset_clear(&img->dirty);
-		gm_tempfiles_set_flag(GM_TF_DIRTY, false);
-		gm_tempfiles_unblock(&old);
 	}
 	return 0;
 }
@@ -669,9 +650,15 @@ void gm_image_close(struct gm_image *img)
 {
 	if (!img)
 		return;
-	/* the block index of a first open is kept for the next write-back,
-	 * whichever session makes it */
-	gm_gzindex_job_finish(img->index_job, true);
+	/* the reading goes on to its end: the cache is then whole for next time */
+	gm_extract_free(img->job);
+	img->job = NULL;
+	gm_tempfiles_forget(img->disk_slot);
+	for (size_t i = 0; i < img->nchecks; i++)
+		if (img->checks[i].free_fn)
+			img->checks[i].free_fn(img->checks[i].priv);
+	free(img->checks);
+	pthread_mutex_destroy(&img->mu);
 	if (img->fd >= 0)
 		close(img->fd);
 	if (img->stream && img->cache)

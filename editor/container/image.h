@@ -16,6 +16,19 @@
  * The image is locked (non-blocking) for as long as the handle lives; a second
  * open fails with -EBUSY and a message naming the holder.
  *
+ * Lazy open (opts.lazy, a first open of a tar.gz): the tarball is read into
+ * the cache by a thread of its own and gm_image_open() returns as soon as
+ * disk.raw's header is read. The tar stream holds the disk in disk order:
+ * a range of the disk is there once the stream has passed it (holes of the
+ * sparse map at once). Whoever reads or writes the disk while it arrives
+ * calls gm_image_wait() first with gm_image_disk_fd(); gm_image_fd() waits
+ * for the whole image instead (the safe default for code that does not
+ * wait range by range). The gzip trailers are checked only at the end:
+ * gm_image_finish() waits for it and says whether the stream was whole; a
+ * damaged one makes every later wait fail with -EIO and is refused by the
+ * write-back. Checks that need the whole image (the partition table read
+ * from its start only) register with gm_image_after_read().
+ *
  * Cache directory layout (one per image, keyed by its absolute path):
  *   <cache>/<key>/disk.raw   sparse copy of the disk
  *   <cache>/<key>/members/   other tar members
@@ -25,7 +38,9 @@
  *                            for a raw disk too)
  * Opening first undoes an operation a killed gcemount left half-done (the
  * undo log, cache.h gm_cache_recover): a raw disk is put back in place
- * (info.note says so), a tarball's cache as it was before it. A dirty state
+ * (info.note says so), a tarball's cache as it was before it (no extraction
+ * is running then: the log only holds bytes of ranges that had arrived when
+ * they were saved; a cache extracted anew drops the log first). A dirty state
  * (edits committed, not written back) left by an interrupted session then
  * makes the open fail with -EAGAIN unless opts.recover says what to do.
  */
@@ -71,11 +86,9 @@ struct gm_image_opts {
 	enum gm_recover recover;
 	gm_progress_fn progress;
 	void *progress_priv;
-	/* A quick look (ls, cat): no gzip block index is built. By default a
-	 * first open of a tar.gz also indexes its deflate blocks (zlib, in a
-	 * second thread; closing waits for it) so that a later write-back can
-	 * splice (docs/performance.md). */
-	bool no_index;
+	/* Return once disk.raw's header is read; the rest arrives in the
+	 * background (see "Lazy open" above). */
+	bool lazy;
 };
 
 /* Facts about the container, for `check` and messages. */
@@ -102,22 +115,61 @@ struct gm_image_info {
 int gm_image_open(const char *path, const struct gm_image_opts *opts,
 		  struct gm_image **out, struct gm_error *err);
 
-/* The disk: read/write with pread/pwrite. Valid until close. */
-int gm_image_fd(const struct gm_image *img);
+/* The disk: read/write with pread/pwrite. Valid until close. Waits until the
+ * whole image is read (gm_image_finish; a damaged stream is only reported
+ * there). */
+int gm_image_fd(struct gm_image *img);
+/* The same descriptor without waiting: every access must be preceded by
+ * gm_image_wait() for its range. */
+int gm_image_disk_fd(const struct gm_image *img);
+/* Blocks until [off, off+len) of the disk has arrived (at once unless the
+ * image is still being read). 0, or -EIO when the stream turned out
+ * damaged (every later call too). Thread-safe; may block. */
+int gm_image_wait(struct gm_image *img, uint64_t off, uint64_t len);
+/* Waits until the whole image is read and every gzip trailer and
+ * registered check passed (progress is reported meanwhile). 0, or -EIO
+ * (damaged: CRC or length mismatch, truncated or corrupt archive, a check
+ * that failed) / another -errno with the message in err. Then the image's
+ * member count and sizes are final. Repeatable. */
+int gm_image_finish(struct gm_image *img, struct gm_error *err);
+/* True when the image is all there (never blocks). */
+bool gm_image_complete(struct gm_image *img);
+/* A check for when the whole image is read: run by the reading thread
+ * after the trailers are verified (or at once when it is read already).
+ * It gets the disk and its size; returns 0 or -errno with a message (the
+ * image then counts as damaged), and may append a note (notelen bytes).
+ * free_fn(priv) (may be NULL) at close. 0, the check's failure when it ran
+ * at once, or -ENOMEM. */
+typedef int (*gm_image_check_fn)(void *priv, int fd, uint64_t disk_size, char *note,
+				 size_t notelen, struct gm_error *err);
+int gm_image_after_read(struct gm_image *img, gm_image_check_fn fn, void (*free_fn)(void *),
+			void *priv);
+/* Who to tell (once, from another thread, one line) when the image, still
+ * being read, turns out damaged: for a server that logs it while it serves.
+ * Returns true (and tells nobody) when it has already: then the caller
+ * reports it itself (gm_image_finish has the message). */
+bool gm_image_set_notify(struct gm_image *img, void (*fn)(void *priv, const char *msg),
+			 void *priv);
+/* Notes those checks left ("" if none): worth telling once finished. */
+const char *gm_image_late_note(struct gm_image *img);
 uint64_t gm_image_disk_size(const struct gm_image *img);
 const char *gm_image_path(const struct gm_image *img);
 const struct gm_image_info *gm_image_info(const struct gm_image *img);
 bool gm_image_read_only(const struct gm_image *img);
 
 /* Records that [off, off+len) of the disk is about to be written, outside
- * any operation of the undo log (editor/disk/undo.h): the first call marks
- * the cache dirty on disk (edits wait: GM_TF_DIRTY). 0 or -errno. */
+ * any operation of the undo log (editor/disk/undo.h); while the image is
+ * still being read it first waits for the range (so the reading never
+ * overwrites it). The first call marks the cache dirty on disk (edits wait:
+ * GM_TF_DIRTY). 0 or -errno. */
 int gm_image_mark_dirty(struct gm_image *img, uint64_t off, uint64_t len);
 /* The same inside an operation: the cache is marked dirty on disk before
  * its first write all the same (never a changed cache that passes for
  * clean), but in the name of the operation (gm_image_set_undo_op): until it
  * commits (gm_image_commit_edits) a killed process's recovery gives the
- * prior status back, and GM_TF_DIRTY is not set. 0 or -errno. */
+ * prior status back, and GM_TF_DIRTY is not set. It waits for the range
+ * too (the undo log has saved its old bytes by then, having waited for them
+ * itself: gm_image_wait). 0 or -errno. */
 int gm_image_note_write(struct gm_image *img, uint64_t off, uint64_t len);
 /* An operation of the undo log commits (called with the handled signals
  * blocked, with its COMMIT record): edits not written back wait in a
@@ -176,6 +228,10 @@ struct gm_writeback_stats {
 	uint64_t tar_bytes;            /* uncompressed size of the new tar stream */
 	uint64_t copied_bytes;         /* of which the splice copied from the original */
 	uint64_t out_bytes;            /* size of the new file */
+	/* where the original's block boundaries came from: "" (no splice),
+	 * "saved" (the index a write-back onto it recorded), "located" (near
+	 * the junctions, from the access points), "indexed" (a whole zlib pass) */
+	char index_source[12];
 };
 
 /* Writes the image back: for a tar.gz, a new sparse old-GNU (or GNU) tar.gz
@@ -187,12 +243,14 @@ struct gm_writeback_stats {
  * mode 0444, nor on a read-only filesystem): else -EROFS / -EACCES.
  * Does nothing when nothing changed, unless output or force is given.
  * The tar mtime comes from SOURCE_DATE_EPOCH when set, so equal inputs give
- * byte-identical outputs. 0 or -errno with the message in err. */
+ * byte-identical outputs. It first waits for the whole image and refuses a
+ * damaged stream (-EIO). 0 or -errno with the message in err. */
 int gm_image_writeback(struct gm_image *img, const struct gm_writeback_opts *opts,
 		       struct gm_error *err);
 
-/* Releases the lock and frees. Edits not written back stay in the cache,
- * marked dirty (see gm_recover). Accepts NULL. */
+/* Waits until the image is read (if it still is), releases the lock and
+ * frees. Edits not written back stay in the cache, marked dirty (see
+ * gm_recover). Accepts NULL. */
 void gm_image_close(struct gm_image *img);
 
 /* Parses "oldgnu"/"gnu" etc. Returns GM_TAR_UNKNOWN for anything else. */

@@ -152,7 +152,7 @@ int gm_members_save(const char *dir, const struct gm_members *ms)
 		put_hex(f, h->gname);
 		fputc('\n', f);
 	}
-	if (fflush(f) || fsync(fileno(f)) < 0) {
+	if (fflush(f) || gm_cache_fsync(fileno(f)) < 0) {
 		rc = errno ? -errno : -EIO;
 		goto out;
 	}

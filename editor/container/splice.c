@@ -89,21 +89,13 @@ static int plan_run(const struct gm_gzindex *ix, const uint64_t *mstart, uint64_
 	return 0;
 }
 
-int gm_splice_plan(const struct gm_tarplan *pl, const struct gm_gzindex *ix,
-		   struct gm_splice *out)
+/* Calls fn for every run of the plan: t..t+len of the new stream equals
+ * s..s+len of the original (consecutive pieces contiguous in both). */
+static int each_run(const struct gm_tarplan *pl, int (*fn)(void *priv, uint64_t t, uint64_t s,
+							   uint64_t len), void *priv)
 {
-	uint64_t *mstart = NULL;
 	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (!ix || !ix->n || !ix->members)
-		return 0;
-	mstart = calloc(ix->members, sizeof(*mstart));
-	if (!mstart)
-		return -ENOMEM;
-	for (size_t i = ix->n; i-- > 0;)
-		if (ix->p[i].member < ix->members)
-			mstart[ix->p[i].member] = ix->p[i].uoff;   /* the first point wins */
 	for (size_t i = 0; !rc && i < pl->n;) {
 		uint64_t t, s, len;
 		size_t k = i;
@@ -119,13 +111,114 @@ int gm_splice_plan(const struct gm_tarplan *pl, const struct gm_gzindex *ix,
 			k++;
 			len += pl->p[k].len;
 		}
-		rc = plan_run(ix, mstart, t, s, len, out);
+		rc = fn(priv, t, s, len);
 		i = k + 1;
 	}
+	return rc;
+}
+
+struct plan_ctx {
+	const struct gm_gzindex *ix;
+	const uint64_t *mstart;
+	struct gm_splice *sp;
+};
+
+static int plan_one(void *priv, uint64_t t, uint64_t s, uint64_t len)
+{
+	const struct plan_ctx *c = priv;
+
+	return plan_run(c->ix, c->mstart, t, s, len, c->sp);
+}
+
+int gm_splice_plan(const struct gm_tarplan *pl, const struct gm_gzindex *ix,
+		   struct gm_splice *out)
+{
+	uint64_t *mstart = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!ix || !ix->n || !ix->members)
+		return 0;
+	mstart = calloc(ix->members, sizeof(*mstart));
+	if (!mstart)
+		return -ENOMEM;
+	for (size_t i = ix->n; i-- > 0;)
+		if (ix->p[i].member < ix->members)
+			mstart[ix->p[i].member] = ix->p[i].uoff;   /* the first point wins */
+	rc = each_run(pl, plan_one, &(struct plan_ctx){ ix, mstart, out });
 	free(mstart);
 	if (rc)
 		gm_splice_free(out);
 	return rc;
+}
+
+struct wants_ctx {
+	const struct gm_gzpoints *ap;
+	struct gm_gzwant *w;
+	size_t n, cap;
+};
+
+static int want(struct wants_ctx *c, uint64_t u, enum gm_gzwant_side side)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 32;
+		struct gm_gzwant *nw = realloc(c->w, cap * sizeof(*nw));
+
+		if (!nw)
+			return -ENOMEM;
+		c->w = nw;
+		c->cap = cap;
+	}
+	c->w[c->n++] = (struct gm_gzwant){ u, side };
+	return 0;
+}
+
+/* For one run: per member it overlaps, where a copy could start (32 KiB in,
+ * or the member's start inside the run) and where it must end. */
+static int wants_one(void *priv, uint64_t t, uint64_t s, uint64_t len)
+{
+	struct wants_ctx *c = priv;
+	const struct gm_gzpoints *ap = c->ap;
+	uint64_t end = s + len;
+	int rc = 0;
+
+	(void)t;
+	for (size_t i = 0; !rc && i < ap->n; i++) {
+		uint64_t ms, me, a, b;
+		size_t j;
+
+		if (i && ap->p[i].member == ap->p[i - 1].member)
+			continue;            /* members' first points only */
+		ms = ap->p[i].uoff;
+		for (j = i + 1; j < ap->n && ap->p[j].member == ap->p[i].member; j++)
+			;
+		me = j < ap->n ? ap->p[j].uoff : ap->usize;
+		if (me <= s || ms >= end)
+			continue;
+		a = ms >= s ? ms : s + WINDOW;
+		b = me < end ? me : end;
+		if (a >= b || b - a < GM_SPLICE_MIN_COPY)
+			continue;
+		rc = want(c, a, GM_WANT_AFTER);
+		if (!rc)
+			rc = want(c, b, GM_WANT_BEFORE);
+	}
+	return rc;
+}
+
+int gm_splice_wants(const struct gm_tarplan *pl, const struct gm_gzpoints *ap,
+		    struct gm_gzwant **out, size_t *n)
+{
+	struct wants_ctx c = { .ap = ap };
+	int rc = each_run(pl, wants_one, &c);
+
+	if (rc) {
+		free(c.w);
+		return rc;
+	}
+	*out = c.w;
+	*n = c.n;
+	return 0;
 }
 
 /* Deflates [from, to) of the plan's stream. */

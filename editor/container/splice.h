@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "editor/container/gzip_index.h"
+#include "editor/container/gzlocate.h"
 #include "editor/container/gzout.h"
 #include "editor/container/tarplan.h"
 
@@ -38,6 +39,13 @@ struct gm_splice {
  * 0 or -ENOMEM. */
 int gm_splice_plan(const struct gm_tarplan *pl, const struct gm_gzindex *ix,
 		   struct gm_splice *out);
+/* Where gm_splice_plan() will look for block boundaries of the original
+ * described by its access points ap: for every run of the plan long enough
+ * to hold a copy (per member it overlaps), 32 KiB into it (or the member's
+ * start inside it) and its end. For gm_gzlocate(), which then gives the
+ * index gm_splice_plan() needs. *out is malloc'd. 0 or -ENOMEM. */
+int gm_splice_wants(const struct gm_tarplan *pl, const struct gm_gzpoints *ap,
+		    struct gm_gzwant **out, size_t *n);
 /* Writes the plan's stream into g: copies from old_fd per sp, the rest
  * through gm_gzout_write. sp may be NULL or empty (the full path).
  * 0 or -errno. */

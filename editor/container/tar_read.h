@@ -4,8 +4,9 @@
  * entry stay holes and all-zero 4 KiB blocks are never written. Every other
  * member is recorded in the members manifest, its content saved under
  * <cache>/<key>/members/, and where each lies in the tar stream in
- * <cache>/<key>/srcmap (srcmap.h); with want_index the gzip block index is
- * built beside the ISA-L pass into <cache>/<key>/gzindex. libarchive's ARCHIVE_* codes stop here: the caller
+ * <cache>/<key>/srcmap (srcmap.h); for a file (not a stream) the access
+ * points of the gzip stream go to <cache>/<key>/gzpoints (gzpoints.h).
+ * libarchive's ARCHIVE_* codes stop here: the caller
  * gets 0 or -errno and one line in err naming the image.
  */
 #ifndef GM_TAR_READ_H
@@ -26,12 +27,24 @@ struct gm_tar_read_args {
 	size_t head_len;
 	const char *cache_dir;    /* <cache>/<key> */
 	int disk_fd;              /* cache disk.raw, empty, opened read-write */
-	bool want_index;          /* also build <cache>/gzindex (zlib, a second thread) */
-	/* with want_index: non-NULL gets the running job (the caller finishes
-	 * it, gzip_index.h); NULL: the extraction waits for it */
-	struct gm_gzindex_job **index_job;
 	gm_progress_fn progress;
 	void *progress_priv;
+	/* Resuming (image.h, --resume after a session killed while the image
+	 * was still being read): disk data below this offset is not written,
+	 * the cache holds it (and edits) already. */
+	uint64_t skip_below;
+	/* A test's bound on the work one input can cause (fuzz_tar.c): the tar
+	 * stream may not be longer (-EFBIG); 0: no bound. */
+	uint64_t max_stream;
+	/* Events, from the extracting thread (may be NULL): disk.raw's header
+	 * is read and the cache disk sized (info: tar_format,
+	 * disk_entry_sparse, disk_size, disk_data_bytes; map: its data
+	 * regions); then, after each piece of its data, every data region
+	 * below `below` is written. */
+	void (*disk_ready)(void *priv, const struct gm_image_info *info,
+			   const struct gm_rangeset *map);
+	void (*disk_avail)(void *priv, uint64_t below);
+	void *event_priv;
 };
 
 /* Fills ms (members, disk.raw slot included) and info (tar_format,

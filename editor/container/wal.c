@@ -5,6 +5,7 @@
  * and finds its last one; the undo then walks back along the prev offsets,
  * copying each saved range to the disk through a caller's buffer. */
 #include "editor/container/wal.h"
+#include "editor/container/cache.h"
 #include "editor/container/sparse.h"
 
 #include <errno.h>
@@ -145,14 +146,11 @@ static bool hdr_matches(int fd, int disk_fd)
 static void boot_id(unsigned char id[16])
 {
 	char txt[64];
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, txt, sizeof(txt) - 1) : -1;
 	unsigned k = 0;
 
 	memset(id, 0, 16);
-	if (fd >= 0)
-		close(fd);
-	for (ssize_t i = 0; i < n && k < 32; i++) {
+	gm_cache_boot_id(txt, sizeof(txt));
+	for (size_t i = 0; txt[i] && k < 32; i++) {
 		int c = txt[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 
 		if (v < 0)

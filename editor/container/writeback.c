@@ -16,6 +16,7 @@
 #include "editor/container/output.h"
 #include "editor/clock.h"
 #include "editor/container/gzout.h"
+#include "editor/container/gzpoints.h"
 #include "editor/container/sparse.h"
 #include "editor/container/splice.h"
 #include "editor/container/srcmap.h"
@@ -30,12 +31,17 @@ int64_t gm_pack_mtime(void)
 	return (int64_t)now.tv_sec;
 }
 
-/* The original's maps, when the cache has them for the source file. */
+/* The original's maps, when the cache has them for the source file: the
+ * srcmap, and the block index (from the write-back that made the file) or
+ * the access points (from the inflate pass) to find the boundaries with. */
 struct source {
 	struct gm_srcmap sm;
 	bool have_sm;
 	struct gm_gzindex ix;
 	bool have_ix;
+	struct gm_gzpoints ap;
+	bool have_ap;
+	const char *how;        /* where the index came from (gm_writeback_stats) */
 	int fd;                 /* the source image, to copy deflate blocks from */
 };
 
@@ -43,17 +49,19 @@ static void source_free(struct source *src)
 {
 	gm_srcmap_free(&src->sm);
 	gm_gzindex_free(&src->ix);
+	gm_gzpoints_free(&src->ap);
 	if (src->fd >= 0)
 		close(src->fd);
 }
 
-/* Loads <cache>/srcmap and, unless no_splice, <cache>/gzindex for the source
- * image (built now if missing: one zlib pass, saved for next time). */
+/* Loads <cache>/srcmap and, unless no_splice, the block index or the
+ * access points for the source image (source_index() completes it). */
 static void source_load(const struct gm_pack_args *a, struct source *src)
 {
 	char *ixp;
 
 	src->fd = -1;
+	src->ap.fd = -1;
 	if (!a->ms || !a->cache_dir)
 		return;
 	src->have_sm = gm_srcmap_load(a->cache_dir, &src->sm) == 0;
@@ -65,24 +73,53 @@ static void source_load(const struct gm_pack_args *a, struct source *src)
 		free(ixp);
 		return;
 	}
-	if (gm_gzindex_load(ixp, &src->ix) == 0 && gm_gzindex_matches(&src->ix, src->fd)) {
+	/* the index and the points must describe the stream the map does */
+	if (gm_gzindex_load(ixp, &src->ix) == 0 && gm_gzindex_matches(&src->ix, src->fd) &&
+	    src->ix.usize == src->sm.tar_size) {
 		src->have_ix = true;
-	} else {
+		src->how = "saved";
+	} else
 		gm_gzindex_free(&src->ix);
-		if (a->progress)
-			a->progress(a->progress_priv, "index", 0, 1);
-		if (gm_gzindex_build(src->fd, NULL, &src->ix) == 0) {
+	if (!src->have_ix && gm_gzpoints_load(a->cache_dir, &src->ap) == 0 &&
+	    gm_gzpoints_matches(&src->ap, src->fd) && src->ap.usize == src->sm.tar_size)
+		src->have_ap = true;
+	free(ixp);
+}
+
+/* The block boundaries the plan's splice needs: found near its junctions
+ * from the access points (gzlocate.h), or, without them (a cache made by an
+ * older gcemount), the whole original indexed with zlib and saved. */
+static void source_index(const struct gm_pack_args *a, struct source *src,
+			 const struct gm_tarplan *pl)
+{
+	struct gm_gzwant *w = NULL;
+	size_t n = 0;
+	char *ixp;
+
+	if (src->have_ix || src->fd < 0 || !src->have_sm)
+		return;
+	if (src->have_ap) {
+		if (gm_splice_wants(pl, &src->ap, &w, &n) == 0 &&
+		    gm_gzlocate(src->fd, &src->ap, w, n, &src->ix) == 0) {
 			src->have_ix = true;
-			gm_gzindex_save(ixp, &src->ix);
+			src->how = "located";
 		}
-		if (a->progress)
-			a->progress(a->progress_priv, "index", 1, 1);
+		free(w);
+		if (src->have_ix)
+			return;
 	}
-	/* the index and the map must describe the same stream */
-	if (src->have_ix && src->ix.usize != src->sm.tar_size) {
-		src->have_ix = false;
-		gm_gzindex_free(&src->ix);
+	ixp = gm_path_join(a->cache_dir, "gzindex");
+	if (a->progress)
+		a->progress(a->progress_priv, "index", 0, 1);
+	if (ixp && gm_gzindex_build(src->fd, NULL, &src->ix) == 0) {
+		src->have_ix = src->ix.usize == src->sm.tar_size;
+		if (src->have_ix) {
+			gm_gzindex_save(ixp, &src->ix);
+			src->how = "indexed";
+		}
 	}
+	if (a->progress)
+		a->progress(a->progress_priv, "index", 1, 1);
 	free(ixp);
 }
 
@@ -104,7 +141,7 @@ static int make_plan(const struct gm_pack_args *a, const struct source *src,
 		rc = gm_sparse_plan_map(a->disk_fd, a->disk_size, use_keep ? &keep : NULL,
 					&changed, a->holes, &map, a->progress, a->progress_priv);
 	if (!rc)
-		rc = gm_tarplan_build(pl, a, &map, src->have_ix ? &src->sm : NULL, &changed);
+		rc = gm_tarplan_build(pl, a, &map, src->fd >= 0 ? &src->sm : NULL, &changed);
 	gm_rangeset_free(&keep);
 	gm_rangeset_free(&map);
 	gm_rangeset_free(&changed);
@@ -149,6 +186,8 @@ static int write_targz(const struct gm_pack_args *a, const struct source *src,
 		a->stats->tar_bytes = pl->size;
 		a->stats->copied_bytes = sp.copied;
 		a->stats->out_bytes = out_bytes;
+		snprintf(a->stats->index_source, sizeof(a->stats->index_source), "%s",
+			 sp.n && src->how ? src->how : "");
 	}
 out:
 	gm_gzout_free(g);
@@ -160,6 +199,7 @@ out:
 static void drop_maps(const char *cache_dir)
 {
 	gm_file_remove(cache_dir, "gzindex");
+	gm_gzpoints_remove(cache_dir);
 	gm_srcmap_remove(cache_dir);
 }
 
@@ -208,6 +248,8 @@ int gm_pack(const struct gm_pack_args *a, struct gm_error *err)
 	if (a->targz) {
 		source_load(a, &src);
 		rc = make_plan(a, &src, &pl);
+		if (!rc)
+			source_index(a, &src, &pl);
 	} else {
 		rc = gm_sparse_scan(a->disk_fd, a->disk_size, &map, a->progress, a->progress_priv);
 		if (!rc)

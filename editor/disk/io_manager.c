@@ -2,9 +2,13 @@
  * the byte range [offset, offset+size) of the image's disk file descriptor.
  *
  * Block I/O goes straight through with pread/pwrite (the kernel page cache
- * does the caching). Every write is announced to the image first
- * (gm_image_mark_dirty) so the write-back knows what changed. Nothing outside
- * the registered range is ever read or written.
+ * does the caching). Every read first waits for its range and every write
+ * is announced first — to the image's undo log (gm_undo_prepare_write:
+ * the old bytes saved, the dirty map told), or to the image alone for a
+ * write outside any operation (gm_image_mark_dirty) — and both wait for
+ * the range too: an image opened lazily is still arriving. The write-back
+ * knows what changed from the same calls. Nothing outside the registered
+ * range is ever read or written.
  *
  * Registration: gm_io_register() stores (img, offset, size) under a unique
  * name "gm-io:<n>" in a small mutex-protected table; the channel opened with
@@ -121,7 +125,7 @@ static errcode_t gm_io_open(const char *name, int flags, io_channel *channel)
 		goto fail;
 	}
 	p->img = r.img;
-	p->fd = gm_image_fd(r.img);
+	p->fd = gm_image_disk_fd(r.img);   /* reads wait for their range (lazy open) */
 	p->offset = r.offset;
 	p->size = r.size;
 	p->rw = flags & IO_FLAG_RW;
@@ -197,6 +201,8 @@ static errcode_t gm_io_read_blk64(io_channel io, unsigned long long block, int c
 	errcode_t rc;
 
 	rc = req_range(io, block, count, &off, &len);
+	if (!rc)
+		rc = (errcode_t)-gm_image_wait(p->img, off, len);
 	if (rc)
 		goto err;
 	while (done < len) {

@@ -1,8 +1,10 @@
 /* io_manager.h — libext2fs block I/O onto a byte range of the image's disk.
  *
  * The filesystem lives at [offset, offset+size) of the disk in
- * gm_image_fd(img). Every write goes through gm_image_mark_dirty() first, so
- * the image knows exactly which ranges changed. Reads/writes outside the range
+ * gm_image_disk_fd(img); every read and write waits for its range first
+ * (gm_image_wait: a lazy open). Every write goes through the image's undo
+ * log (editor/disk/undo.h) or gm_image_mark_dirty() first, so the image
+ * knows exactly which ranges changed. Reads/writes outside the range
  * fail with EXT2_ET_LLSEEK_FAILED / short I/O rather than touching other
  * partitions. */
 #ifndef GM_IO_MANAGER_H

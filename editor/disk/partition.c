@@ -18,6 +18,8 @@
 #include <blkid/blkid.h>
 #include <libfdisk/libfdisk.h>
 
+#include "editor/disk/gpt.h"
+
 #define EXT_SB_OFFSET 1024
 #define EXT_SB_MAGIC 0xEF53
 #define EXT_INCOMPAT_RECOVER 0x0004u
@@ -110,6 +112,36 @@ out:
 	posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
 }
 
+int gm_partition_probe_others(int fd, const struct gm_partition *p, char *found, size_t len)
+{
+	static char t2[] = "ext2", t3[] = "ext3", t4[] = "ext4", t4d[] = "ext4dev", tj[] = "jbd";
+	static char *ext_types[] = { t2, t3, t4, t4d, tj, NULL };
+	blkid_probe pr = blkid_new_probe();
+	const char *type = NULL;
+	int rc, hit = 0;
+
+	found[0] = '\0';
+	if (!pr)
+		return -ENOMEM;
+	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)p->offset, (blkid_loff_t)p->size) == 0) {
+		blkid_probe_enable_superblocks(pr, 1);
+		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+		blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_NOTIN, ext_types);
+		blkid_probe_enable_partitions(pr, 0);
+		rc = blkid_do_safeprobe(pr);
+		if (rc == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 && type) {
+			copy_value(found, len, type);
+			hit = 1;
+		} else if (rc == -2) {
+			snprintf(found, len, "several");
+			hit = 1;
+		}
+	}
+	blkid_free_probe(pr);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
+	return hit;
+}
+
 static uint16_t le16(const unsigned char *b) { return (uint16_t)(b[0] | b[1] << 8); }
 static uint32_t le32(const unsigned char *b)
 {
@@ -146,16 +178,43 @@ static void probe_lvm(int fd, struct gm_partition *p)
 	free(buf);
 }
 
-static void probe_one(int fd, uint64_t disk_size, struct gm_partition *p,
-		      struct gm_partition_table *t)
+/* What probing a partition reads: its first LVM_SCAN_MAX bytes (the
+ * filesystem probes' superblocks, the LVM metadata); more, near the end,
+ * by a few libblkid probes (RAID, ZFS, UDF, nilfs2), whose answer on a
+ * disk still arriving is checked against the whole one (partition_image.c). */
+struct waiter {
+	gm_partition_wait_fn fn;
+	void *priv;
+	bool table_only;      /* the table alone: nothing probed inside it */
+};
+
+static int probe_one(int fd, uint64_t disk_size, const struct waiter *w, struct gm_partition *p,
+		     struct gm_partition_table *t)
 {
+	int rc;
+
 	if (p->offset >= disk_size || p->size > disk_size - p->offset) {
 		add_problem(t, "partition %d ends past the end of the disk", p->number);
-		return;
+		return 0;
 	}
+	if (w->table_only)
+		return 0;
+	if (w->fn && (rc = w->fn(w->priv, p->offset, p->size < LVM_SCAN_MAX ? p->size : LVM_SCAN_MAX)))
+		return rc;
 	probe_fstype(fd, p, t);
 	probe_recovery(fd, p);
 	probe_lvm(fd, p);
+	return 0;
+}
+
+void gm_partition_reprobe(int fd, uint64_t disk_size, struct gm_partition *p,
+			  struct gm_partition_table *t)
+{
+	static const struct waiter none;
+
+	p->fstype[0] = p->uuid[0] = p->label[0] = p->fsversion[0] = p->vg_name[0] = '\0';
+	p->needs_recovery = 0;
+	probe_one(fd, disk_size, &none, p, t);
 }
 
 static const struct {
@@ -254,8 +313,8 @@ static int gpt_plausible(int fd, uint64_t disk_size, struct gm_error *err)
 }
 
 /* Fills t from libfdisk's view of the table. 0 or -errno. */
-static int read_table(int fd, uint64_t disk_size, struct gm_partition_table *t,
-		      struct gm_error *err)
+static int read_table(int fd, uint64_t disk_size, const struct waiter *w,
+		      struct gm_partition_table *t, struct gm_error *err)
 {
 	struct fdisk_context *cxt = fdisk_new_context();
 	struct fdisk_table *tb = NULL;
@@ -335,7 +394,10 @@ static int read_table(int fd, uint64_t disk_size, struct gm_partition_table *t,
 			snprintf(p->type_name, sizeof(p->type_name), "%s", fdisk_parttype_get_name(pt));
 		read_ids(pa, pt, p, t->type, mbr_id);
 		t->n++;
-		probe_one(fd, disk_size, p, t);
+		if ((rc = probe_one(fd, disk_size, w, p, t))) {
+			gm_error_set(err, rc, "cannot read partition %d: %s", p->number, strerror(-rc));
+			goto out;
+		}
 		if (t->type == GM_PTABLE_MBR && pt && fdisk_parttype_get_code(pt) == 0xEE)
 			add_problem(t, "partition %d is a protective MBR entry but no valid GPT was found",
 				    p->number);
@@ -346,9 +408,35 @@ out:
 	return rc;
 }
 
+static int probe_table(int fd, uint64_t disk_size, const struct waiter *w,
+		       struct gm_partition_table *out, struct gm_error *err);
+
 int gm_partition_probe(int fd, uint64_t disk_size, struct gm_partition_table *out,
 		       struct gm_error *err)
 {
+	return gm_partition_probe_wait(fd, disk_size, NULL, NULL, out, err);
+}
+
+int gm_partition_probe_wait(int fd, uint64_t disk_size, gm_partition_wait_fn wait, void *wpriv,
+			    struct gm_partition_table *out, struct gm_error *err)
+{
+	const struct waiter w = { wait, wpriv, false };
+
+	return probe_table(fd, disk_size, &w, out, err);
+}
+
+int gm_partition_read_table(int fd, uint64_t disk_size, struct gm_partition_table *out,
+			    struct gm_error *err)
+{
+	const struct waiter w = { NULL, NULL, true };
+
+	return probe_table(fd, disk_size, &w, out, err);
+}
+
+static int probe_table(int fd, uint64_t disk_size, const struct waiter *wt,
+		       struct gm_partition_table *out, struct gm_error *err)
+{
+	const struct waiter w = *wt;
 	struct gm_partition_table *t = out;
 	int rc;
 
@@ -356,10 +444,17 @@ int gm_partition_probe(int fd, uint64_t disk_size, struct gm_partition_table *ou
 	if (disk_size < 2048)
 		return gm_error_set(err, -EINVAL, "the disk is too small (%" PRIu64 " bytes) to hold a filesystem",
 				    disk_size);
-	rc = read_table(fd, disk_size, t, err);
+	rc = read_table(fd, disk_size, &w, t, err);
 	if (rc < 0) {
 		memset(t, 0, sizeof(*t));
 		return rc;
+	}
+	if (t->type == GM_PTABLE_GPT && !w.fn) {
+		char why[192];
+
+		gm_gpt_backup_problem(fd, disk_size, why, sizeof(why));
+		if (why[0])
+			add_problem(t, "%s", why);
 	}
 	if (t->type != GM_PTABLE_NONE) {
 		if (t->n == 0)
@@ -371,8 +466,11 @@ int gm_partition_probe(int fd, uint64_t disk_size, struct gm_partition_table *ou
 	t->n = 1;
 	t->parts[0] = (struct gm_partition){ .number = 0, .offset = 0, .size = disk_size };
 	snprintf(t->parts[0].type_name, sizeof(t->parts[0].type_name), "whole disk");
-	probe_one(fd, disk_size, &t->parts[0], t);
-	if (!t->parts[0].fstype[0]) {
+	if ((rc = probe_one(fd, disk_size, &w, &t->parts[0], t))) {
+		memset(t, 0, sizeof(*t));
+		return gm_error_set(err, rc, "cannot read the disk: %s", strerror(-rc));
+	}
+	if (!t->parts[0].fstype[0] && !w.table_only) {
 		memset(t, 0, sizeof(*t));
 		return gm_error_set(err, -EINVAL, "no partition table and no filesystem");
 	}

@@ -59,10 +59,50 @@ struct gm_partition_table {
 
 /* Reads the partition table of the disk in fd (disk_size bytes) and probes
  * each partition's filesystem. A disk with no table but a filesystem at
- * offset 0 gives type NONE and one entry with number 0.
+ * offset 0 gives type NONE and one entry with number 0. For a GPT, a
+ * backup header that is missing, damaged or differs from the primary is
+ * named in problems.
  * 0, or -EINVAL (nothing usable: message says what), -EIO, -ENOMEM. */
 int gm_partition_probe(int fd, uint64_t disk_size, struct gm_partition_table *out,
 		       struct gm_error *err);
+
+/* The same on a disk still arriving: wait(priv, off, len) is called before
+ * each partition's start is probed (0 or -errno, which ends the probe).
+ * The backup GPT is not looked at (it may not be there yet). */
+typedef int (*gm_partition_wait_fn)(void *priv, uint64_t off, uint64_t len);
+int gm_partition_probe_wait(int fd, uint64_t disk_size, gm_partition_wait_fn wait, void *wpriv,
+			    struct gm_partition_table *out, struct gm_error *err);
+
+/* The table alone (libfdisk; the backup GPT checked into problems): what
+ * each partition holds is not probed (fstype etc. empty); a disk without a
+ * table gives one entry, number 0. 0 or -errno as gm_partition_probe. */
+int gm_partition_read_table(int fd, uint64_t disk_size, struct gm_partition_table *out,
+			    struct gm_error *err);
+
+/* Probes what partition p holds again (fstype, ids, journal recovery, LVM
+ * volume group), problems into t. */
+void gm_partition_reprobe(int fd, uint64_t disk_size, struct gm_partition *p,
+			  struct gm_partition_table *t);
+
+/* Whether libblkid finds, in partition p of fd, a signature of anything but
+ * ext2/3/4 (their journal included): 1 with its name in found ("several"
+ * for more than one), 0 (none), -ENOMEM. For the check after a lazy open:
+ * an ext filesystem the session may have changed is not compared, what
+ * else the whole partition holds is. */
+int gm_partition_probe_others(int fd, const struct gm_partition *p, char *found, size_t len);
+
+/* The table of an image, which may still be arriving (image.h, lazy open):
+ * read from the start of the disk when that is enough (a valid primary GPT
+ * — libfdisk reads its entries and uses the backup only when the primary is
+ * damaged —, an MBR without extended or BSD partitions, no table), else
+ * once the whole disk is there. Probed from the start only, the table is
+ * checked again when the whole image is read (gm_image_after_read): a
+ * different answer counts as damage (what was shown may be wrong), the
+ * backup GPT's problems become the image's late note. 0 or -errno with the
+ * message, as gm_partition_probe. */
+struct gm_image;
+int gm_partition_probe_image(struct gm_image *img, struct gm_partition_table *out,
+			     struct gm_error *err);
 
 /* Chooses the partition to edit: `requested` (>0: that number; 0: the only
  * ext2/3/4 one, or the largest if several — why says which and why).

@@ -86,7 +86,9 @@ int gm_undo_get(struct gm_image *img, struct gm_undo **out, struct gm_error *err
 			goto out;
 		}
 		u->img = img;
-		u->fd = gm_image_fd(img);
+		/* without waiting for the whole image: every read of old bytes
+		 * waits for its range (gm_undo_prepare_write) */
+		u->fd = gm_image_disk_fd(img);
 		u->refs = 1;
 		rc = gm_image_undo_path(img, &path);
 		if (!rc)
@@ -434,6 +436,11 @@ int gm_undo_prepare_write(struct gm_undo *u, uint64_t off, uint64_t len)
 		return len ? gm_image_mark_dirty(u ? u->img : NULL, off, len) : 0;
 	if (len == 0)
 		return 0;
+	/* An image opened lazily is still arriving: the old bytes are read
+	 * (and the holes looked for) only once the range is there, or the
+	 * log would keep what the reading then writes over. */
+	if ((rc = gm_image_wait(u->img, off, len)))
+		return rc;
 	if (!u->mark_taken) {
 		/* the first write of the outermost level: where the image's
 		 * dirty state stood before it */

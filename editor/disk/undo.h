@@ -70,8 +70,10 @@ unsigned gm_undo_depth(const struct gm_undo *u);
 /* Bytes saved so far in the open levels (for tests and limits). */
 uint64_t gm_undo_saved_bytes(const struct gm_undo *u);
 
-/* io_manager: [off, off+len) of the disk is about to be written. Saves what
- * must be saved (in the log, durably when the level asks so) and records the
+/* io_manager: [off, off+len) of the disk is about to be written. Waits for
+ * the range to be there (gm_image_wait: an image opened lazily is still
+ * arriving, and old bytes read before they arrive would be wrong), saves
+ * what must be saved (in the log, durably when the level asks so) and records the
  * range in the image's dirty map; 0 or -errno (then the write must not
  * happen). With no level open, marks the image dirty at once
  * (gm_image_mark_dirty). */

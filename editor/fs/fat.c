@@ -1,5 +1,6 @@
 /* fat.c — see fat.h: a bounded, read-only FAT12/16/32 + VFAT reader. */
 #include "editor/fs/fat.h"
+#include "editor/container/image.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -81,6 +82,8 @@ static int rd(struct gm_fat *f, uint64_t pos, void *buf, size_t n)
 
 	if (pos > f->size || n > f->size - pos)
 		return fail(f, -EUCLEAN, "the FAT filesystem points past its partition");
+	if (f->o.wait_for && gm_image_wait(f->o.wait_for, f->off + pos, n))
+		return fail(f, -EIO, "reading the FAT filesystem: the image is damaged");
 	got = pread(f->fd, buf, n, (off_t)(f->off + pos));
 	if (got != (ssize_t)n)
 		return fail(f, -EIO, "reading the FAT filesystem: %s", got < 0 ? strerror(errno) : "short read");
@@ -809,6 +812,8 @@ int gm_fat_open(int fd, uint64_t offset, uint64_t size, const struct gm_fat_opts
 
 	if (size < sizeof(boot))
 		return gm_error_set(err, -EINVAL, "too small for a FAT filesystem");
+	if (opts && opts->wait_for && gm_image_wait(opts->wait_for, offset, sizeof(boot)))
+		return gm_error_set(err, -EIO, "cannot read the FAT boot sector: the image is damaged");
 	n = pread(fd, boot, sizeof(boot), (off_t)offset);
 	if (n != (ssize_t)sizeof(boot))
 		return gm_error_set(err, -EIO, "cannot read the FAT boot sector");

@@ -29,6 +29,8 @@
 
 #include "editor/error.h"
 
+struct gm_image;
+
 typedef uint64_t gm_fat_ino_t;
 #define GM_FAT_ROOT_INO 1u
 
@@ -39,6 +41,9 @@ struct gm_fat_opts {
 	gid_t gid;
 	mode_t fmask, dmask;         /* as the vfat mount options; 022 when both 0 and !masks_set */
 	bool masks_set;
+	/* An image still arriving (image.h, lazy open): every read waits for
+	 * its range first (gm_image_wait). NULL: read the descriptor as it is. */
+	struct gm_image *wait_for;
 };
 
 /* Opens the FAT filesystem in [offset, offset+size) of fd (which must stay

@@ -123,7 +123,7 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 	if (opts->table)
 		fs->table = *opts->table;
 	else
-		rc = gm_partition_probe(gm_image_fd(img), gm_image_disk_size(img), &fs->table, err);
+		rc = gm_partition_probe_image(img, &fs->table, err);
 	if (rc) {
 		rc = prefix_err(err, rc, path);
 		goto fail;
@@ -180,14 +180,10 @@ int gm_fs_open(struct gm_image *img, const struct gm_fs_opts *opts,
 	}
 	if (fs->e2fs->super->s_state & EXT2_ERROR_FS)
 		note_add(fs, "the filesystem has errors recorded; run e2fsck");
+	/* (the allocation bitmaps are read at the first change, inside its
+	 * operation: gm_fsi_writable; an image opened lazily may have them
+	 * late in its stream) */
 	if (!ro) {
-		errcode_t e = ext2fs_read_bitmaps(fs->e2fs);
-
-		if (e) {
-			rc = gm_error_set(err, gm_errno_from_ext2(e), "%s: cannot read the allocation bitmaps: %s",
-					  path, gm_ext2_strerror(e));
-			goto fail;
-		}
 		rc = gm_fs_txn_attach(fs);
 		if (rc) {
 			gm_error_set(err, rc, "%s: out of memory", path);

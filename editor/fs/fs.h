@@ -36,7 +36,8 @@ struct gm_fs_opts {
 	bool owner_set;       /* default owner of new files: owner_uid:owner_gid */
 	uid_t owner_uid;
 	gid_t owner_gid;
-	/* The disk's table as gm_partition_probe just read it (the view's):
+	/* The disk's table as the view just probed it (gm_partition_probe_image,
+	 * which also registered the checks for when the image is all read):
 	 * taken as is, not probed again. NULL: probed here. */
 	const struct gm_partition_table *table;
 };

@@ -10,8 +10,14 @@
 
 int gm_fsi_writable(struct gm_fs *fs)
 {
+	errcode_t e;
+
 	if (fs->read_only || !(fs->e2fs->flags & EXT2_FLAG_RW))
 		return gm_fs_fail(fs, -EROFS, "the filesystem is open read-only");
+	/* the allocation bitmaps, read at the first change rather than at the
+	 * open (spread over the disk, they may arrive late: image.h, lazy open) */
+	if ((!fs->e2fs->block_map || !fs->e2fs->inode_map) && (e = ext2fs_read_bitmaps(fs->e2fs)))
+		return gm_fs_fail_ext2(fs, e, "reading the allocation bitmaps");
 	return 0;
 }
 

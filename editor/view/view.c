@@ -11,6 +11,7 @@
 
 const char *gm_view_errmsg(const struct gm_view *v) { return v ? gm_error_msg(&v->err) : "no image"; }
 const char *gm_view_note(const struct gm_view *v) { return v->note; }
+struct gm_image *gm_view_image(const struct gm_view *v) { return v->img; }
 bool gm_view_read_only(const struct gm_view *v) { return v->read_only; }
 const struct gm_partition_table *gm_view_partition_table(const struct gm_view *v) { return &v->table; }
 size_t gm_view_nmounts(const struct gm_view *v) { return v->n; }

@@ -76,6 +76,8 @@ int gm_view_flush(struct gm_view *v);
 const char *gm_view_errmsg(const struct gm_view *v);
 /* What was chosen and why, notes of the members; "" if nothing to say. */
 const char *gm_view_note(const struct gm_view *v);
+/* The image the view was opened on. */
+struct gm_image *gm_view_image(const struct gm_view *v);
 /* Whether the view was opened read-only. */
 bool gm_view_read_only(const struct gm_view *v);
 const struct gm_partition_table *gm_view_partition_table(const struct gm_view *v);

@@ -314,7 +314,8 @@ static int mount_entry(struct gm_view *v, const struct gm_view_opts *o, const st
 		struct gm_error ferr = { 0 };
 
 		fat_opts(e->opts, &fo);
-		rc = gm_fat_open(gm_image_fd(v->img), p->offset, p->size, &fo, &m.fat, &ferr);
+		fo.wait_for = v->img;
+		rc = gm_fat_open(gm_image_disk_fd(v->img), p->offset, p->size, &fo, &m.fat, &ferr);
 		if (rc) {
 			m.m.kind = GM_MOUNT_REFUSED;
 			snprintf(m.m.note, sizeof(m.m.note), "partition %d, which gcemount cannot read: %s",
@@ -393,7 +394,8 @@ static int open_alone(struct gm_view *v, const struct gm_view_opts *o, int numbe
 		struct gm_fat_opts fo;
 
 		fat_opts("", &fo);
-		rc = gm_fat_open(gm_image_fd(v->img), p->offset, p->size, &fo, &m.fat, err);
+		fo.wait_for = v->img;
+		rc = gm_fat_open(gm_image_disk_fd(v->img), p->offset, p->size, &fo, &m.fat, err);
 		if (rc)
 			return prefixed(err, rc, gm_image_path(v->img), "");
 		fill_row(&m, "/", p, "--partition");
@@ -433,7 +435,7 @@ int gm_view_open(struct gm_image *img, const struct gm_view_opts *opts, struct g
 		return gm_error_set(err, -ENOMEM, "%s: out of memory", gm_image_path(img));
 	v->img = img;
 	v->read_only = opts->read_only;
-	rc = gm_partition_probe(gm_image_fd(img), gm_image_disk_size(img), &v->table, err);
+	rc = gm_partition_probe_image(img, &v->table, err);
 	if (rc) {
 		prefixed(err, rc, gm_image_path(img), "");
 		goto fail;

@@ -3,16 +3,23 @@
  *   - the input as <cache>/gzindex and as <cache>/srcmap: gm_gzindex_load()
  *     and gm_srcmap_load() accept it or refuse it (-EINVAL), never crash;
  *     what they accept is ordered and inside its own bounds;
+ *   - the input as <cache>/gzpoints: gm_gzpoints_load() accepts it or
+ *     refuses it, never crashes, and windows read within the file;
  *   - the input as a gzip file (gzip-compressed here unless it starts with
  *     the magic, in two members for one input in four): gm_gzindex_build()
  *     either refuses it or gives points whose CRCs and offsets match what
- *     zlib inflates. */
+ *     zlib inflates; the ISA-L pass's access points (gm_inflate_set_points)
+ *     and the boundaries gm_gzlocate() finds from them match it too (CRCs,
+ *     offsets, windows). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "editor/container/gzip_index.h"
+#include "editor/container/gzlocate.h"
+#include "editor/container/gzpoints.h"
+#include "editor/container/inflate.h"
 #include "editor/container/srcmap.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -60,6 +67,67 @@ static uint8_t *fuzz_gzindex_inflate(const uint8_t *in, size_t n, size_t *out_n)
 	return NULL;
 }
 
+/* The member start (uncompressed offset) of member m, from the points. */
+static uint64_t fuzz_gzindex_mstart(const struct gm_gzpoint *p, size_t n, uint32_t m)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i].member == m)
+			return p[i].uoff;
+	return 0;
+}
+
+/* The ISA-L pass with access points, then gm_gzlocate() from them. */
+static void fuzz_gzindex_points(const char *dir, int fd, const uint8_t *plain, size_t plen)
+{
+	struct gm_gzpoints ap;
+	struct gm_gzindex got = GM_GZINDEX_INIT;
+	struct gm_inflate *z = NULL;
+	const unsigned char *buf;
+	unsigned char win[GM_INFLATE_WINDOW];
+	struct gm_gzwant w[4];
+	uint64_t total = 0;
+	ssize_t r;
+
+	if (gm_gzpoints_begin(dir, &ap) || lseek(fd, 0, SEEK_SET) < 0 ||
+	    gm_inflate_new(fd, NULL, 0, &z) || gm_inflate_set_points(z, 4096, gm_gzpoints_add, &ap)) {
+		gm_inflate_free(z);
+		gm_gzpoints_abort(dir, &ap);
+		return;
+	}
+	while ((r = gm_inflate_read(z, &buf)) > 0)
+		total += (uint64_t)r;
+	if (r < 0 || gm_gzpoints_commit(dir, &ap, fd, total, gm_inflate_members(z))) {
+		gm_inflate_free(z);
+		gm_gzpoints_abort(dir, &ap);
+		return;
+	}
+	gm_inflate_free(z);
+	if (!plain) {
+		gm_gzpoints_abort(dir, &ap);
+		return;
+	}
+	GM_FUZZ_ASSERT(total == plen);   /* ISA-L and zlib agree */
+	if (gm_gzpoints_load(dir, &ap))
+		return;
+	for (size_t i = 0; i < ap.n; i++) {
+		GM_FUZZ_ASSERT(ap.p[i].uoff <= plen && ap.p[i].wlen <= ap.p[i].uoff);
+		GM_FUZZ_ASSERT(gm_gzpoints_window(&ap, i, win) == 0);
+		GM_FUZZ_ASSERT(!memcmp(win, plain + ap.p[i].uoff - ap.p[i].wlen, ap.p[i].wlen));
+	}
+	for (size_t k = 0; k < 4; k++)
+		w[k] = (struct gm_gzwant){ plen * k / 3, k % 2 ? GM_WANT_BEFORE : GM_WANT_AFTER };
+	if (gm_gzlocate(fd, &ap, w, 4, &got) == 0) {
+		for (size_t i = 0; i < got.n; i++) {
+			uint64_t start = fuzz_gzindex_mstart(got.p, got.n, got.p[i].member);
+
+			GM_FUZZ_ASSERT(got.p[i].uoff <= plen);
+			GM_FUZZ_ASSERT(got.p[i].crc == crc32(0, plain + start, (uInt)(got.p[i].uoff - start)));
+		}
+	}
+	gm_gzindex_free(&got);
+	gm_gzpoints_free(&ap);
+}
+
 static int fuzz_gzindex_one(const uint8_t *data, size_t n)
 {
 	char dir[4200], path[4300];
@@ -89,6 +157,18 @@ static int fuzz_gzindex_one(const uint8_t *data, size_t n)
 			GM_FUZZ_ASSERT(gm_srcmap_disk_toff(&sm, sm.r[i].doff, &run) == sm.r[i].toff);
 		}
 		gm_srcmap_free(&sm);
+	}
+	snprintf(path, sizeof(path), "%s/gzpoints", dir);
+	gm_fuzz_write_file(path, data, n);
+	{
+		struct gm_gzpoints ap;
+		unsigned char win[GM_INFLATE_WINDOW];
+
+		if (gm_gzpoints_load(dir, &ap) == 0) {
+			for (size_t i = 0; i < ap.n; i++)
+				GM_FUZZ_ASSERT(gm_gzpoints_window(&ap, i, win) == 0);
+			gm_gzpoints_free(&ap);
+		}
 	}
 	/* as a gzip file */
 	if (n >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
@@ -134,6 +214,7 @@ static int fuzz_gzindex_one(const uint8_t *data, size_t n)
 		}
 		gm_gzindex_free(&ix);
 	}
+	fuzz_gzindex_points(dir, fd, plain, plen);
 	close(fd);
 	free(plain);
 	free(gz);
