@@ -11,17 +11,14 @@ static char *hostkey_dir;
 static int setup(void **state)
 {
 	(void)state;
-	hostkey_dir = tp_tmpdir();
-	mkdir("/run/sshd", 0755);
-	free(tp_run("ssh-keygen -q -t ed25519 -N '' -f '%s/hk' </dev/null", hostkey_dir));
+	hostkey_dir = tp_sshd_hostkey();
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	tp_rmrf(hostkey_dir);
-	free(hostkey_dir);
+	tp_sshd_hostkey_free(hostkey_dir);
 	return 0;
 }
 

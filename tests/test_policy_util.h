@@ -175,6 +175,23 @@ static inline char *tp_run(const char *fmt, ...)
 }
 
 /* The value of "key value" in `sshd -T` / `ssh -G` output (lowercase keys). */
+/* What `sshd -T` needs: a host key (in a new temporary directory, returned)
+ * and /run/sshd (the package creates it; so do we). */
+static inline char *tp_sshd_hostkey(void)
+{
+	char *d = tp_tmpdir();
+
+	mkdir("/run/sshd", 0755);
+	free(tp_run("ssh-keygen -q -t ed25519 -N '' -f '%s/hk' </dev/null", d));
+	return d;
+}
+
+static inline void tp_sshd_hostkey_free(char *d)
+{
+	tp_rmrf(d);
+	free(d);
+}
+
 static inline bool tp_dump_has(const char *dump, const char *key, const char *value)
 {
 	char want[512];

@@ -188,6 +188,16 @@ int gm_sparse_subtract(struct gm_rangeset *map, const struct gm_rangeset *holes)
 	return 0;
 }
 
+int gm_pread_zfill(int fd, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = gm_pread_full(fd, buf, len, off);
+
+	if (n < 0)
+		return (int)n;
+	memset((char *)buf + n, 0, len - (size_t)n);
+	return 0;
+}
+
 int gm_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;

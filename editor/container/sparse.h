@@ -25,6 +25,8 @@ ssize_t gm_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* pwrite() until len bytes are written: 0 or -errno (-EIO when nothing
  * more goes). Both are plain system call loops (async-signal-safe). */
 int gm_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+/* len bytes at off, zeros past the end of the file: 0 or -errno. */
+int gm_pread_zfill(int fd, void *buf, size_t len, uint64_t off);
 
 /* True when all n bytes of p are zero. */
 bool gm_is_zero(const void *p, size_t n);

@@ -70,17 +70,6 @@ static bool test_nosync;      /* gm_wal_test_nosync */
 
 /* --- plain I/O ------------------------------------------------------- */
 
-/* len bytes at off; past the end of the file: zeros. */
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	ssize_t n = gm_pread_full(fd, buf, len, off);
-
-	if (n < 0)
-		return (int)n;
-	memset((char *)buf + n, 0, len - (size_t)n);
-	return 0;
-}
-
 /* Exactly len bytes, or -EIO when the file ends first. */
 static int pread_exact(int fd, void *buf, size_t len, uint64_t off)
 {
@@ -520,7 +509,7 @@ int gm_wal_save(struct gm_wal *w, uint64_t off, uint64_t len, enum gm_wal_save h
 		return -EINVAL;
 	if (how != GM_WAL_DATA)
 		return append(w, &r);
-	rc = pread_full(w->disk_fd, w->buf + sizeof(r), (size_t)len, off);
+	rc = gm_pread_zfill(w->disk_fd, w->buf + sizeof(r), (size_t)len, off);
 	if (rc)
 		return rc;
 	return gm_wal_save_buf(w, off, w->buf + sizeof(r), len, where);

@@ -251,17 +251,6 @@ static int for_uncovered(const struct gm_rangeset *a, const struct gm_rangeset *
 	return 0;
 }
 
-/* len bytes at off; past the end of the disk file: zeros. */
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	ssize_t n = gm_pread_full(fd, buf, len, off);
-
-	if (n < 0)
-		return (int)n;
-	memset((char *)buf + n, 0, len - (size_t)n);
-	return 0;
-}
-
 
 static int entry_reserve(struct gm_undo *u);
 
@@ -360,7 +349,7 @@ static int save_logged(struct gm_undo *u, uint64_t off, uint64_t len)
 
 		if (is_hole(u, off, n)) {
 			rc = add_zero_entries(u, off, n, true);
-		} else if (!(rc = entry_reserve(u)) && !(rc = pread_full(u->fd, buf, (size_t)n, off))) {
+		} else if (!(rc = entry_reserve(u)) && !(rc = gm_pread_zfill(u->fd, buf, (size_t)n, off))) {
 			if (gm_is_zero(buf, (size_t)n))
 				rc = add_zero_entries(u, off, n, true);
 			else if (!(rc = gm_wal_save_buf(u->wal, off, buf, n, &e.where)))
@@ -390,7 +379,7 @@ static int save_again(struct gm_undo *u, uint64_t off, uint64_t len)
 	e.mem = malloc((size_t)len);
 	if (!e.mem)
 		return -ENOMEM;
-	if ((rc = pread_full(u->fd, e.mem, (size_t)len, off))) {
+	if ((rc = gm_pread_zfill(u->fd, e.mem, (size_t)len, off))) {
 		free(e.mem);
 		return rc;
 	}
