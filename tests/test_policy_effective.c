@@ -6,22 +6,6 @@
  * image path of the same code is in tests/it_check.sh. */
 #include "tests/test_policy_util.h"
 
-static char *hostkey_dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	hostkey_dir = tp_sshd_hostkey();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tp_sshd_hostkey_free(hostkey_dir);
-	return 0;
-}
-
 struct rows {
 	char status[64][16];
 	char id[64][80];
@@ -443,5 +427,5 @@ int main(void)
 		cmocka_unit_test(test_policy_effective_guide_literal),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tp_sshd_setup, tp_sshd_teardown);
 }

@@ -17,23 +17,6 @@ static const char *const client_set[][2] = {
 };
 #define NCSET (sizeof(client_set) / sizeof(client_set[0]))
 
-static char *hostkey_dir;
-
-/* sshd -T needs a host key and /run/sshd (the package creates it; so do we). */
-static int setup(void **state)
-{
-	(void)state;
-	hostkey_dir = tp_sshd_hostkey();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tp_sshd_hostkey_free(hostkey_dir);
-	return 0;
-}
-
 /* `sshd -T -f file [-C spec]`, lowercased keys. */
 static char *sshd_dump(const char *file, const char *spec)
 {
@@ -385,5 +368,5 @@ int main(void)
 		cmocka_unit_test(test_policy_sshd_versions),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tp_sshd_setup, tp_sshd_teardown);
 }

@@ -192,6 +192,24 @@ static inline void tp_sshd_hostkey_free(char *d)
 	free(d);
 }
 
+/* The group setup and teardown of the tests that run sshd -T: the host
+ * key's directory in hostkey_dir (also a scratch directory). */
+static char *hostkey_dir __attribute__((unused));
+
+static inline int tp_sshd_setup(void **state)
+{
+	(void)state;
+	hostkey_dir = tp_sshd_hostkey();
+	return 0;
+}
+
+static inline int tp_sshd_teardown(void **state)
+{
+	(void)state;
+	tp_sshd_hostkey_free(hostkey_dir);
+	return 0;
+}
+
 static inline bool tp_dump_has(const char *dump, const char *key, const char *value)
 {
 	char want[512];
